@@ -1,0 +1,1 @@
+"""Built-in default plugins: callcenter's own behaviour, replaceable from config."""

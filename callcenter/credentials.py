@@ -1,0 +1,89 @@
+"""Credentials (TUICalling's ``userSig``): JWTs signed with the app's secret.
+
+A credential names the user, the app (tenant), the role and an expiry. The server trusts nothing
+else a client says about itself.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from enum import StrEnum
+
+import jwt
+
+USER_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+ALGORITHM = "HS256"
+
+
+class Role(StrEnum):
+    CUSTOMER = "customer"
+    AGENT = "agent"
+    SUPERVISOR = "supervisor"
+    SERVICE = "service"
+
+
+class CredentialError(Exception):
+    """A credential was refused; ``code`` is what the client is told."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Identity:
+    app_id: str
+    user_id: str
+    role: Role
+    expires_at: int
+
+
+def valid_user_id(user_id: object) -> bool:
+    return isinstance(user_id, str) and USER_ID.match(user_id) is not None
+
+
+def mint(app_id: str, secret: str, user_id: str, role: str | Role, ttl: int) -> str:
+    """Sign a credential for ``user_id`` of ``app_id``, valid for ``ttl`` seconds."""
+    if not valid_user_id(user_id):
+        raise CredentialError("BAD_USER_ID", "user id must match [A-Za-z0-9_-], 1 to 32 characters")
+    now = int(time.time())
+    claims = {"sub": user_id, "app": app_id, "role": Role(role).value, "iat": now, "exp": now + ttl}
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+def app_of(token: str) -> str | None:
+    """The app a credential claims to belong to, read before its signature is checked.
+
+    Needed to pick the secret to verify with; the claim is then verified with it.
+    """
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError:
+        return None
+    app = claims.get("app")
+    return app if isinstance(app, str) else None
+
+
+def verify(token: str, app_id: str, secret: str) -> Identity:
+    """Check signature, expiry and claims; return who the credential is for."""
+    try:
+        claims = jwt.decode(
+            token, secret, algorithms=[ALGORITHM],
+            options={"require": ["sub", "app", "role", "exp"]},
+        )
+    except jwt.ExpiredSignatureError:
+        raise CredentialError("AUTH_EXPIRED", "the credential has expired") from None
+    except jwt.PyJWTError:
+        raise CredentialError("AUTH_INVALID", "the credential is not valid") from None
+    if claims["app"] != app_id:
+        raise CredentialError("AUTH_MISMATCH", "the credential is for another app")
+    if not valid_user_id(claims["sub"]):
+        raise CredentialError("BAD_USER_ID", "the credential names an invalid user id")
+    try:
+        role = Role(claims["role"])
+    except ValueError:
+        raise CredentialError("AUTH_INVALID", "the credential names an unknown role") from None
+    return Identity(app_id=app_id, user_id=claims["sub"], role=role, expires_at=int(claims["exp"]))

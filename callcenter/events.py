@@ -1,0 +1,40 @@
+"""Call events: what happened to a call or a user, as handed to plugins.
+
+One flat record per event, like Asterisk's queue_log: the plugin hook receives every one of them,
+so an event log, a webhook or a metrics plugin needs no other source.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+
+class EventName(StrEnum):
+    INVITED = "call.invited"        # an invitee's phone rings
+    BUSY = "call.busy"              # an invitee was ringing or in a call
+    MISSED = "call.missed"          # an invitee was offline; kept as a missed call for them
+    ACCEPTED = "call.accepted"
+    REJECTED = "call.rejected"
+    CANCELLED = "call.cancelled"    # the caller gave up before this invitee answered
+    TIMED_OUT = "call.timed_out"    # this invitee did not answer in time
+    LEFT = "call.left"              # a joined participant left (hangup, disconnect, kick)
+    ENDED = "call.ended"            # once per call, last
+    KICKED_OUT = "user.kicked_out"  # the same user logged in elsewhere
+
+
+@dataclass(frozen=True)
+class CallEvent:
+    name: EventName
+    app_id: str
+    call_id: str | None
+    user_id: str | None
+    at: float
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "event": self.name.value, "app": self.app_id, "call": self.call_id,
+            "user": self.user_id, "at": self.at, **self.data,
+        }

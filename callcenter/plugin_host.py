@@ -1,0 +1,199 @@
+"""Loads plugins and calls their hooks, so that a failing plugin never takes a call down.
+
+What is loaded: the built-in defaults (minus those the config disables), then exactly the plugins
+the config names, each found as an entry point of the group ``callcenter.plugins``, a dotted module
+path, or a ``<name>.py`` file in one of ``[plugins] paths``. Nothing is loaded as a side effect of
+installing or importing a package.
+
+How hooks are called: one implementation at a time, in pluggy's order (last registered first,
+``tryfirst``/``trylast`` honoured). An implementation that raises is logged with its plugin's name
+and counted; the others still run. ``CALLCENTER_TRACE_PLUGINS=1`` logs every call with its result
+and time, for operators debugging a plugin.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+import os
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pluggy
+
+from callcenter import hookspecs
+from callcenter.builtin.ice_servers import StaticIceServers
+from callcenter.config import Config, ConfigError
+from callcenter.events import CallEvent
+
+log = logging.getLogger("callcenter.plugins")
+
+ENTRY_POINT_GROUP = "callcenter.plugins"
+TRACE_ENV = "CALLCENTER_TRACE_PLUGINS"
+
+# Built-in behaviour is itself a plugin, so an operator can replace it: its name, and a factory
+# given the config (built-ins are objects so that two servers in one process share no state).
+DEFAULT_PLUGINS: list[tuple[str, Callable[[Config], object]]] = [
+    ("ice-servers", StaticIceServers),
+]
+
+
+@dataclass(frozen=True)
+class LoadedPlugin:
+    name: str
+    source: str  # "builtin", "entry point dist==1.0", "module x.y", "file /path/x.py"
+    hooks: tuple[str, ...]
+
+
+class PluginHost:
+    """The plugin manager of one server: loading, listing and guarded hook calls."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.pm = pluggy.PluginManager(hookspecs.PROJECT)
+        self.pm.add_hookspecs(hookspecs)
+        self.failures: Counter[tuple[str, str]] = Counter()
+        self.trace = os.environ.get(TRACE_ENV, "") not in ("", "0")
+        self._sources: dict[str, str] = {}
+
+    # -- loading ---------------------------------------------------------------------------
+
+    def load(self) -> None:
+        """Register defaults and configured plugins; raise ConfigError on any problem."""
+        settings = self.config.plugins
+        known_defaults = {name for name, _ in DEFAULT_PLUGINS}
+        for i, name in enumerate(settings.disable):
+            if name not in known_defaults:
+                raise ConfigError(f"plugins.disable[{i}]: no built-in plugin named {name!r}")
+        for name, factory in DEFAULT_PLUGINS:
+            if name not in settings.disable:
+                self._register(name, factory(self.config), "builtin")
+        for i, name in enumerate(settings.enable):
+            where = f"plugins.enable[{i}]"
+            if name in self._sources:
+                raise ConfigError(f"{where}: plugin {name!r} is enabled twice")
+            plugin, source = self._find(name, where)
+            self._register(name, plugin, source)
+        for name in settings.settings:
+            if name not in self._sources:
+                raise ConfigError(f"plugins.settings.{name}: no such plugin is enabled")
+        try:
+            self.pm.check_pending()
+        except pluggy.PluginValidationError as exc:
+            raise ConfigError(f"plugins: {exc}") from None
+
+    def _find(self, name: str, where: str) -> tuple[object, str]:
+        for ep in entry_points(group=ENTRY_POINT_GROUP, name=name):
+            try:
+                plugin = ep.load()
+            except Exception as exc:
+                raise ConfigError(f"{where}: entry point {name!r} failed to load: {exc!r}") \
+                    from None
+            dist = f" {ep.dist.name}=={ep.dist.version}" if ep.dist else ""
+            return plugin, f"entry point{dist}"
+        for folder in self.config.plugins.paths:
+            path = (self.config.base_dir / folder / f"{name}.py").resolve()
+            if path.is_file():
+                return self._load_file(name, path, where), f"file {path}"
+        if "." in name or ":" in name:
+            module_name, _, attr = name.partition(":")
+            try:
+                module = importlib.import_module(module_name)
+                return (getattr(module, attr) if attr else module), f"module {name}"
+            except Exception as exc:
+                raise ConfigError(f"{where}: cannot import {name!r}: {exc!r}") from None
+        raise ConfigError(
+            f"{where}: no plugin named {name!r} (not an entry point of {ENTRY_POINT_GROUP}, "
+            f"a file in plugins.paths, or a module path)"
+        )
+
+    @staticmethod
+    def _load_file(name: str, path: Path, where: str) -> ModuleType:
+        module_name = "callcenter_plugin_file_" + name.replace("-", "_")
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        if spec is None or spec.loader is None:
+            raise ConfigError(f"{where}: cannot load {path}")
+        module = importlib.util.module_from_spec(spec)
+        try:
+            spec.loader.exec_module(module)
+        except Exception as exc:
+            raise ConfigError(f"{where}: {path} failed to load: {exc!r}") from None
+        return module
+
+    def _register(self, name: str, plugin: object, source: str) -> None:
+        try:
+            self.pm.register(plugin, name=name)
+        except (ValueError, pluggy.PluginValidationError) as exc:
+            raise ConfigError(f"plugins: cannot register {name!r}: {exc}") from None
+        for hook in self.pm.get_hookcallers(plugin) or []:
+            for impl in hook.get_hookimpls():
+                if impl.plugin is plugin and (impl.hookwrapper or impl.wrapper):
+                    raise ConfigError(
+                        f"plugins: {name!r} implements {hook.name} as a wrapper; "
+                        "callcenter calls each implementation on its own, so wrappers are not "
+                        "supported"
+                    )
+        self._sources[name] = source
+
+    def plugins(self) -> list[LoadedPlugin]:
+        """What is loaded, from where, with which hooks: `callcenter plugins` prints this."""
+        loaded = []
+        for name, source in self._sources.items():
+            plugin = self.pm.get_plugin(name)
+            hooks = sorted(h.name for h in self.pm.get_hookcallers(plugin) or [])
+            loaded.append(LoadedPlugin(name, source, tuple(hooks)))
+        return loaded
+
+    # -- calling ---------------------------------------------------------------------------
+
+    def _call(self, hook_name: str, kwargs: dict[str, Any], firstresult: bool = False,
+              per_plugin: dict[str, dict[str, Any]] | None = None) -> list[Any]:
+        hook = getattr(self.pm.hook, hook_name)
+        results = []
+        for impl in reversed(hook.get_hookimpls()):
+            args = dict(kwargs, **(per_plugin or {}).get(impl.plugin_name, {}))
+            started = time.perf_counter()
+            try:
+                result = impl.function(*[args[name] for name in impl.argnames])
+            except Exception:
+                self.failures[(impl.plugin_name, hook_name)] += 1
+                log.exception("plugin %r failed in %s; going on without it",
+                              impl.plugin_name, hook_name)
+                continue
+            if self.trace:
+                log.info("plugin trace: %s.%s -> %r (%.2f ms)", impl.plugin_name, hook_name,
+                         result, (time.perf_counter() - started) * 1000)
+            if result is not None:
+                results.append(result)
+                if firstresult:
+                    break
+        return results
+
+    def failure_counts(self) -> dict[str, int]:
+        return {f"{plugin}.{hook}": n for (plugin, hook), n in sorted(self.failures.items())}
+
+    # -- one typed method per hook, so call sites are checked and easy to grep --------------
+
+    def startup(self) -> None:
+        per_plugin = {name: {"settings": self.config.plugin_settings(name)}
+                      for name in self._sources}
+        self._call("callcenter_startup", {"config": self.config, "settings": {}},
+                   per_plugin=per_plugin)
+
+    def shutdown(self) -> None:
+        self._call("callcenter_shutdown", {})
+
+    def call_event(self, event: CallEvent) -> None:
+        self._call("callcenter_call_event", {"event": event})
+
+    def ice_servers(self, app_id: str, user_id: str) -> list[dict[str, Any]]:
+        results = self._call("callcenter_ice_servers", {"app_id": app_id, "user_id": user_id},
+                             firstresult=True)
+        return results[0] if results else []

@@ -1,0 +1,116 @@
+"""The application factory: one Flask app with Socket.IO signaling, the SDK and the demo.
+
+``create_app(config)`` wires the parts together and starts nothing; ``callcenter.serve`` runs it
+under eventlet. Tests of the factory itself can build an app without a network.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, abort, jsonify, request, send_from_directory
+from flask_socketio import SocketIO
+from limits import parse as parse_rate
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+
+from callcenter.calls import Limits, Switchboard
+from callcenter.config import Config
+from callcenter.credentials import CredentialError, Role, mint
+from callcenter.plugin_host import PluginHost
+from callcenter.signaling import Signaling
+from callcenter.store import MemoryStore
+
+log = logging.getLogger("callcenter.server")
+
+WEB_ROOT = Path(__file__).resolve().parent.parent / "web"
+SOCKET_IO_CLIENT = WEB_ROOT / "node_modules" / "socket.io-client" / "dist"
+# Anonymous demo credentials are cheap to ask for; keep a page from minting thousands.
+DEMO_CREDENTIAL_RATE = "10/second"
+
+
+@dataclass
+class Runtime:
+    """What a running server is made of, for the serve entry point and tests."""
+
+    app: Flask
+    socketio: SocketIO
+    plugins: PluginHost
+    signaling: Signaling
+
+
+def create_app(config: Config, plugins: PluginHost | None = None,
+               async_mode: str | None = None) -> Runtime:
+    if plugins is None:
+        plugins = PluginHost(config)
+        plugins.load()
+    app = Flask(__name__, static_folder=None)
+    app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
+    socketio = SocketIO(
+        app, async_mode=async_mode, cors_allowed_origins="*", logger=False, engineio_logger=False,
+        # Oversized frames are refused by Engine.IO itself (connection closed); below that our
+        # own check answers PAYLOAD_TOO_LARGE, which a client can act on.
+        max_http_buffer_size=config.server.max_message_bytes * 4,
+        # One zlib compressor per connection costs ~90 KB; signaling messages are small.
+        websocket_compression=False,
+    )
+    store = MemoryStore()
+    limits = Limits(group_max=config.signaling.group_max,
+                    default_timeout=config.signaling.default_timeout,
+                    max_timeout=config.signaling.max_timeout)
+    switchboard = Switchboard(store, limits, time.time)
+    signaling = Signaling(socketio, config, store, switchboard, plugins)
+    _add_routes(app, config, plugins)
+    return Runtime(app, socketio, plugins, signaling)
+
+
+def _add_routes(app: Flask, config: Config, plugins: PluginHost) -> None:
+    demo_limiter = MovingWindowRateLimiter(MemoryStorage())
+    demo_rate = parse_rate(DEMO_CREDENTIAL_RATE)
+
+    @app.get("/healthz")
+    def healthz() -> Any:
+        return jsonify(ok=True, plugins={"failures": plugins.failure_counts()})
+
+    @app.get("/sdk/vendor/<path:name>")
+    def sdk_vendor(name: str) -> Any:
+        return send_from_directory(SOCKET_IO_CLIENT, name)
+
+    @app.get("/sdk/<path:name>")
+    def sdk(name: str) -> Any:
+        return send_from_directory(WEB_ROOT / "sdk", name)
+
+    @app.get("/demo")
+    @app.get("/demo/")
+    def demo_page() -> Any:
+        return send_from_directory(WEB_ROOT / "demo", "index.html")
+
+    @app.get("/demo/<path:name>")
+    def demo_files(name: str) -> Any:
+        return send_from_directory(WEB_ROOT / "demo", name)
+
+    @app.post("/demo/credential")
+    def demo_credential() -> Any:
+        app_config = config.app(config.server.demo_app) if config.server.demo_app else None
+        if app_config is None:
+            abort(404)
+        if not demo_limiter.hit(demo_rate, "demo-credential", request.remote_addr or "-"):
+            return _http_error(429, "RATE_LIMITED", f"at most {DEMO_CREDENTIAL_RATE}")
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict) or set(body) != {"userID"}:
+            return _http_error(400, "BAD_REQUEST", "send {\"userID\": \"...\"}")
+        try:
+            token = mint(app_config.id, app_config.secret, body["userID"], Role.CUSTOMER,
+                         app_config.token_ttl)
+        except (CredentialError, TypeError):
+            return _http_error(400, "BAD_USER_ID",
+                               "user id must match [A-Za-z0-9_-], 1 to 32 characters")
+        return jsonify(ok=True, userSig=token, appId=app_config.id, userID=body["userID"])
+
+
+def _http_error(status: int, code: str, message: str) -> Any:
+    return jsonify(ok=False, error={"code": code, "message": message}), status

@@ -1,0 +1,99 @@
+"""The shapes of client requests, checked before anything else looks at them.
+
+Strict: no type coercion ("2" is not 2) and no unknown keys, so a client bug is named at once
+instead of being half-understood. What the values mean (a valid user id, a known call) is the
+domain's business; this module only checks form.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Literal, TypeVar
+
+from pydantic import BaseModel, ConfigDict, StrictBool, StrictInt, StrictStr, ValidationError
+
+MAX_INVITE_DATA_BYTES = 2048
+MAX_SDP_BYTES = 32 * 1024
+
+
+class BadRequest(Exception):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class Request(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class Empty(Request):
+    pass
+
+
+class Invite(Request):
+    userIDList: list[StrictStr]
+    type: StrictInt
+    timeout: StrictInt | None = None
+    group: StrictBool = False
+    data: dict[str, Any] | None = None
+
+
+class CallRef(Request):
+    callId: StrictStr
+
+
+class Signal(Request):
+    callId: StrictStr
+    to: StrictStr
+    kind: Literal["offer", "answer", "candidate"]
+    payload: dict[str, Any] | None
+
+
+class MediaState(Request):
+    callId: StrictStr
+    audio: StrictBool | None = None
+    video: StrictBool | None = None
+
+
+class SwitchType(Request):
+    callId: StrictStr
+    type: StrictInt
+
+
+T = TypeVar("T", bound=Request)
+
+
+def encoded_size(value: Any) -> int:
+    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+
+
+def parse(model: type[T], payload: Any) -> T:
+    """Validate one request payload; raise BadRequest with the first problem's key path."""
+    if payload is None:
+        payload = {}
+    if not isinstance(payload, dict):
+        raise BadRequest("the payload must be a JSON object")
+    try:
+        request = model.model_validate(payload)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"]) or "payload"
+        message = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
+        raise BadRequest(f"{where}: {message}") from None
+    _check_sizes(request)
+    return request
+
+
+def _check_sizes(request: Request) -> None:
+    if isinstance(request, Invite) and request.data is not None:
+        if encoded_size(request.data) > MAX_INVITE_DATA_BYTES:
+            raise BadRequest(f"data: at most {MAX_INVITE_DATA_BYTES} bytes")
+    if isinstance(request, Signal) and request.payload is not None:
+        if request.kind in ("offer", "answer"):
+            sdp = request.payload.get("sdp")
+            if not isinstance(sdp, str) or request.payload.get("type") != request.kind:
+                raise BadRequest("payload: an offer or answer is {type, sdp} with type = kind")
+            if len(sdp.encode()) > MAX_SDP_BYTES:
+                raise BadRequest(f"payload.sdp: at most {MAX_SDP_BYTES} bytes")
+        elif not isinstance(request.payload.get("candidate"), str):
+            raise BadRequest("payload.candidate: must be a string")

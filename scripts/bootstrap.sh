@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Install what is missing on a fresh Debian machine: system packages, the venv, Python and npm deps.
+# Usage: scripts/bootstrap.sh [run|test]   (test also brings Chromium and the test extras)
+# Idempotent and quick when nothing changed: each step is skipped when its inputs are unchanged.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode="${1:-run}"
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+apt_updated=""
+apt_install() {
+  [ -n "$apt_updated" ] || { as_root apt-get update -qq; apt_updated=1; }
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+need=()
+command -v python3 >/dev/null || need+=(python3)
+python3 -c "import venv, ensurepip" 2>/dev/null || need+=(python3-venv)
+command -v npm >/dev/null || need+=(nodejs npm)
+if [ "$mode" = test ] && [ ! -x /usr/bin/chromium ]; then need+=(chromium); fi
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing Debian packages: ${need[*]}"
+  apt_install "${need[@]}"
+fi
+
+python3 -c 'import sys; sys.exit(sys.version_info < (3, 11))' \
+  || { echo "callcenter needs Python 3.11 or newer" >&2; exit 1; }
+
+extras="media"; [ "$mode" = test ] && extras="test"
+stamp=".venv/.installed-$extras-$(cat setup.cfg pyproject.toml | sha1sum | cut -c1-12)"
+if [ ! -f "$stamp" ]; then
+  [ -x .venv/bin/python ] || python3 -m venv .venv
+  echo "installing Python dependencies ($extras)"
+  .venv/bin/python -m pip install -q --upgrade pip "setuptools>=69"
+  .venv/bin/python -m pip install -q -e ".[$extras]"
+  touch "$stamp"
+fi
+
+lock_stamp="web/node_modules/.installed-$(sha1sum < web/package-lock.json | cut -c1-12)"
+if [ ! -f "$lock_stamp" ]; then
+  echo "installing npm dependencies for web/"
+  npm ci --prefix web --no-audit --no-fund --loglevel=error
+  touch "$lock_stamp"
+fi

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# Install what the tests need (Python test extras, npm deps, Debian's chromium), then run them all:
+# lint, unit, integration (real server processes) and browser tests (Playwright + Chromium).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/bootstrap.sh test
+.venv/bin/ruff check callcenter plugins tests
+exec .venv/bin/python -m pytest -q "$@"

@@ -1,0 +1,140 @@
+"""Shared fixtures: a real `callcenter serve` process on a free port, and credentials for it.
+
+Integration and browser tests talk to this process over real Socket.IO and HTTP; nothing of ours is
+mocked. Each server writes its log to a file; a test that leaves a traceback in it fails.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import requests
+
+from callcenter.credentials import mint
+
+DEMO_SECRET = "test-secret-demo-0123456789abcdef0123456789"
+OTHER_SECRET = "test-secret-other-0123456789abcdef012345678"
+
+BASE_CONFIG = """
+[server]
+host = "127.0.0.1"
+port = {port}
+demo_app = "demo"
+rate_limit = "{rate_limit}"
+
+[signaling]
+group_max = 4
+default_timeout = 30
+max_timeout = 600
+
+[[apps]]
+id = "demo"
+secret = {{ env = "CC_TEST_DEMO_SECRET" }}
+
+[[apps]]
+id = "other"
+secret = {{ env = "CC_TEST_OTHER_SECRET" }}
+
+{extra}
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Server:
+    """A running `callcenter serve` process."""
+
+    url: str
+    port: int
+    config_path: Path
+    log_path: Path
+    process: subprocess.Popen
+    secrets: dict[str, str] = field(default_factory=dict)
+
+    def token(self, user: str, app: str = "demo", role: str = "customer", ttl: int = 600) -> str:
+        return mint(app_id=app, secret=self.secrets[app], user_id=user, role=role, ttl=ttl)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+
+
+def start_server(tmp_path: Path, extra: str = "", rate_limit: str = "200/second") -> Server:
+    port = free_port()
+    config_path = tmp_path / f"callcenter-{port}.toml"
+    config_path.write_text(BASE_CONFIG.format(port=port, extra=extra, rate_limit=rate_limit))
+    log_path = tmp_path / f"server-{port}.log"
+    env = dict(os.environ, CC_TEST_DEMO_SECRET=DEMO_SECRET, CC_TEST_OTHER_SECRET=OTHER_SECRET)
+    env["PYTHONUNBUFFERED"] = "1"
+    log = open(log_path, "wb")  # noqa: SIM115 - the child owns it for its lifetime
+    process = subprocess.Popen(
+        [sys.executable, "-m", "callcenter", "serve", "--config", str(config_path),
+         "--host", "127.0.0.1", "--port", str(port)],
+        stdout=log, stderr=subprocess.STDOUT, env=env, cwd=tmp_path,
+    )
+    url = f"http://127.0.0.1:{port}"
+    server = Server(url, port, config_path, log_path, process,
+                    {"demo": DEMO_SECRET, "other": OTHER_SECRET})
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}:\n{server.log()}")
+        try:
+            if requests.get(url + "/healthz", timeout=1).ok:
+                return server
+        except requests.RequestException:
+            time.sleep(0.1)
+    server.stop()
+    raise RuntimeError(f"server did not come up:\n{server.log()}")
+
+
+@pytest.fixture
+def server_factory(tmp_path: Path) -> Iterator:
+    """Start servers with extra TOML appended to the base config; all are stopped afterwards."""
+    started: list[Server] = []
+
+    def factory(extra: str = "", rate_limit: str = "200/second") -> Server:
+        server = start_server(tmp_path, extra, rate_limit)
+        started.append(server)
+        return server
+
+    yield factory
+    for server in started:
+        server.stop()
+    for server in started:
+        assert "Traceback" not in server.log(), server.log()
+
+
+@pytest.fixture(scope="module")
+def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """One server for a whole test module (tests must use distinct user ids)."""
+    server = start_server(tmp_path_factory.mktemp("server"))
+    yield server
+    server.stop()
+    assert "Traceback" not in server.log(), server.log()
+
+
+@pytest.fixture
+def server(server_factory) -> Server:
+    return server_factory()
