@@ -63,6 +63,10 @@ class Session:
 class Signaling:
     """The Socket.IO side of one server: sessions and the request table."""
 
+    # Every request a client may send; request X is handled by method on_X.
+    REQUESTS = ("hello", "invite", "accept", "reject", "hangup", "signal", "media_state",
+                "switch_type", "logout")
+
     def __init__(self, socketio: SocketIO, config: Config, store: Store,
                  switchboard: Switchboard, plugins: PluginHost) -> None:
         self.socketio = socketio
@@ -74,16 +78,7 @@ class Signaling:
         self.rate = parse_rate(config.server.rate_limit)
         self.limiter = MovingWindowRateLimiter(MemoryStorage())
         self.requests: dict[str, Callable[[Session, Any], dict[str, Any]]] = {
-            "hello": self.on_hello,
-            "invite": self.on_invite,
-            "accept": self.on_accept,
-            "reject": self.on_reject,
-            "hangup": self.on_hangup,
-            "signal": self.on_signal,
-            "media_state": self.on_media_state,
-            "switch_type": self.on_switch_type,
-            "logout": self.on_logout,
-        }
+            name: getattr(self, f"on_{name}") for name in self.REQUESTS}
         socketio.on_event("connect", self.on_connect)
         socketio.on_event("disconnect", self.on_disconnect)
         socketio.on_event("*", self.on_request)

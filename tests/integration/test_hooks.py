@@ -1,0 +1,91 @@
+"""Every hook in callcenter/hookspecs.py, exercised through a real server process."""
+
+from __future__ import annotations
+
+import json
+import signal
+from pathlib import Path
+
+import requests
+from signaling_helpers import in_call
+
+TEST_PLUGINS = Path(__file__).parents[1] / "plugins"
+
+
+def plugin_config(enable: list[str], settings: str = "") -> str:
+    names = ", ".join(f'"{n}"' for n in enable)
+    return f'[plugins]\nenable = [{names}]\npaths = ["{TEST_PLUGINS}"]\n{settings}'
+
+
+def records(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def recorder(tmp_path: Path, *more: str) -> tuple[str, Path]:
+    out = tmp_path / "recorded.jsonl"
+    settings = (f'[plugins.settings.recorder]\npath = "{out}"\n'
+                'flavour = { env = "CC_TEST_DEMO_SECRET" }\n')
+    return plugin_config(["recorder", *more], settings), out
+
+
+def test_hook_callcenter_startup(server_factory, tmp_path: Path):
+    extra, out = recorder(tmp_path)
+    server = server_factory(extra)
+    first = records(out)[0]
+    assert first["hook"] == "startup"
+    assert first["apps"] == ["demo", "other"]
+    # The plugin receives its own settings table, with {env = ...} resolved.
+    assert first["settings"] == {"path": str(out), "flavour": server.secrets["demo"]}
+
+
+def test_hook_callcenter_shutdown(server_factory, tmp_path: Path):
+    extra, out = recorder(tmp_path)
+    server = server_factory(extra)
+    server.process.send_signal(signal.SIGTERM)
+    assert server.process.wait(10) == 0
+    assert records(out)[-1] == {"hook": "shutdown"}
+    assert "callcenter stopping" in server.log()
+
+
+async def test_hook_callcenter_call_event(server_factory, clients, tmp_path: Path):
+    extra, out = recorder(tmp_path)
+    server = server_factory(extra)
+    alice, bob = await clients(server, "alice"), await clients(server, "bob")
+    call_id = await in_call(alice, bob)
+    await alice.hangup(call_id)
+    await bob.next_event("call_end", callId=call_id)
+    events = [(r["event"], r["user"]) for r in records(out) if r["hook"] == "call_event"]
+    assert events == [("call.invited", bob.user_id), ("call.accepted", bob.user_id),
+                      ("call.left", alice.user_id), ("call.ended", None)]
+    ended = records(out)[-1]
+    assert ended["call"] == call_id and ended["reason"] == "hangup" and ended["answered"] is True
+
+
+async def test_hook_callcenter_ice_servers(server_factory, clients):
+    server = server_factory(plugin_config(["turn_minter"]))
+    alice = await clients(server, "alice")
+    assert alice.ice_servers == [{"urls": ["turn:turn.invalid:3478"],
+                                  "username": f"demo:{alice.user_id}", "credential": "minted"}]
+
+
+async def test_default_ice_servers_come_from_config(server_factory, clients):
+    # The base config has a [signaling] table already; TOML allows extending it with a sub-table.
+    server = server_factory('[[signaling.ice_servers]]\nurls = ["stun:stun.invalid:3478"]\n')
+    alice = await clients(server, "alice")
+    assert alice.ice_servers == [{"urls": ["stun:stun.invalid:3478"]}]
+
+
+async def test_a_failing_plugin_does_not_take_the_call_down(server_factory, clients, tmp_path):
+    extra, out = recorder(tmp_path, "failing")
+    server = server_factory(extra)
+    server.expect_traceback = True  # the plugin's failure is logged with its traceback
+    alice, bob = await clients(server, "alice"), await clients(server, "bob")
+    assert alice.ice_servers == []  # the failing ice_servers fell through to the default
+    call_id = await in_call(alice, bob)
+    await bob.hangup(call_id)
+    await alice.next_event("call_end", callId=call_id)
+    failures = requests.get(server.url + "/healthz", timeout=5).json()["plugins"]["failures"]
+    assert failures == {"failing.callcenter_call_event": 4, "failing.callcenter_ice_servers": 2}
+    assert "plugin 'failing' failed in callcenter_call_event" in server.log()
+    assert [r["event"] for r in records(out)[1:]] == ["call.invited", "call.accepted",
+                                                      "call.left", "call.ended"]

@@ -1,0 +1,94 @@
+"""Config validation: every problem is one line naming its key path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from callcenter.config import ConfigError, load, parse
+
+SECRET = "s" * 40
+
+
+def minimal(**extra) -> dict:
+    return {"apps": [{"id": "demo", "secret": SECRET}], **extra}
+
+
+def error_of(data: dict) -> str:
+    with pytest.raises(ConfigError) as err:
+        parse(data)
+    return str(err.value)
+
+
+def test_minimal_config_gets_defaults():
+    config = parse(minimal())
+    assert config.server.port == 5000
+    assert config.signaling.group_max == 4
+    assert config.app("demo").secret == SECRET
+    assert config.app("nope") is None
+
+
+def test_unknown_key_is_named_with_its_path():
+    assert error_of(minimal(server={"prot": 1})) == "server.prot: unknown key"
+
+
+def test_wrong_type_is_named_with_its_path():
+    message = error_of(minimal(server={"port": "high"}))
+    assert message.startswith("server.port: ")
+
+
+def test_short_secret_is_refused():
+    message = error_of({"apps": [{"id": "demo", "secret": "short"}]})
+    assert message == "apps[0].secret: must be at least 32 bytes"
+
+
+def test_secret_from_environment(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("CC_SECRET_FOR_TEST", SECRET)
+    config = parse({"apps": [{"id": "demo", "secret": {"env": "CC_SECRET_FOR_TEST"}}]})
+    assert config.apps[0].secret == SECRET
+
+
+def test_missing_environment_secret_is_named(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.delenv("CC_MISSING_SECRET", raising=False)
+    message = error_of({"apps": [{"id": "demo", "secret": {"env": "CC_MISSING_SECRET"}}]})
+    assert message == "apps[0].secret: environment variable CC_MISSING_SECRET is not set"
+
+
+def test_plugin_settings_resolve_environment_values(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("CC_HOOK_TOKEN", "t0k")
+    config = parse(minimal(plugins={"settings": {"x": {"token": {"env": "CC_HOOK_TOKEN"}}}}))
+    assert config.plugin_settings("x") == {"token": "t0k"}
+
+
+@pytest.mark.parametrize(("data", "expected"), [
+    ({"apps": []}, "at least one [[apps]] entry is required"),
+    ({"apps": [{"id": "a", "secret": SECRET}, {"id": "a", "secret": SECRET}]}, "duplicate app ids"),
+    ({"apps": [{"id": "bad id", "secret": SECRET}]}, "apps[0].id: must match"),
+    (minimal(server={"demo_app": "ghost"}), "server.demo_app names no app"),
+    (minimal(server={"rate_limit": "lots"}), "server.rate_limit: not a rate"),
+    (minimal(signaling={"default_timeout": 900}), "default_timeout is larger than max_timeout"),
+    (minimal(signaling={"group_max": 1}), "signaling.group_max: "),
+    ({}, "apps: Field required"),
+])
+def test_invalid_configs_are_reported(data: dict, expected: str):
+    assert expected in error_of(data)
+
+
+def test_load_reports_toml_syntax_errors(tmp_path: Path):
+    path = tmp_path / "bad.toml"
+    path.write_text("[server\nport = 1")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load(path)
+
+
+def test_load_reports_a_missing_file(tmp_path: Path):
+    with pytest.raises(ConfigError, match="cannot read"):
+        load(tmp_path / "absent.toml")
+
+
+def test_shipped_config_is_valid(monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("CALLCENTER_DEMO_SECRET", SECRET)
+    config = load(Path(__file__).parents[2] / "config" / "callcenter.toml")
+    assert config.app("demo") is not None
+    assert config.server.demo_app == "demo"
