@@ -27,7 +27,7 @@ BASE_CONFIG = """
 [server]
 host = "127.0.0.1"
 port = {port}
-demo_app = "demo"
+{demo_line}
 rate_limit = "{rate_limit}"
 
 [signaling]
@@ -82,10 +82,13 @@ class Server:
                 self.process.wait(5)
 
 
-def start_server(tmp_path: Path, extra: str = "", rate_limit: str = "200/second") -> Server:
+def start_server(tmp_path: Path, extra: str = "", rate_limit: str = "200/second",
+                 demo_app: bool = True) -> Server:
     port = free_port()
     config_path = tmp_path / f"callcenter-{port}.toml"
-    config_path.write_text(BASE_CONFIG.format(port=port, extra=extra, rate_limit=rate_limit))
+    demo_line = 'demo_app = "demo"' if demo_app else ""
+    config_path.write_text(BASE_CONFIG.format(port=port, extra=extra, rate_limit=rate_limit,
+                                              demo_line=demo_line))
     log_path = tmp_path / f"server-{port}.log"
     env = dict(os.environ, CC_TEST_DEMO_SECRET=DEMO_SECRET, CC_TEST_OTHER_SECRET=OTHER_SECRET)
     env["PYTHONUNBUFFERED"] = "1"
@@ -116,8 +119,8 @@ def server_factory(tmp_path: Path) -> Iterator:
     """Start servers with extra TOML appended to the base config; all are stopped afterwards."""
     started: list[Server] = []
 
-    def factory(extra: str = "", rate_limit: str = "200/second") -> Server:
-        server = start_server(tmp_path, extra, rate_limit)
+    def factory(extra: str = "", rate_limit: str = "200/second", demo_app: bool = True) -> Server:
+        server = start_server(tmp_path, extra, rate_limit, demo_app)
         started.append(server)
         return server
 
