@@ -49,6 +49,8 @@ class Leg(StrEnum):
 
 
 class EndReason(StrEnum):
+    QUEUE_TIMEOUT = "queue_timeout"
+    NO_AGENTS = "no_agents"
     HANGUP = "hangup"
     REJECTED = "rejected"
     CANCELLED = "cancelled"
@@ -82,6 +84,9 @@ class Call:
     answered_at: float | None = None
     ended_at: float | None = None
     end_reason: EndReason | None = None
+    # Set for a contact-center call: the customer (sponsor) waits in this queue while agents are
+    # offered the call one leg at a time; it does not end when an offer fails.
+    queue: str | None = None
 
     def users(self, state: Leg) -> list[str]:
         return [user for user, leg in self.legs.items() if leg is state]
@@ -102,12 +107,15 @@ class Notice:
 
 @dataclass(frozen=True)
 class Timer:
-    """Ask the switchboard to ``expire_invite(app_id, call_id, user_id)`` after ``delay`` s."""
+    """Something to do after ``delay`` seconds: ``kind`` names it (``ring``: expire the invitation
+    of ``user_id``; the contact center adds its own kinds)."""
 
     delay: float
     app_id: str
-    call_id: str
-    user_id: str
+    call_id: str | None
+    user_id: str | None
+    kind: str = "ring"
+    token: int = 0  # lets a timer see that what it was set for has since changed
 
 
 @dataclass
@@ -247,6 +255,10 @@ class Switchboard:
             out.notify(others, "user_enter", {"callId": call_id, "userID": user})
             self._event(out, EventName.ACCEPTED, call, user,
                         wait=round(self.clock() - call.created_at, 3))
+            if call.queue:
+                # Ring-all: the first agent to accept wins; the others stop ringing.
+                for other in call.users(Leg.RINGING):
+                    self._cancel_leg(call, other, "taken", out)
             self._save(call)
             return out
 
@@ -260,8 +272,9 @@ class Switchboard:
     def _refuse(self, call: Call, user: str) -> Outcome:
         self._set_leg(call, user, Leg.REJECTED)
         out = Outcome()
-        # Whoever is in the call hears it (in a 1:1 call, the caller).
-        out.notify(call.users(Leg.JOINED), "reject", {"callId": call.id, "userID": user})
+        if not call.queue:  # a waiting customer is not told about agents refusing
+            # Whoever is in the call hears it (in a 1:1 call, the caller).
+            out.notify(call.users(Leg.JOINED), "reject", {"callId": call.id, "userID": user})
         self._event(out, EventName.REJECTED, call, user)
         self._settle(call, out, EndReason.REJECTED)
         self._save(call)
@@ -298,11 +311,68 @@ class Switchboard:
                 return Outcome()
             self._set_leg(call, user, Leg.TIMED_OUT)
             out = Outcome()
-            out.notify(user, "calling_timeout", {"callId": call_id})
-            out.notify(call.users(Leg.JOINED), "no_resp",
-                       {"callId": call_id, "userID": user, "reason": "timeout"})
+            if call.queue:
+                out.notify(user, "calling_cancel", {"callId": call_id, "userID": call.sponsor,
+                                                    "reason": "timeout"})
+            else:
+                out.notify(user, "calling_timeout", {"callId": call_id})
+                out.notify(call.users(Leg.JOINED), "no_resp",
+                           {"callId": call_id, "userID": user, "reason": "timeout"})
             self._event(out, EventName.TIMED_OUT, call, user, timeout=call.timeout)
             self._settle(call, out, EndReason.NO_ANSWER)
+            self._save(call)
+            return out
+
+    # -- contact-center calls: a customer waits, agents are offered the call ----------------
+
+    def open_queue_call(self, app_id: str, customer: str, call_type: int, queue: str,
+                        data: dict[str, Any] | None) -> Call:
+        """The customer joins a queue: a call with only them in it, waiting for an agent."""
+        if call_type not in (CallType.AUDIO, CallType.VIDEO):
+            raise CallError("BAD_CALL_TYPE", "type must be 1 (audio) or 2 (video)")
+        call_id = secrets.token_urlsafe(12)
+        with self.store.transaction(f"{app_id}:{call_id}"):
+            if not self.store.claim_line(app_id, customer, call_id):
+                raise CallError("ALREADY_IN_CALL", "you are already ringing or in a call")
+            call = Call(id=call_id, app_id=app_id, sponsor=customer, type=CallType(call_type),
+                        group=False, timeout=0, created_at=self.clock(), data=data,
+                        legs={customer: Leg.JOINED}, queue=queue)
+            self._save(call)
+            return call
+
+    def offer(self, app_id: str, call_id: str, agent: str, timeout: int,
+              payload: dict[str, Any]) -> Outcome | None:
+        """Ring ``agent`` for a waiting call; None if the agent's line is taken."""
+        with self.store.transaction(f"{app_id}:{call_id}"):
+            call = self._call_for(app_id, call_id)
+            if not self.store.claim_line(app_id, agent, call_id):
+                return None
+            call.legs[agent] = Leg.RINGING
+            out = Outcome()
+            out.notify(agent, "offer", payload)
+            out.timers.append(Timer(timeout, app_id, call_id, agent))
+            self._save(call)
+            return out
+
+    def withdraw(self, app_id: str, call_id: str, agent: str, reason: str) -> Outcome:
+        """Stop ringing ``agent`` (their connection dropped, the call moved...)."""
+        with self.store.transaction(f"{app_id}:{call_id}"):
+            call = self.store.get_call(app_id, call_id)
+            out = Outcome()
+            if call is not None and call.legs.get(agent) is Leg.RINGING:
+                self._cancel_leg(call, agent, reason, out)
+                self._save(call)
+            return out
+
+    def end_waiting(self, app_id: str, call_id: str, reason: EndReason) -> Outcome:
+        """End a call that is still waiting in its queue (max wait, no agents left)."""
+        with self.store.transaction(f"{app_id}:{call_id}"):
+            call = self._call_for(app_id, call_id)
+            out = Outcome()
+            for user in call.users(Leg.RINGING):
+                self._cancel_leg(call, user, reason.value, out)
+            call.queue = None  # no longer waits: let the call settle like any other
+            self._settle(call, out, reason)
             self._save(call)
             return out
 
@@ -357,17 +427,25 @@ class Switchboard:
 
     # -- the end of a call -----------------------------------------------------------------
 
+    def _cancel_leg(self, call: Call, user: str, reason: str, out: Outcome) -> None:
+        self._set_leg(call, user, Leg.CANCELLED)
+        out.notify(user, "calling_cancel", {"callId": call.id, "userID": call.sponsor,
+                                            "reason": reason})
+        self._event(out, EventName.CANCELLED, call, user, reason=reason)
+
     def _settle(self, call: Call, out: Outcome, reason: EndReason) -> None:
         """End the call if nobody is left to talk to; cancel whoever still rings."""
         joined, ringing = call.users(Leg.JOINED), call.users(Leg.RINGING)
         if len(joined) >= 2 or (len(joined) == 1 and ringing):
             return
+        if call.queue and call.answered_at is None and call.sponsor in joined:
+            return  # the customer waits in the queue for the next offer
         if not joined and ringing:
             reason = EndReason.CANCELLED
+        cancel = {EndReason.CANCELLED: "abandoned" if call.queue else "cancelled"}.get(
+            reason, reason.value)
         for user in ringing:
-            self._set_leg(call, user, Leg.CANCELLED)
-            out.notify(user, "calling_cancel", {"callId": call.id, "userID": call.sponsor})
-            self._event(out, EventName.CANCELLED, call, user)
+            self._cancel_leg(call, user, cancel, out)
         for user in joined:
             self._set_leg(call, user, Leg.LEFT)
             out.notify(user, "call_end", {"callId": call.id, "reason": reason.value})

@@ -75,11 +75,67 @@ class SignalingSettings(_Strict):
         return self
 
 
+Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
+Level = Annotated[int, Field(ge=1, le=100)]
+
+
+class QueueSettings(_Strict):
+    name: Name
+    strategy: str = "longest-idle"
+    queueing: str = "fifo"
+    ring_timeout: Annotated[int, Field(ge=1, le=600)] = 15
+    wrap_up: Annotated[int, Field(ge=0, le=3600)] = 10
+    max_wait: Annotated[int, Field(ge=1, le=86400)] = 600
+    max_length: Annotated[int, Field(ge=1, le=100000)] = 100
+    when_empty: Literal["join", "refuse"] = "refuse"
+    overflow: Name | None = None
+    required_skills: dict[str, Level] = {}
+    max_no_answer: Annotated[int, Field(ge=1)] = 3
+    reject_delay: Annotated[int, Field(ge=0, le=3600)] = 10
+
+
+class AgentSettings(_Strict):
+    id: Name
+    name: str = ""
+    password_hash: str
+    queues: list[Name] = []
+    skills: dict[str, Level] = {}
+
+
 class App(_Strict):
     id: str
     name: str = ""
     secret: str
     token_ttl: Annotated[int, Field(ge=10)] = 3600
+    allowed_origins: list[str] = []
+    customer_token_ttl: Annotated[int, Field(ge=10)] = 900
+    agent_token_ttl: Annotated[int, Field(ge=10)] = 43200
+    queues: list[QueueSettings] = []
+    agents: list[AgentSettings] = []
+
+    @model_validator(mode="after")
+    def _references(self) -> App:
+        names = [q.name for q in self.queues]
+        for i, queue in enumerate(self.queues):
+            if names.count(queue.name) > 1:
+                raise ValueError(f"queues[{i}].name: duplicate queue {queue.name!r}")
+            if queue.overflow is not None and (queue.overflow not in names
+                                               or queue.overflow == queue.name):
+                raise ValueError(f"queues[{i}].overflow: no other queue named {queue.overflow!r}")
+        ids = [a.id for a in self.agents]
+        for i, agent in enumerate(self.agents):
+            if ids.count(agent.id) > 1:
+                raise ValueError(f"agents[{i}].id: duplicate agent {agent.id!r}")
+            for queue in agent.queues:
+                if queue not in names:
+                    raise ValueError(f"agents[{i}].queues: no queue named {queue!r}")
+        return self
+
+    def queue(self, name: str) -> QueueSettings | None:
+        return next((q for q in self.queues if q.name == name), None)
+
+    def agent(self, agent_id: str) -> AgentSettings | None:
+        return next((a for a in self.agents if a.id == agent_id), None)
 
     @field_validator("id")
     @classmethod
@@ -105,10 +161,25 @@ class PluginSettings(_Strict):
     settings: dict[str, dict[str, Any]] = {}
 
 
+class ContactCenterSettings(_Strict):
+    agent_grace: Annotated[int, Field(ge=0, le=3600)] = 10
+    customer_credential_rate: str = "10/minute"
+    agent_login_rate: str = "10/minute"
+    enqueue_rate: str = "5/minute"
+
+    @field_validator("customer_credential_rate", "agent_login_rate", "enqueue_rate")
+    @classmethod
+    def _parse_rate(cls, value: str) -> str:
+        return ServerSettings._parse_rate(value)
+
+
 class Config(_Strict):
     server: ServerSettings = ServerSettings()
     signaling: SignalingSettings = SignalingSettings()
+    contact_center: ContactCenterSettings = ContactCenterSettings()
     apps: list[App]
+    # A second file of [[agents]] tables (with an `app` key), written by `callcenter agents add`.
+    agents_file: str | None = None
     plugins: PluginSettings = PluginSettings()
     # Where the file was read from: plugin paths are relative to it.
     base_dir: Path = Path(".")
@@ -166,6 +237,7 @@ def parse(data: dict[str, Any], base_dir: Path = Path(".")) -> Config:
     resolved = _resolve_env(data, "", missing)
     if missing:
         raise ConfigError(missing[0])
+    resolved = _merge_agents_file(resolved, base_dir)
     try:
         return Config.model_validate({**resolved, "base_dir": base_dir})
     except ValidationError as exc:
@@ -175,6 +247,33 @@ def parse(data: dict[str, Any], base_dir: Path = Path(".")) -> Config:
         if err["type"] == "extra_forbidden":
             message = "unknown key"
         raise ConfigError(f"{where}: {message}") from None
+
+
+def agents_file_path(data: dict[str, Any], base_dir: Path) -> Path | None:
+    name = data.get("agents_file")
+    return (base_dir / name) if isinstance(name, str) else None
+
+
+def _merge_agents_file(data: dict[str, Any], base_dir: Path) -> dict[str, Any]:
+    """Add the agents of ``agents_file`` to their apps' ``agents`` lists."""
+    path = agents_file_path(data, base_dir)
+    if path is None or not path.exists():
+        return data
+    try:
+        extra = tomllib.loads(path.read_text()).get("agents", [])
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"agents_file: cannot read {path}: {exc}") from None
+    apps = [dict(a) if isinstance(a, dict) else a for a in data.get("apps", [])]
+    for i, agent in enumerate(extra):
+        if not isinstance(agent, dict) or not isinstance(agent.get("app"), str):
+            raise ConfigError(f"agents_file: agents[{i}]: needs an `app` key")
+        agent = dict(agent)
+        app_id = agent.pop("app")
+        app = next((a for a in apps if isinstance(a, dict) and a.get("id") == app_id), None)
+        if app is None:
+            raise ConfigError(f"agents_file: agents[{i}].app: no app named {app_id!r}")
+        app["agents"] = [*app.get("agents", []), agent]
+    return {**data, "apps": apps}
 
 
 def load(path: str | Path) -> Config:

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 import jwt
 
@@ -33,25 +34,46 @@ class CredentialError(Exception):
         self.message = message
 
 
+# Claims a business may add when it mints a customer credential on its own server: verified
+# identity that passes through to the agent, unlike what a widget says about its user.
+EXTRA_CLAIMS = ("name", "priority", "attrs")
+
+
 @dataclass(frozen=True)
 class Identity:
     app_id: str
     user_id: str
     role: Role
     expires_at: int
+    claims: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def priority(self) -> int:
+        value = self.claims.get("priority", 0)
+        return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 def valid_user_id(user_id: object) -> bool:
     return isinstance(user_id, str) and USER_ID.match(user_id) is not None
 
 
-def mint(app_id: str, secret: str, user_id: str, role: str | Role, ttl: int) -> str:
-    """Sign a credential for ``user_id`` of ``app_id``, valid for ``ttl`` seconds."""
+def mint(app_id: str, secret: str, user_id: str, role: str | Role, ttl: int,
+         claims: dict[str, Any] | None = None) -> str:
+    """Sign a credential for ``user_id`` of ``app_id``, valid for ``ttl`` seconds.
+
+    ``claims`` may carry ``name`` (str), ``priority`` (int) and ``attrs`` (dict of str) about a
+    customer; the server passes them to agents as verified.
+    """
     if not valid_user_id(user_id):
         raise CredentialError("BAD_USER_ID", "user id must match [A-Za-z0-9_-], 1 to 32 characters")
+    extra = dict(claims or {})
+    unknown = set(extra) - set(EXTRA_CLAIMS)
+    if unknown:
+        raise CredentialError("BAD_CLAIMS", f"unknown claims: {', '.join(sorted(unknown))}")
     now = int(time.time())
-    claims = {"sub": user_id, "app": app_id, "role": Role(role).value, "iat": now, "exp": now + ttl}
-    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+    body = {**extra, "sub": user_id, "app": app_id, "role": Role(role).value, "iat": now,
+            "exp": now + ttl}
+    return jwt.encode(body, secret, algorithm=ALGORITHM)
 
 
 def app_of(token: str) -> str | None:
@@ -86,4 +108,6 @@ def verify(token: str, app_id: str, secret: str) -> Identity:
         role = Role(claims["role"])
     except ValueError:
         raise CredentialError("AUTH_INVALID", "the credential names an unknown role") from None
-    return Identity(app_id=app_id, user_id=claims["sub"], role=role, expires_at=int(claims["exp"]))
+    extra = {k: claims[k] for k in EXTRA_CLAIMS if k in claims}
+    return Identity(app_id=app_id, user_id=claims["sub"], role=role, expires_at=int(claims["exp"]),
+                    claims=extra)

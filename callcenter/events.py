@@ -22,6 +22,20 @@ class EventName(StrEnum):
     LEFT = "call.left"              # a joined participant left (hangup, disconnect, kick)
     ENDED = "call.ended"            # once per call, last
     KICKED_OUT = "user.kicked_out"  # the same user logged in elsewhere
+    # The contact center, after Asterisk's queue_log:
+    QUEUE_JOINED = "queue.joined"              # ENTERQUEUE
+    QUEUE_OFFERED = "queue.offered"            # an agent's phone rings
+    QUEUE_RING_NO_ANSWER = "queue.ring_no_answer"  # RINGNOANSWER
+    QUEUE_OFFER_REJECTED = "queue.offer_rejected"
+    QUEUE_ANSWERED = "queue.answered"          # CONNECT
+    QUEUE_ABANDONED = "queue.abandoned"        # ABANDON
+    QUEUE_TIMED_OUT = "queue.timed_out"        # EXITWITHTIMEOUT
+    QUEUE_OVERFLOWED = "queue.overflowed"
+    QUEUE_COMPLETED = "queue.completed"        # COMPLETECALLER / COMPLETEAGENT
+    AGENT_STATUS = "agent.status"              # PAUSE / UNPAUSE, login, logout
+    AGENT_STATE = "agent.state"
+    AGENT_WRAP_UP = "agent.wrap_up"            # disposition and notes recorded
+    CALL_RATED = "call.rated"
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING, Any
 import pluggy
 
 if TYPE_CHECKING:
-    from callcenter.config import Config
+    from callcenter.agents import Agent
+    from callcenter.config import Config, QueueSettings
+    from callcenter.contact_center import QueuedCall
     from callcenter.events import CallEvent
 
 PROJECT = "callcenter"
@@ -62,4 +64,55 @@ def callcenter_ice_servers(app_id: str, user_id: str) -> list[dict[str, Any]] | 
     ...}``) or None to let the next plugin answer. The built-in default returns
     ``[signaling] ice_servers`` from the config; a plugin can mint short-lived TURN credentials
     per user instead.
+    """
+
+
+@hookspec(firstresult=True)
+def callcenter_queue_key(queue: QueueSettings, call: QueuedCall, now: float) -> Any | None:
+    """The sort key of a waiting call in its queue: smaller keys are served first (stops at first
+    non-None result).
+
+    :param queue: the queue's settings; answer only for ``queue.queueing`` names you provide.
+    :param call: the waiting call (``joined_at``, ``priority``, ``attributes``...); read only.
+    :param now: the current time (epoch seconds).
+
+    Called whenever the queue's order is needed, so keep it cheap and deterministic. Keys of one
+    queue must compare with each other. The built-in default (``fifo``, last resort) returns
+    ``(call.joined_at,)``.
+    """
+
+
+@hookspec(firstresult=True)
+def callcenter_select_agents(queue: QueueSettings, call: QueuedCall, agents: list[Agent],
+                             now: float) -> list[Agent] | None:
+    """Which of ``agents`` to offer ``call`` to (stops at first non-None result).
+
+    :param queue: the queue's settings; answer only when ``queue.strategy`` is a name you provide.
+    :param call: the waiting call, with its ``attempts`` so far.
+    :param agents: the agents who can take the call now (available, waiting, connected, serving
+        the queue, skilled enough for ``queue.required_skills``, not held back by a reject);
+        agents who already had an offer for this call are left out while others remain.
+    :param now: the current time (epoch seconds).
+    :return: one agent for most strategies, several to ring at once (ring-all), ``[]`` to leave
+        the call waiting for now, or None to let the next plugin decide. The built-in default
+        (``longest-idle``, last resort) returns the agent whose last call ended longest ago.
+
+    Called often (every time a call or an agent becomes free, and once a second while calls
+    wait): it must be fast. Agents returned that were not in ``agents`` are ignored.
+    """
+
+
+@hookspec
+def callcenter_strategy_names() -> list[str]:
+    """The agent-selection strategies this plugin provides (names for ``strategy`` in a queue).
+
+    Checked at start: a queue naming a strategy no loaded plugin provides is a config error.
+    """
+
+
+@hookspec
+def callcenter_queueing_names() -> list[str]:
+    """The queueing disciplines this plugin provides (names for ``queueing`` in a queue).
+
+    Checked at start like ``callcenter_strategy_names``.
     """

@@ -29,8 +29,11 @@ from typing import Any
 import pluggy
 
 from callcenter import hookspecs
+from callcenter.agents import Agent
 from callcenter.builtin.ice_servers import StaticIceServers
-from callcenter.config import Config, ConfigError
+from callcenter.builtin.routing import Fifo, LongestIdle
+from callcenter.config import Config, ConfigError, QueueSettings
+from callcenter.contact_center import QueuedCall
 from callcenter.events import CallEvent
 
 log = logging.getLogger("callcenter.plugins")
@@ -42,6 +45,8 @@ TRACE_ENV = "CALLCENTER_TRACE_PLUGINS"
 # given the config (built-ins are objects so that two servers in one process share no state).
 DEFAULT_PLUGINS: list[tuple[str, Callable[[Config], object]]] = [
     ("ice-servers", StaticIceServers),
+    ("fifo", lambda config: Fifo()),
+    ("longest-idle", lambda config: LongestIdle()),
 ]
 
 
@@ -88,6 +93,22 @@ class PluginHost:
             self.pm.check_pending()
         except pluggy.PluginValidationError as exc:
             raise ConfigError(f"plugins: {exc}") from None
+        self._check_routing_names()
+
+    def _check_routing_names(self) -> None:
+        strategies = {n for names in self._call("callcenter_strategy_names", {}) for n in names}
+        queueing = {n for names in self._call("callcenter_queueing_names", {}) for n in names}
+        for i, app in enumerate(self.config.apps):
+            for j, queue in enumerate(app.queues):
+                where = f"apps[{i}].queues[{j}]"
+                if queue.strategy not in strategies:
+                    raise ConfigError(
+                        f"{where}.strategy: no loaded plugin provides {queue.strategy!r} "
+                        f"(loaded: {', '.join(sorted(strategies))}; enable it in [plugins])")
+                if queue.queueing not in queueing:
+                    raise ConfigError(
+                        f"{where}.queueing: no loaded plugin provides {queue.queueing!r} "
+                        f"(loaded: {', '.join(sorted(queueing))}; enable it in [plugins])")
 
     def _find(self, name: str, where: str) -> tuple[object, str]:
         for ep in entry_points(group=ENTRY_POINT_GROUP, name=name):
@@ -197,3 +218,18 @@ class PluginHost:
         results = self._call("callcenter_ice_servers", {"app_id": app_id, "user_id": user_id},
                              firstresult=True)
         return results[0] if results else []
+
+    def queue_key(self, queue: QueueSettings, call: QueuedCall, now: float) -> Any:
+        results = self._call("callcenter_queue_key", {"queue": queue, "call": call, "now": now},
+                             firstresult=True)
+        return results[0] if results else (call.joined_at,)
+
+    def select_agents(self, queue: QueueSettings, call: QueuedCall, agents: list[Agent],
+                      now: float) -> list[Agent]:
+        results = self._call("callcenter_select_agents",
+                             {"queue": queue, "call": call, "agents": list(agents), "now": now},
+                             firstresult=True)
+        if not results:
+            return []
+        chosen = results[0]
+        return [chosen] if isinstance(chosen, Agent) else list(chosen)

@@ -67,6 +67,7 @@ def run(config: Config, plugins: PluginHost, host: str, port: int) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: write_unpatched(wake_write, b"x"))
     plugins.startup()
+    runtime.signaling.start_clock()
     bound = listener.getsockname()
     log.info("callcenter listening on http://%s:%d (demo: /demo, SDK: /sdk/callcenter.js)",
              bound[0], bound[1])

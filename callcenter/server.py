@@ -7,6 +7,7 @@ under eventlet. Tests of the factory itself can build an app without a network.
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,9 +18,11 @@ from flask_socketio import SocketIO
 from limits import parse as parse_rate
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from callcenter.calls import Limits, Switchboard
 from callcenter.config import Config
+from callcenter.contact_center import ContactCenter
 from callcenter.credentials import CredentialError, Role, mint
 from callcenter.plugin_host import PluginHost
 from callcenter.signaling import Signaling
@@ -63,8 +66,10 @@ def create_app(config: Config, plugins: PluginHost | None = None,
                     default_timeout=config.signaling.default_timeout,
                     max_timeout=config.signaling.max_timeout)
     switchboard = Switchboard(store, limits, time.time)
-    signaling = Signaling(socketio, config, store, switchboard, plugins)
+    center = ContactCenter(config, switchboard, plugins, time.time)
+    signaling = Signaling(socketio, config, store, switchboard, center, plugins)
     _add_routes(app, config, plugins)
+    _add_contact_center_routes(app, config)
     return Runtime(app, socketio, plugins, signaling)
 
 
@@ -114,3 +119,79 @@ def _add_routes(app: Flask, config: Config, plugins: PluginHost) -> None:
 
 def _http_error(status: int, code: str, message: str) -> Any:
     return jsonify(ok=False, error={"code": code, "message": message}), status
+
+
+# Checked against when the agent id is unknown, so that a wrong id and a wrong password take the
+# same time and get the same answer.
+_NO_AGENT_HASH = generate_password_hash("no agent has this password")
+
+
+def _add_contact_center_routes(app: Flask, config: Config) -> None:
+    limiter = MovingWindowRateLimiter(MemoryStorage())
+    credential_rate = parse_rate(config.contact_center.customer_credential_rate)
+    login_rate = parse_rate(config.contact_center.agent_login_rate)
+
+    @app.get("/widget/<path:name>")
+    def widget_files(name: str) -> Any:
+        response = send_from_directory(WEB_ROOT / "widget", name)
+        # The widget is loaded by other sites' pages.
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        return response
+
+    @app.get("/console")
+    @app.get("/console/")
+    def console_page() -> Any:
+        return send_from_directory(WEB_ROOT / "console", "index.html")
+
+    @app.get("/console/<path:name>")
+    def console_files(name: str) -> Any:
+        return send_from_directory(WEB_ROOT / "console", name)
+
+    @app.route("/api/customer-credential", methods=["POST", "OPTIONS"])
+    def customer_credential() -> Any:
+        origin = request.headers.get("Origin", "")
+        body = request.get_json(silent=True) if request.method == "POST" else None
+        app_id = body.get("appId") if isinstance(body, dict) else request.args.get("appId")
+        allowed = {o for a in config.apps for o in a.allowed_origins}
+        if origin not in allowed:
+            return _http_error(403, "FORBIDDEN_ORIGIN", "this origin may not ask for credentials")
+        cors = {"Access-Control-Allow-Origin": origin, "Vary": "Origin",
+                "Access-Control-Allow-Methods": "POST",
+                "Access-Control-Allow-Headers": "Content-Type"}
+        if request.method == "OPTIONS":
+            return "", 204, cors
+        app_config = config.app(app_id) if isinstance(app_id, str) else None
+        if app_config is None or origin not in app_config.allowed_origins:
+            return (*_http_error(403, "FORBIDDEN_ORIGIN",
+                                 "this origin may not ask for this app's credentials"), cors)
+        if not limiter.hit(credential_rate, "customer-credential", request.remote_addr or "-"):
+            return (*_http_error(429, "RATE_LIMITED", "too many credentials; wait a minute"),
+                    cors)
+        name = body.get("name", "") if isinstance(body, dict) else ""
+        if set(body) - {"appId", "name"} or not isinstance(name, str) or len(name) > 64:
+            return (*_http_error(400, "BAD_REQUEST", "send {appId, name?} (name ≤ 64 chars)"),
+                    cors)
+        user_id = "c_" + secrets.token_hex(8)
+        ttl = app_config.customer_token_ttl
+        token = mint(app_config.id, app_config.secret, user_id, Role.CUSTOMER, ttl)
+        return jsonify(ok=True, appId=app_config.id, userID=user_id, userSig=token,
+                       expiresIn=ttl), 200, cors
+
+    @app.post("/api/agent-login")
+    def agent_login() -> Any:
+        if not limiter.hit(login_rate, "agent-login", request.remote_addr or "-"):
+            return _http_error(429, "RATE_LIMITED", "too many login attempts; wait a minute")
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict) or set(body) != {"appId", "agentId", "password"} or \
+                not all(isinstance(v, str) for v in body.values()):
+            return _http_error(400, "BAD_REQUEST", "send {appId, agentId, password}")
+        app_config = config.app(body["appId"])
+        agent = app_config.agent(body["agentId"]) if app_config else None
+        hashed = agent.password_hash if agent else _NO_AGENT_HASH
+        if not check_password_hash(hashed, body["password"]) or agent is None \
+                or app_config is None:
+            return _http_error(401, "BAD_LOGIN", "unknown agent or wrong password")
+        token = mint(app_config.id, app_config.secret, agent.id, Role.AGENT,
+                     app_config.agent_token_ttl)
+        return jsonify(ok=True, appId=app_config.id, userID=agent.id, userSig=token,
+                       name=agent.name or agent.id, queues=agent.queues)

@@ -23,7 +23,8 @@ from limits.strategies import MovingWindowRateLimiter
 from callcenter import wire
 from callcenter.calls import CallError, EndReason, Outcome, Switchboard, Timer
 from callcenter.config import Config
-from callcenter.credentials import CredentialError, Identity, app_of, valid_user_id, verify
+from callcenter.contact_center import ContactCenter
+from callcenter.credentials import CredentialError, Identity, Role, app_of, valid_user_id, verify
 from callcenter.events import CallEvent, EventName
 from callcenter.plugin_host import PluginHost
 from callcenter.store import Store
@@ -65,15 +66,21 @@ class Signaling:
 
     # Every request a client may send; request X is handled by method on_X.
     REQUESTS = ("hello", "invite", "accept", "reject", "hangup", "signal", "media_state",
-                "switch_type", "logout")
+                "switch_type", "logout", "enqueue", "rate", "agent_status", "agent_state",
+                "wrap_up")
+    CUSTOMER_REQUESTS = frozenset({"enqueue", "rate"})
+    AGENT_REQUESTS = frozenset({"agent_status", "agent_state", "wrap_up"})
+    TICK_SECONDS = 1.0
 
     def __init__(self, socketio: SocketIO, config: Config, store: Store,
-                 switchboard: Switchboard, plugins: PluginHost) -> None:
+                 switchboard: Switchboard, center: ContactCenter, plugins: PluginHost) -> None:
         self.socketio = socketio
         self.config = config
         self.store = store
         self.switchboard = switchboard
+        self.center = center
         self.plugins = plugins
+        self.enqueue_rate = parse_rate(config.contact_center.enqueue_rate)
         self.sessions: dict[str, Session] = {}
         self.rate = parse_rate(config.server.rate_limit)
         self.limiter = MovingWindowRateLimiter(MemoryStorage())
@@ -83,6 +90,22 @@ class Signaling:
         socketio.on_event("disconnect", self.on_disconnect)
         socketio.on_event("*", self.on_request)
 
+    def start_clock(self) -> None:
+        """Run the contact center's once-a-second tick (queue positions, statistics, offers
+        that became possible with time) for every app that has queues."""
+        apps = [app.id for app in self.config.apps if app.queues]
+
+        def run() -> None:
+            while True:
+                self.socketio.sleep(self.TICK_SECONDS)
+                for app_id in apps:
+                    try:
+                        self.deliver(app_id, self.center.tick(app_id))
+                    except Exception:
+                        log.exception("contact-center tick for app %s failed", app_id)
+
+        if apps:
+            self.socketio.start_background_task(run)
     # -- connection ------------------------------------------------------------------------
 
     def authenticate(self, auth: Any) -> Identity:
@@ -116,14 +139,16 @@ class Signaling:
         log.info("login %s/%s (%s) on %s", identity.app_id, identity.user_id, identity.role, sid)
         if previous is not None and previous != sid:
             self.kick(previous, session)
+        self.deliver(identity.app_id, self.center.session_started(identity.app_id,
+                                                                  identity.user_id))
 
     def kick(self, old_sid: str, new: Session) -> None:
         """The user logged in again: end the old connection's call, tell it, close it."""
         self.sessions.pop(old_sid, None)  # its requests are refused from now on
         self.socketio.emit("kicked_out", {"reason": "login_elsewhere"}, to=old_sid)
         call_id = self.store.line_of(new.app_id, new.user_id)
-        self.deliver(new.app_id, self.switchboard.leave_all(
-            new.app_id, new.user_id, EndReason.KICKED_OUT))
+        self.deliver(new.app_id, self.center.session_ended(
+            new.app_id, new.user_id, EndReason.KICKED_OUT, replaced=True))
         self.plugins.call_event(CallEvent(EventName.KICKED_OUT, new.app_id, call_id, new.user_id,
                                           time.time(), {"reason": "login_elsewhere"}))
         self.close_later(old_sid)
@@ -143,7 +168,7 @@ class Signaling:
             return
         log.info("logout %s/%s (disconnected)", session.app_id, session.user_id)
         if self.store.unbind_session(session.app_id, session.user_id, sid):
-            self.deliver(session.app_id, self.switchboard.leave_all(
+            self.deliver(session.app_id, self.center.session_ended(
                 session.app_id, session.user_id, EndReason.DISCONNECTED))
 
     # -- requests --------------------------------------------------------------------------
@@ -170,6 +195,11 @@ class Signaling:
         handler = self.requests.get(event)
         if handler is None:
             raise RequestError("UNKNOWN_EVENT", f"no such request: {str(event)[:64]!r}")
+        role = session.identity.role
+        if event in self.CUSTOMER_REQUESTS and role is not Role.CUSTOMER:
+            raise RequestError("FORBIDDEN", f"{event} is for customers")
+        if event in self.AGENT_REQUESTS and role is not Role.AGENT:
+            raise RequestError("FORBIDDEN", f"{event} is for agents")
         if len(args) > 1:
             raise RequestError("BAD_REQUEST", "a request carries one payload object")
         payload = args[0] if args else None
@@ -200,17 +230,17 @@ class Signaling:
 
     def on_accept(self, session: Session, payload: Any) -> dict[str, Any]:
         req = wire.parse(wire.CallRef, payload)
-        return self.deliver(session.app_id, self.switchboard.accept(
+        return self.deliver(session.app_id, self.center.accept(
             session.app_id, session.user_id, req.callId))
 
     def on_reject(self, session: Session, payload: Any) -> dict[str, Any]:
         req = wire.parse(wire.CallRef, payload)
-        return self.deliver(session.app_id, self.switchboard.reject(
+        return self.deliver(session.app_id, self.center.reject(
             session.app_id, session.user_id, req.callId))
 
     def on_hangup(self, session: Session, payload: Any) -> dict[str, Any]:
         req = wire.parse(wire.CallRef, payload)
-        return self.deliver(session.app_id, self.switchboard.hangup(
+        return self.deliver(session.app_id, self.center.hangup(
             session.app_id, session.user_id, req.callId))
 
     def on_signal(self, session: Session, payload: Any) -> dict[str, Any]:
@@ -236,10 +266,39 @@ class Signaling:
         wire.parse(wire.Empty, payload)
         self.sessions.pop(session.sid, None)
         self.store.unbind_session(session.app_id, session.user_id, session.sid)
-        self.deliver(session.app_id, self.switchboard.leave_all(
+        self.deliver(session.app_id, self.center.session_ended(
             session.app_id, session.user_id, EndReason.LOGOUT))
         self.close_later(session.sid)
         return {}
+
+    def on_enqueue(self, session: Session, payload: Any) -> dict[str, Any]:
+        req = wire.parse(wire.Enqueue, payload)
+        if not self.limiter.hit(self.enqueue_rate, "enqueue", session.app_id, session.user_id):
+            raise RequestError("RATE_LIMITED",
+                               f"at most {self.config.contact_center.enqueue_rate} calls")
+        out = self.center.enqueue(session.identity, req.queue, req.type, req.attributes or {})
+        # The ack (with the position) goes out before queue_update and the agents' offers.
+        self.socketio.start_background_task(self.deliver, session.app_id, out)
+        return out.reply
+
+    def on_rate(self, session: Session, payload: Any) -> dict[str, Any]:
+        req = wire.parse(wire.Rate, payload)
+        return self.deliver(session.app_id, self.center.rate(
+            session.app_id, session.user_id, req.callId, req.rating))
+
+    def on_agent_status(self, session: Session, payload: Any) -> dict[str, Any]:
+        req = wire.parse(wire.AgentStatus, payload)
+        return self.deliver(session.app_id, self.center.set_status(
+            session.app_id, session.user_id, req.status, req.reason))
+
+    def on_agent_state(self, session: Session, payload: Any) -> dict[str, Any]:
+        wire.parse(wire.Empty, payload)
+        return self.center.agent_state(session.app_id, session.user_id)
+
+    def on_wrap_up(self, session: Session, payload: Any) -> dict[str, Any]:
+        req = wire.parse(wire.WrapUp, payload)
+        return self.deliver(session.app_id, self.center.wrap_up(
+            session.app_id, session.user_id, req.callId, req.disposition, req.notes))
 
     # -- delivery --------------------------------------------------------------------------
 
@@ -258,9 +317,9 @@ class Signaling:
         return out.reply
 
     def run_timer(self, timer: Timer) -> None:
-        self.socketio.sleep(timer.delay)
+        self.socketio.sleep(max(0.0, timer.delay))
         try:
-            self.deliver(timer.app_id, self.switchboard.expire_invite(
-                timer.app_id, timer.call_id, timer.user_id))
+            self.deliver(timer.app_id, self.center.on_timer(timer))
         except Exception:
-            log.exception("ring timer for %s in call %s failed", timer.user_id, timer.call_id)
+            log.exception("%s timer of %s in call %s failed", timer.kind, timer.user_id,
+                          timer.call_id)

@@ -63,6 +63,33 @@ class SwitchType(Request):
 T = TypeVar("T", bound=Request)
 
 
+class Enqueue(Request):
+    queue: StrictStr
+    type: StrictInt
+    attributes: dict[StrictStr, StrictStr] | None = None
+
+
+class Rate(Request):
+    callId: StrictStr
+    rating: StrictInt
+
+
+class AgentStatus(Request):
+    status: StrictStr
+    reason: StrictStr | None = None
+
+
+class WrapUp(Request):
+    callId: StrictStr
+    disposition: StrictStr | None = None
+    notes: StrictStr | None = None
+
+
+MAX_ATTRIBUTES = 16
+MAX_ATTRIBUTE_KEY = 32
+MAX_ATTRIBUTE_VALUE = 256
+
+
 def encoded_size(value: Any) -> int:
     return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
 
@@ -85,6 +112,22 @@ def parse(model: type[T], payload: Any) -> T:
 
 
 def _check_sizes(request: Request) -> None:
+    if isinstance(request, Enqueue) and request.attributes is not None:
+        if len(request.attributes) > MAX_ATTRIBUTES:
+            raise BadRequest(f"attributes: at most {MAX_ATTRIBUTES} keys")
+        for key, value in request.attributes.items():
+            if not 1 <= len(key) <= MAX_ATTRIBUTE_KEY:
+                raise BadRequest(f"attributes: keys are 1 to {MAX_ATTRIBUTE_KEY} characters")
+            if len(value) > MAX_ATTRIBUTE_VALUE:
+                raise BadRequest(f"attributes.{key}: at most {MAX_ATTRIBUTE_VALUE} characters")
+    if isinstance(request, AgentStatus) and request.reason is not None \
+            and len(request.reason) > 32:
+        raise BadRequest("reason: at most 32 characters")
+    if isinstance(request, WrapUp):
+        if request.disposition is not None and len(request.disposition) > 64:
+            raise BadRequest("disposition: at most 64 characters")
+        if request.notes is not None and len(request.notes) > 2000:
+            raise BadRequest("notes: at most 2000 characters")
     if isinstance(request, Invite) and request.data is not None:
         if encoded_size(request.data) > MAX_INVITE_DATA_BYTES:
             raise BadRequest(f"data: at most {MAX_INVITE_DATA_BYTES} bytes")

@@ -38,6 +38,7 @@ max_timeout = 600
 [[apps]]
 id = "demo"
 secret = {{ env = "CC_TEST_DEMO_SECRET" }}
+{demo_extra}
 
 [[apps]]
 id = "other"
@@ -66,8 +67,13 @@ class Server:
     # A test that makes a plugin fail on purpose expects its traceback in the log.
     expect_traceback: bool = False
 
-    def token(self, user: str, app: str = "demo", role: str = "customer", ttl: int = 600) -> str:
-        return mint(app_id=app, secret=self.secrets[app], user_id=user, role=role, ttl=ttl)
+    def token(self, user: str, app: str = "demo", role: str = "customer", ttl: int = 600,
+              claims: dict | None = None) -> str:
+        """A credential for `user`; `claims` adds verified customer claims (name, priority...)."""
+        if claims is None:
+            return mint(app_id=app, secret=self.secrets[app], user_id=user, role=role, ttl=ttl)
+        return mint(app_id=app, secret=self.secrets[app], user_id=user, role=role, ttl=ttl,
+                    claims=claims)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
@@ -83,12 +89,14 @@ class Server:
 
 
 def start_server(tmp_path: Path, extra: str = "", rate_limit: str = "200/second",
-                 demo_app: bool = True) -> Server:
+                 demo_app: bool = True, demo_extra: str = "") -> Server:
+    """Start a server. `extra` is TOML appended at the end; `demo_extra` goes inside the demo
+    app's table (keys like `allowed_origins`, then `[[apps.queues]]`/`[[apps.agents]]` tables)."""
     port = free_port()
     config_path = tmp_path / f"callcenter-{port}.toml"
     demo_line = 'demo_app = "demo"' if demo_app else ""
     config_path.write_text(BASE_CONFIG.format(port=port, extra=extra, rate_limit=rate_limit,
-                                              demo_line=demo_line))
+                                              demo_line=demo_line, demo_extra=demo_extra))
     log_path = tmp_path / f"server-{port}.log"
     env = dict(os.environ, CC_TEST_DEMO_SECRET=DEMO_SECRET, CC_TEST_OTHER_SECRET=OTHER_SECRET)
     env["PYTHONUNBUFFERED"] = "1"
@@ -119,8 +127,9 @@ def server_factory(tmp_path: Path) -> Iterator:
     """Start servers with extra TOML appended to the base config; all are stopped afterwards."""
     started: list[Server] = []
 
-    def factory(extra: str = "", rate_limit: str = "200/second", demo_app: bool = True) -> Server:
-        server = start_server(tmp_path, extra, rate_limit, demo_app)
+    def factory(extra: str = "", rate_limit: str = "200/second", demo_app: bool = True,
+                demo_extra: str = "") -> Server:
+        server = start_server(tmp_path, extra, rate_limit, demo_app, demo_extra)
         started.append(server)
         return server
 

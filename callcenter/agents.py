@@ -1,0 +1,82 @@
+"""Agents: who they are, the status they choose and the state the system sets.
+
+    status (chosen):  available | break (with a reason) | offline
+    state (system):   waiting --offer--> ringing --accept--> in_call --end--> wrap_up --> waiting
+                      ringing --timeout/reject/withdrawn--> waiting
+
+An agent is offered a call only when available, waiting, connected, serving the queue, skilled
+enough for it and not held back by a recent reject. Plain Python; the contact center drives it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from callcenter.config import AgentSettings, QueueSettings
+
+
+class AgentStatus(StrEnum):
+    AVAILABLE = "available"
+    BREAK = "break"
+    OFFLINE = "offline"
+
+
+class AgentState(StrEnum):
+    WAITING = "waiting"
+    RINGING = "ringing"
+    IN_CALL = "in_call"
+    WRAP_UP = "wrap_up"
+
+
+@dataclass
+class Agent:
+    app_id: str
+    id: str
+    name: str
+    queues: tuple[str, ...]
+    skills: dict[str, int]
+    status: AgentStatus = AgentStatus.OFFLINE
+    reason: str = ""
+    state: AgentState = AgentState.WAITING
+    since: float = 0.0
+    connected: bool = False
+    answered: int = 0
+    talk_time: float = 0.0
+    missed_in_row: int = 0
+    last_call_end: float | None = None
+    logged_in_at: float = 0.0
+    blocked_until: float = 0.0  # reject delay: no offers before this time
+    call_id: str | None = None  # the call ringing, in progress or being wrapped up
+    # Bumped on every disconnect/reconnect so that a stale grace timer does nothing.
+    connection_epoch: int = 0
+    counters_day: str = field(default="")
+
+    @classmethod
+    def from_settings(cls, app_id: str, settings: AgentSettings) -> Agent:
+        return cls(app_id=app_id, id=settings.id, name=settings.name or settings.id,
+                   queues=tuple(settings.queues), skills=dict(settings.skills))
+
+    @property
+    def idle_since(self) -> float:
+        """When the agent last became free to talk: longest-idle picks the smallest."""
+        return self.last_call_end if self.last_call_end is not None else self.logged_in_at
+
+    def has_skills(self, required: dict[str, int]) -> bool:
+        return all(self.skills.get(skill, 0) >= level for skill, level in required.items())
+
+    def can_take(self, queue: QueueSettings, now: float) -> bool:
+        return (self.connected and self.status is AgentStatus.AVAILABLE
+                and self.state is AgentState.WAITING and queue.name in self.queues
+                and now >= self.blocked_until and self.has_skills(queue.required_skills))
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "agentId": self.id, "name": self.name, "status": self.status.value,
+            "reason": self.reason, "state": self.state.value, "since": self.since,
+            "queues": list(self.queues), "skills": dict(self.skills), "answered": self.answered,
+            "talkTime": round(self.talk_time, 3), "missedInRow": self.missed_in_row,
+            "lastCallEnd": self.last_call_end, "callId": self.call_id,
+            "connected": self.connected,
+        }

@@ -1,0 +1,25 @@
+"""priority: higher-priority calls are served first; among equals, the one waiting longest.
+
+A call's priority comes only from a verified credential claim (``priority``), never from what a
+widget says. Enable it, then set ``queueing = "priority"`` on a queue.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from callcenter import hookimpl
+from callcenter.config import QueueSettings
+from callcenter.contact_center import QueuedCall
+
+NAME = "priority"
+
+
+@hookimpl
+def callcenter_queueing_names() -> list[str]:
+    return [NAME]
+
+
+@hookimpl
+def callcenter_queue_key(queue: QueueSettings, call: QueuedCall) -> Any:
+    return (-call.priority, call.joined_at) if queue.queueing == NAME else None
