@@ -88,3 +88,68 @@ def check_config(config_path: str) -> None:
     """Validate a config file and the plugins it names; exit non-zero on the first problem."""
     config, host = _load(config_path)
     click.echo(f"ok: {len(config.apps)} app(s), {len(host.plugins())} plugin(s)")
+
+
+@main.group()
+def agents() -> None:
+    """Manage agents (kept in the config's agents_file)."""
+
+
+@agents.command("add")
+@click.option("--config", "config_path", required=True, type=click.Path(dir_okay=False))
+@click.option("--app", "app_id", required=True)
+@click.option("--id", "agent_id", required=True, help="The agent's user id.")
+@click.option("--name", default="", help="Shown to customers and in the console.")
+@click.option("--queues", default="", help="Comma-separated queue names.")
+@click.option("--skill", "skills", multiple=True, metavar="NAME=LEVEL",
+              help="A skill and its level (1-100); repeat for several.")
+@click.password_option(help="The agent's password (asked for when not given).")
+def agents_add(config_path: str, app_id: str, agent_id: str, name: str, queues: str,
+               skills: tuple[str, ...], password: str) -> None:
+    """Add an agent with a hashed password to the agents_file."""
+    import json
+    import tomllib
+    from pathlib import Path
+
+    from werkzeug.security import generate_password_hash
+
+    from callcenter.config import agents_file_path
+
+    config, _ = _load(config_path)
+    data = tomllib.loads(Path(config_path).read_text())
+    path = agents_file_path(data, Path(config_path).resolve().parent)
+    if path is None:
+        click.echo("error: the config has no agents_file to add agents to", err=True)
+        sys.exit(2)
+    app = config.app(app_id)
+    if app is None:
+        click.echo(f"error: no app {app_id!r}", err=True)
+        sys.exit(2)
+    if app.agent(agent_id) is not None:
+        click.echo(f"error: app {app_id!r} already has an agent {agent_id!r}", err=True)
+        sys.exit(2)
+    queue_names = [q for q in queues.split(",") if q]
+    for queue in queue_names:
+        if app.queue(queue) is None:
+            click.echo(f"error: app {app_id!r} has no queue {queue!r}", err=True)
+            sys.exit(2)
+    levels = {}
+    for skill in skills:
+        skill_name, _, level = skill.partition("=")
+        if not skill_name or not level.isdigit() or not 1 <= int(level) <= 100:
+            click.echo(f"error: --skill {skill!r}: use NAME=LEVEL with a level of 1 to 100",
+                       err=True)
+            sys.exit(2)
+        levels[skill_name] = int(level)
+    # TOML basic strings escape like JSON strings, so json.dumps writes them safely.
+    entry = ["[[agents]]", f"app = {json.dumps(app_id)}", f"id = {json.dumps(agent_id)}",
+             f"name = {json.dumps(name)}",
+             f"password_hash = {json.dumps(generate_password_hash(password))}",
+             f"queues = {json.dumps(queue_names)}",
+             "skills = { " + ", ".join(f"{json.dumps(k)} = {v}" for k, v in levels.items())
+             + " }"]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as f:
+        f.write("\n".join(entry) + "\n\n")
+    _load(config_path)  # the file as written must still be a valid config
+    click.echo(f"added agent {agent_id!r} to app {app_id!r} in {path}")

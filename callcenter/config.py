@@ -49,6 +49,9 @@ class ServerSettings(_Strict):
     # The app whose users /demo may mint customer credentials for; unset in production.
     demo_app: str | None = None
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # Serve an example shop page embedding the widget on this port: a second origin, as a
+    # business's website would be. Unset in production.
+    shop_demo_port: Annotated[int, Field(ge=1, le=65535)] | None = None
 
     @field_validator("rate_limit")
     @classmethod

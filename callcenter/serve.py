@@ -20,6 +20,7 @@ import os  # noqa: E402
 import signal  # noqa: E402
 import socket  # noqa: E402
 import sys  # noqa: E402
+from collections.abc import Callable  # noqa: E402
 
 import eventlet.hubs  # noqa: E402
 import eventlet.patcher  # noqa: E402
@@ -27,7 +28,7 @@ import eventlet.wsgi  # noqa: E402
 
 from callcenter.config import Config  # noqa: E402
 from callcenter.plugin_host import PluginHost  # noqa: E402
-from callcenter.server import create_app  # noqa: E402
+from callcenter.server import WEB_ROOT, create_app  # noqa: E402
 
 log = logging.getLogger("callcenter.serve")
 
@@ -69,7 +70,24 @@ def run(config: Config, plugins: PluginHost, host: str, port: int) -> None:
     plugins.startup()
     runtime.signaling.start_clock()
     bound = listener.getsockname()
-    log.info("callcenter listening on http://%s:%d (demo: /demo, SDK: /sdk/callcenter.js)",
-             bound[0], bound[1])
+    log.info("callcenter listening on http://%s:%d (demo: /demo, agent console: /console, "
+             "SDK: /sdk/callcenter.js)", bound[0], bound[1])
+    if config.server.shop_demo_port:
+        _serve_shop_demo(host, config.server.shop_demo_port, f"http://{host}:{bound[1]}")
     eventlet.wsgi.server(listener, runtime.app, log_output=False,
                          max_size=config.server.max_connections)
+
+
+def _serve_shop_demo(host: str, port: int, callcenter_url: str) -> None:
+    """An example business page on a second origin, embedding the widget with one script tag."""
+    page = (WEB_ROOT / "shop" / "index.html").read_text().replace("{{CALLCENTER}}",
+                                                                   callcenter_url).encode()
+
+    def shop(environ: dict, start_response: Callable) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "text/html; charset=utf-8"),
+                                  ("Content-Length", str(len(page)))])
+        return [page]
+
+    listener = eventlet.listen((host, port))
+    eventlet.spawn(eventlet.wsgi.server, listener, shop, log_output=False)
+    log.info("example shop page with the widget on http://%s:%d", host, port)

@@ -1,7 +1,7 @@
 """event-log: append every call event to a JSON Lines file, one object per line.
 
 Settings (``[plugins.settings.event-log]``):
-    path  -- the file to append to (default ``events.jsonl``, relative to the working directory)
+    path  -- the file to append to (default ``events.jsonl``, relative to the config file)
 
 Useful as an audit trail and as the smallest example of a plugin. Each line is flushed as it is
 written, so the file is complete up to the last event even if the server is killed.
@@ -14,15 +14,16 @@ from pathlib import Path
 from typing import IO, Any
 
 from callcenter import hookimpl
+from callcenter.config import Config
 from callcenter.events import CallEvent
 
 _file: IO[str] | None = None
 
 
 @hookimpl
-def callcenter_startup(settings: dict[str, Any]) -> None:
+def callcenter_startup(config: Config, settings: dict[str, Any]) -> None:
     global _file
-    path = Path(settings.get("path", "events.jsonl"))
+    path = config.base_dir / Path(settings.get("path", "events.jsonl"))
     path.parent.mkdir(parents=True, exist_ok=True)
     _file = path.open("a", encoding="utf-8")
 

@@ -16,7 +16,10 @@ set -a; . var/secrets.env; set +a
 port="${PORT:-5000}"
 cat <<MSG
 callcenter is starting on http://localhost:$port
-  demo page (two tabs can call each other): http://localhost:$port/demo
+  agent console:                            http://localhost:$port/console
+      demo agents: ann / demo (queues sales, support), ben / demo (support)
+  a shop page with the customer widget:     http://localhost:5001  (another origin)
+  1:1 call demo (two tabs call each other): http://localhost:$port/demo
   browser SDK:                              http://localhost:$port/sdk/callcenter.js
 MSG
 exec .venv/bin/callcenter serve --config config/callcenter.toml --host 127.0.0.1 --port "$port"

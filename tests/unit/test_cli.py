@@ -72,3 +72,34 @@ def test_check_config_names_the_bad_key_and_exits_non_zero(tmp_path: Path):
     assert result.exit_code == 2
     assert result.output.strip().startswith("config error: signaling.group_max: ")
     assert len(result.output.strip().splitlines()) == 1
+
+
+def test_agents_add_writes_a_hashed_password_the_config_then_loads(tmp_path: Path):
+    from werkzeug.security import check_password_hash
+
+    from callcenter.config import load
+
+    path = tmp_path / "cc.toml"
+    path.write_text(f'agents_file = "agents.toml"\n[[apps]]\nid = "demo"\nsecret = "{SECRET}"\n'
+                    '[[apps.queues]]\nname = "sales"\n')
+    result = run("agents", "add", "--config", str(path), "--app", "demo", "--id", "ann",
+                 "--name", "Ann O'Neil \"AO\"", "--queues", "sales", "--skill", "en=80",
+                 "--password", "s3cret")
+    assert result.exit_code == 0, result.output
+    assert "s3cret" not in (tmp_path / "agents.toml").read_text()
+    agent = load(path).app("demo").agent("ann")
+    assert agent.name == "Ann O'Neil \"AO\"" and agent.queues == ["sales"]
+    assert agent.skills == {"en": 80}
+    assert check_password_hash(agent.password_hash, "s3cret")
+    again = run("agents", "add", "--config", str(path), "--app", "demo", "--id", "ann",
+                "--password", "x")
+    assert again.exit_code == 2 and "already has an agent 'ann'" in again.output
+
+
+def test_agents_add_refuses_an_unknown_queue(tmp_path: Path):
+    path = tmp_path / "cc.toml"
+    path.write_text(f'agents_file = "agents.toml"\n[[apps]]\nid = "demo"\nsecret = "{SECRET}"\n')
+    result = run("agents", "add", "--config", str(path), "--app", "demo", "--id", "bo",
+                 "--queues", "ghost", "--password", "x")
+    assert result.exit_code == 2 and "no queue 'ghost'" in result.output
+    assert not (tmp_path / "agents.toml").exists()
