@@ -265,6 +265,43 @@ class CallClient:
             await self.close()
         return ack
 
+    # -- contact center (docs/protocol.md, "Contact center") -------------------------------------
+
+    async def enqueue(self, queue: str, type: int = VIDEO_CALL,
+                      attributes: dict[str, str] | None = None) -> dict[str, Any]:
+        """As a customer, join `queue`; return the ack (`callId`, `position`, `estimatedWait`).
+        Leaving the queue is `hangup(callId)`."""
+        payload: dict[str, Any] = {"queue": queue, "type": type}
+        if attributes is not None:
+            payload["attributes"] = attributes
+        return await self._checked("enqueue", payload)
+
+    async def rate(self, call_id: str, rating: int) -> dict[str, Any]:
+        """As the customer of an ended call, rate it 1-5."""
+        return await self._checked("rate", {"callId": call_id, "rating": rating})
+
+    async def agent_status(self, status: str, reason: str | None = None) -> dict[str, Any]:
+        """As an agent, choose `available`, `break` (with a reason code) or `offline`; the ack's
+        `agent` is the agent's snapshot."""
+        payload: dict[str, Any] = {"status": status}
+        if reason is not None:
+            payload["reason"] = reason
+        return await self._checked("agent_status", payload)
+
+    async def agent_state(self) -> dict[str, Any]:
+        """As an agent, get `agent` (snapshot), `queues` and `callsToday`."""
+        return await self._checked("agent_state", {})
+
+    async def wrap_up(self, call_id: str, disposition: str | None = None,
+                      notes: str | None = None) -> dict[str, Any]:
+        """As an agent in wrap-up after `call_id`, record the outcome and end wrap-up now."""
+        payload: dict[str, Any] = {"callId": call_id}
+        if disposition is not None:
+            payload["disposition"] = disposition
+        if notes is not None:
+            payload["notes"] = notes
+        return await self._checked("wrap_up", payload)
+
     # -- events ---------------------------------------------------------------------------------
 
     def add_listener(self, listener: Listener) -> None:
