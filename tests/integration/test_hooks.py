@@ -89,3 +89,33 @@ async def test_a_failing_plugin_does_not_take_the_call_down(server_factory, clie
     assert "plugin 'failing' failed in callcenter_call_event" in server.log()
     assert [r["event"] for r in records(out)[1:]] == ["call.invited", "call.accepted",
                                                       "call.left", "call.ended"]
+
+
+async def test_queue_and_agent_events_reach_the_event_hook_with_queue_log_data(
+        server_factory, clients, tmp_path: Path):
+    from werkzeug.security import generate_password_hash
+
+    extra, out = recorder(tmp_path)
+    demo = ('[[apps.queues]]\nname = "q"\nwhen_empty = "join"\nwrap_up = 0\n'
+            f'[[apps.agents]]\nid = "ag"\npassword_hash = "{generate_password_hash("x")}"\n'
+            'queues = ["q"]\n')
+    server = server_factory(extra, demo_extra=demo)
+    agent = await clients(server, role="agent", user_id="ag")
+    await agent.agent_status("available")
+    customer = await clients(server, "cust")
+    call_id = (await customer.enqueue("q", 1))["callId"]
+    await agent.next_event("offer", callId=call_id)
+    await agent.accept(call_id)
+    await customer.hangup(call_id)
+    await agent.next_event("call_end", callId=call_id)
+    await agent.next_event("agent_update")  # wrap-up of 0 s: waiting again
+    events = [r for r in records(out) if r["hook"] == "call_event"]
+    names = [r["event"] for r in events if r["event"].startswith("queue.")]
+    assert names == ["queue.joined", "queue.offered", "queue.answered", "queue.completed"]
+    completed = next(r for r in events if r["event"] == "queue.completed")
+    assert completed["ended_by"] == "customer" and completed["queue"] == "q"
+    assert completed["user"] == "ag" and completed["hold"] >= 0 and completed["talk"] >= 0
+    states = [r["state"] for r in events if r["event"] == "agent.state"]
+    assert states[:3] == ["ringing", "in_call", "wrap_up"]
+    statuses = [(r["status"], r["reason"]) for r in events if r["event"] == "agent.status"]
+    assert statuses == [("break", "login"), ("available", "")]
