@@ -10,7 +10,7 @@ enough for it and not held back by a recent reject. Plain Python; the contact ce
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
@@ -49,9 +49,9 @@ class Agent:
     logged_in_at: float = 0.0
     blocked_until: float = 0.0  # reject delay: no offers before this time
     call_id: str | None = None  # the call ringing, in progress or being wrapped up
+    wrap_up_until: float | None = None  # when wrap-up ends by itself
     # Bumped on every disconnect/reconnect so that a stale grace timer does nothing.
     connection_epoch: int = 0
-    counters_day: str = field(default="")
 
     @classmethod
     def from_settings(cls, app_id: str, settings: AgentSettings) -> Agent:
@@ -79,4 +79,5 @@ class Agent:
             "talkTime": round(self.talk_time, 3), "missedInRow": self.missed_in_row,
             "lastCallEnd": self.last_call_end, "callId": self.call_id,
             "connected": self.connected,
+            "wrapUpUntil": self.wrap_up_until if self.state is AgentState.WRAP_UP else None,
         }

@@ -125,6 +125,8 @@ class Outcome:
     events: list[CallEvent] = field(default_factory=list)
     timers: list[Timer] = field(default_factory=list)
     ended_call: Call | None = None  # set when this step ended the call
+    # Messages for media workers: (worker id, event, payload).
+    to_workers: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
 
     def notify(self, to: str | list[str], event: str, payload: dict[str, Any]) -> None:
         for user in [to] if isinstance(to, str) else to:

@@ -153,3 +153,35 @@ def agents_add(config_path: str, app_id: str, agent_id: str, name: str, queues: 
         f.write("\n".join(entry) + "\n\n")
     _load(config_path)  # the file as written must still be a valid config
     click.echo(f"added agent {agent_id!r} to app {app_id!r} in {path}")
+
+
+@main.command()
+@click.option("--server", "server_url", required=True, help="The core server's URL.")
+@click.option("--app", "app_id", required=True, help="The app the service credential is for.")
+@click.option("--token", default=None, envvar="CALLCENTER_SERVICE_TOKEN",
+              help="A service credential (default: $CALLCENTER_SERVICE_TOKEN, or minted from "
+                   "--config).")
+@click.option("--config", "config_path", default=None, type=click.Path(dir_okay=False),
+              help="Mint the service credential from this config's app secret.")
+@click.option("--capacity", default=100, type=click.IntRange(1, 10000),
+              help="Recordings this worker takes at once.")
+@click.option("--name", default=None, help="A name for logs (default: the credential's user).")
+def media(server_url: str, app_id: str, token: str | None, config_path: str | None,
+          capacity: int, name: str | None) -> None:
+    """Run a media worker (aiortc): records calls for the core server at --server."""
+    if token is None:
+        if config_path is None:
+            click.echo("error: give --token, $CALLCENTER_SERVICE_TOKEN or --config", err=True)
+            sys.exit(2)
+        from callcenter.credentials import Role, mint
+
+        config, _ = _load(config_path)
+        app = config.app(app_id)
+        if app is None:
+            click.echo(f"error: no app {app_id!r}", err=True)
+            sys.exit(2)
+        token = mint(app.id, app.secret, f"media-{name or 'worker'}", Role.SERVICE, 86400)
+    logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from callcenter.media_worker import run_worker
+
+    run_worker(server_url, app_id, token, capacity, name)

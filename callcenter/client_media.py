@@ -9,15 +9,21 @@ so the plain signaling client (and load benchmarks that need no media) never pay
     ack = await media.accept(call_id)         # instead of client.accept: also sends the offers
     await media.wait_connected("bob")
     await media.inbound_bytes("bob")          # RTP bytes received from bob so far
+
+Recorded calls (docs/protocol.md, "Recording"): on `record_start {callId, jobId, video}` the media
+opens a separate send-only connection carrying fresh tracks from its factory to the recorder,
+offers it with `record_signal`, and applies the worker's answer; it closes when the call ends.
+
+    await media.wait_recording(call_id)       # the connection to the recorder is up
 """
 
 from __future__ import annotations
 
+import array
 import asyncio
 import fractions
 import logging
 import math
-import struct
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,22 +34,30 @@ from callcenter.client import CallClient
 if TYPE_CHECKING:
     from aiortc import MediaStreamTrack, RTCPeerConnection
 
-__all__ = ["CallMedia", "tone_track", "small_video_track", "default_tracks"]
+__all__ = ["CallMedia", "tone_track", "tone_tracks", "small_video_track", "default_tracks"]
 
 log = logging.getLogger(__name__)
 
 TrackFactory = Callable[[], "list[MediaStreamTrack]"]
 
 
-def tone_track(frequency: int = 400, sample_rate: int = 8000) -> MediaStreamTrack:
-    """An audio track playing a steady sine tone (not silence, so codecs send real payload)."""
+def tone_track(frequency: int = 400, sample_rate: int = 8000,
+               amplitude: int = 8000) -> MediaStreamTrack:
+    """An audio track playing a steady sine tone (not silence, so codecs send real payload).
+
+    20 ms frames of s16 mono at `sample_rate`. The tone keeps its phase from frame to frame (a
+    frame-periodic tone would only hold multiples of 50 Hz): one buffer of whole cycles that is
+    also a whole number of frames (at most a second) is computed once and played in a loop.
+    """
     from aiortc.mediastreams import AUDIO_PTIME, AudioStreamTrack, MediaStreamError
     from av import AudioFrame
 
     samples = int(AUDIO_PTIME * sample_rate)
-    pcm = b"".join(
-        struct.pack("<h", int(8000 * math.sin(2 * math.pi * frequency * (i / sample_rate))))
-        for i in range(samples))
+    period = sample_rate // math.gcd(int(frequency), sample_rate)  # samples of whole cycles
+    loop_samples = period * samples // math.gcd(period, samples)
+    pcm = array.array("h", (int(amplitude * math.sin(2 * math.pi * frequency * i / sample_rate))
+                            for i in range(loop_samples))).tobytes()
+    frames = [pcm[i * 2:(i + samples) * 2] for i in range(0, loop_samples, samples)]
 
     class ToneTrack(AudioStreamTrack):
         async def recv(self):  # type: ignore[override]
@@ -56,7 +70,7 @@ def tone_track(frequency: int = 400, sample_rate: int = 8000) -> MediaStreamTrac
                 self._start = time.time()
                 self._timestamp = 0
             frame = AudioFrame(format="s16", layout="mono", samples=samples)
-            frame.planes[0].update(pcm)
+            frame.planes[0].update(frames[(self._timestamp // samples) % len(frames)])
             frame.pts = self._timestamp
             frame.sample_rate = sample_rate
             frame.time_base = fractions.Fraction(1, sample_rate)
@@ -95,6 +109,18 @@ def default_tracks(audio: bool = True, video: bool = False) -> TrackFactory:
     return factory
 
 
+def tone_tracks(frequency: int, *, video: bool = False,
+                sample_rate: int = 48000) -> TrackFactory:
+    """A factory of fresh tracks playing a sine of `frequency` Hz (48 kHz, 20 ms frames), plus a
+    small video track with `video`: tells apart who said what in a recording."""
+    def factory() -> list[MediaStreamTrack]:
+        tracks: list[MediaStreamTrack] = [tone_track(frequency, sample_rate)]
+        if video:
+            tracks.append(small_video_track())
+        return tracks
+    return factory
+
+
 @dataclass
 class _Peer:
     call_id: str
@@ -106,6 +132,16 @@ class _Peer:
     drains: list[asyncio.Task[None]] = field(default_factory=list)
 
 
+@dataclass
+class _Recorder:
+    """The send-only connection that carries this user's outgoing media to a call's recorder."""
+
+    call_id: str
+    job_id: str
+    pc: RTCPeerConnection
+    answered: asyncio.Event = field(default_factory=asyncio.Event)
+
+
 class CallMedia:
     """Peer connections of one CallClient, one per remote participant of its current call."""
 
@@ -115,6 +151,7 @@ class CallMedia:
         self.tracks = tracks or default_tracks()
         self._ice_servers = ice_servers
         self.peers: dict[str, _Peer] = {}
+        self.recorders: dict[str, _Recorder] = {}
         self.errors: list[BaseException] = []
         self._queue: asyncio.Queue[tuple[str, Any] | None] = asyncio.Queue()
         self._worker = asyncio.ensure_future(self._work())
@@ -136,7 +173,22 @@ class CallMedia:
         for peer in list(self.peers.values()):
             if peer.call_id == call_id:
                 await self._close_peer(peer.user_id)
+        await self._close_recorder(call_id)
         return ack
+
+    async def wait_recording(self, call_id: str, timeout: float = 15) -> None:
+        """Wait until this user's send-only connection to the recorder of `call_id` exists and
+        is `connected` (that is, after `record_start`, the offer and the worker's answer)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            self._raise_errors()
+            recorder = self.recorders.get(call_id)
+            if recorder is not None and recorder.pc.connectionState == "connected":
+                return
+            if recorder is not None and recorder.pc.connectionState == "failed":
+                raise RuntimeError(f"connection to the recorder of {call_id} failed")
+            await asyncio.sleep(0.05)
+        raise TimeoutError(f"{self.client.user_id}: no connection to the recorder of {call_id}")
 
     async def inbound_bytes(self, user_id: str, kind: str | None = None) -> int:
         """RTP payload bytes received so far from `user_id`, of media `kind` or of all kinds.
@@ -189,6 +241,8 @@ class CallMedia:
             await self._worker
         for user_id in list(self.peers):
             await self._close_peer(user_id)
+        for call_id in list(self.recorders):
+            await self._close_recorder(call_id)
 
     # -- internals ------------------------------------------------------------------------------
 
@@ -198,7 +252,8 @@ class CallMedia:
 
     def _on_event(self, name: str, data: Any) -> None:
         # queued and handled by one worker, so offer/answer/candidates keep their order
-        if name in ("signal", "user_leave", "call_end", "kicked_out"):
+        if name in ("signal", "user_leave", "call_end", "kicked_out", "record_start",
+                    "record_signal"):
             self._queue.put_nowait((name, data))
 
     async def _work(self) -> None:
@@ -210,6 +265,10 @@ class CallMedia:
             try:
                 if name == "signal":
                     await self._on_signal(data)
+                elif name == "record_start":
+                    await self._start_recording(data)
+                elif name == "record_signal":
+                    await self._on_record_signal(data)
                 elif name == "user_leave":
                     peer = self.peers.get(data.get("userID"))
                     if peer is not None and peer.call_id == data.get("callId"):
@@ -218,9 +277,12 @@ class CallMedia:
                     for peer in list(self.peers.values()):
                         if peer.call_id == data.get("callId"):
                             await self._close_peer(peer.user_id)
+                    await self._close_recorder(data.get("callId"))
                 elif name == "kicked_out":
                     for user_id in list(self.peers):
                         await self._close_peer(user_id)
+                    for call_id in list(self.recorders):
+                        await self._close_recorder(call_id)
             except Exception as exc:  # keep serving; surfaced by wait_connected
                 log.exception("media: handling %s %r failed", name, data)
                 self.errors.append(exc)
@@ -334,6 +396,56 @@ class CallMedia:
             candidate.sdpMid = payload.get("sdpMid")
             candidate.sdpMLineIndex = payload.get("sdpMLineIndex")
             await peer.pc.addIceCandidate(candidate)
+
+    async def _start_recording(self, data: dict[str, Any]) -> None:
+        """`record_start` for a call of ours: offer our outgoing media, send-only, to the
+        recorder (a fresh set of tracks: a track feeds one sender only)."""
+        from aiortc import RTCPeerConnection
+
+        call_id, job_id = str(data.get("callId")), str(data.get("jobId"))
+        await self._close_recorder(call_id)  # a new job replaces an earlier one
+        pc = RTCPeerConnection(self._configuration())
+        self.recorders[call_id] = _Recorder(call_id, job_id, pc)
+        for track in self.tracks():
+            if track.kind == "audio" or (track.kind == "video" and data.get("video")):
+                pc.addTransceiver(track, direction="sendonly")
+            else:
+                track.stop()
+        await pc.setLocalDescription(await pc.createOffer())
+        desc = pc.localDescription
+        ack = await self.client.request("record_signal", {
+            "callId": call_id, "kind": "offer", "payload": {"type": desc.type, "sdp": desc.sdp}})
+        if not (isinstance(ack, dict) and ack.get("ok")):
+            await self._close_recorder(call_id)
+            raise RuntimeError(f"record_signal offer for {call_id} refused: {ack!r}")
+
+    async def _on_record_signal(self, data: dict[str, Any]) -> None:
+        from aiortc import RTCSessionDescription
+
+        recorder = self.recorders.get(str(data.get("callId")))
+        if recorder is None:
+            return
+        kind, payload = data.get("kind"), data.get("payload")
+        if kind == "answer":
+            await recorder.pc.setRemoteDescription(
+                RTCSessionDescription(sdp=payload["sdp"], type=payload["type"]))
+            recorder.answered.set()
+        elif kind == "candidate" and recorder.pc.remoteDescription is not None:
+            from aiortc.sdp import candidate_from_sdp
+
+            if payload is None or not payload.get("candidate"):
+                await recorder.pc.addIceCandidate(None)
+                return
+            line = payload["candidate"].removeprefix("candidate:")
+            candidate = candidate_from_sdp(line)
+            candidate.sdpMid = payload.get("sdpMid")
+            candidate.sdpMLineIndex = payload.get("sdpMLineIndex")
+            await recorder.pc.addIceCandidate(candidate)
+
+    async def _close_recorder(self, call_id: Any) -> None:
+        recorder = self.recorders.pop(str(call_id), None)
+        if recorder is not None:
+            await recorder.pc.close()
 
     async def _close_peer(self, user_id: str) -> None:
         peer = self.peers.pop(user_id, None)

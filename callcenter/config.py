@@ -176,8 +176,19 @@ class ContactCenterSettings(_Strict):
         return ServerSettings._parse_rate(value)
 
 
+class RecordingSettings(_Strict):
+    # Where workers write and the core serves recordings, relative to the config file.
+    dir: str = "recordings"
+    # Workers `callcenter serve` starts as child processes (0: they run on their own).
+    workers: Annotated[int, Field(ge=0, le=64)] = 1
+    worker_capacity: Annotated[int, Field(ge=1, le=10000)] = 100
+    # Recordings older than this many days are deleted (0: kept forever).
+    retention_days: Annotated[int, Field(ge=0)] = 90
+
+
 class Config(_Strict):
     server: ServerSettings = ServerSettings()
+    recording: RecordingSettings = RecordingSettings()
     signaling: SignalingSettings = SignalingSettings()
     contact_center: ContactCenterSettings = ContactCenterSettings()
     apps: list[App]
@@ -204,6 +215,10 @@ class Config(_Strict):
             if app.id == app_id:
                 return app
         return None
+
+    @property
+    def recordings_dir(self) -> Path:
+        return (self.base_dir / self.recording.dir).resolve()
 
     def plugin_settings(self, name: str) -> dict[str, Any]:
         return dict(self.plugins.settings.get(name, {}))

@@ -26,6 +26,7 @@ from callcenter.calls import Call, CallError, EndReason, Leg, Outcome, Switchboa
 from callcenter.config import App, Config, QueueSettings
 from callcenter.credentials import Identity
 from callcenter.events import CallEvent, EventName
+from callcenter.recording import Recorder
 
 DEFAULT_HANDLE_TIME = 120.0  # seconds, for the estimated wait before a queue has history
 HANDLE_TIMES_KEPT = 20
@@ -76,6 +77,7 @@ class QueuedCall:
     notes: str | None = None
     rating: int | None = None
     max_wait_token: int = 0
+    recorded: bool = False
 
     @property
     def waiting(self) -> bool:
@@ -132,12 +134,15 @@ class Policies(Protocol):
     def select_agents(self, queue: QueueSettings, call: QueuedCall, agents: list[Agent],
                       now: float) -> list[Agent]: ...
 
+    def should_record(self, app_id: str, queue: QueueSettings, call: QueuedCall) -> bool: ...
+
 
 def _merge(out: Outcome, more: Outcome | None) -> Outcome:
     if more is not None:
         out.notices += more.notices
         out.events += more.events
         out.timers += more.timers
+        out.to_workers += more.to_workers
         if more.ended_call is not None:
             out.ended_call = more.ended_call
     return out
@@ -147,11 +152,13 @@ class ContactCenter:
     """Queues and agents of every app, on top of the switchboard."""
 
     def __init__(self, config: Config, switchboard: Switchboard, policies: Policies,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, recorder: Recorder | None = None
+                 ) -> None:
         self.config = config
         self.switchboard = switchboard
         self.policies = policies
         self.clock = clock
+        self.recorder = recorder
         self.agents: dict[tuple[str, str], Agent] = {}
         for app in config.apps:
             for settings in app.agents:
@@ -229,6 +236,8 @@ class ContactCenter:
         agent.connection_epoch += 1
         if agent.status is AgentStatus.OFFLINE:
             agent.logged_in_at = self.clock()
+            if agent.state is AgentState.WAITING:
+                agent.since = agent.logged_in_at
             self._set_status(agent, AgentStatus.BREAK, "login", out)
         else:
             self._agent_changed(agent, out)
@@ -309,6 +318,7 @@ class ContactCenter:
         qc = QueuedCall(call_id=call.id, app_id=app_id, customer=customer, queue=queue_name,
                         type=call_type, attributes=attributes, verified=identity.claims,
                         priority=identity.priority, joined_at=now, original_queue=queue_name)
+        qc.recorded = self.recorder is not None and self.policies.should_record(app_id, queue, qc)
         self.calls[(app_id, call.id)] = qc
         out = Outcome()
         order = self._in_queue(app_id, queue_name)
@@ -321,7 +331,7 @@ class ContactCenter:
         # The ack tells the position; the first queue_update repeats it (harmless, and it keeps
         # "every change is an event" true for a widget that only listens).
         out.reply = {"callId": call.id, "queue": queue_name, "position": qc.position,
-                     "estimatedWait": qc.estimated_wait, "recorded": False}
+                     "estimatedWait": qc.estimated_wait, "recorded": qc.recorded}
         return out
 
     def rate(self, app_id: str, customer: str, call_id: str, rating: int) -> Outcome:
@@ -426,6 +436,7 @@ class ContactCenter:
                 self._event(out, EventName.QUEUE_ANSWERED, app_id, qc.call_id, agent.id,
                             queue=qc.queue, hold=round(qc.wait(now), 3),
                             ring=round(now - attempt.offered_at, 3))
+                self._start_recording(qc, agent, out)
                 continue
             if leg is Leg.TIMED_OUT:
                 attempt.outcome = "no_answer"
@@ -454,9 +465,21 @@ class ContactCenter:
             self.dispatch(app_id, qc.queue, out)
         self._refresh(app_id, qc.queue, out)
 
+    def _start_recording(self, qc: QueuedCall, agent: Agent, out: Outcome) -> None:
+        if not qc.recorded or self.recorder is None:
+            return
+        # Customer on the left channel, agent on the right.
+        job = self.recorder.start(qc.app_id, qc.call_id, {qc.customer: "left", agent.id: "right"},
+                                  False, out)
+        if job is None:
+            self._event(out, EventName.RECORDING_UNAVAILABLE, qc.app_id, qc.call_id, None,
+                        queue=qc.queue, reason="no media worker has room")
+
     def _finish(self, qc: QueuedCall, call: Call | None, out: Outcome, by: str | None) -> None:
         now = self.clock()
         app_id = qc.app_id
+        if qc.recorded and self.recorder is not None:
+            self.recorder.stop(app_id, qc.call_id, out)
         qc.ended_at = now
         reason = call.end_reason if call is not None and call.end_reason else EndReason.HANGUP
         qc.end_reason = reason.value
@@ -472,6 +495,7 @@ class ContactCenter:
                 agent.talk_time += qc.talk
                 agent.last_call_end = now
                 wrap = self._queue(app_id, qc.queue).wrap_up
+                agent.wrap_up_until = now + wrap
                 self._set_state(agent, AgentState.WRAP_UP, out, qc.call_id)
                 out.timers.append(Timer(wrap, app_id, qc.call_id, agent.id, "wrap_up"))
         elif reason in (EndReason.QUEUE_TIMEOUT, EndReason.NO_AGENTS):

@@ -36,6 +36,7 @@ class EventName(StrEnum):
     AGENT_STATE = "agent.state"
     AGENT_WRAP_UP = "agent.wrap_up"            # disposition and notes recorded
     CALL_RATED = "call.rated"
+    RECORDING_UNAVAILABLE = "recording.unavailable"  # to be recorded, but no worker had room
 
 
 @dataclass(frozen=True)

@@ -116,3 +116,27 @@ def callcenter_queueing_names() -> list[str]:
 
     Checked at start like ``callcenter_strategy_names``.
     """
+
+
+@hookspec(firstresult=True)
+def callcenter_should_record(app_id: str, queue: QueueSettings, call: QueuedCall) -> bool | None:
+    """Whether this queue call is recorded (stops at first non-None result).
+
+    Asked once, when the customer joins the queue, so the customer is told before the call
+    connects (the ``enqueue`` ack's ``recorded``). Return True or False, or None to let the next
+    plugin decide; when no plugin decides, the call is not recorded. The stock ``recording``
+    plugin answers from its ``queues`` setting.
+    """
+
+
+@hookspec
+def callcenter_recording_ready(recording: dict[str, Any]) -> None:
+    """A recording was closed and indexed.
+
+    :param recording: the index record: ``callId``, ``app``, ``file`` (relative to the
+        recordings directory), ``duration`` (s), ``size`` (bytes), ``channels``, ``sha256``,
+        ``partial`` (True when the worker went away or was stopped before the call ended),
+        ``createdAt``, ``legs`` (user id -> channel).
+
+    Called on the server's event loop; hand uploads or transcription to a queue of your own.
+    """

@@ -233,3 +233,11 @@ class PluginHost:
             return []
         chosen = results[0]
         return [chosen] if isinstance(chosen, Agent) else list(chosen)
+
+    def should_record(self, app_id: str, queue: QueueSettings, call: QueuedCall) -> bool:
+        results = self._call("callcenter_should_record",
+                             {"app_id": app_id, "queue": queue, "call": call}, firstresult=True)
+        return bool(results and results[0])
+
+    def recording_ready(self, recording: dict[str, Any]) -> None:
+        self._call("callcenter_recording_ready", {"recording": dict(recording)})

@@ -19,6 +19,7 @@ import logging  # noqa: E402
 import os  # noqa: E402
 import signal  # noqa: E402
 import socket  # noqa: E402
+import subprocess  # noqa: E402
 import sys  # noqa: E402
 from collections.abc import Callable  # noqa: E402
 
@@ -27,6 +28,7 @@ import eventlet.patcher  # noqa: E402
 import eventlet.wsgi  # noqa: E402
 
 from callcenter.config import Config  # noqa: E402
+from callcenter.credentials import Role, mint  # noqa: E402
 from callcenter.plugin_host import PluginHost  # noqa: E402
 from callcenter.server import WEB_ROOT, create_app  # noqa: E402
 
@@ -46,6 +48,8 @@ def run(config: Config, plugins: PluginHost, host: str, port: int) -> None:
         log.info("callcenter stopping")
         for sid in list(runtime.signaling.sessions):
             runtime.socketio.server.disconnect(sid)
+        for worker in workers:
+            worker.stop()
         eventlet.sleep(0.2)
         plugins.shutdown()
         logging.shutdown()
@@ -69,11 +73,23 @@ def run(config: Config, plugins: PluginHost, host: str, port: int) -> None:
         signal.signal(signum, lambda *_: write_unpatched(wake_write, b"x"))
     plugins.startup()
     runtime.signaling.start_clock()
+    recorder = runtime.signaling.recorder
+    removed = recorder.expire(config.recording.retention_days) if recorder else 0
+    if removed:
+        log.info("deleted %d recordings older than %d days", removed,
+                 config.recording.retention_days)
     bound = listener.getsockname()
     log.info("callcenter listening on http://%s:%d (demo: /demo, agent console: /console, "
              "SDK: /sdk/callcenter.js)", bound[0], bound[1])
     if config.server.shop_demo_port:
         _serve_shop_demo(host, config.server.shop_demo_port, f"http://{host}:{bound[1]}")
+    # Media workers are started only where something may be recorded: a plugin answers
+    # callcenter_should_record (the stock `recording` plugin, or one of the operator's own).
+    records = bool(plugins.pm.hook.callcenter_should_record.get_hookimpls())
+    workers = [_ChildWorker(config, f"http://127.0.0.1:{bound[1]}", i)
+               for i in range(config.recording.workers if records else 0)]
+    for worker in workers:
+        eventlet.spawn(worker.keep_running)
     eventlet.wsgi.server(listener, runtime.app, log_output=False,
                          max_size=config.server.max_connections)
 
@@ -91,3 +107,52 @@ def _serve_shop_demo(host: str, port: int, callcenter_url: str) -> None:
     listener = eventlet.listen((host, port))
     eventlet.spawn(eventlet.wsgi.server, listener, shop, log_output=False)
     log.info("example shop page with the widget on http://%s:%d", host, port)
+
+
+class _ChildWorker:
+    """A media worker run as a child process in the single-machine setup, restarted if it dies.
+
+    Its service credential is minted here from the first app's secret and handed over in the
+    environment, so it never appears on a command line.
+    """
+
+    RESTART_DELAY = 1.0
+    TOKEN_TTL = 30 * 86400
+
+    def __init__(self, config: Config, server_url: str, index: int) -> None:
+        self.config = config
+        self.server_url = server_url
+        self.name = f"child-{index + 1}"
+        self.process: subprocess.Popen | None = None
+        self.stopping = False
+
+    def start(self) -> None:
+        app = self.config.apps[0]
+        token = mint(app.id, app.secret, f"media-{self.name}", Role.SERVICE, self.TOKEN_TTL)
+        env = dict(os.environ, CALLCENTER_SERVICE_TOKEN=token)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "callcenter", "media", "--server", self.server_url,
+             "--app", app.id, "--name", self.name,
+             "--capacity", str(self.config.recording.worker_capacity)], env=env)
+        log.info("started media worker %s (pid %d)", self.name, self.process.pid)
+
+    def keep_running(self) -> None:
+        while not self.stopping:
+            if self.process is None or self.process.poll() is not None:
+                if self.process is not None:
+                    log.warning("media worker %s exited with %s; restarting", self.name,
+                                self.process.returncode)
+                    eventlet.sleep(self.RESTART_DELAY)
+                    if self.stopping:
+                        return
+                self.start()
+            eventlet.sleep(0.5)
+
+    def stop(self) -> None:
+        self.stopping = True
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()

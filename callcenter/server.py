@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, abort, jsonify, request, send_from_directory
+from flask import Flask, abort, jsonify, request, send_file, send_from_directory
 from flask_socketio import SocketIO
 from limits import parse as parse_rate
 from limits.storage import MemoryStorage
@@ -23,8 +23,9 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from callcenter.calls import Limits, Switchboard
 from callcenter.config import Config
 from callcenter.contact_center import ContactCenter
-from callcenter.credentials import CredentialError, Role, mint
+from callcenter.credentials import CredentialError, Identity, Role, app_of, mint, verify
 from callcenter.plugin_host import PluginHost
+from callcenter.recording import Recorder
 from callcenter.signaling import Signaling
 from callcenter.store import MemoryStore
 
@@ -66,10 +67,12 @@ def create_app(config: Config, plugins: PluginHost | None = None,
                     default_timeout=config.signaling.default_timeout,
                     max_timeout=config.signaling.max_timeout)
     switchboard = Switchboard(store, limits, time.time)
-    center = ContactCenter(config, switchboard, plugins, time.time)
+    recorder = Recorder(config.recordings_dir)
+    center = ContactCenter(config, switchboard, plugins, time.time, recorder)
     signaling = Signaling(socketio, config, store, switchboard, center, plugins)
     _add_routes(app, config, plugins)
     _add_contact_center_routes(app, config)
+    _add_recording_routes(app, config, recorder)
     return Runtime(app, socketio, plugins, signaling)
 
 
@@ -81,13 +84,19 @@ def _add_routes(app: Flask, config: Config, plugins: PluginHost) -> None:
     def healthz() -> Any:
         return jsonify(ok=True, plugins={"failures": plugins.failure_counts()})
 
+    # Browsers fetch module scripts in CORS mode, and the widget imports the SDK from other
+    # sites' pages: the SDK is public code, so any origin may load it.
     @app.get("/sdk/vendor/<path:name>")
     def sdk_vendor(name: str) -> Any:
-        return send_from_directory(SOCKET_IO_CLIENT, name)
+        response = send_from_directory(SOCKET_IO_CLIENT, name)
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        return response
 
     @app.get("/sdk/<path:name>")
     def sdk(name: str) -> Any:
-        return send_from_directory(WEB_ROOT / "sdk", name)
+        response = send_from_directory(WEB_ROOT / "sdk", name)
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        return response
 
     @app.get("/demo")
     @app.get("/demo/")
@@ -152,12 +161,15 @@ def _add_contact_center_routes(app: Flask, config: Config) -> None:
         origin = request.headers.get("Origin", "")
         body = request.get_json(silent=True) if request.method == "POST" else None
         app_id = body.get("appId") if isinstance(body, dict) else request.args.get("appId")
-        allowed = {o for a in config.apps for o in a.allowed_origins}
-        if origin not in allowed:
-            return _http_error(403, "FORBIDDEN_ORIGIN", "this origin may not ask for credentials")
-        cors = {"Access-Control-Allow-Origin": origin, "Vary": "Origin",
+        # The CORS header goes on refusals too, so a widget can read why it was refused; the
+        # answer itself reveals nothing and grants nothing.
+        cors = {"Access-Control-Allow-Origin": origin or "*", "Vary": "Origin",
                 "Access-Control-Allow-Methods": "POST",
                 "Access-Control-Allow-Headers": "Content-Type"}
+        allowed = {o for a in config.apps for o in a.allowed_origins}
+        if origin not in allowed:
+            return (*_http_error(403, "FORBIDDEN_ORIGIN",
+                                 "this origin may not ask for credentials"), cors)
         if request.method == "OPTIONS":
             return "", 204, cors
         app_config = config.app(app_id) if isinstance(app_id, str) else None
@@ -195,3 +207,49 @@ def _add_contact_center_routes(app: Flask, config: Config) -> None:
                      app_config.agent_token_ttl)
         return jsonify(ok=True, appId=app_config.id, userID=agent.id, userSig=token,
                        name=agent.name or agent.id, queues=agent.queues)
+
+
+def _bearer_identity(config: Config) -> Identity | None:
+    """Who is asking, from `Authorization: Bearer <userSig>` or `?token=` (for <audio src>)."""
+    header = request.headers.get("Authorization", "")
+    token = header[7:] if header.startswith("Bearer ") else request.args.get("token", "")
+    app_id = app_of(token) if token else None
+    app_config = config.app(app_id) if app_id else None
+    if app_config is None:
+        return None
+    try:
+        return verify(token, app_config.id, app_config.secret)
+    except CredentialError:
+        return None
+
+
+def _add_recording_routes(app: Flask, config: Config, recorder: Recorder) -> None:
+    def allowed(call_id: str) -> dict[str, Any] | tuple:
+        identity = _bearer_identity(config)
+        if identity is None:
+            return _http_error(401, "AUTH_REQUIRED", "send an agent or supervisor credential")
+        if identity.role not in (Role.AGENT, Role.SUPERVISOR):
+            return _http_error(403, "FORBIDDEN", "recordings are for agents and supervisors")
+        record = recorder.record(identity.app_id, call_id)  # another app's call: not found
+        if record is None:
+            return _http_error(404, "NOT_FOUND", "no recording of that call")
+        return record
+
+    @app.get("/api/recordings/<call_id>")
+    def recording_record(call_id: str) -> Any:
+        record = allowed(call_id)
+        if isinstance(record, tuple):
+            return record
+        return jsonify(ok=True, **record)
+
+    @app.get("/api/recordings/<call_id>/audio")
+    def recording_audio(call_id: str) -> Any:
+        record = allowed(call_id)
+        if isinstance(record, tuple):
+            return record
+        path = recorder.path_of(record)
+        if not path.is_file():
+            return _http_error(404, "NOT_FOUND", "the recording's file is gone")
+        # conditional=True answers Range requests with 206 Partial Content.
+        return send_file(path, mimetype="audio/wav", conditional=True,
+                         download_name=f"{call_id}.wav")

@@ -67,9 +67,10 @@ class Signaling:
     # Every request a client may send; request X is handled by method on_X.
     REQUESTS = ("hello", "invite", "accept", "reject", "hangup", "signal", "media_state",
                 "switch_type", "logout", "enqueue", "rate", "agent_status", "agent_state",
-                "wrap_up")
+                "wrap_up", "worker_hello", "job_update", "record_signal")
     CUSTOMER_REQUESTS = frozenset({"enqueue", "rate"})
     AGENT_REQUESTS = frozenset({"agent_status", "agent_state", "wrap_up"})
+    SERVICE_REQUESTS = frozenset({"worker_hello", "job_update"})
     TICK_SECONDS = 1.0
 
     def __init__(self, socketio: SocketIO, config: Config, store: Store,
@@ -81,6 +82,10 @@ class Signaling:
         self.center = center
         self.plugins = plugins
         self.enqueue_rate = parse_rate(config.contact_center.enqueue_rate)
+        self.recorder = center.recorder
+        # Media worker connections: worker id <-> Socket.IO session id.
+        self.worker_sids: dict[str, str] = {}
+        self.sid_workers: dict[str, str] = {}
         self.sessions: dict[str, Session] = {}
         self.rate = parse_rate(config.server.rate_limit)
         self.limiter = MovingWindowRateLimiter(MemoryStorage())
@@ -163,6 +168,12 @@ class Signaling:
     def on_disconnect(self, reason: Any = None) -> None:
         sid = request.sid
         self.limiter.clear(self.rate, "request", sid)
+        worker_id = self.sid_workers.pop(sid, None)
+        if worker_id is not None and self.recorder is not None:
+            self.worker_sids.pop(worker_id, None)
+            log.warning("media worker %s went away", worker_id)
+            for record in self.recorder.worker_gone(worker_id):
+                self.plugins.recording_ready(record)
         session = self.sessions.pop(sid, None)
         if session is None:
             return
@@ -200,6 +211,8 @@ class Signaling:
             raise RequestError("FORBIDDEN", f"{event} is for customers")
         if event in self.AGENT_REQUESTS and role is not Role.AGENT:
             raise RequestError("FORBIDDEN", f"{event} is for agents")
+        if event in self.SERVICE_REQUESTS and role is not Role.SERVICE:
+            raise RequestError("FORBIDDEN", f"{event} is for media workers")
         if len(args) > 1:
             raise RequestError("BAD_REQUEST", "a request carries one payload object")
         payload = args[0] if args else None
@@ -300,6 +313,60 @@ class Signaling:
         return self.deliver(session.app_id, self.center.wrap_up(
             session.app_id, session.user_id, req.callId, req.disposition, req.notes))
 
+    # -- media workers and recording --------------------------------------------------------
+
+    def _recorder(self) -> Any:
+        if self.recorder is None:
+            raise RequestError("NOT_RECORDED", "recording is not configured")
+        return self.recorder
+
+    def on_worker_hello(self, session: Session, payload: Any) -> dict[str, Any]:
+        req = wire.parse(wire.WorkerHello, payload)
+        recorder = self._recorder()
+        if session.sid in self.sid_workers:
+            raise RequestError("BAD_REQUEST", "this connection is a worker already")
+        worker = recorder.add_worker(req.capacity, req.name or session.user_id)
+        self.worker_sids[worker.id] = session.sid
+        self.sid_workers[session.sid] = worker.id
+        log.info("media worker %s (%s) ready for %d jobs", worker.id, worker.name, req.capacity)
+        return {"workerId": worker.id, "recordingsDir": str(recorder.directory)}
+
+    def on_job_update(self, session: Session, payload: Any) -> dict[str, Any]:
+        req = wire.parse(wire.JobUpdate, payload)
+        worker_id = self.sid_workers.get(session.sid)
+        try:
+            if worker_id is None:
+                raise KeyError(req.jobId)
+            record = self._recorder().update(worker_id, req.jobId, req.state,
+                                             req.model_dump(exclude_none=True))
+        except KeyError:
+            raise RequestError("JOB_NOT_FOUND", "no such job of this worker") from None
+        if record is not None:
+            self.plugins.recording_ready(record)
+        return {}
+
+    def on_record_signal(self, session: Session, payload: Any) -> dict[str, Any]:
+        recorder = self._recorder()
+        worker_id = self.sid_workers.get(session.sid)
+        if worker_id is not None:
+            req = wire.parse(wire.WorkerSignal, payload)
+            job = recorder.jobs.get(req.jobId)
+            if job is None or job.worker_id != worker_id or req.to not in job.legs:
+                raise RequestError("JOB_NOT_FOUND", "no such job and leg of this worker")
+            self.emit_to_user(job.app_id, req.to, "record_signal", {
+                "callId": job.call_id, "kind": req.kind, "payload": req.payload})
+            return {}
+        participant = wire.parse(wire.RecordSignal, payload)
+        job = recorder.job_for_call(session.app_id, participant.callId)
+        if job is None or session.user_id not in job.legs:
+            raise RequestError("NOT_RECORDED", "no recording of this call for you")
+        sid = self.worker_sids.get(job.worker_id)
+        if sid is not None:
+            self.socketio.emit("record_signal", {
+                "jobId": job.id, "from": session.user_id, "kind": participant.kind,
+                "payload": participant.payload}, to=sid)
+        return {}
+
     # -- delivery --------------------------------------------------------------------------
 
     def emit_to_user(self, app_id: str, user_id: str, event: str, payload: dict[str, Any]) -> None:
@@ -310,6 +377,10 @@ class Signaling:
     def deliver(self, app_id: str, out: Outcome) -> dict[str, Any]:
         for notice in out.notices:
             self.emit_to_user(app_id, notice.to, notice.event, notice.payload)
+        for worker_id, event, payload in out.to_workers:
+            sid = self.worker_sids.get(worker_id)
+            if sid is not None:
+                self.socketio.emit(event, payload, to=sid)
         for timer in out.timers:
             self.socketio.start_background_task(self.run_timer, timer)
         for event in out.events:

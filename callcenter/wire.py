@@ -85,6 +85,40 @@ class WrapUp(Request):
     notes: StrictStr | None = None
 
 
+class WorkerHello(Request):
+    capacity: StrictInt
+    name: StrictStr | None = None
+
+
+class JobUpdate(Request):
+    jobId: StrictStr
+    state: Literal["started", "done", "failed"]
+    file: StrictStr | None = None
+    duration: float | None = None
+    size: StrictInt | None = None
+    channels: StrictInt | None = None
+    sha256: StrictStr | None = None
+    partial: StrictBool | None = None
+    error: StrictStr | None = None
+
+
+class RecordSignal(Request):
+    """From a participant to the recorder of their call."""
+
+    callId: StrictStr
+    kind: Literal["offer", "candidate"]
+    payload: dict[str, Any] | None
+
+
+class WorkerSignal(Request):
+    """From a media worker to one leg of its job."""
+
+    jobId: StrictStr
+    to: StrictStr
+    kind: Literal["answer", "candidate"]
+    payload: dict[str, Any] | None
+
+
 MAX_ATTRIBUTES = 16
 MAX_ATTRIBUTE_KEY = 32
 MAX_ATTRIBUTE_VALUE = 256
@@ -131,7 +165,9 @@ def _check_sizes(request: Request) -> None:
     if isinstance(request, Invite) and request.data is not None:
         if encoded_size(request.data) > MAX_INVITE_DATA_BYTES:
             raise BadRequest(f"data: at most {MAX_INVITE_DATA_BYTES} bytes")
-    if isinstance(request, Signal) and request.payload is not None:
+    if isinstance(request, WorkerHello) and not 1 <= request.capacity <= 10000:
+        raise BadRequest("capacity: 1 to 10000")
+    if isinstance(request, (Signal, RecordSignal, WorkerSignal)) and request.payload is not None:
         if request.kind in ("offer", "answer"):
             sdp = request.payload.get("sdp")
             if not isinstance(sdp, str) or request.payload.get("type") != request.kind:

@@ -2,13 +2,21 @@
 
 Chromium comes from the system (`apt-get install chromium`); never `playwright install`. Each demo
 page gets its own browser context, so two pages behave like two people on two machines.
+
+Contact center: `host_site` is a second origin serving shop pages that embed the customer widget;
+`open_page(label, url)` opens any page in a fresh context (one person) and fails the test on page
+errors.
 """
 
 from __future__ import annotations
 
+import http.server
 import os
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from html import escape
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 import pytest
 from playwright import sync_api
@@ -109,4 +117,116 @@ def demo_pages(browser, server) -> Iterator[Callable[[str], DemoPage]]:
     for context in contexts:
         context.close()
     errors = [line for demo in made for line in demo.console if line.startswith("pageerror")]
+    assert not errors, errors
+
+
+# ---------------------------------------------------------------------------- contact center
+
+
+class HostSite:
+    """A second origin: a tiny static web server whose pages embed the customer widget.
+
+    `page_url(server_url, app="demo", queue="sales", **data)` → a page on this origin holding
+    `<script src="<server_url>/widget/widget.js" data-app=... data-queue=... data-*>`; the page
+    also carries hostile CSS so a test sees that the widget's shadow root keeps it out.
+    """
+
+    def __init__(self) -> None:
+        site = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 - http.server's naming
+                body = site.render(self.path).encode()
+                self.send_response(200 if body else 404)
+                self.send_header("Content-Type", "text/html; charset=utf-8")
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("Cache-Control", "no-store")
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self.origin = f"http://127.0.0.1:{self.port}"
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+
+    def page_url(self, server_url: str, app: str = "demo", queue: str = "sales",
+                 **data: str) -> str:
+        return f"{self.origin}/shop?" + urlencode({"server": server_url, "app": app,
+                                                    "queue": queue, **data})
+
+    @staticmethod
+    def render(path: str) -> str:
+        url = urlsplit(path)
+        if url.path != "/shop":
+            return ""
+        params = dict(parse_qsl(url.query))
+        server = params.pop("server", "")
+        attrs = " ".join(f'data-{escape(k)}="{escape(v)}"' for k, v in params.items())
+        return f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>Example shop</title><link rel="icon" href="data:,">
+<style>
+  /* Hostile host styles: none of this may reach the widget. */
+  * {{ font-family: "Comic Sans MS", cursive !important; color: #f0f !important; }}
+  body {{ font-size: 40px; line-height: 3; }}
+  button {{ display: none !important; }}
+  div {{ border: 5px dashed red !important; }}
+  video {{ visibility: hidden !important; }}
+</style></head>
+<body><h1>Example shop</h1><p>Products, prices, a cart.</p>
+<button id="host-button">A host page button</button>
+<script src="{escape(server)}/widget/widget.js" {attrs}></script>
+</body></html>"""
+
+    def close(self) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture(scope="module")
+def host_site() -> Iterator[HostSite]:
+    site = HostSite()
+    yield site
+    site.close()
+
+
+@dataclass
+class TracedPage:
+    """A page in its own browser context, with what its console said."""
+
+    label: str
+    page: object
+    console: list[str] = field(default_factory=list)
+
+
+@pytest.fixture
+def open_page(browser) -> Iterator[Callable[[str, str], TracedPage]]:
+    """`open_page("agent1", url)` → a new browser context (one person) on url. Page errors fail
+    the test; the consoles are printed when it fails."""
+    contexts = []
+    made: list[TracedPage] = []
+
+    def opener(label: str, url: str) -> TracedPage:
+        context = browser.new_context()
+        contexts.append(context)
+        page = context.new_page()
+        page.set_default_timeout(UI_TIMEOUT)
+        traced = TracedPage(label, page)
+        made.append(traced)
+        page.on("console", lambda m: traced.console.append(f"{m.type}: {m.text}"))
+        page.on("pageerror", lambda e: traced.console.append(f"pageerror: {e}"))
+        page.goto(url)
+        return traced
+
+    yield opener
+    for traced in made:
+        print(f"--- console of {traced.label} ---")
+        print("\n".join(traced.console))
+    for context in contexts:
+        context.close()
+    errors = [line for t in made for line in t.console if line.startswith("pageerror")]
     assert not errors, errors

@@ -27,3 +27,8 @@ def callcenter_call_event(event):
 @hookimpl
 def callcenter_shutdown():
     _write({"hook": "shutdown"})
+
+
+@hookimpl
+def callcenter_recording_ready(recording):
+    _write({"hook": "recording_ready", **recording})

@@ -37,6 +37,22 @@
  *   CALL_TYPE_CHANGED {userID, oldCallType, newCallType}
  *   SDK_READY {userID, appId, role}; MISSED_CALLS {missedCalls} (only when there are some)
  *   KICKED_OUT {reason}; ERROR {code, message}
+ *
+ * Contact center (docs/protocol.md, "Contact center"):
+ *   Customer: `enqueue({queue, type, attributes})` opens the devices and joins a queue; the call is
+ *   then like an outgoing call nobody has answered yet (state 'dialing', `hangup()` abandons it).
+ *   When an agent accepts, USER_ACCEPT / USER_ENTER arrive and the agent sends the WebRTC offer.
+ *   `rate({callId, rating})` after the call.
+ *     QUEUE_UPDATE {callId, queue, position, estimatedWait} (also once for the enqueue ack, then
+ *                  with `recorded`: the call will be recorded)
+ *   Agent: an offer is an invitation for a queue call: `accept()` / `reject()` work on it; a
+ *   withdrawn offer gives CALLING_CANCEL {callId, userID, reason}. `setAgentStatus(status, reason)`,
+ *   `getAgentState()`, `wrapUp({callId, disposition, notes})`.
+ *     OFFER {callId, queue, type, callType, customer: {userID, name, topic, language, pageUrl,
+ *            attributes, verified}, waited, position, ringTimeout}
+ *     AGENT_UPDATE {agent}; QUEUE_STATS {queues: [{name, waiting, longestWait, agentsAvailable}]}
+ *
+ * Views: `videoViewDomID` may also be the element itself (e.g. inside a shadow root).
  */
 import { io } from './vendor/socket.io.esm.min.js';
 
@@ -60,6 +76,11 @@ const EVENT = Object.freeze({
   ERROR: 'ERROR',
   // Ours: invitations that reached this user while offline, from the `hello` ack.
   MISSED_CALLS: 'MISSED_CALLS',
+  // Contact center.
+  QUEUE_UPDATE: 'QUEUE_UPDATE',
+  OFFER: 'OFFER',
+  AGENT_UPDATE: 'AGENT_UPDATE',
+  QUEUE_STATS: 'QUEUE_STATS',
 });
 
 const CALL_TYPE = Object.freeze({ UNKNOWN: 0, AUDIO_CALL: 1, VIDEO_CALL: 2 });
@@ -81,9 +102,9 @@ const VIDEO_QUALITY = Object.freeze({
 const WIRE_EVENTS = [
   'invited', 'user_accept', 'user_enter', 'user_leave', 'reject', 'line_busy', 'no_resp',
   'calling_cancel', 'calling_timeout', 'call_end', 'signal', 'media_state', 'call_type_changed',
-  'kicked_out',
+  'kicked_out', 'queue_update', 'offer', 'agent_update', 'queue_stats',
 ];
-const NEVER_HELD = new Set(['invited', 'kicked_out']);
+const NEVER_HELD = new Set(['invited', 'kicked_out', 'offer', 'agent_update', 'queue_stats']);
 
 const REQUEST_TIMEOUT_MS = 10000;
 const VOLUME_INTERVAL_MS = 500;
@@ -411,10 +432,12 @@ export class CallClient {
     this._emit(EVENT.NO_RESP, { callId, userID, reason });
   }
 
-  _on_calling_cancel({ callId, userID }) {
+  _on_calling_cancel({ callId, userID, reason }) {
     if (!this._incoming || this._incoming.callId !== callId) return;
     this._incoming = null;
-    this._emit(EVENT.CALLING_CANCEL, { callId, userID });
+    const data = { callId, userID };
+    if (reason !== undefined) data.reason = reason; // offers: abandoned, taken, timeout, ...
+    this._emit(EVENT.CALLING_CANCEL, data);
   }
 
   _on_calling_timeout({ callId }) {
@@ -469,6 +492,31 @@ export class CallClient {
     peer.chain = peer.chain.then(() => this._handleSignal(peer, kind, payload)).catch((err) => {
       console.warn(`[callcenter] signal ${kind} from ${from} failed`, err);
     });
+  }
+
+  // ---------------------------------------------------------------- contact-center events
+
+  _on_queue_update({ callId, position, estimatedWait }) {
+    if (!this._isCurrent(callId) || !this._call.queue) return;
+    if (typeof position === 'number') this._call.position = position;
+    if (typeof estimatedWait === 'number') this._call.estimatedWait = estimatedWait;
+    this._emit(EVENT.QUEUE_UPDATE, {
+      callId, queue: this._call.queue, position: this._call.position, estimatedWait: this._call.estimatedWait,
+    });
+  }
+
+  _on_offer(data) {
+    // An offer is an invitation to a queue call: accept()/reject() work on it.
+    this._incoming = { ...data, group: false, offer: true };
+    this._emit(EVENT.OFFER, { ...data, callType: data.type, customer: data.customer || {} });
+  }
+
+  _on_agent_update({ agent }) {
+    this._emit(EVENT.AGENT_UPDATE, { agent });
+  }
+
+  _on_queue_stats({ queues }) {
+    this._emit(EVENT.QUEUE_STATS, { queues: Array.isArray(queues) ? queues : [] });
   }
 
   // ---------------------------------------------------------------- calls
@@ -587,6 +635,76 @@ export class CallClient {
     } finally {
       this._release();
     }
+  }
+
+  // ---------------------------------------------------------------- contact center
+
+  /**
+   * Customer: opens the devices and joins a queue. Resolves with
+   * {callId, queue, position, estimatedWait, recorded}; the call then waits like an unanswered outgoing call
+   * (QUEUE_UPDATE while waiting; `hangup()` abandons it).
+   */
+  async enqueue({ queue, type = CALL_TYPE.VIDEO_CALL, attributes } = {}) {
+    if (!this._socket) throw makeError('NOT_LOGGED_IN', 'call login() first');
+    if (this._call || this._incoming) throw makeError('ALREADY_IN_CALL', 'already in a call');
+    return this._runSetup((setup) => this._doEnqueue(setup, { queue, type, attributes }));
+  }
+
+  async _doEnqueue(setup, { queue, type, attributes }) {
+    await this._prepareMedia(type);
+    this._checkAborted(setup);
+    const payload = { queue, type };
+    if (attributes !== undefined) payload.attributes = attributes;
+    this._hold();
+    try {
+      let ack;
+      try {
+        ack = await this._request('enqueue', payload);
+      } catch (err) {
+        this._stopLocalMedia();
+        throw err;
+      }
+      this._call = {
+        callId: ack.callId, type, group: false, role: 'caller', state: 'dialing',
+        invitees: [], entered: new Set(), queue: ack.queue || queue,
+        position: ack.position, estimatedWait: ack.estimatedWait, recorded: !!ack.recorded,
+      };
+      const result = {
+        callId: ack.callId, queue: this._call.queue, position: ack.position, estimatedWait: ack.estimatedWait,
+        recorded: !!ack.recorded,
+      };
+      this._emit(EVENT.QUEUE_UPDATE, { ...result });
+      return result;
+    } finally {
+      this._release();
+    }
+  }
+
+  /** Customer: rates an ended call 1-5. Resolves with the ack. */
+  async rate({ callId, rating } = {}) {
+    return this._request('rate', { callId, rating });
+  }
+
+  /** Agent: 'available' | 'break' (with a reason code) | 'offline'. Resolves with the snapshot. */
+  async setAgentStatus(status, reason) {
+    const payload = { status };
+    if (reason !== undefined && reason !== null && reason !== '') payload.reason = reason;
+    const ack = await this._request('agent_status', payload);
+    return ack.agent;
+  }
+
+  /** Agent: {agent, queues, callsToday}. */
+  async getAgentState() {
+    const ack = await this._request('agent_state', {});
+    return { agent: ack.agent, queues: ack.queues || [], callsToday: ack.callsToday || [] };
+  }
+
+  /** Agent: records the wrap-up of a call (disposition, notes) and ends wrap-up at once. */
+  async wrapUp({ callId, disposition, notes } = {}) {
+    const payload = { callId };
+    if (disposition !== undefined && disposition !== null && disposition !== '') payload.disposition = disposition;
+    if (notes !== undefined && notes !== null && notes !== '') payload.notes = notes;
+    return this._request('wrap_up', payload);
   }
 
   /** Refuses the pending invitation. Never rejects. */
@@ -959,8 +1077,13 @@ export class CallClient {
     if (domId) this._detachView(domId);
   }
 
+  _viewElement(ref) {
+    if (ref && typeof ref === 'object' && ref.nodeType === 1) return ref; // the element itself
+    return typeof document !== 'undefined' && typeof ref === 'string' ? document.getElementById(ref) : null;
+  }
+
   _videoFor(domId) {
-    const el = typeof document !== 'undefined' ? document.getElementById(domId) : null;
+    const el = this._viewElement(domId);
     if (!el) return null;
     if (el.tagName === 'VIDEO') return el;
     let video = el.querySelector('video[data-callcenter]');
@@ -991,7 +1114,7 @@ export class CallClient {
   }
 
   _detachView(domId) {
-    const el = typeof document !== 'undefined' ? document.getElementById(domId) : null;
+    const el = this._viewElement(domId);
     if (!el) return;
     if (el.tagName === 'VIDEO') {
       el.srcObject = null;

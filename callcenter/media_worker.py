@@ -1,0 +1,980 @@
+"""The media worker (`callcenter media`): records calls to stereo WAV files (docs/protocol.md,
+"Recording").
+
+A plain asyncio process with aiortc; no eventlet and no Flask (platform notes: aiortc does not mix
+with the eventlet server). It connects to the core as a Socket.IO client with a `service`
+credential, says `worker_hello`, and then serves jobs:
+
+- `record_start {jobId, callId, legs, file, ...}`: open `<recordingsDir>/<file>` as a 48 kHz,
+  16-bit stereo WAV and report `job_update started`;
+- `record_signal {jobId, from, kind, payload}`: each leg (participant) sends a send-only offer; the
+  worker answers with full SDP (aiortc gathers before answering) and receives the leg's audio;
+- `record_stop {jobId}`: close the leg connections and the file, report `job_update done` with
+  duration, size and sha256.
+
+Mixing. A job has one sample clock that starts at `record_start` (48,000 samples a second; at
+the server's `at` timestamp when the message carries one). Each leg's audio is decoded to mono s16
+and placed on that clock by its RTP timestamps, anchored where its first packet arrived; the
+`left` leg goes to the left channel, the `right` leg to the right. Every `FLUSH_INTERVAL` one task
+writes, for every job, whatever lies more than `LATENCY` in the past: audio that has not arrived by
+then is silence (a leg that starts late, a gap, a leg that dropped). The file is thus written
+progressively and its header is brought up to date every second, so a worker killed mid-call
+leaves a playable file (the core also repairs the header from the file's size).
+
+Lifecycle. `record_stop` and SIGTERM/SIGINT close files properly (SIGTERM reports them
+`partial`). When the connection to the core is lost, the core counts the worker's jobs as ended
+and indexes their files as they are: the worker stops writing them at once, and says
+`worker_hello` again once python-socketio has reconnected.
+
+Cost. Each leg's Opus is decoded once, straight to mono (libopus through ctypes), in the event
+loop (`InlineDecoder` replaces aiortc's per-receiver decoder thread, whose handoffs cost more
+than the decoding); then per 20 ms packet one bytearray splice, and per flush and job one
+interleave (numpy, or byte slices) and one write. Nothing is re-encoded and there is no per-sample
+Python loop. uvloop is used when installed. See bench/recording.py and docs/benchmarks.md.
+
+Video (`video: true`) is not recorded: video tracks are drained and dropped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import os
+import signal
+import struct
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import socketio
+import socketio.exceptions
+
+try:  # optional: a faster interleave
+    import numpy as _np
+except ImportError:  # pragma: no cover - depends on the installation
+    _np = None
+
+__all__ = ["run_worker", "MediaWorker", "StereoMixer", "WavWriter", "SAMPLE_RATE"]
+
+log = logging.getLogger("callcenter.media")
+
+SAMPLE_RATE = 48_000
+CHANNELS = 2
+SAMPLE_WIDTH = 2  # bytes, s16le
+#: seconds between two flushes of every job's mixed audio to its file
+FLUSH_INTERVAL = 0.1
+#: how late (seconds) a leg's audio may arrive and still be placed; later audio is dropped
+LATENCY = 0.3
+#: a leg whose RTP clock drifts this far (seconds) from the arrival clock is re-anchored
+RESYNC = 0.5
+#: seconds between two updates of a WAV header's sizes while recording
+HEADER_EVERY = 1.0
+#: seconds to wait for the core's ack of a request
+ACK_TIMEOUT = 5.0
+
+_HEADER = struct.Struct("<4sI4s4sIHHIIHH4sI")
+
+
+def wav_header(data_bytes: int, channels: int = CHANNELS, rate: int = SAMPLE_RATE,
+               width: int = SAMPLE_WIDTH) -> bytes:
+    """The 44-byte header of a PCM WAV file holding `data_bytes` of samples."""
+    return _HEADER.pack(b"RIFF", 36 + data_bytes, b"WAVE", b"fmt ", 16, 1, channels, rate,
+                        rate * channels * width, channels * width, width * 8, b"data",
+                        data_bytes)
+
+
+class WavWriter:
+    """A PCM WAV file written by appending; the header's sizes are patched in place every
+    `header_every` seconds and at close, so a file left by a killed worker plays (all but the last
+    second of it; the core also repairs such a header from the file's size).
+
+    Plain `os.write`s, no Python buffering: once `write` returns, the data is the kernel's and
+    survives our death.
+    """
+
+    def __init__(self, path: Path, channels: int = CHANNELS, rate: int = SAMPLE_RATE,
+                 header_every: float = HEADER_EVERY) -> None:
+        self.path = path
+        self.channels = channels
+        self.rate = rate
+        self.header_every = header_every
+        self.data_bytes = 0
+        self._patched_at = time.monotonic()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._fd: int | None = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
+        self._write_all(wav_header(0, channels, rate))
+
+    def _write_all(self, data: bytes | bytearray | memoryview) -> None:
+        assert self._fd is not None
+        view = memoryview(data)
+        while view:
+            written = os.write(self._fd, view)
+            view = view[written:]
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        """Append interleaved s16 frames; bring the header up to date if it is `header_every`
+        seconds old."""
+        if self._fd is None or not data:
+            return
+        self._write_all(data)
+        self.data_bytes += len(data)
+        now = time.monotonic()
+        if now - self._patched_at >= self.header_every:
+            self._patched_at = now
+            self.patch_header()
+
+    def patch_header(self) -> None:
+        if self._fd is None:
+            return
+        os.pwrite(self._fd, struct.pack("<I", 36 + self.data_bytes), 4)
+        os.pwrite(self._fd, struct.pack("<I", self.data_bytes), 40)
+
+    @property
+    def frames(self) -> int:
+        return self.data_bytes // (self.channels * SAMPLE_WIDTH)
+
+    @property
+    def duration(self) -> float:
+        return self.frames / self.rate
+
+    @property
+    def size(self) -> int:
+        return 44 + self.data_bytes
+
+    @property
+    def closed(self) -> bool:
+        return self._fd is None
+
+    def abandon(self) -> None:
+        """Close without another byte: whatever is on disk stays as it is."""
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)
+
+    def close(self) -> None:
+        if self._fd is None:
+            return
+        self.patch_header()
+        fd, self._fd = self._fd, None
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+class _Lane:
+    """One channel's pending mono s16 samples, from the mixer's flushed position onwards."""
+
+    __slots__ = ("buf",)
+
+    def __init__(self) -> None:
+        self.buf = bytearray()
+
+
+class StereoMixer:
+    """Two mono lanes on one sample clock, taken out interleaved as stereo s16.
+
+    `put(channel, position, pcm)` places samples at an absolute position (samples since the
+    start); `take(upto)` returns stereo for [flushed, upto), silence wherever a lane has nothing.
+    Samples placed before the flushed position are dropped; overlapping samples replace older ones.
+    """
+
+    def __init__(self) -> None:
+        self.position = 0  # samples already taken
+        self.lanes = {"left": _Lane(), "right": _Lane()}
+        self.dropped = 0  # samples that arrived too late to be placed
+
+    def put(self, channel: str, position: int, pcm: bytes) -> None:
+        lane = self.lanes[channel]
+        offset = position - self.position
+        if offset < 0:
+            skip = min(-offset, len(pcm) // SAMPLE_WIDTH)
+            self.dropped += skip
+            pcm = pcm[skip * SAMPLE_WIDTH:]
+            offset = 0
+            if not pcm:
+                return
+        start = offset * SAMPLE_WIDTH
+        buf = lane.buf
+        if start > len(buf):
+            buf.extend(bytes(start - len(buf)))
+        buf[start:start + len(pcm)] = pcm
+
+    def pending(self, channel: str) -> int:
+        """Samples buffered for `channel` beyond the flushed position."""
+        return len(self.lanes[channel].buf) // SAMPLE_WIDTH
+
+    def take(self, upto: int) -> bytes:
+        """Interleaved stereo s16 for [position, upto); advances the position."""
+        count = upto - self.position
+        if count <= 0:
+            return b""
+        nbytes = count * SAMPLE_WIDTH
+        chunks: list[bytearray | None] = []
+        for name in ("left", "right"):
+            buf = self.lanes[name].buf
+            if not buf:
+                chunks.append(None)  # silence
+                continue
+            chunk = buf[:nbytes]
+            del buf[:nbytes]
+            if len(chunk) < nbytes:
+                chunk.extend(bytes(nbytes - len(chunk)))
+            chunks.append(chunk)
+        self.position = upto
+        return _interleave(chunks[0], chunks[1], count)
+
+
+def _interleave(left: bytearray | None, right: bytearray | None, count: int) -> bytes:
+    """Two mono s16 channels (None: silence) of `count` samples → interleaved stereo.
+
+    numpy when installed (~6 µs per 100 ms), else byte slices (~17 µs); both copy in C. Samples
+    stay in the machine's byte order, which is the WAV's (little-endian) on every platform we run.
+    """
+    if _np is not None:
+        out = _np.zeros((count, 2), dtype=_np.int16)
+        if left is not None:
+            out[:, 0] = _np.frombuffer(left, dtype=_np.int16)
+        if right is not None:
+            out[:, 1] = _np.frombuffer(right, dtype=_np.int16)
+        return out.tobytes()
+    out_bytes = bytearray(count * 2 * SAMPLE_WIDTH)
+    if left is not None:
+        out_bytes[0::4] = left[0::2]
+        out_bytes[1::4] = left[1::2]
+    if right is not None:
+        out_bytes[2::4] = right[0::2]
+        out_bytes[3::4] = right[1::2]
+    return bytes(out_bytes)
+
+
+@dataclass
+class Leg:
+    """One participant's send-only connection to the recorder."""
+
+    user_id: str
+    channel: str
+    pc: Any = None
+    pending_candidates: list[Any] = field(default_factory=list)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    anchor: int | None = None  # clock position minus RTP position (samples)
+    samples: int = 0  # samples received
+
+
+@dataclass
+class Job:
+    job_id: str
+    call_id: str
+    app_id: str
+    file: str
+    path: Path
+    video: bool
+    legs: dict[str, Leg]
+    writer: WavWriter
+    started_at: float  # loop time of record_start: sample 0 of the clock
+    mixer: StereoMixer = field(default_factory=StereoMixer)
+    closing: bool = False
+
+    def clock(self, now: float) -> int:
+        """The clock position (samples) at loop time `now`."""
+        return int((now - self.started_at) * SAMPLE_RATE)
+
+
+class JobError(Exception):
+    pass
+
+
+class LegAudio:
+    """One leg's decoded audio → mono 48 kHz s16 → its channel of the job's mixer.
+
+    Audio is placed by its RTP timestamp (pts), anchored where the leg's first audio arrived on
+    the job's clock; should the two drift apart by more than RESYNC (a sender that restarted its
+    clock, a long stall), the leg is anchored afresh.
+    """
+
+    __slots__ = ("mixer", "leg", "started_at", "resampler", "resync", "scale", "time_base")
+
+    def __init__(self, mixer: StereoMixer, leg: Leg, started_at: float) -> None:
+        self.mixer = mixer
+        self.leg = leg
+        self.started_at = started_at
+        self.resampler: Any = None
+        self.resync = int(RESYNC * SAMPLE_RATE)
+        self.scale = (1, 1)
+        self.time_base: Any = None
+
+    def pcm(self, pcm: bytes, pts: int | None, now: float) -> None:
+        """Mono s16 48 kHz samples whose first has RTP time `pts` (48 kHz units, or None when
+        unknown), arrived at loop time `now`."""
+        leg = self.leg
+        count = len(pcm) // SAMPLE_WIDTH
+        # where it would start had it just been played
+        arrived = int((now - self.started_at) * SAMPLE_RATE) - count
+        if pts is None:
+            position = arrived
+        else:
+            anchor = leg.anchor
+            if anchor is None or abs(arrived - anchor - pts) > self.resync:
+                anchor = leg.anchor = arrived - pts
+            position = anchor + pts
+        self.mixer.put(leg.channel, position, pcm)
+        leg.samples += count
+
+    def __call__(self, frame: Any, now: float) -> None:
+        """A decoded av.AudioFrame (any format and rate) arrived at loop time `now`."""
+        if frame.time_base != self.time_base:
+            self.time_base = frame.time_base
+            self.scale = (self.time_base.numerator * SAMPLE_RATE, self.time_base.denominator)
+        pts = (frame.pts * self.scale[0]) // self.scale[1] if frame.pts is not None else None
+        if frame.sample_rate == SAMPLE_RATE and frame.format.name == "s16" and \
+                frame.layout.nb_channels == 1:
+            outs: Any = (frame,)  # nothing to convert
+        else:
+            if self.resampler is None:
+                import av
+
+                self.resampler = av.AudioResampler(format="s16", layout="mono",
+                                                   rate=SAMPLE_RATE)
+            outs = self.resampler.resample(frame)
+        for out in outs:
+            self.pcm(bytes(memoryview(out.planes[0])[:out.samples * SAMPLE_WIDTH]), pts, now)
+            if pts is not None:
+                pts += out.samples
+
+
+class _Libopus:
+    """libopus through ctypes: the system's `libopus.so.0`, else the copy PyAV's wheel bundles.
+    None of it is required: without it Opus is decoded with PyAV."""
+
+    _lib: Any = None
+    _tried = False
+
+    @classmethod
+    def get(cls) -> Any:
+        if not cls._tried:
+            cls._tried = True
+            try:
+                cls._lib = cls._load()
+            except (OSError, AttributeError) as exc:
+                log.info("media worker: libopus not usable through ctypes (%s); decoding Opus "
+                         "with PyAV", exc)
+        return cls._lib
+
+    @staticmethod
+    def _load() -> Any:
+        import ctypes
+        import ctypes.util
+        import glob
+
+        candidates = [ctypes.util.find_library("opus")]
+        try:
+            import av
+
+            candidates += sorted(glob.glob(os.path.join(os.path.dirname(av.__file__) + ".libs",
+                                                        "libopus*.so*")))
+        except ImportError:  # pragma: no cover - av comes with aiortc
+            pass
+        error: Exception = OSError("no libopus found")
+        for name in candidates:
+            if not name:
+                continue
+            try:
+                lib = ctypes.CDLL(name)
+            except OSError as exc:
+                error = exc
+                continue
+            lib.opus_decoder_create.restype = ctypes.c_void_p
+            lib.opus_decoder_create.argtypes = [ctypes.c_int32, ctypes.c_int,
+                                                ctypes.POINTER(ctypes.c_int)]
+            lib.opus_decode.restype = ctypes.c_int
+            lib.opus_decode.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int32,
+                                        ctypes.c_void_p, ctypes.c_int, ctypes.c_int]
+            lib.opus_decoder_destroy.restype = None
+            lib.opus_decoder_destroy.argtypes = [ctypes.c_void_p]
+            return lib
+        raise error
+
+
+class OpusToMono:
+    """Decodes one leg's Opus packets straight to mono s16 at 48 kHz.
+
+    libopus downmixes while decoding, which is cheaper than aiortc's stereo decode followed by a
+    downmix; called through ctypes (no av.Packet, no av.AudioFrame per packet) it costs about
+    22 µs per 20 ms packet on this machine, against ~36 µs through PyAV and ~50 + 16 µs for
+    aiortc's decoder plus av.AudioResampler. PyAV is the fallback when libopus cannot be loaded.
+    """
+
+    MAX_SAMPLES = 5760  # 120 ms at 48 kHz: the longest Opus packet
+
+    def __init__(self) -> None:
+        import ctypes
+
+        self.lib = _Libopus.get()
+        self.handle: Any = None
+        self.codec: Any = None
+        if self.lib is not None:
+            error = ctypes.c_int()
+            self.handle = self.lib.opus_decoder_create(SAMPLE_RATE, 1, ctypes.byref(error))
+            if not self.handle or error.value != 0:
+                self.handle = None
+            self.buffer = ctypes.create_string_buffer(self.MAX_SAMPLES * SAMPLE_WIDTH)
+        if self.handle is None:
+            import av
+
+            self.codec = av.CodecContext.create("libopus", "r")
+            self.codec.format = "s16"
+            self.codec.layout = "mono"
+            self.codec.sample_rate = SAMPLE_RATE
+
+    def decode(self, data: bytes) -> bytes:
+        """One RTP payload → its samples (b"" if it does not decode)."""
+        if self.handle is not None:
+            count = self.lib.opus_decode(self.handle, data, len(data), self.buffer,
+                                         self.MAX_SAMPLES, 0)
+            if count < 0:
+                raise ValueError(f"opus_decode error {count}")
+            return self.buffer.raw[:count * SAMPLE_WIDTH]
+        import av
+
+        return b"".join(bytes(memoryview(f.planes[0])[:f.samples * SAMPLE_WIDTH])
+                        for f in self.codec.decode(av.Packet(data)))
+
+    def __del__(self) -> None:
+        if self.handle is not None and self.lib is not None:
+            self.lib.opus_decoder_destroy(self.handle)
+            self.handle = None
+
+
+class InlineDecoder:
+    """Takes the place of an aiortc RTCRtpReceiver's decoder queue and decodes each encoded frame
+    at once, in the event loop, handing the audio to a `LegAudio`.
+
+    aiortc runs one decoder thread per receiver and hands every decoded frame back to the loop
+    with `run_coroutine_threadsafe` (a future, a task and a self-pipe write per 20 ms frame), and
+    the GIL then bounces between the loop and every decoder thread: measured here, that costs more
+    than the decoding itself (bench/recording.py). Decoding in the loop is the same work without
+    the handoffs. The receiver's own thread is still started by aiortc; its first `get()` is
+    answered with None, so it ends its (unused) track and exits at once.
+
+    Opus (what browsers send) goes straight to mono through `OpusToMono`; any other codec through
+    aiortc's decoder and av.AudioResampler.
+
+    Relies on aiortc 1.16's private `_RTCRtpReceiver__decoder_queue`; `install` returns False
+    when that is not there, and the worker then reads the track as usual.
+    """
+
+    def __init__(self, sink: LegAudio | None) -> None:
+        self.sink = sink  # None: decode and drop (bench/recording.py's reference)
+        self.loop = asyncio.get_running_loop()
+        self.codec_name: str | None = None
+        self.opus: OpusToMono | None = None
+        self.decoder: Any = None
+        self.errors = 0
+
+    @classmethod
+    def install(cls, receiver: Any, sink: LegAudio | None) -> bool:
+        attribute = "_RTCRtpReceiver__decoder_queue"
+        if receiver is None or not hasattr(receiver, attribute) or \
+                getattr(receiver, "_RTCRtpReceiver__decoder_thread", 1) is not None:
+            return False  # unknown aiortc internals, or its decoder thread already runs
+        setattr(receiver, attribute, cls(sink))
+        return True
+
+    def get(self, *args: Any, **kwargs: Any) -> None:
+        """aiortc's decoder thread asking for work: none, ever (it exits)."""
+        return None
+
+    def put(self, item: Any) -> None:
+        if item is None:  # aiortc stopping the receiver
+            return
+        codec, encoded_frame = item
+        try:
+            if codec.name != self.codec_name:
+                self.codec_name = codec.name
+                self.opus = self.decoder = None
+                if codec.mimeType.lower() == "audio/opus":
+                    self.opus = OpusToMono()
+                else:
+                    from aiortc.codecs import get_decoder
+
+                    self.decoder = get_decoder(codec)
+            if self.opus is not None:
+                pcm = self.opus.decode(encoded_frame.data)
+                if self.sink is not None and pcm:
+                    self.sink.pcm(pcm, encoded_frame.timestamp, self.loop.time())
+                return
+            frames = self.decoder.decode(encoded_frame)
+            if self.sink is not None:
+                now = self.loop.time()
+                for frame in frames:
+                    self.sink(frame, now)
+        except Exception as exc:  # never into aiortc's receive path
+            self.errors += 1
+            if self.errors in (1, 100, 10000):
+                log.warning("media worker: decoding a %s frame failed (%d so far): %r",
+                            codec.name, self.errors, exc)
+
+
+def _user_id_of(token: str) -> str:
+    """The `sub` of a credential, read without verifying it (the server verifies)."""
+    import jwt
+
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+    except jwt.PyJWTError as exc:
+        raise ValueError(f"the token is not a credential: {exc}") from exc
+    sub = claims.get("sub")
+    if not isinstance(sub, str):
+        raise ValueError("the token carries no user id (sub)")
+    return sub
+
+
+class MediaWorker:
+    """One worker process's connection to the core and its jobs."""
+
+    def __init__(self, server_url: str, app_id: str, token: str, capacity: int,
+                 name: str | None = None, *, user_id: str | None = None) -> None:
+        self.server_url = server_url
+        self.app_id = app_id
+        self.token = token
+        self.user_id = user_id or _user_id_of(token)
+        self.capacity = capacity
+        self.name = name
+        self.worker_id: str | None = None
+        self.recordings_dir: Path | None = None
+        self.jobs: dict[str, Job] = {}
+        self.ready = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.sio = socketio.AsyncClient(reconnection=True, reconnection_delay=0.5,
+                                        reconnection_delay_max=5, randomization_factor=0.2,
+                                        logger=False, engineio_logger=False)
+        self.sio.on("connect", self._on_connect)
+        self.sio.on("disconnect", self._on_disconnect)
+        self.sio.on("record_start", self._on_record_start)
+        self.sio.on("record_signal", self._on_record_signal)
+        self.sio.on("record_stop", self._on_record_stop)
+
+    # -- life -----------------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Connect, serve jobs until SIGTERM/SIGINT (or `stop()`), then close every open job as
+        partial and disconnect."""
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(signum, self.stop)
+        await self._connect_first()
+        flusher = asyncio.create_task(self._flush_loop())
+        try:
+            await self._stopping.wait()
+        finally:
+            flusher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await flusher
+            await self.shutdown()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def _connect_first(self) -> None:
+        """The first connection; python-socketio reconnects by itself after a loss, but not
+        when the first attempt fails, so retry that here."""
+        delay = 0.5
+        while not self._stopping.is_set():
+            try:
+                await self.sio.connect(self.server_url, auth=self._auth(),
+                                       transports=["websocket"], wait_timeout=10)
+                return
+            except socketio.exceptions.ConnectionError as exc:
+                log.warning("media worker: cannot connect to %s: %s; retrying in %.1f s",
+                            self.server_url, exc, delay)
+                try:
+                    await asyncio.wait_for(self._stopping.wait(), delay)
+                except TimeoutError:
+                    pass
+                delay = min(delay * 2, 5)
+
+    def _auth(self) -> dict[str, str]:
+        return {"appId": self.app_id, "userID": self.user_id, "userSig": self.token}
+
+    async def shutdown(self) -> None:
+        """Close every open job (reported `done` with `partial: true`), then disconnect."""
+        jobs = [job for job in self.jobs.values() if not job.closing]
+        if jobs:
+            log.info("media worker: stopping, closing %d open recording(s)", len(jobs))
+        await asyncio.gather(*(self._finish(job, partial=True) for job in jobs),
+                             return_exceptions=True)
+        with contextlib.suppress(Exception):
+            await self.sio.disconnect()
+
+    def _spawn(self, coro: Any) -> asyncio.Task[Any]:
+        task = asyncio.ensure_future(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _on_connect(self) -> None:
+        # the connect handler runs inside python-socketio's packet handling: a request awaited
+        # here would wait for its own ack forever, so say hello from a task of its own
+        self._spawn(self._hello())
+
+    async def _on_disconnect(self, reason: Any = None) -> None:
+        self.ready.clear()
+        if self._stopping.is_set():
+            return
+        jobs = [job for job in self.jobs.values() if not job.closing]
+        log.warning("media worker: connection lost (%s); abandoning %d open recording(s)",
+                    reason, len(jobs))
+        for job in jobs:
+            self._spawn(self._abandon(job))
+
+    async def _abandon(self, job: Job) -> None:
+        """The core counts a lost worker's jobs as ended (it indexes their files as partial at
+        once, from what is on disk): stop writing at once, so the file stays what it indexed."""
+        job.closing = True
+        self.jobs.pop(job.job_id, None)
+        with contextlib.suppress(OSError):
+            job.writer.abandon()
+        await asyncio.gather(*(self._close_leg(leg) for leg in job.legs.values()),
+                             return_exceptions=True)
+
+    async def _hello(self) -> None:
+        payload: dict[str, Any] = {"capacity": self.capacity}
+        if self.name:
+            payload["name"] = self.name
+        try:
+            ack = await self.sio.call("worker_hello", payload, timeout=ACK_TIMEOUT)
+        except Exception as exc:  # noqa: BLE001 - any failure: drop the connection and retry
+            log.error("media worker: worker_hello failed: %r", exc)
+            ack = None
+        if not isinstance(ack, dict) or not ack.get("ok"):
+            log.error("media worker: worker_hello refused: %r", ack)
+            if isinstance(ack, dict) and (ack.get("error") or {}).get("code") == "FORBIDDEN":
+                self.stop()  # not a service credential: retrying cannot help
+            else:
+                with contextlib.suppress(Exception):
+                    await self.sio.disconnect()  # python-socketio does not reconnect then...
+                self._spawn(self._reconnect_later())
+            return
+        self.worker_id = str(ack.get("workerId"))
+        self.recordings_dir = Path(str(ack.get("recordingsDir")))
+        log.info("media worker %s (%s) ready: capacity %d, recordings in %s", self.worker_id,
+                 self.user_id, self.capacity, self.recordings_dir)
+        self.ready.set()
+
+    async def _reconnect_later(self) -> None:
+        await asyncio.sleep(2)
+        if not self._stopping.is_set() and not self.sio.connected:
+            await self._connect_first()
+
+    async def _request(self, event: str, payload: dict[str, Any]) -> dict[str, Any] | None:
+        """Send a request and return its ack; None (logged) when it could not be delivered."""
+        try:
+            ack = await self.sio.call(event, payload, timeout=ACK_TIMEOUT)
+        except Exception as exc:  # noqa: BLE001 - disconnected, timed out
+            log.warning("media worker: %s %s not delivered: %r", event,
+                        payload.get("jobId"), exc)
+            return None
+        if not isinstance(ack, dict) or not ack.get("ok"):
+            log.warning("media worker: %s %s refused: %r", event, payload.get("jobId"), ack)
+        return ack if isinstance(ack, dict) else None
+
+    # -- jobs -----------------------------------------------------------------------------------
+
+    async def _on_record_start(self, data: Any) -> None:
+        try:
+            job = self._open_job(data)
+        except (JobError, OSError, KeyError, TypeError, ValueError) as exc:
+            job_id = data.get("jobId") if isinstance(data, dict) else None
+            log.error("media worker: cannot start job %r: %s", job_id, exc)
+            if job_id is not None:
+                await self._request("job_update", {"jobId": job_id, "state": "failed",
+                                                   "error": str(exc)[:500]})
+            return
+        if job is None:
+            return  # a repeated record_start
+        log.info("media worker: job %s for call %s -> %s", job.job_id, job.call_id, job.path)
+        await self._request("job_update", {"jobId": job.job_id, "state": "started"})
+
+    def _open_job(self, data: dict[str, Any]) -> Job | None:
+        job_id = str(data["jobId"])
+        if job_id in self.jobs:
+            return None
+        if self.recordings_dir is None:
+            raise JobError("no recordings directory (worker_hello not answered)")
+        root = self.recordings_dir.resolve()
+        path = (root / str(data["file"])).resolve()
+        if root not in path.parents:
+            raise JobError(f"file {data['file']!r} is outside the recordings directory")
+        legs: dict[str, Leg] = {}
+        for leg in data["legs"]:
+            channel = leg["channel"]
+            if channel not in ("left", "right"):
+                raise JobError(f"unknown channel {channel!r}")
+            legs[str(leg["userID"])] = Leg(str(leg["userID"]), channel)
+        loop = asyncio.get_running_loop()
+        job = Job(job_id=job_id, call_id=str(data.get("callId")), app_id=str(data.get("appId")),
+                  file=str(data["file"]), path=path, video=bool(data.get("video")), legs=legs,
+                  writer=WavWriter(path), started_at=loop.time() - _age(data.get("at")))
+        self.jobs[job_id] = job
+        return job
+
+    async def _on_record_signal(self, data: Any) -> None:
+        if not isinstance(data, dict):
+            return
+        job = self.jobs.get(str(data.get("jobId")))
+        if job is None or job.closing:
+            log.info("media worker: record_signal for unknown or closed job %r", data.get("jobId"))
+            return
+        leg = job.legs.get(str(data.get("from")))
+        if leg is None:
+            log.warning("media worker: record_signal from %r, not a leg of job %s",
+                        data.get("from"), job.job_id)
+            return
+        # python-socketio runs every event in a task of its own: the leg's lock (FIFO) keeps an
+        # offer and the candidates after it in their order of arrival
+        async with leg.lock:
+            if job.closing:
+                return
+            try:
+                if data.get("kind") == "offer":
+                    await self._on_offer(job, leg, data.get("payload"))
+                elif data.get("kind") == "candidate":
+                    leg.pending_candidates.append(data.get("payload"))
+                    if leg.pc is not None and leg.pc.remoteDescription is not None:
+                        await self._flush_candidates(leg)
+            except Exception:
+                log.exception("media worker: job %s leg %s: %s failed", job.job_id, leg.user_id,
+                              data.get("kind"))
+
+    async def _on_offer(self, job: Job, leg: Leg, payload: Any) -> None:
+        from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+
+        if not isinstance(payload, dict) or not isinstance(payload.get("sdp"), str):
+            raise JobError("offer without sdp")
+        if leg.pc is not None:  # a new offer replaces the leg's connection
+            await self._close_leg(leg)
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        leg.pc = pc
+        leg.anchor = None
+
+        @pc.on("track")
+        def on_track(track: Any) -> None:
+            if track.kind == "audio":
+                self._receive_audio(job, leg, pc, track)
+            else:  # video is not recorded: drain it so frames do not pile up
+                leg.tasks.append(asyncio.ensure_future(self._drain(track)))
+
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=payload["sdp"],
+                                                            type=payload.get("type", "offer")))
+        await self._flush_candidates(leg)
+        # aiortc's setLocalDescription gathers candidates first: the answer carries them all
+        await pc.setLocalDescription(await pc.createAnswer())
+        desc = pc.localDescription
+        if job.closing or leg.pc is not pc:
+            return
+        await self._request("record_signal", {"jobId": job.job_id, "to": leg.user_id,
+                                              "kind": "answer",
+                                              "payload": {"type": desc.type, "sdp": desc.sdp}})
+
+    @staticmethod
+    async def _flush_candidates(leg: Leg) -> None:
+        from aiortc.sdp import candidate_from_sdp
+
+        pending, leg.pending_candidates = leg.pending_candidates, []
+        for payload in pending:
+            if not isinstance(payload, dict) or not payload.get("candidate"):
+                await leg.pc.addIceCandidate(None)  # end of candidates
+                continue
+            line = str(payload["candidate"])
+            if line.startswith("candidate:"):
+                line = line[len("candidate:"):]
+            candidate = candidate_from_sdp(line)
+            candidate.sdpMid = payload.get("sdpMid")
+            candidate.sdpMLineIndex = payload.get("sdpMLineIndex")
+            await leg.pc.addIceCandidate(candidate)
+
+    def _receive_audio(self, job: Job, leg: Leg, pc: Any, track: Any) -> None:
+        """Feed the leg's audio to the job's mixer: decoded in the event loop by an
+        `InlineDecoder` in place of aiortc's decoder thread, or, should aiortc's internals not
+        allow that, read from the track."""
+        sink = LegAudio(job.mixer, leg, job.started_at)
+        receiver = next((t.receiver for t in pc.getTransceivers()
+                         if t.receiver is not None and t.receiver.track is track), None)
+        if InlineDecoder.install(receiver, sink):
+            return
+        leg.tasks.append(asyncio.ensure_future(self._read_track(job, leg, track, sink)))
+
+    @staticmethod
+    async def _read_track(job: Job, leg: Leg, track: Any, sink: LegAudio) -> None:
+        from aiortc.mediastreams import MediaStreamError
+
+        loop = asyncio.get_running_loop()
+        try:
+            while True:
+                frame = await track.recv()
+                sink(frame, loop.time())
+        except (MediaStreamError, asyncio.CancelledError):
+            pass
+
+    @staticmethod
+    async def _drain(track: Any) -> None:
+        from aiortc.mediastreams import MediaStreamError
+
+        with contextlib.suppress(MediaStreamError, asyncio.CancelledError):
+            while True:
+                await track.recv()
+
+    async def _on_record_stop(self, data: Any) -> None:
+        job = self.jobs.get(str(data.get("jobId"))) if isinstance(data, dict) else None
+        if job is None or job.closing:
+            log.info("media worker: record_stop for unknown or closed job %r", data)
+            return
+        await self._finish(job, partial=False, age=_age(data.get("at")))
+
+    async def _close_leg(self, leg: Leg) -> None:
+        pc, leg.pc = leg.pc, None
+        if pc is not None:
+            with contextlib.suppress(Exception):
+                await pc.close()
+        for task in leg.tasks:
+            task.cancel()
+        leg.tasks.clear()
+
+    async def _finish(self, job: Job, *, partial: bool, age: float = 0.0) -> None:
+        """Close the job's connections and file, report `done` (or `failed`). The recording
+        ends `age` seconds ago (when the call ended, if record_stop says)."""
+        if job.closing:
+            return
+        job.closing = True
+        loop = asyncio.get_running_loop()
+        end = max(job.mixer.position, job.clock(loop.time() - age))
+        await asyncio.gather(*(self._close_leg(leg) for leg in job.legs.values()),
+                             return_exceptions=True)
+        payload: dict[str, Any]
+        try:
+            job.writer.write(job.mixer.take(end))
+            # fsync and hashing block: in a thread, so other jobs' record_stop are not delayed
+            digest = await asyncio.to_thread(_close_and_hash, job.writer)
+            payload = {"jobId": job.job_id, "state": "done", "file": job.file,
+                       "duration": round(job.writer.duration, 3), "size": job.writer.size,
+                       "channels": CHANNELS, "sha256": digest, "partial": partial}
+            late = job.mixer.dropped / SAMPLE_RATE
+            log.info("media worker: job %s done: %.2f s, %d bytes%s%s", job.job_id,
+                     job.writer.duration, job.writer.size, " (partial)" if partial else "",
+                     f"; {late:.2f} s of audio came too late and was dropped" if late else "")
+        except OSError as exc:
+            log.error("media worker: job %s: closing %s failed: %s", job.job_id, job.path, exc)
+            payload = {"jobId": job.job_id, "state": "failed", "error": str(exc)[:500]}
+        finally:
+            self.jobs.pop(job.job_id, None)
+        if self.sio.connected:
+            await self._request("job_update", payload)
+
+    # -- the clock ------------------------------------------------------------------------------
+
+    async def _flush_loop(self) -> None:
+        """Every FLUSH_INTERVAL, write every job's audio older than LATENCY to its file."""
+        loop = asyncio.get_running_loop()
+        latency = int(LATENCY * SAMPLE_RATE)
+        while True:
+            await asyncio.sleep(FLUSH_INTERVAL)
+            now = loop.time()
+            for job in list(self.jobs.values()):
+                if job.closing:
+                    continue
+                upto = job.clock(now) - latency
+                if upto > job.mixer.position:
+                    try:
+                        job.writer.write(job.mixer.take(upto))
+                    except OSError as exc:
+                        log.error("media worker: job %s: writing failed: %s", job.job_id, exc)
+                        self._spawn(self._fail(job, str(exc)))
+                        continue
+
+    async def _fail(self, job: Job, error: str) -> None:
+        job.closing = True
+        await asyncio.gather(*(self._close_leg(leg) for leg in job.legs.values()),
+                             return_exceptions=True)
+        with contextlib.suppress(OSError):
+            job.writer.close()
+        self.jobs.pop(job.job_id, None)
+        await self._request("job_update", {"jobId": job.job_id, "state": "failed",
+                                           "error": error[:500]})
+
+
+def _age(at: Any) -> float:
+    """How long ago the server's timestamp `at` (epoch seconds, in record_start/record_stop when
+    the core sends it) was, if plausible (0-10 s); else 0: the message's arrival counts. It makes a
+    recording cover the call exactly even when a busy worker handles the message late; the clocks
+    of the core's and the worker's machines are assumed in step (NTP)."""
+    if isinstance(at, int | float) and not isinstance(at, bool):
+        age = time.time() - float(at)
+        if 0.0 <= age <= 10.0:
+            return age
+    return 0.0
+
+
+def _close_and_hash(writer: WavWriter) -> str:
+    writer.close()
+    digest = hashlib.sha256()
+    with open(writer.path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def run_worker(server_url: str, app_id: str, token: str, capacity: int,
+               name: str | None = None, *, user_id: str | None = None,
+               on_ready: Callable[[MediaWorker], None] | None = None) -> None:
+    """Run a media worker until SIGTERM/SIGINT (blocking). `user_id` defaults to the credential's
+    own (`sub`); `on_ready` is called with the worker once it is created (tests, benchmarks)."""
+    async def main() -> None:
+        worker = MediaWorker(server_url, app_id, token, capacity, name, user_id=user_id)
+        if on_ready is not None:
+            on_ready(worker)
+        await worker.run()
+
+    with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
+        runner.run(main())
+
+
+def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's loop when uvloop is installed (`pip install callcenter[media]` brings it): its
+    datagram handling and scheduling are cheaper, which is most of what a worker does; None
+    (asyncio's own loop) otherwise, or with CALLCENTER_MEDIA_LOOP=asyncio."""
+    if os.environ.get("CALLCENTER_MEDIA_LOOP", "").lower() == "asyncio":
+        return None
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
+
+
+def main(argv: list[str] | None = None) -> None:
+    """`python -m callcenter.media_worker --server URL --app ID --token SIG [--capacity N]`
+    (the same as `callcenter media`)."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m callcenter.media_worker")
+    parser.add_argument("--server", required=True)
+    parser.add_argument("--app", required=True)
+    parser.add_argument("--token", required=True)
+    parser.add_argument("--capacity", type=int, default=100)
+    parser.add_argument("--name", default=None)
+    parser.add_argument("--log-level", default="info")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    run_worker(args.server, args.app, args.token, args.capacity, args.name)
+
+
+if __name__ == "__main__":
+    main()

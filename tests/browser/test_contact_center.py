@@ -1,0 +1,391 @@
+"""The contact center in real browsers: the customer widget on another site, the agent console.
+
+A second origin (the `host_site` fixture: a tiny web server on another port) serves a shop page
+with the one widget `<script>` tag; customers use it the way a visitor would. Agents sign in on
+/console with an id and password. Media is checked through getStats() byte counters and the
+<video> elements themselves, never by button clicks alone.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from werkzeug.security import generate_password_hash
+
+from callcenter.credentials import mint
+
+pytestmark = pytest.mark.browser
+
+PASSWORDS = {"agent1": "pw-one", "agent2": "pw-two"}
+NAMES = {"agent1": "Ann", "agent2": "Ben"}
+# Hashing with scrypt is slow on purpose: once per module.
+HASHES = {a: generate_password_hash(p) for a, p in PASSWORDS.items()}
+
+
+def cc_config(origin: str, agents: tuple[str, ...] = ("agent1",), extra_queues: str = "",
+              **queue: object) -> str:
+    """The demo app's contact-center TOML: queue `sales` (settings overridable), any
+    `extra_queues` tables, and the given agents (serving `sales`)."""
+    settings = {"ring_timeout": 2, "wrap_up": 30, "when_empty": "join", "reject_delay": 5}
+    settings.update(queue)
+    lines = [f'allowed_origins = ["{origin}"]', "", "[[apps.queues]]", 'name = "sales"']
+    for key, value in settings.items():
+        lines.append(f"{key} = " + (f'"{value}"' if isinstance(value, str) else str(value)))
+    lines.append(extra_queues)
+    for agent in agents:
+        lines += ["", "[[apps.agents]]", f'id = "{agent}"', f'name = "{NAMES[agent]}"',
+                  f'password_hash = "{HASHES[agent]}"', 'queues = ["sales"]']
+    return "\n".join(lines) + "\n"
+
+
+# ---------------------------------------------------------------------------- page helpers
+
+# A <video> really showing frames.
+PLAYING = """v => !!v && !v.paused && v.readyState >= 2 && v.videoWidth > 0 && v.videoHeight > 0"""
+WIDGET = "document.querySelector('callcenter-widget').shadowRoot"
+
+
+class Console:
+    """An agent on /console."""
+
+    def __init__(self, traced, agent: str) -> None:
+        self.traced = traced
+        self.page = traced.page
+        self.agent = agent
+
+    def login(self) -> None:
+        page = self.page
+        assert page.input_value("#app-id") == "demo"
+        page.fill("#agent-id", self.agent)
+        page.fill("#password", PASSWORDS[self.agent])
+        page.click("#login")
+        page.wait_for_selector("#workspace", state="visible")
+        assert page.text_content("#agent-name") == NAMES[self.agent]
+        page.wait_for_selector(".queue-tile[data-queue='sales']")
+
+    def set_status(self, status: str, reason: str | None = None) -> None:
+        if reason is not None:
+            self.page.select_option("#break-reason", reason)
+        self.page.select_option("#status", status)
+        self.page.wait_for_selector(f"#agent-status[data-status='{status}']")
+
+    def wait_state(self, state: str, timeout: float = 10_000) -> None:
+        self.page.wait_for_selector(f"#agent-state[data-state='{state}']", timeout=timeout)
+
+    def wait_waiting_count(self, count: int, timeout: float = 10_000) -> None:
+        self.page.wait_for_selector(
+            f".queue-tile[data-queue='sales'][data-waiting='{count}']", timeout=timeout)
+
+    def events(self, name: str) -> list[dict]:
+        return self.page.evaluate(
+            "n => window.agentConsole.events.filter(e => e.name === n).map(e => e.data)", name)
+
+    def stats(self) -> dict:
+        return self.page.evaluate("() => window.agentConsole.client.getStats()")
+
+    def text(self, selector: str) -> str:
+        return self.page.text_content(selector) or ""
+
+
+class Widget:
+    """A customer on the shop page, using the widget."""
+
+    def __init__(self, traced) -> None:
+        self.traced = traced
+        self.page = traced.page
+        self.page.wait_for_function("() => !!window.callcenterWidget")
+
+    def start(self, name: str = "", topic: str = "", video: bool = True) -> None:
+        page = self.page
+        if page.is_hidden("#cc-panel"):
+            page.click("#cc-launcher")
+        page.wait_for_selector("#cc-form", state="visible")
+        page.fill("#cc-name", name)
+        page.fill("#cc-topic", topic)
+        page.check("#cc-type-video" if video else "#cc-type-audio")
+        page.click("#cc-start")
+
+    def state(self) -> str:
+        return self.page.evaluate("() => window.callcenterWidget.state")
+
+    def wait_state(self, state: str, timeout: float = 10_000) -> None:
+        self.page.wait_for_function("s => window.callcenterWidget.state === s", arg=state,
+                                    timeout=timeout)
+
+    def events(self, name: str) -> list[dict]:
+        return self.page.evaluate(
+            "n => window.callcenterWidget.events.filter(e => e.name === n).map(e => e.data)", name)
+
+    def stats(self) -> dict:
+        return self.page.evaluate("() => window.callcenterWidget.client.getStats()")
+
+
+def assert_media_flows(a, a_peer: str, b, b_peer: str) -> None:
+    """RTP really flows both ways, audio and video: every byte counter keeps rising."""
+    first = {"a": a.stats()[a_peer], "b": b.stats()[b_peer]}
+    time.sleep(1.5)
+    second = {"a": a.stats()[a_peer], "b": b.stats()[b_peer]}
+    for side in ("a", "b"):
+        before, after = first[side], second[side]
+        for key in ("audioBytesReceived", "videoBytesReceived", "audioBytesSent",
+                    "videoBytesSent"):
+            assert after[key] > before[key] > 0, (side, key, before, after)
+
+
+def open_console(open_page, server, agent: str) -> Console:
+    console = Console(open_page(agent, server.url + "/console"), agent)
+    console.login()
+    return console
+
+
+def open_widget(open_page, host_site, server, label: str = "customer", **data: str) -> Widget:
+    """A customer on the shop page; `data` adds widget attributes (queue="support", ...)."""
+    url = host_site.page_url(server.url, **data)
+    widget = Widget(open_page(label, url))
+    # The widget imports the SDK from the server: a module script fetched in CORS mode, so the
+    # server must answer /sdk/* with Access-Control-Allow-Origin. Say so plainly when it does not.
+    loaded = widget.page.evaluate(
+        "u => import(u + '/sdk/callcenter.js').then(() => 'ok', e => String(e))", server.url)
+    assert loaded == "ok", f"the shop page cannot import {server.url}/sdk/callcenter.js " \
+        f"(no CORS header on /sdk/*?): {loaded}"
+    return widget
+
+
+# ---------------------------------------------------------------------------- tests
+
+
+def test_widget_on_another_origin_calls_and_agent_answers_with_media(
+        server_factory, host_site, open_page):
+    server = server_factory(demo_extra=cc_config(host_site.origin))
+    agent = open_console(open_page, server, "agent1")
+    agent.set_status("available")
+    agent.wait_state("waiting")
+
+    customer = open_widget(open_page, host_site, server)
+    page = customer.page
+    # The host page's hostile CSS stays outside: the launcher is visible and styled by the widget.
+    assert page.is_hidden("#host-button")
+    assert page.is_visible("#cc-launcher")
+    assert page.evaluate(f"() => getComputedStyle({WIDGET}.getElementById('cc-launcher'))"
+                         ".fontFamily").find("Comic") == -1
+    customer.start(name="Dana Shopper", topic="Where is my order 1234?", video=True)
+
+    # The agent is offered the call with what the customer said and where they were.
+    agent.page.wait_for_selector("#offer", state="visible")
+    assert agent.text("#offer-name") == "Dana Shopper"
+    assert agent.text("#offer-topic") == "Where is my order 1234?"
+    assert agent.text("#offer-url").startswith(host_site.origin + "/shop?")
+    assert agent.text("#offer-type") == "video"
+    assert agent.text("#offer-queue") == "sales"
+    assert agent.text("#offer-language")  # navigator.language, e.g. en-US
+    assert agent.page.get_attribute("#offer-verified", "data-verified") == "false"
+    agent.wait_state("ringing")
+    offer = agent.events("OFFER")[-1]
+    assert offer["customer"]["userID"].startswith("c_")
+    call_id = offer["callId"]
+
+    agent.page.click("#accept")
+    customer.wait_state("connected")
+    agent.page.wait_for_selector("#call", state="visible")
+    agent.wait_state("in_call")
+    assert agent.text("#call-customer") == "Dana Shopper"
+    # Both see each other's camera...
+    agent.page.wait_for_function(f"() => ({PLAYING})(document.querySelector('#remote-view video'))")
+    page.wait_for_function(f"() => ({PLAYING})({WIDGET}.querySelector('#cc-remote video'))")
+    page.wait_for_function(f"() => ({PLAYING})({WIDGET}.getElementById('cc-local'))")
+    # ...and RTP flows both ways.
+    assert_media_flows(agent, offer["customer"]["userID"], customer, "agent1")
+    page.wait_for_function(f"() => {WIDGET}.getElementById('cc-timer').textContent !== '00:00'")
+    assert agent.text("#call-timer") != "00:00"
+    # Mute reaches the agent's side.
+    page.click("#cc-mute")
+    agent.page.wait_for_function("""() => window.agentConsole.events.some(e =>
+        e.name === 'USER_AUDIO_AVAILABLE' && e.data.isAudioAvailable === false)""")
+    assert page.get_attribute("#cc-mute", "aria-pressed") == "true"
+    page.click("#cc-mute")
+
+    # The agent hangs up: the customer is asked for a rating, the agent wraps up.
+    agent.page.click("#hangup")
+    customer.wait_state("rating")
+    agent.page.wait_for_selector("#wrap-up", state="visible")
+    agent.wait_state("wrap_up")
+    assert agent.text("#wrap-up-countdown")
+    agent.page.select_option("#disposition", "resolved")
+    agent.page.fill("#notes", "Order 1234 ships tomorrow.")
+    agent.page.click("#wrap-up-submit")
+    agent.wait_state("waiting")
+    agent.page.wait_for_selector("#wrap-up", state="hidden")
+    assert agent.page.get_attribute("#agent-status", "data-status") == "available"
+
+    page.click("#cc-stars button[data-rating='4']")
+    customer.wait_state("thanks")
+    assert customer.events("rated") == [{"callId": call_id, "rating": 4}]
+    # The rating is stored: the agent's calls-today list shows it with the disposition.
+    agent.page.click("#calls-refresh")
+    row = f"#calls-today-body tr[data-call-id='{call_id}']"
+    agent.page.wait_for_selector(f"{row} .c-rating[data-rating='4']")
+    assert agent.text(f"{row} .c-disposition") == "resolved"
+    assert agent.text(f"{row} .c-customer") == "Dana Shopper"
+    # Devices released and connections closed on both sides.
+    assert customer.stats() == {} and agent.stats() == {}
+
+
+def test_customer_cancels_while_queued_and_unanswered_offer_moves_to_second_agent(
+        server_factory, host_site, open_page):
+    server = server_factory(demo_extra=cc_config(host_site.origin, ("agent1", "agent2")))
+    ann = open_console(open_page, server, "agent1")
+    ann.set_status("break", reason="lunch")
+    assert ann.text("#agent-status") == "On break (lunch)"
+
+    # Nobody is available: the customer waits in line, and the agent's tile shows the call...
+    customer = open_widget(open_page, host_site, server)
+    customer.start(name="Queued Quinn", topic="cancel me", video=False)
+    customer.wait_state("queued")
+    assert customer.page.text_content("#cc-position") == "You are next in line"
+    assert customer.page.text_content("#cc-wait").startswith("Estimated wait")
+    ann.wait_waiting_count(1)
+    # ...until they cancel: the call is abandoned and the queue is empty again.
+    customer.page.click("#cc-cancel")
+    customer.wait_state("ended")
+    assert customer.page.get_attribute("#cc-message", "data-outcome") == "cancelled"
+    assert customer.events("CALL_END")[-1]["reason"] == "cancelled"
+    ann.wait_waiting_count(0)
+    assert ann.events("OFFER") == []
+
+    # Two available agents; whoever is offered the call first lets it ring out (2 s).
+    ben = open_console(open_page, server, "agent2")
+    ann.set_status("available")
+    ben.set_status("available")
+    for agent in (ann, ben):
+        agent.wait_state("waiting")
+    customer.page.click("#cc-again")
+    customer.start(name="Second Try", topic="ring out", video=True)
+    deadline = time.monotonic() + 10
+    first = None
+    while first is None and time.monotonic() < deadline:
+        for agent in (ann, ben):
+            if agent.page.is_visible("#offer"):
+                first = agent
+                break
+        else:
+            time.sleep(0.05)
+    assert first is not None, "no agent was offered the call"
+    second = ben if first is ann else ann
+    offered_at = time.monotonic()
+    assert first.text("#offer-name") == "Second Try"
+    assert second.page.is_hidden("#offer")
+
+    second.page.wait_for_selector("#offer", state="visible", timeout=8_000)
+    assert 1.0 < time.monotonic() - offered_at < 6
+    assert second.text("#offer-name") == "Second Try"
+    first.page.wait_for_selector("#offer", state="hidden")
+    cancel = first.events("CALLING_CANCEL")[-1]
+    assert cancel["reason"] == "timeout"
+    assert cancel["callId"] == second.events("OFFER")[-1]["callId"]
+    first.wait_state("waiting")
+
+    second.page.click("#accept")
+    customer.wait_state("connected")
+    second.wait_state("in_call")
+    customer.page.click("#cc-hangup")
+    customer.wait_state("rating")
+    second.page.wait_for_selector("#wrap-up", state="visible")
+    # The one who let it ring out was not given it back meanwhile.
+    assert len(first.events("OFFER")) == 1
+
+
+INJECTED_NAME = "<img src=x onerror=window.__pwned=1>"
+INJECTED_TOPIC = "<script>window.__pwned=2</script><b>bold</b>"
+
+
+def test_customer_text_with_html_is_shown_as_text_in_the_console(
+        server_factory, host_site, open_page):
+    server = server_factory(demo_extra=cc_config(host_site.origin))
+    agent = open_console(open_page, server, "agent1")
+    agent.set_status("available")
+    customer = open_widget(open_page, host_site, server)
+    customer.start(name=INJECTED_NAME, topic=INJECTED_TOPIC, video=False)
+
+    agent.page.wait_for_selector("#offer", state="visible")
+    assert agent.text("#offer-name") == INJECTED_NAME
+    assert agent.text("#offer-topic") == INJECTED_TOPIC
+    assert agent.page.query_selector_all("#offer img, #offer script, #offer b") == []
+
+    agent.page.click("#accept")
+    customer.wait_state("connected")
+    assert agent.text("#call-customer") == INJECTED_NAME
+    customer.page.click("#cc-hangup")
+    agent.page.wait_for_selector("#wrap-up", state="visible")
+    assert agent.text("#wrap-up-customer") == INJECTED_NAME
+    agent.page.select_option("#disposition", "other")
+    agent.page.fill("#disposition-other", "<i>custom</i>")
+    agent.page.click("#wrap-up-submit")
+    agent.wait_state("waiting")
+    agent.page.wait_for_selector("#calls-today-body tr")
+    assert agent.text("#calls-today-body tr .c-customer") == INJECTED_NAME
+    assert agent.text("#calls-today-body tr .c-disposition") == "<i>custom</i>"
+    assert agent.page.query_selector_all("main img, main script, main b, main i") == []
+    # Give a stray onerror handler time to run: nothing may have executed, on either page.
+    agent.page.wait_for_timeout(300)
+    for page in (agent.page, customer.page):
+        assert page.evaluate("() => window.__pwned") is None
+
+
+def test_widget_explains_queue_full_no_agents_and_queue_timeout(
+        server_factory, host_site, open_page):
+    support = '[[apps.queues]]\nname = "support"\nwhen_empty = "refuse"\n'
+    server = server_factory(demo_extra=cc_config(host_site.origin, extra_queues=support,
+                                                 max_length=1, max_wait=3))
+    first = open_widget(open_page, host_site, server, "first")
+    first.start(name="First", video=False)
+    first.wait_state("queued")
+    queued_at = time.monotonic()
+
+    # The queue holds one call: the next customer is told the lines are busy.
+    second = open_widget(open_page, host_site, server, "second")
+    second.start(name="Second", video=False)
+    second.wait_state("ended")
+    assert second.page.get_attribute("#cc-message", "data-outcome") == "QUEUE_FULL"
+    assert "lines are busy" in second.page.text_content("#cc-message")
+
+    # A queue that refuses calls when nobody staffs it.
+    third = open_widget(open_page, host_site, server, "third", queue="support")
+    third.start(video=False)
+    third.wait_state("ended")
+    assert third.page.get_attribute("#cc-message", "data-outcome") == "NO_AGENTS"
+    assert "Nobody is available" in third.page.text_content("#cc-message")
+
+    # Nobody answers within max_wait (no overflow): the first call ends with queue_timeout.
+    first.wait_state("ended", timeout=8_000)
+    assert 1.5 < time.monotonic() - queued_at < 6
+    assert first.page.get_attribute("#cc-message", "data-outcome") == "queue_timeout"
+    assert first.events("CALL_END")[-1]["reason"] == "queue_timeout"
+    # No rating is asked for a call nobody answered; "Call again" brings the form back.
+    assert first.events("rated") == []
+    first.page.click("#cc-again")
+    first.page.wait_for_selector("#cc-form", state="visible")
+
+
+def test_identity_minted_by_the_business_reaches_the_agent_as_verified(
+        server_factory, host_site, open_page):
+    server = server_factory(demo_extra=cc_config(host_site.origin))
+    agent = open_console(open_page, server, "agent1")
+    agent.set_status("available")
+    token = mint("demo", server.secrets["demo"], "vip_42", "customer", 600,
+                 claims={"name": "Victoria Verified", "attrs": {"tier": "gold"}})
+    customer = open_widget(open_page, host_site, server,
+                           **{"user-id": "vip_42", "user-sig": token})
+    # What the widget's form says is not verified; the claims in the credential are.
+    customer.start(name="Not Victoria", topic="upgrade", video=False)
+    agent.page.wait_for_selector("#offer", state="visible")
+    assert agent.page.get_attribute("#offer-verified", "data-verified") == "true"
+    verified = agent.text("#offer-verified")
+    assert "Victoria Verified" in verified and "tier: gold" in verified
+    assert agent.text("#offer-name") == "Victoria Verified"
+    assert agent.events("OFFER")[-1]["customer"]["attributes"]["name"] == "Not Victoria"
+    assert customer.page.evaluate("() => window.callcenterWidget.client.userID") == "vip_42"
+    customer.page.click("#cc-cancel")
+    agent.page.wait_for_selector("#offer", state="hidden")
+    assert agent.events("CALLING_CANCEL")[-1]["reason"] == "abandoned"
+    customer.wait_state("ended")
