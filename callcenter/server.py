@@ -86,26 +86,9 @@ def _add_routes(app: Flask, config: Config, plugins: PluginHost) -> None:
 
     # Browsers fetch module scripts in CORS mode, and the widget imports the SDK from other
     # sites' pages: the SDK is public code, so any origin may load it.
-    @app.get("/sdk/vendor/<path:name>")
-    def sdk_vendor(name: str) -> Any:
-        response = send_from_directory(SOCKET_IO_CLIENT, name)
-        response.headers["Access-Control-Allow-Origin"] = "*"
-        return response
-
-    @app.get("/sdk/<path:name>")
-    def sdk(name: str) -> Any:
-        response = send_from_directory(WEB_ROOT / "sdk", name)
-        response.headers["Access-Control-Allow-Origin"] = "*"
-        return response
-
-    @app.get("/demo")
-    @app.get("/demo/")
-    def demo_page() -> Any:
-        return send_from_directory(WEB_ROOT / "demo", "index.html")
-
-    @app.get("/demo/<path:name>")
-    def demo_files(name: str) -> Any:
-        return send_from_directory(WEB_ROOT / "demo", name)
+    _serve_folder(app, "/sdk/vendor", SOCKET_IO_CLIENT, public=True)
+    _serve_folder(app, "/sdk", WEB_ROOT / "sdk", public=True)
+    _serve_folder(app, "/demo", WEB_ROOT / "demo", index=True)
 
     @app.post("/demo/credential")
     def demo_credential() -> Any:
@@ -126,6 +109,24 @@ def _add_routes(app: Flask, config: Config, plugins: PluginHost) -> None:
         return jsonify(ok=True, userSig=token, appId=app_config.id, userID=body["userID"])
 
 
+def _serve_folder(app: Flask, url: str, folder: Path, index: bool = False,
+                  public: bool = False) -> None:
+    """Serve the files of ``folder`` under ``url``; ``index`` serves index.html at ``url`` itself,
+    ``public`` lets pages of any origin load them."""
+    endpoint = "files" + url.replace("/", "_")
+
+    def files(name: str = "index.html") -> Any:
+        response = send_from_directory(folder, name)
+        if public:
+            response.headers["Access-Control-Allow-Origin"] = "*"
+        return response
+
+    app.add_url_rule(f"{url}/<path:name>", endpoint, files)
+    if index:
+        app.add_url_rule(url, endpoint + "_index", files)
+        app.add_url_rule(url + "/", endpoint + "_index_slash", files)
+
+
 def _http_error(status: int, code: str, message: str) -> Any:
     return jsonify(ok=False, error={"code": code, "message": message}), status
 
@@ -140,21 +141,9 @@ def _add_contact_center_routes(app: Flask, config: Config) -> None:
     credential_rate = parse_rate(config.contact_center.customer_credential_rate)
     login_rate = parse_rate(config.contact_center.agent_login_rate)
 
-    @app.get("/widget/<path:name>")
-    def widget_files(name: str) -> Any:
-        response = send_from_directory(WEB_ROOT / "widget", name)
-        # The widget is loaded by other sites' pages.
-        response.headers["Access-Control-Allow-Origin"] = "*"
-        return response
-
-    @app.get("/console")
-    @app.get("/console/")
-    def console_page() -> Any:
-        return send_from_directory(WEB_ROOT / "console", "index.html")
-
-    @app.get("/console/<path:name>")
-    def console_files(name: str) -> Any:
-        return send_from_directory(WEB_ROOT / "console", name)
+    # The widget is loaded by other sites' pages.
+    _serve_folder(app, "/widget", WEB_ROOT / "widget", public=True)
+    _serve_folder(app, "/console", WEB_ROOT / "console", index=True)
 
     @app.route("/api/customer-credential", methods=["POST", "OPTIONS"])
     def customer_credential() -> Any:
