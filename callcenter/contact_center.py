@@ -297,7 +297,7 @@ class ContactCenter:
                             "customer": c.customer_view(), "answeredAt": c.answered_at,
                             "endedAt": c.ended_at, "talk": round(c.talk, 3),
                             "disposition": c.disposition, "notes": c.notes,
-                            "rating": c.rating} for c in today],
+                            "rating": c.rating, "recorded": c.recorded} for c in today],
         }
 
     # -- customers -------------------------------------------------------------------------

@@ -6,6 +6,10 @@ page gets its own browser context, so two pages behave like two people on two ma
 Contact center: `host_site` is a second origin serving shop pages that embed the customer widget;
 `open_page(label, url)` opens any page in a fresh context (one person) and fails the test on page
 errors.
+
+Known sound: `launch_browser(fake_audio=wav)` starts another Chromium whose fake microphone plays
+that WAV file (looped) instead of the default beep; `open_page(label, url, in_browser=it)` opens a
+page in it.
 """
 
 from __future__ import annotations
@@ -47,6 +51,26 @@ def browser() -> Iterator:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture
+def launch_browser(browser) -> Iterator[Callable[..., object]]:
+    """`launch_browser(fake_audio=path)` → another Chromium, from the same Playwright as
+    `browser` (the sync API allows one per thread), with the usual flags; `fake_audio` makes its
+    fake microphone play that WAV file, in a loop. Closed after the test."""
+    launched = []
+
+    def launch(fake_audio: str | os.PathLike | None = None) -> object:
+        args = list(CHROMIUM_ARGS)
+        if fake_audio is not None:
+            args.append(f"--use-file-for-fake-audio-capture={os.fspath(fake_audio)}")
+        other = browser.browser_type.launch(executable_path=CHROMIUM, args=args)
+        launched.append(other)
+        return other
+
+    yield launch
+    for other in launched:
+        other.close()
 
 
 @dataclass
@@ -205,13 +229,14 @@ class TracedPage:
 
 @pytest.fixture
 def open_page(browser) -> Iterator[Callable[[str, str], TracedPage]]:
-    """`open_page("agent1", url)` → a new browser context (one person) on url. Page errors fail
-    the test; the consoles are printed when it fails."""
+    """`open_page("agent1", url)` → a new browser context (one person) on url; `in_browser` opens
+    it in another browser (from `launch_browser`). Page errors fail the test; the consoles are
+    printed when it fails."""
     contexts = []
     made: list[TracedPage] = []
 
-    def opener(label: str, url: str) -> TracedPage:
-        context = browser.new_context()
+    def opener(label: str, url: str, in_browser: object | None = None) -> TracedPage:
+        context = (in_browser or browser).new_context()
         contexts.append(context)
         page = context.new_page()
         page.set_default_timeout(UI_TIMEOUT)

@@ -20,7 +20,7 @@ const el = {
   offerCountdown: $('offer-countdown'), accept: $('accept'), reject: $('reject'),
   call: $('call'), callCustomer: $('call-customer'), callTimer: $('call-timer'),
   remoteView: $('remote-view'), audioOnly: $('call-audio-only'), localVideo: $('local-video'),
-  mute: $('mute'), camera: $('camera'), hangup: $('hangup'),
+  mute: $('mute'), camera: $('camera'), hangup: $('hangup'), callRecording: $('call-recording'),
   wrapUp: $('wrap-up'), wrapForm: $('wrap-up-form'), wrapCustomer: $('wrap-up-customer'),
   disposition: $('disposition'), dispositionOther: $('disposition-other'), notes: $('notes'),
   wrapSubmit: $('wrap-up-submit'), wrapCountdown: $('wrap-up-countdown'),
@@ -31,11 +31,17 @@ const el = {
 const STATE_NAMES = { waiting: 'Waiting', ringing: 'Ringing', in_call: 'In call', wrap_up: 'Wrap-up' };
 const STATUS_NAMES = { available: 'Available', break: 'On break', offline: 'Offline' };
 const REFRESH_MS = 20000;
+// A recording is indexed a second or two after its call ends: poll for it this often, this long.
+const RECORDING_POLL_MS = 1000;
+const RECORDING_WAIT_S = 60;
+// A call that ended this recently may still have a recording on its way even when this console
+// did not see it start (e.g. the page was reloaded during the call).
+const RECORDING_GRACE_S = 15;
 const TITLE = document.title;
 
 const cc = {
   client: null, events: [], agent: null, queues: [], callsToday: [], offer: null,
-  callId: null, wrapCallId: null,
+  callId: null, wrapCallId: null, recordings: {},
 };
 window.agentConsole = cc;
 
@@ -51,6 +57,10 @@ let refreshTimer = null;
 let ringer = null;
 let wrapSubmitting = false;
 let stateSeen = { state: null, at: 0 }; // local clock (s) when this console saw the state begin
+let userSig = null; // the agent's credential: for /api/recordings
+// callId -> {state: 'probing' | 'processing' | 'ready' | 'none' | 'unavailable', audio, timer}
+const recordings = new Map();
+const recordedCalls = new Set(); // calls this console saw being recorded (RECORDING started)
 
 // ------------------------------------------------------------------ helpers
 
@@ -375,11 +385,16 @@ function showCall(type) {
   callStartedAt = performance.now();
   tickCall();
   refreshControls();
+  renderRecordingBadge();
 }
 
 function tickCall() {
   if (callStartedAt === null) return;
   el.callTimer.textContent = mmss((performance.now() - callStartedAt) / 1000);
+}
+
+function renderRecordingBadge() {
+  el.callRecording.hidden = !(client && client.isRecording && cc.callId && !el.call.hidden);
 }
 
 function refreshControls() {
@@ -393,6 +408,7 @@ function refreshControls() {
 function endCall({ callId, reason, local }) {
   if (callId !== cc.callId) return;
   el.call.hidden = true;
+  el.callRecording.hidden = true;
   callStartedAt = null;
   if (callCustomer && callCustomer.userID) client.stopRemoteView({ userID: callCustomer.userID });
   cc.callId = null;
@@ -407,6 +423,7 @@ function endCall({ callId, reason, local }) {
   el.dispositionOther.hidden = true;
   el.notes.value = '';
   renderWrap();
+  refreshState(); // the call joins "calls today" (with "processing…" while its recording is made)
 }
 
 // ------------------------------------------------------------------ wrap-up
@@ -492,9 +509,108 @@ function renderCallsToday(calls) {
     const rating = cell('c-rating', stars ? '★'.repeat(stars) + '☆'.repeat(5 - stars) : '—');
     rating.dataset.rating = call.rating ? String(call.rating) : '';
     if (call.rating) rating.title = `${call.rating} of 5`;
+    const rec = cell('c-recording', '');
+    rec.dataset.recording = '';
     el.callsBody.append(tr);
+    trackRecording(call);
+    renderRecordingCell(call.callId);
   }
   el.callsEmpty.hidden = calls.length > 0;
+}
+
+// ------------------------------------------------------------------ recordings
+
+function recordingPath(callId) {
+  return `/api/recordings/${encodeURIComponent(callId)}`;
+}
+
+// Decides what to find out about a call's recording: known recorded (this console saw it start,
+// or the server says `recorded`) -> poll until it is indexed; unknown -> ask once, or poll for a
+// little while when the call has just ended.
+function trackRecording(call) {
+  const { callId } = call;
+  if (recordings.has(callId) || !userSig) return;
+  const known = recordedCalls.has(callId) || call.recorded === true;
+  if (call.recorded === false && !known) {
+    recordings.set(callId, { state: 'none' });
+    return;
+  }
+  const now = nowSeconds();
+  const ended = typeof call.endedAt === 'number' ? Math.min(call.endedAt, now) : now;
+  const deadline = known ? now + RECORDING_WAIT_S : ended + RECORDING_GRACE_S;
+  const entry = { state: known ? 'processing' : 'probing', audio: null, timer: null, deadline, known };
+  recordings.set(callId, entry);
+  pollRecording(callId, entry);
+}
+
+async function pollRecording(callId, entry) {
+  entry.timer = null;
+  if (recordings.get(callId) !== entry || !userSig) return;
+  let status = 0;
+  try {
+    const res = await fetch(recordingPath(callId), { headers: { Authorization: `Bearer ${userSig}` } });
+    status = res.status;
+  } catch (err) { /* network: try again */ }
+  if (recordings.get(callId) !== entry) return;
+  if (status === 200) {
+    entry.state = 'ready';
+  } else if (status === 404 || status === 0) {
+    if (nowSeconds() < entry.deadline) {
+      // Not indexed yet (or, for a call not known to be recorded and just ended, maybe on its way).
+      entry.timer = setTimeout(() => pollRecording(callId, entry), RECORDING_POLL_MS);
+    } else {
+      entry.state = entry.known ? 'unavailable' : 'none';
+    }
+  } else {
+    entry.state = 'unavailable'; // 401/403: not allowed with this credential
+  }
+  renderRecordingCell(callId);
+}
+
+function recordingAudio(callId, entry) {
+  if (!entry.audio) {
+    const audio = document.createElement('audio');
+    audio.controls = true;
+    audio.preload = 'metadata';
+    audio.src = `${recordingPath(callId)}/audio?token=${encodeURIComponent(userSig)}`;
+    audio.setAttribute('aria-label', 'Play the recording of this call');
+    entry.audio = audio;
+  }
+  return entry.audio;
+}
+
+function renderRecordingCell(callId) {
+  const td = el.callsBody.querySelector(`tr[data-call-id="${CSS.escape(callId)}"] .c-recording`);
+  const entry = recordings.get(callId);
+  const state = entry ? entry.state : '';
+  if (cc.recordings[callId] !== state) log('recording_cell', { callId, state });
+  cc.recordings[callId] = state;
+  if (!td) return;
+  // 'probing' shows as "processing…" only for a call known to be recorded; otherwise as nothing.
+  const shown = state === 'probing' ? '' : state;
+  if (td.dataset.recording === shown && shown !== 'ready') return;
+  td.dataset.recording = shown;
+  if (shown === 'ready') {
+    // The same element each time, so a refresh of the list does not stop a playing recording.
+    const audio = recordingAudio(callId, entry);
+    if (audio.parentNode !== td) td.replaceChildren(audio);
+  } else if (shown === 'processing') {
+    td.textContent = 'processing…';
+  } else if (shown === 'unavailable') {
+    td.textContent = 'not available';
+  } else {
+    td.textContent = '';
+  }
+}
+
+function forgetRecordings() {
+  for (const entry of recordings.values()) {
+    if (entry.timer) clearTimeout(entry.timer);
+    if (entry.audio) { entry.audio.pause(); entry.audio.removeAttribute('src'); entry.audio.load(); }
+  }
+  recordings.clear();
+  recordedCalls.clear();
+  cc.recordings = {};
 }
 
 async function refreshState() {
@@ -529,6 +645,19 @@ function wire(c) {
     if (cc.offer && cc.offer.callId === callId) hideOffer();
   });
   c.on(EVENT.CALL_END, endCall);
+  c.on(EVENT.RECORDING, ({ callId, state, reason }) => {
+    if (state === 'started') {
+      recordedCalls.add(callId);
+      const entry = recordings.get(callId);
+      if (entry && (entry.state === 'none' || entry.state === 'probing')) {
+        if (entry.timer) clearTimeout(entry.timer);
+        recordings.delete(callId);
+      }
+    } else if (reason === 'failed' && callId === cc.callId) {
+      notice('error', 'The recorder cannot be reached; this call goes on unrecorded from now.');
+    }
+    renderRecordingBadge();
+  });
   c.on(EVENT.USER_VIDEO_AVAILABLE, ({ callId, isVideoAvailable }) => {
     if (callId === cc.callId) el.remoteView.style.visibility = isVideoAvailable ? 'visible' : 'hidden';
   });
@@ -564,6 +693,7 @@ async function login(ev) {
     wire(client);
     await client.login({ userID: body.userID, userSig: body.userSig });
     agentId = body.userID;
+    userSig = body.userSig;
     el.password.value = '';
     el.agentName.textContent = body.name || body.userID;
     el.agentUserId.textContent = body.userID;
@@ -595,6 +725,9 @@ function showLoggedOut(message) {
   cc.agent = null;
   cc.wrapCallId = null;
   cc.callId = null;
+  userSig = null;
+  forgetRecordings();
+  el.callsBody.replaceChildren();
 }
 
 async function logout() {

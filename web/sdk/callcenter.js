@@ -52,6 +52,17 @@
  *            attributes, verified}, waited, position, ringTimeout}
  *     AGENT_UPDATE {agent}; QUEUE_STATS {queues: [{name, waiting, longestWait, agentsAvailable}]}
  *
+ * Recording (docs/protocol.md, "Recording"; docs/recording.md): when the server sends
+ * `record_start` for the current call, the SDK opens a second, send-only RTCPeerConnection to the
+ * media worker carrying the same microphone track (and the camera when the job asks for video),
+ * offers it with `record_signal` and applies the worker's answer. The leg follows the call's
+ * tracks (device switch, camera on/off; mute keeps the track, so the recording is silent too) and
+ * closes when the call ends. A failing recorder never affects the call itself.
+ *     RECORDING {callId, state: 'started' | 'stopped', reason?}: 'started' on `record_start`;
+ *               'stopped' when the call ends (reason 'call_end') or the connection to the
+ *               recorder fails (reason 'failed'). `isRecording` tells the current state.
+ *   getStats() then also has `recorder: {audioBytesSent, videoBytesSent, connectionState}`.
+ *
  * Views: `videoViewDomID` may also be the element itself (e.g. inside a shadow root).
  */
 import { io } from './vendor/socket.io.esm.min.js';
@@ -81,6 +92,8 @@ const EVENT = Object.freeze({
   OFFER: 'OFFER',
   AGENT_UPDATE: 'AGENT_UPDATE',
   QUEUE_STATS: 'QUEUE_STATS',
+  // Recording: the send-only leg to the media worker.
+  RECORDING: 'RECORDING',
 });
 
 const CALL_TYPE = Object.freeze({ UNKNOWN: 0, AUDIO_CALL: 1, VIDEO_CALL: 2 });
@@ -103,11 +116,14 @@ const WIRE_EVENTS = [
   'invited', 'user_accept', 'user_enter', 'user_leave', 'reject', 'line_busy', 'no_resp',
   'calling_cancel', 'calling_timeout', 'call_end', 'signal', 'media_state', 'call_type_changed',
   'kicked_out', 'queue_update', 'offer', 'agent_update', 'queue_stats',
+  'record_start', 'record_signal',
 ];
 const NEVER_HELD = new Set(['invited', 'kicked_out', 'offer', 'agent_update', 'queue_stats']);
 
 const REQUEST_TIMEOUT_MS = 10000;
 const VOLUME_INTERVAL_MS = 500;
+// The offer to the recorder waits this long at most for ICE gathering (the rest trickles).
+const RECORDER_GATHER_MS = 1500;
 
 function makeError(code, message) {
   const err = new Error(message || String(code));
@@ -147,6 +163,7 @@ export class CallClient {
     this._incoming = null; // the `invited` payload this user is ringing for
     this._call = null; // {callId, type, group, role, state, entered:Set}
     this._peers = new Map(); // remote userID -> peer record
+    this._recorder = null; // the send-only leg to the media worker of a recorded call
     this._holding = 0; // >0 while invite/accept awaits its ack: call events are held
     this._held = [];
     this._localAudio = null; // MediaStreamTrack
@@ -494,6 +511,123 @@ export class CallClient {
     });
   }
 
+  // ---------------------------------------------------------------- recording
+
+  _on_record_start({ callId, jobId, video }) {
+    if (!this._isCurrent(callId)) return;
+    this._closeRecorder(null); // a new job replaces an earlier one
+    if (typeof RTCPeerConnection !== 'function') return;
+    const pc = new RTCPeerConnection({ iceServers: this._iceServers, bundlePolicy: 'max-bundle' });
+    const rec = {
+      callId, jobId, video: !!video, pc, audioSender: null, videoSender: null,
+      offerSent: false, trickle: false, remoteCandidates: [], chain: Promise.resolve(),
+      sending: Promise.resolve(),
+    };
+    this._recorder = rec;
+    rec.audioSender = pc.addTransceiver(this._localAudio || 'audio', { direction: 'sendonly' }).sender;
+    if (rec.video) {
+      rec.videoSender = pc.addTransceiver(this._localVideo || 'video', { direction: 'sendonly' }).sender;
+    }
+    pc.onicecandidate = (ev) => {
+      // Candidates gathered before the offer went out are in its SDP. Later ones trickle, one
+      // request after the other so they reach the worker in order; no end-of-candidates (null):
+      // the worker would refuse a candidate overtaking it.
+      const c = ev.candidate;
+      if (!c || !c.candidate || !rec.offerSent || !rec.trickle || this._recorder !== rec) return;
+      const payload = { candidate: c.candidate, sdpMid: c.sdpMid, sdpMLineIndex: c.sdpMLineIndex };
+      rec.sending = rec.sending
+        .then(() => this._request('record_signal', { callId, kind: 'candidate', payload }))
+        .catch((err) => console.warn('[callcenter] record_signal candidate failed', err));
+    };
+    pc.onconnectionstatechange = () => {
+      if (pc.connectionState === 'failed' && this._recorder === rec) {
+        console.warn(`[callcenter] the connection to the recorder of ${callId} failed`);
+        this._closeRecorder('failed');
+      }
+    };
+    this._emit(EVENT.RECORDING, { callId, jobId, state: 'started' });
+    rec.chain = rec.chain.then(() => this._offerRecorder(rec)).catch((err) => {
+      console.warn(`[callcenter] recording of ${callId}: offer failed`, err);
+      if (this._recorder === rec) this._closeRecorder('failed');
+    });
+  }
+
+  async _offerRecorder(rec) {
+    const { pc } = rec;
+    await pc.setLocalDescription(await pc.createOffer());
+    // The worker (aiortc) answers with all its candidates at once; send ours the same way when
+    // gathering is quick (it is, without unreachable STUN servers), and trickle the rest.
+    await this._waitGathering(pc, RECORDER_GATHER_MS);
+    if (this._recorder !== rec) return;
+    const { type, sdp } = pc.localDescription;
+    rec.offerSent = true;
+    rec.trickle = pc.iceGatheringState !== 'complete';
+    const send = this._request('record_signal', { callId: rec.callId, kind: 'offer', payload: { type, sdp } });
+    rec.sending = send.catch(() => {});
+    await send;
+  }
+
+  _waitGathering(pc, ms) {
+    if (pc.iceGatheringState === 'complete') return Promise.resolve();
+    return new Promise((resolve) => {
+      let timer = null;
+      const check = () => {
+        if (pc.iceGatheringState !== 'complete' && timer !== null) return;
+        clearTimeout(timer);
+        pc.removeEventListener('icegatheringstatechange', check);
+        resolve();
+      };
+      timer = setTimeout(() => { timer = null; check(); }, ms);
+      pc.addEventListener('icegatheringstatechange', check);
+    });
+  }
+
+  _on_record_signal({ callId, kind, payload }) {
+    const rec = this._recorder;
+    if (!rec || rec.callId !== callId) return;
+    rec.chain = rec.chain.then(async () => {
+      const { pc } = rec;
+      if (this._recorder !== rec || pc.signalingState === 'closed') return;
+      if (kind === 'answer') {
+        await pc.setRemoteDescription(payload);
+        const queued = rec.remoteCandidates;
+        rec.remoteCandidates = [];
+        for (const c of queued) await this._addRecorderCandidate(pc, c);
+      } else if (kind === 'candidate') {
+        if (!pc.remoteDescription) rec.remoteCandidates.push(payload);
+        else await this._addRecorderCandidate(pc, payload);
+      }
+    }).catch((err) => console.warn(`[callcenter] record_signal ${kind} failed`, err));
+  }
+
+  async _addRecorderCandidate(pc, payload) {
+    try {
+      if (payload && payload.candidate) await pc.addIceCandidate(payload);
+      else await pc.addIceCandidate();
+    } catch (err) {
+      console.warn('[callcenter] bad ICE candidate from the recorder', err);
+    }
+  }
+
+  /** Closes the leg to the recorder; with a reason, emits RECORDING 'stopped'. */
+  _closeRecorder(reason) {
+    const rec = this._recorder;
+    if (!rec) return;
+    this._recorder = null;
+    try { rec.pc.close(); } catch (err) { /* already closed */ }
+    if (reason) this._emit(EVENT.RECORDING, { callId: rec.callId, jobId: rec.jobId, state: 'stopped', reason });
+  }
+
+  /** True while the current call is being recorded (the leg to the recorder is open). */
+  get isRecording() { return !!this._recorder && this._isCurrent(this._recorder.callId); }
+
+  /** Every sender of `key` ('audioSender' | 'videoSender'): the peers' and the recorder's. */
+  _senders(key) {
+    const senders = [...this._peers.values()].map((p) => p[key]);
+    if (this._recorder) senders.push(this._recorder[key]);
+    return senders.filter(Boolean);
+  }
+
   // ---------------------------------------------------------------- contact-center events
 
   _on_queue_update({ callId, position, estimatedWait }) {
@@ -763,11 +897,13 @@ export class CallClient {
   _endCall(reason, local) {
     const call = this._call;
     if (!call) {
+      this._closeRecorder(null);
       this._closeAllPeers();
       return;
     }
     this._call = null;
     this._stopVolume();
+    this._closeRecorder('call_end');
     this._closeAllPeers();
     this._stopLocalMedia();
     this._emit(EVENT.CALL_END, { callId: call.callId, reason, local: !!local });
@@ -977,7 +1113,7 @@ export class CallClient {
     if (this._localVideo && this._localVideo.readyState === 'live') return;
     const track = await this._getTrack('video');
     this._localVideo = track;
-    await Promise.all([...this._peers.values()].map((p) => p.videoSender && p.videoSender.replaceTrack(track)));
+    await Promise.all(this._senders('videoSender').map((s) => s.replaceTrack(track)));
     this._renderLocal();
     this._sendMediaState({ video: true });
   }
@@ -985,7 +1121,7 @@ export class CallClient {
   async closeCamera() {
     const track = this._localVideo;
     this._localVideo = null;
-    await Promise.all([...this._peers.values()].map((p) => p.videoSender && p.videoSender.replaceTrack(null)));
+    await Promise.all(this._senders('videoSender').map((s) => s.replaceTrack(null)));
     if (track) track.stop();
     this._renderLocal();
     this._sendMediaState({ video: false });
@@ -1045,7 +1181,7 @@ export class CallClient {
     } else {
       this._localVideo = track;
     }
-    await Promise.all([...this._peers.values()].map((p) => p[senderKey] && p[senderKey].replaceTrack(track)));
+    await Promise.all(this._senders(senderKey).map((s) => s.replaceTrack(track)));
     old.stop();
     this._renderLocal();
   }
@@ -1233,7 +1369,9 @@ export class CallClient {
 
   /**
    * Byte counters per remote user, from RTCPeerConnection.getStats():
-   * {userID: {audioBytesReceived, videoBytesReceived, audioBytesSent, videoBytesSent}}.
+   * {userID: {audioBytesReceived, videoBytesReceived, audioBytesSent, videoBytesSent}}, and while
+   * the call is recorded `recorder: {audioBytesSent, videoBytesSent, connectionState}` (the
+   * send-only leg to the media worker).
    */
   async getStats() {
     const result = {};
@@ -1247,6 +1385,18 @@ export class CallClient {
         else if (r.type === 'outbound-rtp') s[`${kind}BytesSent`] += r.bytesSent || 0;
       });
       result[userID] = s;
+    }
+    const rec = this._recorder;
+    if (rec) {
+      const s = { audioBytesSent: 0, videoBytesSent: 0, connectionState: rec.pc.connectionState };
+      const report = await rec.pc.getStats();
+      report.forEach((r) => {
+        const kind = r.kind || r.mediaType;
+        if (r.type === 'outbound-rtp' && (kind === 'audio' || kind === 'video')) {
+          s[`${kind}BytesSent`] += r.bytesSent || 0;
+        }
+      });
+      if (this._recorder === rec) result.recorder = s;
     }
     return result;
   }

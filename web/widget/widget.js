@@ -35,7 +35,9 @@
  *   rating, thanks, ended.
  *
  * For tests and integrators: window.callcenterWidget = {state, outcome, callId, position,
- *   estimatedWait, recorded, client (the SDK's CallClient), events: [{name, data, at}], root (shadow root),
+ *   estimatedWait, recorded, recording (true while the SDK's send-only leg to the recorder is open:
+ *   the SDK does the recording part by itself, see RECORDING in the SDK), client (the SDK's
+ *   CallClient), events: [{name, data, at}], root (shadow root),
  *   open(), close()}.
  */
 (function callcenterWidget() {
@@ -266,6 +268,7 @@ button[aria-pressed="true"] { background: #fde68a; border-color: #d97706; color:
 
   const widget = {
     state: 'idle', outcome: null, callId: null, position: null, estimatedWait: null, recorded: false,
+    recording: false,
     client: null, events: [], root, config: { ...cfg, server: ORIGIN },
     open: () => openPanel(true), close: () => openPanel(false),
   };
@@ -436,6 +439,9 @@ button[aria-pressed="true"] { background: #fde68a; border-color: #d97706; color:
       agentId = d.userID;
       enterCall();
     };
+    c.on(E.RECORDING, (d) => {
+      if (d.callId === widget.callId) widget.recording = d.state === 'started';
+    });
     c.on(E.USER_ACCEPT, joined);
     c.on(E.USER_ENTER, joined);
     c.on(E.USER_VIDEO_AVAILABLE, (d) => {
@@ -470,6 +476,7 @@ button[aria-pressed="true"] { background: #fde68a; border-color: #d97706; color:
     widget.outcome = null;
     widget.callId = null;
     widget.recorded = false;
+    widget.recording = false;
     ui.recorded.hidden = true;
     ui.rec.hidden = true;
     agentId = null;

@@ -1,0 +1,213 @@
+"""Recording with real browsers: the widget's customer and the console's agent each open a
+send-only leg to the media worker (docs/protocol.md, "Recording"), and the stereo WAV it writes
+holds each one's microphone on its own channel.
+
+The agent's Chromium plays an 880 Hz tone as its microphone, the customer's a 440 Hz one
+(`--use-file-for-fake-audio-capture`), so the file shows whose audio went where: the customer on
+the left channel, the agent on the right. `callcenter serve` starts one media worker itself.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+import wave
+from pathlib import Path
+
+import pytest
+import requests
+from werkzeug.security import generate_password_hash
+
+np = pytest.importorskip("numpy")
+
+pytestmark = pytest.mark.browser
+
+CUSTOMER_TONE = 440
+AGENT_TONE = 880
+RATE = 48_000
+AGENT, PASSWORD, NAME = "agent1", "pw-rec", "Rita"
+WIDGET = "document.querySelector('callcenter-widget').shadowRoot"
+
+
+def tone_wav(path: Path, frequency: int, seconds: int = 10) -> Path:
+    """A pure tone, 48 kHz mono 16-bit, for Chromium's fake microphone (which loops it)."""
+    t = np.arange(seconds * RATE) / RATE
+    samples = (0.5 * 32767 * np.sin(2 * np.pi * frequency * t)).astype("<i2")
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(RATE)
+        w.writeframes(samples.tobytes())
+    return path
+
+
+def recording_config(rec_dir: Path) -> str:
+    """Queue `q` recorded by the stock plugin; `serve` starts its one child media worker."""
+    return (f'[recording]\ndir = "{rec_dir}"\n\n'
+            '[plugins]\nenable = ["recording"]\n\n'
+            '[plugins.settings.recording]\nqueues = ["q"]\n')
+
+
+def demo_config(origin: str) -> str:
+    return "\n".join([
+        f'allowed_origins = ["{origin}"]', "",
+        "[[apps.queues]]", 'name = "q"', "ring_timeout = 10", "wrap_up = 30",
+        'when_empty = "join"', "",
+        "[[apps.agents]]", f'id = "{AGENT}"', f'name = "{NAME}"',
+        f'password_hash = "{generate_password_hash(PASSWORD)}"', 'queues = ["q"]', ""])
+
+
+def wait_worker_ready(server, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if any("media worker" in line and "ready for" in line
+               for line in server.log().splitlines()):
+            return
+        time.sleep(0.1)
+    raise TimeoutError(f"the media worker did not come up:\n{server.log()[-3000:]}")
+
+
+def read_wav(data: bytes) -> tuple[object, int]:
+    """(int16 samples shaped (frames, channels), rate); the header's sizes match the data."""
+    with wave.open(io.BytesIO(data)) as w:
+        assert w.getsampwidth() == 2
+        raw = w.readframes(w.getnframes())
+        assert len(data) == 44 + len(raw) == 44 + w.getnframes() * w.getnchannels() * 2
+        return np.frombuffer(raw, dtype="<i2").reshape(-1, w.getnchannels()), w.getframerate()
+
+
+def peak_frequency(channel, rate: int) -> float:
+    """The strongest frequency of the channel's sounding part."""
+    voiced = channel[np.abs(channel) > 0].astype(np.float64)
+    assert len(voiced) > rate, "at least a second of sound"
+    spectrum = np.abs(np.fft.rfft(voiced * np.hanning(len(voiced))))
+    return float(np.fft.rfftfreq(len(voiced), 1 / rate)[int(np.argmax(spectrum))])
+
+
+def sounding_seconds(channel, rate: int, block: float = 0.02) -> float:
+    size = int(rate * block)
+    blocks = channel[:len(channel) // size * size].reshape(-1, size)
+    return float(np.count_nonzero(np.abs(blocks).max(axis=1) > 100)) * block
+
+
+def recorder_up(page, stats_js: str) -> None:
+    """The page's send-only leg to the recorder is connected and carries audio."""
+    page.wait_for_function(f"""async () => {{
+        const r = (await {stats_js}).recorder;
+        return !!r && r.connectionState === 'connected' && r.audioBytesSent > 2000;
+    }}""", polling=200)
+
+
+def test_widget_call_is_recorded_with_the_agents_tone_on_the_right_channel(
+        server_factory, host_site, launch_browser, open_page, tmp_path):
+    rec_dir = tmp_path / "rec"
+    server = server_factory(recording_config(rec_dir), demo_extra=demo_config(host_site.origin))
+    agent_browser = launch_browser(fake_audio=tone_wav(tmp_path / "agent.wav", AGENT_TONE))
+    customer_browser = launch_browser(
+        fake_audio=tone_wav(tmp_path / "customer.wav", CUSTOMER_TONE))
+
+    # The agent signs in on the console and becomes available.
+    agent = open_page(AGENT, server.url + "/console", in_browser=agent_browser).page
+    agent.fill("#agent-id", AGENT)
+    agent.fill("#password", PASSWORD)
+    agent.click("#login")
+    agent.wait_for_selector(".queue-tile[data-queue='q']")
+    agent.select_option("#status", "available")
+    agent.wait_for_selector("#agent-state[data-state='waiting']")
+    wait_worker_ready(server)
+
+    # The customer calls from the widget on the shop's origin and is told about the recording
+    # before anyone answers.
+    customer = open_page("customer", host_site.page_url(server.url, queue="q"),
+                         in_browser=customer_browser).page
+    customer.wait_for_function("() => !!window.callcenterWidget")
+    customer.click("#cc-launcher")
+    customer.fill("#cc-name", "Rec Customer")
+    customer.check("#cc-type-audio")
+    customer.click("#cc-start")
+    customer.wait_for_function("() => window.callcenterWidget.state === 'queued'")
+    assert customer.is_visible("#cc-recorded")
+    assert customer.text_content("#cc-recorded") == "This call will be recorded."
+    assert customer.evaluate("() => window.callcenterWidget.recorded") is True
+    agent.wait_for_selector("#offer", state="visible")
+    assert customer.evaluate("() => window.callcenterWidget.state") == "queued"
+    call_id = customer.evaluate("() => window.callcenterWidget.callId")
+
+    # The agent answers: both open their leg to the recorder, the console shows it.
+    agent.click("#accept")
+    customer.wait_for_function("() => window.callcenterWidget.state === 'connected'")
+    agent.wait_for_selector("#call-recording", state="visible")
+    assert agent.text_content("#call-recording") == "Recording"
+    assert customer.is_visible("#cc-rec")
+    recorder_up(agent, "window.agentConsole.client.getStats()")
+    recorder_up(customer, "window.callcenterWidget.client.getStats()")
+    for page, events in ((agent, "window.agentConsole.events"),
+                         (customer, "window.callcenterWidget.events")):
+        started = page.evaluate(f"() => {events}.filter(e => e.name === 'RECORDING')"
+                                ".map(e => e.data)")
+        assert [(e["callId"], e["state"]) for e in started] == [(call_id, "started")]
+    talk_started = time.monotonic()
+    agent.wait_for_timeout(2000)
+    # Mid-call the agent switches microphones (every fake one plays the same file): the recorder
+    # leg follows, or the right channel would fall silent from here on.
+    switched = agent.evaluate("""async () => {
+        const c = window.agentConsole.client;
+        const mics = await c.getMicrophones();
+        const other = mics.find(m => m.deviceId && m.deviceId !== 'default');
+        if (!other) return null;
+        await c.switchDevice({deviceType: 'audio', deviceId: other.deviceId});
+        return other.label;
+    }""")
+    assert switched, "Chromium offers no second fake microphone"
+    agent.wait_for_timeout(2000)
+
+    agent.click("#hangup")
+    customer.wait_for_function("() => window.callcenterWidget.state === 'rating'")
+    talked = time.monotonic() - talk_started
+    agent.wait_for_selector("#call", state="hidden")
+    assert agent.is_hidden("#call-recording")
+    for page, events, client in (
+            (agent, "window.agentConsole.events", "window.agentConsole.client"),
+            (customer, "window.callcenterWidget.events", "window.callcenterWidget.client")):
+        stopped = page.evaluate(f"() => {events}.filter(e => e.name === 'RECORDING')"
+                                ".map(e => e.data).slice(-1)[0]")
+        assert (stopped["state"], stopped["reason"]) == ("stopped", "call_end")
+        assert page.evaluate(f"() => {client}.getStats()") == {}  # the legs are closed
+
+    # Calls today: the call shows "processing…" until its recording is indexed, then a player.
+    row = f"#calls-today-body tr[data-call-id='{call_id}']"
+    cell = f"{row} .c-recording"
+    agent.wait_for_selector(f"{cell}[data-recording='ready'] audio", timeout=15_000)
+    shown = agent.evaluate("id => window.agentConsole.events.filter(e => e.name === "
+                           "'recording_cell' && e.data.callId === id).map(e => e.data.state)",
+                           call_id)
+    assert shown[0] == "processing" and shown[-1] == "ready", shown
+    duration = agent.wait_for_function(f"""() => {{
+        const a = document.querySelector("{cell} audio");
+        return a && a.readyState >= 1 && a.duration > 0 && a.duration;
+    }}""").json_value()
+    src = agent.get_attribute(f"{cell} audio", "src")
+    assert src.startswith(f"/api/recordings/{call_id}/audio?token=")
+
+    # The file itself, with the agent's credential as the console uses it.
+    token = agent.evaluate("() => new URL(document.querySelector"
+                           f"(\"{cell} audio\").src).searchParams.get('token')")
+    record = requests.get(f"{server.url}/api/recordings/{call_id}",
+                          headers={"Authorization": f"Bearer {token}"}, timeout=10).json()
+    ranged = requests.get(server.url + src, headers={"Range": "bytes=0-43"}, timeout=10)
+    assert ranged.status_code == 206 and ranged.content[:4] == b"RIFF"
+    data = requests.get(server.url + src, timeout=10).content
+    assert len(data) == record["size"]
+    samples, rate = read_wav(data)
+    assert rate == RATE and samples.shape[1] == 2 and record["channels"] == 2
+    assert record["partial"] is False
+    seconds = len(samples) / rate
+    assert abs(duration - seconds) < 0.1, (duration, seconds)
+    assert talked - 0.5 < seconds < talked + 3, (seconds, talked)
+    left, right = samples[:, 0], samples[:, 1]
+    assert abs(peak_frequency(right, rate) - AGENT_TONE) <= 10
+    assert abs(peak_frequency(left, rate) - CUSTOMER_TONE) <= 10
+    # Each channel sounds for the whole talk (the legs were up before it began), the agent's
+    # also after the switch of microphones.
+    for channel in (left, right):
+        assert sounding_seconds(channel, rate) >= talked - 1.0, sounding_seconds(channel, rate)
