@@ -143,7 +143,9 @@ class Recorder:
         self.by_call[(app_id, call_id)] = job.id
         worker.jobs.add(job.id)
         out.to_workers.append((worker.id, "record_start", {
+            # `at` lets a busy worker place the start exactly, however late it reads this.
             "jobId": job.id, "callId": call_id, "appId": app_id, "video": video,
+            "at": time.time(),
             "legs": [{"userID": u, "channel": c} for u, c in legs.items()], "file": job.file}))
         for user in legs:
             out.notify(user, "record_start", {"callId": call_id, "jobId": job.id,
@@ -154,7 +156,8 @@ class Recorder:
         job = self.job_for_call(app_id, call_id)
         if job is not None and job.state in ("pending", "started"):
             job.state = "stopping"
-            out.to_workers.append((job.worker_id, "record_stop", {"jobId": job.id}))
+            out.to_workers.append((job.worker_id, "record_stop",
+                                   {"jobId": job.id, "at": time.time()}))
 
     def job_for_call(self, app_id: str, call_id: str) -> Job | None:
         job_id = self.by_call.get((app_id, call_id))

@@ -70,19 +70,22 @@ def create_app(config: Config, plugins: PluginHost | None = None,
     recorder = Recorder(config.recordings_dir)
     center = ContactCenter(config, switchboard, plugins, time.time, recorder)
     signaling = Signaling(socketio, config, store, switchboard, center, plugins)
-    _add_routes(app, config, plugins)
+    _add_routes(app, config, plugins, recorder)
     _add_contact_center_routes(app, config)
     _add_recording_routes(app, config, recorder)
     return Runtime(app, socketio, plugins, signaling)
 
 
-def _add_routes(app: Flask, config: Config, plugins: PluginHost) -> None:
+def _add_routes(app: Flask, config: Config, plugins: PluginHost, recorder: Recorder) -> None:
     demo_limiter = MovingWindowRateLimiter(MemoryStorage())
     demo_rate = parse_rate(DEMO_CREDENTIAL_RATE)
 
     @app.get("/healthz")
     def healthz() -> Any:
-        return jsonify(ok=True, plugins={"failures": plugins.failure_counts()})
+        workers = [{"id": w.id, "name": w.name, "capacity": w.capacity, "jobs": len(w.jobs)}
+                   for w in recorder.workers.values()]
+        return jsonify(ok=True, plugins={"failures": plugins.failure_counts()},
+                       mediaWorkers=workers)
 
     # Browsers fetch module scripts in CORS mode, and the widget imports the SDK from other
     # sites' pages: the SDK is public code, so any origin may load it.

@@ -9,7 +9,7 @@ from callcenter.credentials import verify
 
 def test_health_reports_ok(shared_server):
     body = requests.get(shared_server.url + "/healthz", timeout=5).json()
-    assert body == {"ok": True, "plugins": {"failures": {}}}
+    assert body == {"ok": True, "plugins": {"failures": {}}, "mediaWorkers": []}
 
 
 def test_sdk_and_its_socket_io_client_are_served(shared_server):
