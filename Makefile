@@ -1,5 +1,5 @@
 # The two commands (see README): `make run` serves the demo, `make test` runs the whole suite.
-.PHONY: run test lint
+.PHONY: run test lint bench
 
 run:
 	scripts/run.sh
@@ -9,3 +9,10 @@ test:
 
 lint:
 	.venv/bin/ruff check callcenter plugins tests
+
+# Contact-center benchmarks (docs/benchmarks.md): ours and the Node socket.io reference, a few
+# minutes. Installs the venv, the `bench` extra (matplotlib) and the reference's npm packages.
+bench:
+	scripts/bootstrap.sh run
+	.venv/bin/python -m pip install -q -e ".[bench]"
+	.venv/bin/python bench/contact_center.py all

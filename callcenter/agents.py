@@ -64,6 +64,8 @@ class Agent:
         return self.last_call_end if self.last_call_end is not None else self.logged_in_at
 
     def has_skills(self, required: dict[str, int]) -> bool:
+        if not required:
+            return True
         return all(self.skills.get(skill, 0) >= level for skill, level in required.items())
 
     def can_take(self, queue: QueueSettings, now: float) -> bool:

@@ -160,9 +160,14 @@ class ContactCenter:
         self.clock = clock
         self.recorder = recorder
         self.agents: dict[tuple[str, str], Agent] = {}
+        # The agents of each queue, in config order: routing reads this on every step.
+        self._queue_agents: dict[tuple[str, str], list[Agent]] = {}
         for app in config.apps:
             for settings in app.agents:
-                self.agents[(app.id, settings.id)] = Agent.from_settings(app.id, settings)
+                agent = Agent.from_settings(app.id, settings)
+                self.agents[(app.id, settings.id)] = agent
+                for queue in agent.queues:
+                    self._queue_agents.setdefault((app.id, queue), []).append(agent)
         self.calls: dict[tuple[str, str], QueuedCall] = {}
         self.finished: OrderedDict[tuple[str, str], QueuedCall] = OrderedDict()
         self.handle_times: dict[tuple[str, str], deque[float]] = {}
@@ -188,7 +193,8 @@ class ContactCenter:
         return queue
 
     def _agents_of(self, app_id: str, queue: str) -> list[Agent]:
-        return [a for (app, _), a in self.agents.items() if app == app_id and queue in a.queues]
+        """The agents serving a queue (the index itself: do not change the list)."""
+        return self._queue_agents.get((app_id, queue), [])
 
     def _in_queue(self, app_id: str, queue: str) -> list[QueuedCall]:
         """The calls not yet answered in a queue, in the order they will be served."""
@@ -518,18 +524,25 @@ class ContactCenter:
         """Offer the queue's waiting calls, in order, to the agents who can take them."""
         queue = self._queue(app_id, queue_name)
         now = self.clock()
+        candidates: list[Agent] | None = None
         for qc in self._in_queue(app_id, queue_name):
             if qc.ringing:
                 continue
-            candidates = [a for a in self._agents_of(app_id, queue_name) if a.can_take(queue, now)]
+            # Offers only take agents away, so the agents still free are found among those who
+            # were free for the previous call.
+            candidates = [a for a in (self._agents_of(app_id, queue_name)
+                                      if candidates is None else candidates)
+                          if a.can_take(queue, now)]
             if not candidates:
                 return
             tried = qc.tried()
             untried = [a for a in candidates if a.id not in tried]
             chosen = self.policies.select_agents(queue, qc, untried or candidates, now)
+            by_id = {a.id: a for a in candidates}
             for agent in chosen:
-                if agent in candidates:
-                    self._offer(qc, queue, agent, out)
+                found = by_id.get(getattr(agent, "id", None))
+                if found is not None and (found is agent or found == agent):
+                    self._offer(qc, queue, found, out)
 
     def _offer(self, qc: QueuedCall, queue: QueueSettings, agent: Agent, out: Outcome) -> None:
         now = self.clock()
@@ -630,20 +643,33 @@ class ContactCenter:
     def estimated_wait(self, app_id: str, queue: str, position: int) -> int:
         """Seconds: calls ahead of this one beyond the free agents, times the average handle
         time (talk + wrap-up, last 20 calls), shared among the agents staffing the queue."""
+        return self._estimate(self._wait_model(app_id, queue), position)
+
+    def _wait_model(self, app_id: str, queue: str) -> tuple[int, int, float]:
+        """(free agents, staffing agents, average handle time) of a queue, for estimates."""
         settings = self._queue(app_id, queue)
         now = self.clock()
-        agents = self._agents_of(app_id, queue)
-        staffed = [a for a in agents if a.connected and a.status is AgentStatus.AVAILABLE]
+        staffed = [a for a in self._agents_of(app_id, queue)
+                   if a.connected and a.status is AgentStatus.AVAILABLE]
         free = sum(1 for a in staffed if a.can_take(settings, now))
         times = self.handle_times.get((app_id, queue))
         handle = sum(times) / len(times) if times else DEFAULT_HANDLE_TIME
+        return free, len(staffed), handle
+
+    @staticmethod
+    def _estimate(model: tuple[int, int, float], position: int) -> int:
+        free, staffed, handle = model
         ahead = max(0, position - free)
-        return math.ceil(ahead * handle / max(1, len(staffed)))
+        return math.ceil(ahead * handle / max(1, staffed))
 
     def _refresh(self, app_id: str, queue: str, out: Outcome, force: set[str] = frozenset()
                  ) -> None:
-        for position, qc in enumerate(self._in_queue(app_id, queue), start=1):
-            wait = self.estimated_wait(app_id, queue, position)
+        calls = self._in_queue(app_id, queue)
+        if not calls:
+            return
+        model = self._wait_model(app_id, queue)  # once: it is the same for every position
+        for position, qc in enumerate(calls, start=1):
+            wait = self._estimate(model, position)
             if (position, wait) != (qc.position, qc.estimated_wait) or qc.call_id in force:
                 qc.position, qc.estimated_wait = position, wait
                 out.notify(qc.customer, "queue_update", {"callId": qc.call_id,
@@ -668,7 +694,11 @@ class ContactCenter:
             return
         for name in changed:
             self._last_stats[(app.id, name)] = stats[name]
+        # Agents serving the same queues get the same payload object: one notify, which the
+        # adapter sends as one emit to all of them.
+        groups: dict[tuple[str, ...], list[str]] = {}
         for (app_id, _), agent in self.agents.items():
-            if app_id == app.id and agent.connected and changed & set(agent.queues):
-                out.notify(agent.id, "queue_stats",
-                           {"queues": [stats[q] for q in agent.queues]})
+            if app_id == app.id and agent.connected and changed.intersection(agent.queues):
+                groups.setdefault(agent.queues, []).append(agent.id)
+        for queues, agent_ids in groups.items():
+            out.notify(agent_ids, "queue_stats", {"queues": [stats[q] for q in queues]})

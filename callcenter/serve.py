@@ -15,6 +15,7 @@ import eventlet  # noqa: E402
 
 eventlet.monkey_patch()
 
+import gc  # noqa: E402
 import logging  # noqa: E402
 import os  # noqa: E402
 import signal  # noqa: E402
@@ -90,8 +91,25 @@ def run(config: Config, plugins: PluginHost, host: str, port: int) -> None:
                for i in range(config.recording.workers if records else 0)]
     for worker in workers:
         eventlet.spawn(worker.keep_running)
+    tune_gc()
     eventlet.wsgi.server(listener, runtime.app, log_output=False,
                          max_size=config.server.max_connections)
+
+
+# Python's default thresholds (700, 10, 10) made a full collection every few seconds under load:
+# each connection keeps ~200 framework objects (greenlets, timers, sockets), so at 3,000 clients
+# a full pass took ~0.4 s and set the call-setup p99. Young collections every 10,000 allocations
+# let short-lived objects die young; full collections become rare (garbage cycles in old objects,
+# e.g. of closed connections, wait longer to be freed).
+GC_THRESHOLDS = (10_000, 50, 1000)
+
+
+def tune_gc() -> None:
+    """Once started: everything allocated so far (modules, config, app) lives as long as the
+    process, so it leaves the collector's generations; then the thresholds above."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
 
 
 def _serve_shop_demo(host: str, port: int, callcenter_url: str) -> None:

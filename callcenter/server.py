@@ -87,6 +87,17 @@ def _add_routes(app: Flask, config: Config, plugins: PluginHost, recorder: Recor
         return jsonify(ok=True, plugins={"failures": plugins.failure_counts()},
                        mediaWorkers=workers)
 
+    # Flask-SocketIO pushes a Flask request context built from the connection's environ (path
+    # /socket.io/, a websocket upgrade or a polling request) for every Socket.IO event. Without
+    # rules for that path each event raised and caught werkzeug's NotFound: CPU, and a traceback
+    # cycle per event for the garbage collector. Engine.IO answers /socket.io/ before Flask, so
+    # these views are never called.
+    def socket_io_path() -> Any:
+        abort(404)
+
+    app.add_url_rule("/socket.io/", "socket_io", socket_io_path)
+    app.add_url_rule("/socket.io/", "socket_io_websocket", socket_io_path, websocket=True)
+
     # Browsers fetch module scripts in CORS mode, and the widget imports the SDK from other
     # sites' pages: the SDK is public code, so any origin may load it.
     _serve_folder(app, "/sdk/vendor", SOCKET_IO_CLIENT, public=True)
