@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import logging
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from flask import request
 from flask_socketio import ConnectionRefusedError, SocketIO
-from limits import parse as parse_rate
 
 from callcenter import wire
 from callcenter.calls import CallError, EndReason, Outcome, Switchboard, Timer
@@ -26,6 +24,7 @@ from callcenter.contact_center import ContactCenter
 from callcenter.credentials import CredentialError, Identity, Role, app_of, valid_user_id, verify
 from callcenter.events import CallEvent, EventName
 from callcenter.plugin_host import PluginHost
+from callcenter.rate_limit import MovingWindow
 from callcenter.store import Store
 
 log = logging.getLogger("callcenter.signaling")
@@ -48,42 +47,6 @@ class RequestError(Exception):
 
 def error(code: str, message: str) -> dict[str, Any]:
     return {"ok": False, "error": {"code": code, "message": message}}
-
-
-class MovingWindow:
-    """At most N hits per key in any window of the rate's length ("50/second"), like limits'
-    MovingWindowRateLimiter, with each key's recent hits in a deque pruned when the key is hit.
-
-    limits' MemoryStorage sweeps every key from a timer up to 100 times a second; with one key
-    per connection that sweep took ~12 % of the server's CPU at 3,000 clients. Here keys idle
-    for a whole window are forgotten at most once per window.
-    """
-
-    def __init__(self, rate: str) -> None:
-        item = parse_rate(rate)
-        self.amount = item.amount
-        self.seconds = float(item.get_expiry())
-        self.hits: dict[Any, deque[float]] = {}
-        self._sweep_at = 0.0
-
-    def hit(self, key: Any) -> bool:
-        now = time.monotonic()
-        window = self.hits.get(key)
-        if window is None:
-            window = self.hits[key] = deque()
-        horizon = now - self.seconds
-        while window and window[0] <= horizon:
-            window.popleft()
-        if len(window) >= self.amount:
-            return False
-        window.append(now)
-        if now >= self._sweep_at:
-            self.hits = {k: w for k, w in self.hits.items() if w and w[-1] > horizon}
-            self._sweep_at = now + self.seconds
-        return True
-
-    def clear(self, key: Any) -> None:
-        self.hits.pop(key, None)
 
 
 @dataclass(frozen=True)
