@@ -31,6 +31,7 @@ import eventlet.wsgi  # noqa: E402
 from callcenter.config import Config  # noqa: E402
 from callcenter.credentials import Role, mint  # noqa: E402
 from callcenter.plugin_host import PluginHost  # noqa: E402
+from callcenter.recording import Recorder  # noqa: E402
 from callcenter.server import WEB_ROOT, create_app  # noqa: E402
 
 log = logging.getLogger("callcenter.serve")
@@ -74,11 +75,8 @@ def run(config: Config, plugins: PluginHost, host: str, port: int) -> None:
         signal.signal(signum, lambda *_: write_unpatched(wake_write, b"x"))
     plugins.startup()
     runtime.signaling.start_clock()
-    recorder = runtime.signaling.recorder
-    removed = recorder.expire(config.recording.retention_days) if recorder else 0
-    if removed:
-        log.info("deleted %d recordings older than %d days", removed,
-                 config.recording.retention_days)
+    eventlet.spawn(_expire_recordings, runtime.signaling.recorder,
+                   config.recording.retention_days)
     bound = listener.getsockname()
     log.info("callcenter listening on http://%s:%d (demo: /demo, agent console: /console, "
              "SDK: /sdk/callcenter.js)", bound[0], bound[1])
@@ -174,3 +172,17 @@ class _ChildWorker:
                 self.process.wait(5)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+
+
+def _expire_recordings(recorder: Recorder | None, retention_days: int) -> None:
+    """Delete recordings past the retention period: at start, then once an hour."""
+    if recorder is None or retention_days <= 0:
+        return
+    while True:
+        try:
+            removed = recorder.expire(retention_days)
+            if removed:
+                log.info("deleted %d recordings older than %d days", removed, retention_days)
+        except OSError:
+            log.exception("deleting old recordings failed; trying again in an hour")
+        eventlet.sleep(3600)

@@ -14,11 +14,10 @@ import time
 import wave
 from pathlib import Path
 
+import numpy as np
 import pytest
 import requests
 from werkzeug.security import generate_password_hash
-
-np = pytest.importorskip("numpy")
 
 pytestmark = pytest.mark.browser
 

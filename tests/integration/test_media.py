@@ -10,8 +10,6 @@ import asyncio
 
 import pytest
 
-pytest.importorskip("aiortc")
-
 from callcenter.client import AUDIO_CALL, VIDEO_CALL  # noqa: E402
 from callcenter.client_media import CallMedia, default_tracks  # noqa: E402
 

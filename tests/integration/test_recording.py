@@ -20,12 +20,9 @@ import wave
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 import requests
-
-pytest.importorskip("aiortc")
-np = pytest.importorskip("numpy")
-
 from contact_center_helpers import (  # noqa: E402
     Desk,
     agent,
