@@ -127,6 +127,8 @@ class Outcome:
     ended_call: Call | None = None  # set when this step ended the call
     # Messages for media workers: (worker id, event, payload).
     to_workers: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    # Call detail records that changed in this step, for the history (contact_center.py).
+    records: list[dict[str, Any]] = field(default_factory=list)
 
     def notify(self, to: str | list[str], event: str, payload: dict[str, Any]) -> None:
         for user in [to] if isinstance(to, str) else to:

@@ -95,6 +95,8 @@ class QueueSettings(_Strict):
     required_skills: dict[str, Level] = {}
     max_no_answer: Annotated[int, Field(ge=1)] = 3
     reject_delay: Annotated[int, Field(ge=0, le=3600)] = 10
+    # A call waiting this many seconds raises a `queue.long_wait` event (email alerts); unset: no.
+    wait_alert: Annotated[int, Field(ge=1, le=86400)] | None = None
 
 
 class AgentSettings(_Strict):
@@ -103,6 +105,12 @@ class AgentSettings(_Strict):
     password_hash: str
     queues: list[Name] = []
     skills: dict[str, Level] = {}
+
+
+class SupervisorSettings(_Strict):
+    id: Name
+    name: str = ""
+    password_hash: str
 
 
 class App(_Strict):
@@ -115,6 +123,7 @@ class App(_Strict):
     agent_token_ttl: Annotated[int, Field(ge=10)] = 43200
     queues: list[QueueSettings] = []
     agents: list[AgentSettings] = []
+    supervisors: list[SupervisorSettings] = []
 
     @model_validator(mode="after")
     def _references(self) -> App:
@@ -132,6 +141,9 @@ class App(_Strict):
             for queue in agent.queues:
                 if queue not in names:
                     raise ValueError(f"agents[{i}].queues: no queue named {queue!r}")
+        for i, supervisor in enumerate(self.supervisors):
+            if supervisor.id in ids:
+                raise ValueError(f"supervisors[{i}].id: {supervisor.id!r} is an agent's id")
         return self
 
     def queue(self, name: str) -> QueueSettings | None:
@@ -139,6 +151,9 @@ class App(_Strict):
 
     def agent(self, agent_id: str) -> AgentSettings | None:
         return next((a for a in self.agents if a.id == agent_id), None)
+
+    def supervisor(self, supervisor_id: str) -> SupervisorSettings | None:
+        return next((s for s in self.supervisors if s.id == supervisor_id), None)
 
     @field_validator("id")
     @classmethod
@@ -186,8 +201,46 @@ class RecordingSettings(_Strict):
     retention_days: Annotated[int, Field(ge=0)] = 90
 
 
+class DatabaseSettings(_Strict):
+    # SQLAlchemy URL: a SQLite file (relative to the config file) or postgresql://user:pw@host/db
+    url: str = "sqlite:///var/callcenter.db"
+    # This server's name in the calls it writes: at start it closes its own calls left open by a
+    # crash, and only those. Give each server sharing one database its own name.
+    node: Name = "main"
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            backend = make_url(value).get_backend_name()
+        except ArgumentError:
+            raise ValueError("not a database URL like sqlite:///var/callcenter.db") from None
+        if backend not in ("sqlite", "postgresql"):
+            raise ValueError("only sqlite and postgresql databases are supported")
+        return value
+
+
+class StatisticsSettings(_Strict):
+    # Service level X/Y: the share of calls answered within this many seconds (Y).
+    service_level_seconds: Annotated[int, Field(ge=1, le=3600)] = 20
+    # Callers who hang up within this many seconds are short abandons, counted apart.
+    short_abandon_seconds: Annotated[int, Field(ge=0, le=600)] = 5
+
+
+class MetricsSettings(_Strict):
+    # Prometheus /metrics; with a token, scrapers must send `Authorization: Bearer <token>`.
+    enabled: bool = True
+    token: str | None = None
+
+
 class Config(_Strict):
     server: ServerSettings = ServerSettings()
+    database: DatabaseSettings = DatabaseSettings()
+    statistics: StatisticsSettings = StatisticsSettings()
+    metrics: MetricsSettings = MetricsSettings()
     recording: RecordingSettings = RecordingSettings()
     signaling: SignalingSettings = SignalingSettings()
     contact_center: ContactCenterSettings = ContactCenterSettings()

@@ -78,6 +78,7 @@ class QueuedCall:
     rating: int | None = None
     max_wait_token: int = 0
     recorded: bool = False
+    wait_alerted: bool = False
 
     @property
     def waiting(self) -> bool:
@@ -112,17 +113,23 @@ class QueuedCall:
         }
 
     def record(self) -> dict[str, Any]:
-        """The call detail record."""
+        """The call detail record, as it stands now (``endedAt`` is None while it goes on)."""
+        wrap_up = None
+        if self.wrap_up_ended_at is not None and self.ended_at is not None:
+            wrap_up = round(self.wrap_up_ended_at - self.ended_at, 3)
         return {
             "callId": self.call_id, "queue": self.queue, "originalQueue": self.original_queue,
             "customer": self.customer_view(), "agent": self.agent, "type": self.type,
             "priority": self.priority, "joinedAt": self.joined_at, "offeredAt": self.offered_at,
             "answeredAt": self.answered_at, "endedAt": self.ended_at,
+            "wrapUpEndedAt": self.wrap_up_ended_at,
             "wait": round(self.wait(self.ended_at or time.time()), 3),
-            "talk": round(self.talk, 3), "originalPosition": self.original_position,
+            "talk": round(self.talk, 3), "hold": 0.0, "wrapUp": wrap_up,
+            "originalPosition": self.original_position, "finalPosition": self.position,
             "attempts": [a.as_dict() for a in self.attempts], "outcome": self.outcome,
             "endReason": self.end_reason, "endedBy": self.ended_by,
             "disposition": self.disposition, "notes": self.notes, "rating": self.rating,
+            "recorded": self.recorded,
         }
 
 
@@ -143,6 +150,7 @@ def _merge(out: Outcome, more: Outcome | None) -> Outcome:
         out.events += more.events
         out.timers += more.timers
         out.to_workers += more.to_workers
+        out.records += more.records
         if more.ended_call is not None:
             out.ended_call = more.ended_call
     return out
@@ -331,6 +339,7 @@ class ContactCenter:
         qc.original_position = qc.position = order.index(qc) + 1
         self._event(out, EventName.QUEUE_JOINED, app_id, call.id, customer, queue=queue_name,
                     position=qc.position, priority=qc.priority)
+        out.records.append(qc.record())
         self._set_max_wait(qc, queue, out)
         self.dispatch(app_id, queue_name, out)
         self._refresh(app_id, queue_name, out, force={call.id})
@@ -352,6 +361,7 @@ class ContactCenter:
             raise CallError("CALL_NOT_FOUND", "the call ended too long ago to be rated")
         qc.rating = rating
         out = Outcome(reply={"callId": call_id, "rating": rating})
+        out.records.append(qc.record())
         self._event(out, EventName.CALL_RATED, app_id, call_id, customer, rating=rating,
                     agent=qc.agent, queue=qc.queue)
         return out
@@ -379,6 +389,7 @@ class ContactCenter:
             handled = qc.talk + (qc.wrap_up_ended_at - (qc.ended_at or qc.wrap_up_ended_at))
             self.handle_times.setdefault((agent.app_id, qc.queue),
                                          deque(maxlen=HANDLE_TIMES_KEPT)).append(handled)
+            out.records.append(qc.record())
         self._set_state(agent, AgentState.WAITING, out)
         for queue in agent.queues:
             self.dispatch(agent.app_id, queue, out)
@@ -443,6 +454,7 @@ class ContactCenter:
                             queue=qc.queue, hold=round(qc.wait(now), 3),
                             ring=round(now - attempt.offered_at, 3))
                 self._start_recording(qc, agent, out)
+                out.records.append(qc.record())
                 continue
             if leg is Leg.TIMED_OUT:
                 attempt.outcome = "no_answer"
@@ -515,6 +527,7 @@ class ContactCenter:
                         original_position=qc.original_position, wait=round(qc.wait(now), 3))
         del self.calls[(app_id, qc.call_id)]
         self.finished[(app_id, qc.call_id)] = qc
+        out.records.append(qc.record())
         while len(self.finished) > HISTORY_KEPT * max(1, len(self.config.apps)):
             self.finished.popitem(last=False)
 
@@ -587,6 +600,7 @@ class ContactCenter:
                     queue=qc.queue, to=target.name, wait=round(qc.wait(self.clock()), 3))
         old = qc.queue
         qc.queue = target.name
+        out.records.append(qc.record())
         # The overflow queue gets its own max_wait, counted from now.
         qc.max_wait_token += 1
         out.timers.append(Timer(target.max_wait, qc.app_id, qc.call_id, None, "max_wait",
@@ -635,8 +649,19 @@ class ContactCenter:
         for queue in app.queues:
             self.dispatch(app.id, queue.name, out)
             self._refresh(app.id, queue.name, out)
+            if queue.wait_alert is not None:
+                self._wait_alerts(app.id, queue, out)
         self._push_stats(app, out)
         return out
+
+    def _wait_alerts(self, app_id: str, queue: QueueSettings, out: Outcome) -> None:
+        now = self.clock()
+        for qc in self._in_queue(app_id, queue.name):
+            if not qc.wait_alerted and qc.wait(now) >= (queue.wait_alert or 0):
+                qc.wait_alerted = True
+                self._event(out, EventName.QUEUE_LONG_WAIT, app_id, qc.call_id, qc.customer,
+                            queue=queue.name, wait=round(qc.wait(now), 3),
+                            position=qc.position, threshold=queue.wait_alert)
 
     # -- what customers and agents are told ------------------------------------------------
 

@@ -32,6 +32,7 @@ class EventName(StrEnum):
     QUEUE_TIMED_OUT = "queue.timed_out"        # EXITWITHTIMEOUT
     QUEUE_OVERFLOWED = "queue.overflowed"
     QUEUE_COMPLETED = "queue.completed"        # COMPLETECALLER / COMPLETEAGENT
+    QUEUE_LONG_WAIT = "queue.long_wait"        # a call has waited the queue's wait_alert
     AGENT_STATUS = "agent.status"              # PAUSE / UNPAUSE, login, logout
     AGENT_STATE = "agent.state"
     AGENT_WRAP_UP = "agent.wrap_up"            # disposition and notes recorded

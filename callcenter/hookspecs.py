@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from callcenter.config import Config, QueueSettings
     from callcenter.contact_center import QueuedCall
     from callcenter.events import CallEvent
+    from callcenter.services import Services
 
 PROJECT = "callcenter"
 
@@ -25,12 +26,15 @@ hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
 @hookspec
-def callcenter_startup(config: Config, settings: dict[str, Any]) -> None:
+def callcenter_startup(config: Config, settings: dict[str, Any], services: Services) -> None:
     """The server is starting, before it accepts connections.
 
     :param config: the whole validated configuration.
     :param settings: this plugin's own table, ``[plugins.settings.<name>]`` (empty if none).
         Secrets in it written as ``{ env = "NAME" }`` are already resolved.
+    :param services: what the server lends plugins: ``outbox`` (durable at-least-once delivery,
+        see ``callcenter.outbox``), ``spawn(fn, *args)`` to run a background task on the server's
+        event loop and ``sleep(seconds)`` for such tasks. Raise ``ValueError`` for bad settings.
 
     Open files and connections here. Raising does not stop the server, but the plugin's other
     hooks should then cope with what was not set up.

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from importlib.metadata import entry_points
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
@@ -35,6 +35,9 @@ from callcenter.builtin.routing import Fifo, LongestIdle
 from callcenter.config import Config, ConfigError, QueueSettings
 from callcenter.contact_center import QueuedCall
 from callcenter.events import CallEvent
+
+if TYPE_CHECKING:
+    from callcenter.services import Services
 
 log = logging.getLogger("callcenter.plugins")
 
@@ -202,11 +205,11 @@ class PluginHost:
 
     # -- one typed method per hook, so call sites are checked and easy to grep --------------
 
-    def startup(self) -> None:
+    def startup(self, services: Services | None = None) -> None:
         per_plugin = {name: {"settings": self.config.plugin_settings(name)}
                       for name in self._sources}
-        self._call("callcenter_startup", {"config": self.config, "settings": {}},
-                   per_plugin=per_plugin)
+        self._call("callcenter_startup", {"config": self.config, "settings": {},
+                                          "services": services}, per_plugin=per_plugin)
 
     def shutdown(self) -> None:
         self._call("callcenter_shutdown", {})

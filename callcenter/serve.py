@@ -6,10 +6,15 @@ without touching the domain or the adapters.
 
 from __future__ import annotations
 
+import os
 import warnings
 
 # Eventlet warns on import that it is in maintenance mode; that is known (see the module doc).
 warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+# Database work runs in eventlet's thread pool (see run): one thread, so every database operation
+# runs one at a time, in the order it was asked for, and SQLAlchemy's locks (made green by the
+# monkey patching) are never contended by two OS threads.
+os.environ["EVENTLET_THREADPOOL_SIZE"] = "1"
 
 import eventlet  # noqa: E402
 
@@ -17,7 +22,6 @@ eventlet.monkey_patch()
 
 import gc  # noqa: E402
 import logging  # noqa: E402
-import os  # noqa: E402
 import signal  # noqa: E402
 import socket  # noqa: E402
 import subprocess  # noqa: E402
@@ -26,6 +30,7 @@ from collections.abc import Callable  # noqa: E402
 
 import eventlet.hubs  # noqa: E402
 import eventlet.patcher  # noqa: E402
+import eventlet.tpool  # noqa: E402
 import eventlet.wsgi  # noqa: E402
 
 from callcenter.config import Config  # noqa: E402
@@ -38,7 +43,10 @@ log = logging.getLogger("callcenter.serve")
 
 
 def run(config: Config, plugins: PluginHost, host: str, port: int) -> None:
-    runtime = create_app(config, plugins, async_mode="eventlet")
+    # SQLite and psycopg2 calls block the OS thread: they run in the pool, and only the greenlet
+    # that asked waits for them.
+    runtime = create_app(config, plugins, async_mode="eventlet", offload=eventlet.tpool.execute)
+    runtime.open_database()
     listener = eventlet.listen((host, port))
     # eventlet leaves Nagle on: an ack followed by a relayed message to the same client would
     # wait ~40 ms for the peer's delayed ACK. Accepted sockets inherit this option.
@@ -53,6 +61,11 @@ def run(config: Config, plugins: PluginHost, host: str, port: int) -> None:
         for worker in workers:
             worker.stop()
         eventlet.sleep(0.2)
+        # The calls those disconnects ended are written before the process goes.
+        try:
+            runtime.history.flush()
+        except Exception:
+            log.exception("writing the last history changes failed")
         plugins.shutdown()
         logging.shutdown()
         sys.stdout.flush()
@@ -73,7 +86,7 @@ def run(config: Config, plugins: PluginHost, host: str, port: int) -> None:
     eventlet.spawn(wait_for_signal)
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: write_unpatched(wake_write, b"x"))
-    plugins.startup()
+    plugins.startup(runtime.services)
     runtime.signaling.start_clock()
     eventlet.spawn(_expire_recordings, runtime.signaling.recorder,
                    config.recording.retention_days)

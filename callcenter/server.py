@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,8 +25,12 @@ from callcenter.calls import Limits, Switchboard
 from callcenter.config import Config
 from callcenter.contact_center import ContactCenter
 from callcenter.credentials import CredentialError, Identity, Role, app_of, mint, verify
+from callcenter.db.database import Database
+from callcenter.history import History
+from callcenter.outbox import Outbox
 from callcenter.plugin_host import PluginHost
 from callcenter.recording import Recorder
+from callcenter.services import Services
 from callcenter.signaling import Signaling
 from callcenter.store import MemoryStore
 
@@ -45,10 +50,25 @@ class Runtime:
     socketio: SocketIO
     plugins: PluginHost
     signaling: Signaling
+    history: History
+    services: Services
+
+    def open_database(self) -> None:
+        """Before serving: migrate the schema, close the calls a crash left open, and record the
+        configured agents."""
+        database = self.history.database
+        database.migrate()
+        self.history.close_interrupted()
+        database.sync_agents(((app.id, a.id, a.name or a.id, list(a.queues))
+                              for app in self.signaling.config.apps for a in app.agents),
+                             time.time())
 
 
 def create_app(config: Config, plugins: PluginHost | None = None,
-               async_mode: str | None = None) -> Runtime:
+               async_mode: str | None = None,
+               offload: Callable[..., Any] | None = None) -> Runtime:
+    """Build the server. ``offload(fn, *args)`` runs database work off the event loop and returns
+    its result (serve.py passes eventlet's thread pool); by default it is called in place."""
     if plugins is None:
         plugins = PluginHost(config)
         plugins.load()
@@ -69,11 +89,16 @@ def create_app(config: Config, plugins: PluginHost | None = None,
     switchboard = Switchboard(store, limits, time.time)
     recorder = Recorder(config.recordings_dir)
     center = ContactCenter(config, switchboard, plugins, time.time, recorder)
-    signaling = Signaling(socketio, config, store, switchboard, center, plugins)
+    database = Database(config.database.url, config.base_dir)
+    history = History(database, config.database.node,
+                      **({"offload": offload} if offload is not None else {}),
+                      spawn=socketio.start_background_task, sleep=socketio.sleep)
+    signaling = Signaling(socketio, config, store, switchboard, center, plugins, history)
+    services = Services(Outbox(history), socketio.start_background_task, socketio.sleep)
     _add_routes(app, config, plugins, recorder)
     _add_contact_center_routes(app, config)
     _add_recording_routes(app, config, recorder)
-    return Runtime(app, socketio, plugins, signaling)
+    return Runtime(app, socketio, plugins, signaling, history, services)
 
 
 def _add_routes(app: Flask, config: Config, plugins: PluginHost, recorder: Recorder) -> None:

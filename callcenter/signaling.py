@@ -23,6 +23,7 @@ from callcenter.config import Config
 from callcenter.contact_center import ContactCenter
 from callcenter.credentials import CredentialError, Identity, Role, app_of, valid_user_id, verify
 from callcenter.events import CallEvent, EventName
+from callcenter.history import History
 from callcenter.plugin_host import PluginHost
 from callcenter.rate_limit import MovingWindow
 from callcenter.store import Store
@@ -76,8 +77,10 @@ class Signaling:
     TICK_SECONDS = 1.0
 
     def __init__(self, socketio: SocketIO, config: Config, store: Store,
-                 switchboard: Switchboard, center: ContactCenter, plugins: PluginHost) -> None:
+                 switchboard: Switchboard, center: ContactCenter, plugins: PluginHost,
+                 history: History) -> None:
         self.socketio = socketio
+        self.history = history
         self.config = config
         self.store = store
         self.switchboard = switchboard
@@ -155,8 +158,8 @@ class Signaling:
         call_id = self.store.line_of(new.app_id, new.user_id)
         self.deliver(new.app_id, self.center.session_ended(
             new.app_id, new.user_id, EndReason.KICKED_OUT, replaced=True))
-        self.plugins.call_event(CallEvent(EventName.KICKED_OUT, new.app_id, call_id, new.user_id,
-                                          time.time(), {"reason": "login_elsewhere"}))
+        self.publish(CallEvent(EventName.KICKED_OUT, new.app_id, call_id, new.user_id,
+                               time.time(), {"reason": "login_elsewhere"}))
         self.close_later(old_sid)
 
     def close_later(self, sid: str) -> None:
@@ -174,7 +177,7 @@ class Signaling:
             self.worker_sids.pop(worker_id, None)
             log.warning("media worker %s went away", worker_id)
             for record in self.recorder.worker_gone(worker_id):
-                self.plugins.recording_ready(record)
+                self.recording_ready(record)
         session = self.sessions.pop(sid, None)
         if session is None:
             return
@@ -343,7 +346,7 @@ class Signaling:
         except KeyError:
             raise RequestError("JOB_NOT_FOUND", "no such job of this worker") from None
         if record is not None:
-            self.plugins.recording_ready(record)
+            self.recording_ready(record)
         return {}
 
     def on_record_signal(self, session: Session, payload: Any) -> dict[str, Any]:
@@ -404,9 +407,21 @@ class Signaling:
                 self.socketio.emit(event, payload, to=sid)
         for timer in out.timers:
             self.socketio.start_background_task(self.run_timer, timer)
+        # Records before events: a queue call's row must exist before its events are read.
+        for record in out.records:
+            self.history.call_record(app_id, record)
         for event in out.events:
-            self.plugins.call_event(event)
+            self.publish(event)
         return out.reply
+
+    def publish(self, event: CallEvent) -> None:
+        """An event goes to the history's event log and to the plugins."""
+        self.history.event(event)
+        self.plugins.call_event(event)
+
+    def recording_ready(self, record: dict[str, Any]) -> None:
+        self.history.recording(record)
+        self.plugins.recording_ready(record)
 
     def run_timer(self, timer: Timer) -> None:
         self.socketio.sleep(max(0.0, timer.delay))

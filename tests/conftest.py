@@ -30,6 +30,9 @@ port = {port}
 {demo_line}
 rate_limit = "{rate_limit}"
 
+[database]
+url = "{database_url}"
+
 [signaling]
 group_max = 4
 default_timeout = 30
@@ -89,14 +92,18 @@ class Server:
 
 
 def start_server(tmp_path: Path, extra: str = "", rate_limit: str = "200/second",
-                 demo_app: bool = True, demo_extra: str = "") -> Server:
+                 demo_app: bool = True, demo_extra: str = "",
+                 database_url: str | None = None) -> Server:
     """Start a server. `extra` is TOML appended at the end; `demo_extra` goes inside the demo
-    app's table (keys like `allowed_origins`, then `[[apps.queues]]`/`[[apps.agents]]` tables)."""
+    app's table (keys like `allowed_origins`, then `[[apps.queues]]`/`[[apps.agents]]` tables).
+    Each server has a SQLite file of its own unless `database_url` names one to share (a
+    restarted server, or PostgreSQL)."""
     port = free_port()
     config_path = tmp_path / f"callcenter-{port}.toml"
     demo_line = 'demo_app = "demo"' if demo_app else ""
-    config_path.write_text(BASE_CONFIG.format(port=port, extra=extra, rate_limit=rate_limit,
-                                              demo_line=demo_line, demo_extra=demo_extra))
+    config_path.write_text(BASE_CONFIG.format(
+        port=port, extra=extra, rate_limit=rate_limit, demo_line=demo_line,
+        demo_extra=demo_extra, database_url=database_url or f"sqlite:///db-{port}.db"))
     log_path = tmp_path / f"server-{port}.log"
     env = dict(os.environ, CC_TEST_DEMO_SECRET=DEMO_SECRET, CC_TEST_OTHER_SECRET=OTHER_SECRET)
     env["PYTHONUNBUFFERED"] = "1"
@@ -128,8 +135,8 @@ def server_factory(tmp_path: Path) -> Iterator:
     started: list[Server] = []
 
     def factory(extra: str = "", rate_limit: str = "200/second", demo_app: bool = True,
-                demo_extra: str = "") -> Server:
-        server = start_server(tmp_path, extra, rate_limit, demo_app, demo_extra)
+                demo_extra: str = "", database_url: str | None = None) -> Server:
+        server = start_server(tmp_path, extra, rate_limit, demo_app, demo_extra, database_url)
         started.append(server)
         return server
 
