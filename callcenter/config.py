@@ -277,6 +277,36 @@ class Config(_Strict):
         return dict(self.plugins.settings.get(name, {}))
 
 
+def settings_error(prefix: str, exc: ValidationError) -> ValueError:
+    """For plugins validating their settings with pydantic: the first problem of ``exc`` as one
+    line naming its key, like the server's own config errors:
+    ``plugins.settings.webhook.endpoints[0].url: not an http:// or https:// URL``."""
+    return ValueError(_first_error(exc, prefix))
+
+
+def _first_error(exc: ValidationError, prefix: str = "") -> str:
+    """``key.path[0]: what is wrong`` for the first problem pydantic found."""
+    error = exc.errors()[0]
+    where = prefix
+    for part in error["loc"]:
+        if isinstance(part, int):
+            where += f"[{part}]"
+        else:
+            where += f".{part}" if where else str(part)
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        message = "unknown key"
+    return f"{where or '(top level)'}: {message}"
+
+
+def check_app_filter(prefix: str, apps: list[str] | None, config: Config) -> None:
+    """An app filter naming no configured app is a typo that would drop every event."""
+    known = {app.id for app in config.apps}
+    for i, app_id in enumerate(apps or []):
+        if app_id not in known:
+            raise ValueError(f"{prefix}.apps[{i}]: no app named {app_id!r}")
+
+
 def _resolve_env(value: Any, path: str, missing: list[str]) -> Any:
     """Replace every ``{env = "NAME"}`` table by the variable's value."""
     if isinstance(value, dict):
@@ -292,16 +322,6 @@ def _resolve_env(value: Any, path: str, missing: list[str]) -> Any:
     return value
 
 
-def _key_path(loc: tuple[Any, ...]) -> str:
-    path = ""
-    for part in loc:
-        if isinstance(part, int):
-            path += f"[{part}]"
-        else:
-            path += f".{part}" if path else str(part)
-    return path
-
-
 def parse(data: dict[str, Any], base_dir: Path = Path(".")) -> Config:
     """Validate a parsed TOML document; raise ConfigError naming the first bad key path."""
     missing: list[str] = []
@@ -312,12 +332,7 @@ def parse(data: dict[str, Any], base_dir: Path = Path(".")) -> Config:
     try:
         return Config.model_validate({**resolved, "base_dir": base_dir})
     except ValidationError as exc:
-        err = exc.errors()[0]
-        where = _key_path(err["loc"]) or "(top level)"
-        message = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            message = "unknown key"
-        raise ConfigError(f"{where}: {message}") from None
+        raise ConfigError(_first_error(exc)) from None
 
 
 def agents_file_path(data: dict[str, Any], base_dir: Path) -> Path | None:

@@ -20,7 +20,7 @@ class EventName(StrEnum):
     CANCELLED = "call.cancelled"    # the caller gave up before this invitee answered
     TIMED_OUT = "call.timed_out"    # this invitee did not answer in time
     LEFT = "call.left"              # a joined participant left (hangup, disconnect, kick)
-    ENDED = "call.ended"            # once per call, last
+    ENDED = "call.ended"            # once per call; a queue call's queue.* ending follows it
     KICKED_OUT = "user.kicked_out"  # the same user logged in elsewhere
     # The contact center, after Asterisk's queue_log:
     QUEUE_JOINED = "queue.joined"              # ENTERQUEUE

@@ -186,10 +186,14 @@ class PluginHost:
             started = time.perf_counter()
             try:
                 result = impl.function(*[args[name] for name in impl.argnames])
-            except Exception:
+            except Exception as exc:
                 self.failures[(impl.plugin_name, hook_name)] += 1
-                log.exception("plugin %r failed in %s; going on without it",
-                              impl.plugin_name, hook_name)
+                if hook_name == "callcenter_startup" and isinstance(exc, ValueError):
+                    # The hook's contract: a ValueError names a bad setting; one line says it.
+                    log.error("plugin %r not started: %s", impl.plugin_name, exc)
+                else:
+                    log.exception("plugin %r failed in %s; going on without it",
+                                  impl.plugin_name, hook_name)
                 continue
             if self.trace:
                 log.info("plugin trace: %s.%s -> %r (%.2f ms)", impl.plugin_name, hook_name,

@@ -280,11 +280,10 @@ class Database:
         conn.execute(insert(outbox).values(attempts=0, **item))
         return 1
 
-    def outbox_due(self, channel_prefix: str, now: float, limit: int) -> list[dict[str, Any]]:
-        """Undelivered notifications of channels starting with ``channel_prefix`` whose next
-        attempt is due, oldest first."""
+    def outbox_due(self, channel: str, now: float, limit: int) -> list[dict[str, Any]]:
+        """Undelivered notifications of ``channel`` whose next attempt is due, oldest first."""
         query = select(outbox).where(
-            outbox.c.channel.startswith(channel_prefix, autoescape=True),
+            outbox.c.channel == channel,
             outbox.c.delivered_at.is_(None), outbox.c.failed_at.is_(None),
             outbox.c.next_attempt_at <= now).order_by(outbox.c.id).limit(limit)
         with self.engine.connect() as conn:
