@@ -2,6 +2,7 @@
 // Everything that comes from a customer (name, topic, URL, attributes) or the server goes in via
 // textContent, never innerHTML.
 import CallClient from '/sdk/callcenter.js';
+import { SupervisorView } from '/console/supervisor.js';
 
 const { EVENT, CALL_TYPE } = CallClient;
 const $ = (id) => document.getElementById(id);
@@ -10,7 +11,7 @@ const el = {
   loginSection: $('login-section'), loginForm: $('login-form'), appId: $('app-id'),
   agentId: $('agent-id'), password: $('password'), login: $('login'), loginError: $('login-error'),
   session: $('session'), agentName: $('agent-name'), agentUserId: $('agent-user-id'), logout: $('logout'),
-  workspace: $('workspace'),
+  workspace: $('workspace'), supervisor: $('supervisor'),
   status: $('status'), breakReason: $('break-reason'), agentStatus: $('agent-status'),
   agentState: $('agent-state'), stateTime: $('state-time'),
   queues: $('queues'),
@@ -58,6 +59,7 @@ let ringer = null;
 let wrapSubmitting = false;
 let stateSeen = { state: null, at: 0 }; // local clock (s) when this console saw the state begin
 let userSig = null; // the agent's credential: for /api/recordings
+let supervisor = null; // the SupervisorView when a supervisor is signed in
 // callId -> {state: 'probing' | 'processing' | 'ready' | 'none' | 'unavailable', audio, timer}
 const recordings = new Map();
 const recordedCalls = new Set(); // calls this console saw being recorded (RECORDING started)
@@ -699,6 +701,14 @@ async function login(ev) {
     el.agentUserId.textContent = body.userID;
     el.loginSection.hidden = true;
     el.session.hidden = false;
+    if (body.role === 'supervisor') {
+      // Shown before it starts: Chart.js sizes its canvases from their (visible) parents.
+      el.supervisor.hidden = false;
+      supervisor = new SupervisorView(client, body.userSig);
+      await supervisor.start();
+      log('login', { userID: body.userID, role: body.role });
+      return;
+    }
     el.workspace.hidden = false;
     client.startLocalView({ userID: agentId, videoViewDomID: 'local-video' });
     log('login', { userID: body.userID, queues: body.queues || [] });
@@ -706,13 +716,23 @@ async function login(ev) {
     refreshTimer = setInterval(refreshState, REFRESH_MS);
   } catch (err) {
     el.loginError.textContent = err.message || String(err);
+    stopSupervisor();
+    el.loginSection.hidden = false;
+    el.session.hidden = true;
     if (client) { client.logout(); client = null; cc.client = null; }
   } finally {
     el.login.disabled = false;
   }
 }
 
+function stopSupervisor() {
+  if (supervisor) supervisor.stop();
+  supervisor = null;
+  el.supervisor.hidden = true;
+}
+
 function showLoggedOut(message) {
+  stopSupervisor();
   if (refreshTimer) clearInterval(refreshTimer);
   refreshTimer = null;
   hideOffer();
@@ -733,7 +753,9 @@ function showLoggedOut(message) {
 async function logout() {
   const c = client;
   if (!c) return;
-  try { await c.setAgentStatus('offline'); } catch (err) { /* going anyway */ }
+  if (!supervisor) {
+    try { await c.setAgentStatus('offline'); } catch (err) { /* going anyway */ }
+  }
   await c.logout();
   client = null;
   showLoggedOut('');

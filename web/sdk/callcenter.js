@@ -51,6 +51,10 @@
  *     OFFER {callId, queue, type, callType, customer: {userID, name, topic, language, pageUrl,
  *            attributes, verified}, waited, position, ringTimeout}
  *     AGENT_UPDATE {agent}; QUEUE_STATS {queues: [{name, waiting, longestWait, agentsAvailable}]}
+ *   Supervisor: `supervisorWatch()` resolves with the live view {queues, agents, agentsByState,
+ *   calls} and subscribes to its changes (renewed after a reconnection):
+ *     SUPERVISOR_STATS {queues, agents, agentsByState, calls, at} at most once a second while
+ *                      something changes
  *
  * Recording (docs/protocol.md, "Recording"; docs/recording.md): when the server sends
  * `record_start` for the current call, the SDK opens a second, send-only RTCPeerConnection to the
@@ -92,6 +96,7 @@ const EVENT = Object.freeze({
   OFFER: 'OFFER',
   AGENT_UPDATE: 'AGENT_UPDATE',
   QUEUE_STATS: 'QUEUE_STATS',
+  SUPERVISOR_STATS: 'SUPERVISOR_STATS',
   // Recording: the send-only leg to the media worker.
   RECORDING: 'RECORDING',
 });
@@ -116,9 +121,10 @@ const WIRE_EVENTS = [
   'invited', 'user_accept', 'user_enter', 'user_leave', 'reject', 'line_busy', 'no_resp',
   'calling_cancel', 'calling_timeout', 'call_end', 'signal', 'media_state', 'call_type_changed',
   'kicked_out', 'queue_update', 'offer', 'agent_update', 'queue_stats',
-  'record_start', 'record_signal',
+  'record_start', 'record_signal', 'supervisor_stats',
 ];
-const NEVER_HELD = new Set(['invited', 'kicked_out', 'offer', 'agent_update', 'queue_stats']);
+const NEVER_HELD = new Set(['invited', 'kicked_out', 'offer', 'agent_update', 'queue_stats',
+  'supervisor_stats']);
 
 const REQUEST_TIMEOUT_MS = 10000;
 const VOLUME_INTERVAL_MS = 500;
@@ -129,6 +135,18 @@ function makeError(code, message) {
   const err = new Error(message || String(code));
   err.code = code;
   return err;
+}
+
+/** The live view as the SDK hands it out: always arrays/objects, even if the server left one out. */
+function liveView({ queues, agents, agentsByState, calls, at } = {}) {
+  const view = {
+    queues: Array.isArray(queues) ? queues : [],
+    agents: Array.isArray(agents) ? agents : [],
+    agentsByState: agentsByState && typeof agentsByState === 'object' ? agentsByState : {},
+    calls: Array.isArray(calls) ? calls : [],
+  };
+  if (typeof at === 'number') view.at = at;
+  return view;
 }
 
 function hasWebRTC() {
@@ -178,6 +196,7 @@ export class CallClient {
     this._playOnGesture = null;
     this._setup = null; // {aborted, promise} while call()/accept() is opening devices or waiting
     this._closing = null; // the socket logout() is closing
+    this._watching = false; // supervisorWatch() was called: renew it after a reconnection
   }
 
   // ---------------------------------------------------------------- events
@@ -248,6 +267,7 @@ export class CallClient {
       throw makeError('AUTH_REQUIRED', 'login needs {userID, userSig} strings');
     }
     this._userID = userID;
+    this._watching = false; // a new session watches nothing until asked
     const socket = io(this.server, {
       autoConnect: false,
       reconnection: true,
@@ -323,6 +343,7 @@ export class CallClient {
       this._socket = null;
       this._hello = null;
       this._userID = null;
+      this._watching = false;
     }
   }
 
@@ -339,6 +360,9 @@ export class CallClient {
       if (ack.missedCalls && ack.missedCalls.length) {
         this._emit(EVENT.MISSED_CALLS, { missedCalls: ack.missedCalls });
       }
+      // The server forgets a watcher whose connection dropped; what changed meanwhile arrives
+      // as one fresh snapshot.
+      if (this._watching) this._emit(EVENT.SUPERVISOR_STATS, await this.supervisorWatch());
     } catch (err) {
       this._emit(EVENT.ERROR, { code: err.code || 'INTERNAL', message: err.message });
     }
@@ -653,6 +677,10 @@ export class CallClient {
     this._emit(EVENT.QUEUE_STATS, { queues: Array.isArray(queues) ? queues : [] });
   }
 
+  _on_supervisor_stats(data) {
+    this._emit(EVENT.SUPERVISOR_STATS, liveView(data));
+  }
+
   // ---------------------------------------------------------------- calls
 
   /** Invites one user. timeout: seconds of ringing, 0 = none, default: the server's. */
@@ -839,6 +867,16 @@ export class CallClient {
     if (disposition !== undefined && disposition !== null && disposition !== '') payload.disposition = disposition;
     if (notes !== undefined && notes !== null && notes !== '') payload.notes = notes;
     return this._request('wrap_up', payload);
+  }
+
+  /**
+   * Supervisor: the live view of the app right now, {queues, agents, agentsByState, calls};
+   * SUPERVISOR_STATS events follow whenever it changes.
+   */
+  async supervisorWatch() {
+    const ack = await this._request('supervisor_watch', {});
+    this._watching = true;
+    return liveView(ack);
   }
 
   /** Refuses the pending invitation. Never rejects. */
