@@ -458,5 +458,5 @@ class Switchboard:
         talk = call.ended_at - call.answered_at if call.answered_at is not None else 0.0
         self._event(out, EventName.ENDED, call, None, reason=reason.value,
                     answered=call.answered_at is not None, duration=round(talk, 3),
-                    legs={u: leg.value for u, leg in call.legs.items()})
+                    legs={u: leg.value for u, leg in call.legs.items()}, queue=call.queue)
         out.ended_call = call

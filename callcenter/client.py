@@ -304,6 +304,10 @@ class CallClient:
 
     # -- events ---------------------------------------------------------------------------------
 
+    async def supervisor_watch(self) -> dict[str, Any]:
+        """Open the live view (supervisors): the snapshot now; ``supervisor_stats`` follow."""
+        return await self._checked("supervisor_watch", {})
+
     def add_listener(self, listener: Listener) -> None:
         """Call `listener(name, data)` for every server event (used by client_media)."""
         self._listeners.append(listener)

@@ -180,6 +180,9 @@ class ContactCenter:
         self.finished: OrderedDict[tuple[str, str], QueuedCall] = OrderedDict()
         self.handle_times: dict[tuple[str, str], deque[float]] = {}
         self._last_stats: dict[tuple[str, str], dict[str, Any]] = {}
+        # Supervisors watching each app's live view, and what they were last sent.
+        self.watchers: dict[str, set[str]] = {}
+        self._last_live: dict[str, dict[str, Any]] = {}
 
     # -- lookups ---------------------------------------------------------------------------
 
@@ -652,6 +655,7 @@ class ContactCenter:
             if queue.wait_alert is not None:
                 self._wait_alerts(app.id, queue, out)
         self._push_stats(app, out)
+        self._push_live(app.id, out)
         return out
 
     def _wait_alerts(self, app_id: str, queue: QueueSettings, out: Outcome) -> None:
@@ -711,6 +715,78 @@ class ContactCenter:
             "agentsAvailable": sum(1 for a in self._agents_of(app_id, queue)
                                    if a.can_take(settings, now)),
         }
+
+    # -- the supervisors' live view -----------------------------------------------------------
+
+    def watch(self, app_id: str, user_id: str) -> dict[str, Any]:
+        """A supervisor opens the live view: they get ``supervisor_stats`` on every change
+        (at most once a second, with the tick) until ``unwatch``."""
+        self.watchers.setdefault(app_id, set()).add(user_id)
+        return self.live(app_id)
+
+    def unwatch(self, app_id: str, user_id: str) -> None:
+        self.watchers.get(app_id, set()).discard(user_id)
+
+    @staticmethod
+    def shown_state(agent: Agent) -> str:
+        """One word for a supervisor: offline, break, available, ringing, in_call, wrap_up.
+        What the agent is doing wins over the status they chose (a call goes on during a
+        break they asked for)."""
+        if agent.status is AgentStatus.OFFLINE:
+            return "offline"
+        if agent.state is not AgentState.WAITING:
+            return agent.state.value
+        return "break" if agent.status is AgentStatus.BREAK else "available"
+
+    def live(self, app_id: str) -> dict[str, Any]:
+        """Right now: per queue the calls waiting, the longest wait and the calls in progress,
+        agents by state, and every call not yet ended."""
+        now = self.clock()
+        app = self._app(app_id)
+        states = ("available", "ringing", "in_call", "wrap_up", "break", "offline")
+        agents = [a for (aid, _), a in self.agents.items() if aid == app_id]
+        calls = [c for (aid, _), c in self.calls.items() if aid == app_id]
+        queues = []
+        for queue in app.queues:
+            mine = [c for c in calls if c.queue == queue.name]
+            waiting = [c for c in mine if c.waiting]
+            by_state = dict.fromkeys(states, 0)
+            for agent in self._agents_of(app_id, queue.name):
+                by_state[self.shown_state(agent)] += 1
+            queues.append({
+                "name": queue.name, "waiting": len(waiting),
+                "longestWait": round(max((c.wait(now) for c in waiting), default=0)),
+                "inProgress": sum(1 for c in mine if c.answered_at is not None),
+                "agents": by_state,
+            })
+        totals = dict.fromkeys(states, 0)
+        for agent in agents:
+            totals[self.shown_state(agent)] += 1
+        return {
+            "queues": queues,
+            "agents": [{"agentId": a.id, "name": a.name, "state": self.shown_state(a),
+                        "status": a.status.value, "reason": a.reason, "since": a.since,
+                        "callId": a.call_id, "queues": list(a.queues),
+                        "answered": a.answered} for a in agents],
+            "agentsByState": totals,
+            "calls": [{"callId": c.call_id, "queue": c.queue,
+                       "customer": c.customer_view()["name"] or c.customer,
+                       "state": "in_call" if c.answered_at is not None else
+                       "ringing" if c.ringing else "waiting",
+                       "joinedAt": c.joined_at, "answeredAt": c.answered_at,
+                       "agent": c.agent, "position": c.position if c.waiting else None}
+                      for c in sorted(calls, key=lambda c: c.joined_at)],
+        }
+
+    def _push_live(self, app_id: str, out: Outcome) -> None:
+        watchers = self.watchers.get(app_id)
+        if not watchers:
+            return
+        live = self.live(app_id)
+        if live == self._last_live.get(app_id):
+            return
+        self._last_live[app_id] = live
+        out.notify(sorted(watchers), "supervisor_stats", {**live, "at": self.clock()})
 
     def _push_stats(self, app: App, out: Outcome) -> None:
         stats = {q.name: self.queue_stats(app.id, q.name) for q in app.queues}

@@ -19,14 +19,17 @@ from flask_socketio import SocketIO
 from limits import parse as parse_rate
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
+from prometheus_client import CONTENT_TYPE_LATEST
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from callcenter.api import add_api_routes
 from callcenter.calls import Limits, Switchboard
 from callcenter.config import Config
 from callcenter.contact_center import ContactCenter
 from callcenter.credentials import CredentialError, Identity, Role, app_of, mint, verify
 from callcenter.db.database import Database
 from callcenter.history import History
+from callcenter.metrics import Metrics
 from callcenter.outbox import Outbox
 from callcenter.plugin_host import PluginHost
 from callcenter.recording import Recorder
@@ -93,11 +96,14 @@ def create_app(config: Config, plugins: PluginHost | None = None,
     history = History(database, config.database.node,
                       **({"offload": offload} if offload is not None else {}),
                       spawn=socketio.start_background_task, sleep=socketio.sleep)
-    signaling = Signaling(socketio, config, store, switchboard, center, plugins, history)
+    metrics = Metrics(center, plugins)
+    signaling = Signaling(socketio, config, store, switchboard, center, plugins, history, metrics)
     services = Services(Outbox(history), socketio.start_background_task, socketio.sleep)
     _add_routes(app, config, plugins, recorder)
     _add_contact_center_routes(app, config)
     _add_recording_routes(app, config, recorder)
+    add_api_routes(app, config, center, history)
+    _add_metrics_route(app, config, metrics)
     return Runtime(app, socketio, plugins, signaling, history, services)
 
 
@@ -122,6 +128,10 @@ def _add_routes(app: Flask, config: Config, plugins: PluginHost, recorder: Recor
 
     app.add_url_rule("/socket.io/", "socket_io", socket_io_path)
     app.add_url_rule("/socket.io/", "socket_io_websocket", socket_io_path, websocket=True)
+
+    # The OpenAPI document rendered by Swagger UI (from npm).
+    _serve_folder(app, "/api/docs/vendor", WEB_ROOT / "node_modules" / "swagger-ui-dist")
+    _serve_folder(app, "/api/docs", WEB_ROOT / "api-docs", index=True)
 
     # Browsers fetch module scripts in CORS mode, and the widget imports the SDK from other
     # sites' pages: the SDK is public code, so any origin may load it.
@@ -183,6 +193,7 @@ def _add_contact_center_routes(app: Flask, config: Config) -> None:
     # The widget is loaded by other sites' pages.
     _serve_folder(app, "/widget", WEB_ROOT / "widget", public=True)
     _serve_folder(app, "/console", WEB_ROOT / "console", index=True)
+    _serve_folder(app, "/console/vendor/chart.js", WEB_ROOT / "node_modules" / "chart.js" / "dist")
 
     @app.route("/api/customer-credential", methods=["POST", "OPTIONS"])
     def customer_credential() -> Any:
@@ -226,15 +237,32 @@ def _add_contact_center_routes(app: Flask, config: Config) -> None:
                 not all(isinstance(v, str) for v in body.values()):
             return _http_error(400, "BAD_REQUEST", "send {appId, agentId, password}")
         app_config = config.app(body["appId"])
-        agent = app_config.agent(body["agentId"]) if app_config else None
-        hashed = agent.password_hash if agent else _NO_AGENT_HASH
-        if not check_password_hash(hashed, body["password"]) or agent is None \
+        # Supervisors log in here too (their ids are never agents'); the answer's `role` says
+        # which console to show.
+        person = (app_config.agent(body["agentId"]) or app_config.supervisor(body["agentId"])
+                  ) if app_config else None
+        hashed = person.password_hash if person else _NO_AGENT_HASH
+        if not check_password_hash(hashed, body["password"]) or person is None \
                 or app_config is None:
             return _http_error(401, "BAD_LOGIN", "unknown agent or wrong password")
-        token = mint(app_config.id, app_config.secret, agent.id, Role.AGENT,
+        role = Role.AGENT if app_config.agent(person.id) else Role.SUPERVISOR
+        token = mint(app_config.id, app_config.secret, person.id, role,
                      app_config.agent_token_ttl)
-        return jsonify(ok=True, appId=app_config.id, userID=agent.id, userSig=token,
-                       name=agent.name or agent.id, queues=agent.queues)
+        return jsonify(ok=True, appId=app_config.id, userID=person.id, userSig=token,
+                       name=person.name or person.id, role=role.value,
+                       queues=getattr(person, "queues", [q.name for q in app_config.queues]))
+
+
+def _add_metrics_route(app: Flask, config: Config, metrics: Metrics) -> None:
+    @app.get("/metrics")
+    def prometheus() -> Any:
+        settings = config.metrics
+        if not settings.enabled:
+            abort(404)
+        if settings.token is not None and not secrets.compare_digest(
+                request.headers.get("Authorization", ""), f"Bearer {settings.token}"):
+            return _http_error(401, "AUTH_REQUIRED", "send Authorization: Bearer <metrics token>")
+        return metrics.exposition(), 200, {"Content-Type": CONTENT_TYPE_LATEST}
 
 
 def _bearer_identity(config: Config) -> Identity | None:

@@ -24,6 +24,7 @@ from callcenter.contact_center import ContactCenter
 from callcenter.credentials import CredentialError, Identity, Role, app_of, valid_user_id, verify
 from callcenter.events import CallEvent, EventName
 from callcenter.history import History
+from callcenter.metrics import Metrics
 from callcenter.plugin_host import PluginHost
 from callcenter.rate_limit import MovingWindow
 from callcenter.store import Store
@@ -70,17 +71,19 @@ class Signaling:
     # Every request a client may send; request X is handled by method on_X.
     REQUESTS = ("hello", "invite", "accept", "reject", "hangup", "signal", "media_state",
                 "switch_type", "logout", "enqueue", "rate", "agent_status", "agent_state",
-                "wrap_up", "worker_hello", "job_update", "record_signal")
+                "wrap_up", "worker_hello", "job_update", "record_signal", "supervisor_watch")
     CUSTOMER_REQUESTS = frozenset({"enqueue", "rate"})
     AGENT_REQUESTS = frozenset({"agent_status", "agent_state", "wrap_up"})
+    SUPERVISOR_REQUESTS = frozenset({"supervisor_watch"})
     SERVICE_REQUESTS = frozenset({"worker_hello", "job_update"})
     TICK_SECONDS = 1.0
 
     def __init__(self, socketio: SocketIO, config: Config, store: Store,
                  switchboard: Switchboard, center: ContactCenter, plugins: PluginHost,
-                 history: History) -> None:
+                 history: History, metrics: Metrics) -> None:
         self.socketio = socketio
         self.history = history
+        self.metrics = metrics
         self.config = config
         self.store = store
         self.switchboard = switchboard
@@ -181,6 +184,8 @@ class Signaling:
         session = self.sessions.pop(sid, None)
         if session is None:
             return
+        if session.identity.role is Role.SUPERVISOR:
+            self.center.unwatch(session.app_id, session.user_id)
         log.info("logout %s/%s (disconnected)", session.app_id, session.user_id)
         if self.store.unbind_session(session.app_id, session.user_id, sid):
             self.deliver(session.app_id, self.center.session_ended(
@@ -188,9 +193,17 @@ class Signaling:
 
     # -- requests --------------------------------------------------------------------------
 
+    # Requests whose handling time is the server's share of call setup (a metric).
+    SETUP_REQUESTS = frozenset({"invite", "enqueue", "accept"})
+
     def on_request(self, event: str, *args: Any) -> dict[str, Any]:
         """Every client event arrives here; the answer is the acknowledgement."""
         try:
+            if event in self.SETUP_REQUESTS:
+                started = time.perf_counter()
+                reply = {"ok": True, **self.handle(event, args)}
+                self.metrics.setup.labels(event).observe(time.perf_counter() - started)
+                return reply
             return {"ok": True, **self.handle(event, args)}
         except (RequestError, CallError) as exc:
             return error(exc.code, exc.message)
@@ -217,6 +230,8 @@ class Signaling:
             raise RequestError("FORBIDDEN", f"{event} is for agents")
         if event in self.SERVICE_REQUESTS and role is not Role.SERVICE:
             raise RequestError("FORBIDDEN", f"{event} is for media workers")
+        if event in self.SUPERVISOR_REQUESTS and role is not Role.SUPERVISOR:
+            raise RequestError("FORBIDDEN", f"{event} is for supervisors")
         if len(args) > 1:
             raise RequestError("BAD_REQUEST", "a request carries one payload object")
         payload = args[0] if args else None
@@ -282,6 +297,7 @@ class Signaling:
     def on_logout(self, session: Session, payload: Any) -> dict[str, Any]:
         wire.parse(wire.Empty, payload)
         self.sessions.pop(session.sid, None)
+        self.center.unwatch(session.app_id, session.user_id)
         self.store.unbind_session(session.app_id, session.user_id, session.sid)
         self.deliver(session.app_id, self.center.session_ended(
             session.app_id, session.user_id, EndReason.LOGOUT))
@@ -316,6 +332,10 @@ class Signaling:
         req = wire.parse(wire.WrapUp, payload)
         return self.deliver(session.app_id, self.center.wrap_up(
             session.app_id, session.user_id, req.callId, req.disposition, req.notes))
+
+    def on_supervisor_watch(self, session: Session, payload: Any) -> dict[str, Any]:
+        wire.parse(wire.Empty, payload)
+        return self.center.watch(session.app_id, session.user_id)
 
     # -- media workers and recording --------------------------------------------------------
 
@@ -415,8 +435,9 @@ class Signaling:
         return out.reply
 
     def publish(self, event: CallEvent) -> None:
-        """An event goes to the history's event log and to the plugins."""
+        """An event goes to the history's event log, the metrics and the plugins."""
         self.history.event(event)
+        self.metrics.observe(event)
         self.plugins.call_event(event)
 
     def recording_ready(self, record: dict[str, Any]) -> None:

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install what is missing on a fresh Debian machine: system packages, the venv, Python and npm deps.
-# Usage: scripts/bootstrap.sh [run|test]   (test also brings Chromium and the test extras)
+# Usage: scripts/bootstrap.sh [run|test]   (test also brings Chromium, PostgreSQL and the test
+# extras)
 # Idempotent and quick when nothing changed: each step is skipped when its inputs are unchanged.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -18,6 +19,10 @@ command -v python3 >/dev/null || need+=(python3)
 python3 -c "import venv, ensurepip" 2>/dev/null || need+=(python3-venv)
 command -v npm >/dev/null || need+=(nodejs npm)
 if [ "$mode" = test ] && [ ! -x /usr/bin/chromium ]; then need+=(chromium); fi
+# The suite starts a private PostgreSQL server from these binaries (tests/conftest.py).
+if [ "$mode" = test ] && ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then
+  need+=(postgresql)
+fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing Debian packages: ${need[*]}"
   apt_install "${need[@]}"

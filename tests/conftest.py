@@ -10,6 +10,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -127,6 +128,66 @@ def start_server(tmp_path: Path, extra: str = "", rate_limit: str = "200/second"
             time.sleep(0.1)
     server.stop()
     raise RuntimeError(f"server did not come up:\n{server.log()}")
+
+
+PG_BIN_GLOB = "/usr/lib/postgresql/*/bin/pg_ctl"
+
+
+@dataclass
+class Postgres:
+    """A private PostgreSQL server started by the test suite (scripts/bootstrap.sh installs it)."""
+
+    port: int
+    folder: Path
+    databases: int = 0
+
+    def new_database(self) -> str:
+        """A fresh, empty database on this server; returns its SQLAlchemy URL."""
+        import psycopg2
+
+        self.databases += 1
+        name = f"cc_test_{self.databases}"
+        conn = psycopg2.connect(host="127.0.0.1", port=self.port, user="postgres",
+                                dbname="postgres")
+        conn.autocommit = True
+        with conn.cursor() as cursor:
+            cursor.execute(f"CREATE DATABASE {name}")
+        conn.close()
+        return f"postgresql://postgres@127.0.0.1:{self.port}/{name}"
+
+
+def _as_postgres_user(args: list[str]) -> list[str]:
+    # PostgreSQL refuses to run as root (CI runs as root): run it as the postgres system user.
+    return ["runuser", "-u", "postgres", "--", *args] if os.getuid() == 0 else args
+
+
+@pytest.fixture(scope="session")
+def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Postgres]:
+    import glob
+    import shutil
+
+    found = sorted(glob.glob(PG_BIN_GLOB))
+    if not found:
+        pytest.fail("PostgreSQL is not installed: run scripts/bootstrap.sh test")
+    bin_dir = Path(found[-1]).parent
+    folder = Path(tempfile.mkdtemp(prefix="cc-pg-"))  # not under pytest's root-owned tmp
+    data = folder / "data"
+    if os.getuid() == 0:
+        shutil.chown(folder, "postgres", "postgres")
+    port = free_port()
+    subprocess.run(_as_postgres_user([str(bin_dir / "initdb"), "-D", str(data), "-A", "trust",
+                                      "-U", "postgres", "--no-sync"]),
+                   check=True, capture_output=True)
+    subprocess.run(_as_postgres_user([
+        str(bin_dir / "pg_ctl"), "-D", str(data), "-l", str(folder / "log"), "-w", "start",
+        "-o", f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off"]),
+        check=True, capture_output=True)
+    try:
+        yield Postgres(port, folder)
+    finally:
+        subprocess.run(_as_postgres_user([str(bin_dir / "pg_ctl"), "-D", str(data), "-m",
+                                          "immediate", "stop"]), capture_output=True)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture

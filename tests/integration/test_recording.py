@@ -289,6 +289,13 @@ async def test_recording_has_customer_tone_left_and_agent_tone_right(server_fact
     for channel in (left, right):
         assert sounding_seconds(channel, rate) >= talked - 1.0, sounding_seconds(channel, rate)
 
+    # the call's history record names the recording, with the same checksum
+    supervisor = server.token("boss", role="supervisor")
+    history = await asyncio.to_thread(http_get, server, f"/api/calls/{call.call_id}", supervisor)
+    stored = history.json()["call"]
+    assert stored["recorded"] is True and stored["recording"]["sha256"] == record["sha256"]
+    assert stored["recording"]["partial"] is False
+
 
 async def test_a_leg_dropped_mid_call_still_leaves_a_closed_playable_recording(
         server_factory, tmp_path, desk):
