@@ -9,9 +9,11 @@ receivers deduplicate by the idempotency key).
 from __future__ import annotations
 
 import json
+import logging
 import os
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -19,6 +21,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from callcenter.events import CallEvent
 from callcenter.history import History
+
+log = logging.getLogger("callcenter.outbox")
 
 # How often a delivery task looks for due notifications: short, since an event should reach its
 # receiver within a fraction of a second; each look is one indexed query.
@@ -110,3 +114,18 @@ def describe_failure(exc: Exception) -> str:
         # The errno's text: eventlet's sockets put only its name ("ECONNREFUSED") in the message.
         return f"{type(reason).__name__}: {os.strerror(reason.errno)}"
     return f"{type(reason).__name__}: {reason}"
+
+
+def deliver_forever(name: str, deliver_due: Callable[[], None], running: Callable[[], bool],
+                    sleep: Callable[[float], None]) -> None:
+    """A plugin's delivery task (run it with ``services.spawn``): ``deliver_due()`` every
+    POLL_INTERVAL while ``running()``. When reading the outbox fails (the database is away) the
+    notifications wait in it, and the task tries again after DATABASE_RETRY seconds."""
+    while running():
+        try:
+            deliver_due()
+        except Exception:
+            log.exception("%s: reading the outbox failed; trying again in %d s", name,
+                          DATABASE_RETRY)
+            sleep(DATABASE_RETRY)
+        sleep(POLL_INTERVAL)

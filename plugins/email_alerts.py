@@ -25,7 +25,6 @@ import smtplib
 import ssl
 import time
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from typing import Annotated, Any, Literal, get_args
@@ -36,11 +35,10 @@ from callcenter import hookimpl
 from callcenter.config import Config, check_app_filter, settings_error
 from callcenter.events import CallEvent, EventName
 from callcenter.outbox import (
-    DATABASE_RETRY,
-    POLL_INTERVAL,
     Notification,
     Outbox,
     RetryPolicy,
+    deliver_forever,
     describe_failure,
     event_payload,
 )
@@ -154,7 +152,8 @@ class EmailAlerts:
         self.settings = parse_settings(settings, config)
         self.outbox = services.outbox
         self.running = True
-        services.spawn(self.deliver_forever, services.sleep)
+        services.spawn(deliver_forever, "email", self.deliver_due, lambda: self.running,
+                       services.sleep)
         log.info("email: alerts (%s) to %s via %s:%d",
                  ", ".join(self.settings.events), ", ".join(self.settings.to),
                  self.settings.smtp_host, self.settings.smtp_port)
@@ -174,16 +173,6 @@ class EmailAlerts:
         self.running = False
 
     # -- delivery ------------------------------------------------------------------------------
-
-    def deliver_forever(self, sleep: Callable[[float], None]) -> None:
-        while self.running:
-            try:
-                self.deliver_due()
-            except Exception:  # the database was away: the alerts wait in it
-                log.exception("email: reading the outbox failed; trying again in %d s",
-                              DATABASE_RETRY)
-                sleep(DATABASE_RETRY)
-            sleep(POLL_INTERVAL)
 
     def deliver_due(self) -> None:
         assert self.outbox is not None

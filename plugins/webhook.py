@@ -29,7 +29,6 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
-from collections.abc import Callable
 from typing import Annotated, Any
 
 from pydantic import (
@@ -45,11 +44,10 @@ from callcenter import hookimpl
 from callcenter.config import Config, check_app_filter, settings_error
 from callcenter.events import CallEvent, EventName
 from callcenter.outbox import (
-    DATABASE_RETRY,
-    POLL_INTERVAL,
     Notification,
     Outbox,
     RetryPolicy,
+    deliver_forever,
     describe_failure,
     event_payload,
 )
@@ -157,7 +155,8 @@ class Webhooks:
             for name in EventName}
         self.outbox = services.outbox
         self.running = True
-        services.spawn(self.deliver_forever, services.sleep)
+        services.spawn(deliver_forever, "webhook", self.deliver_due, lambda: self.running,
+                       services.sleep)
         log.info("webhook: delivering to %s",
                  ", ".join(f"{e.name} ({e.url})" for e in self.settings.endpoints))
 
@@ -180,16 +179,6 @@ class Webhooks:
         self.running = False
 
     # -- delivery ------------------------------------------------------------------------------
-
-    def deliver_forever(self, sleep: Callable[[float], None]) -> None:
-        while self.running:
-            try:
-                self.deliver_due()
-            except Exception:  # the database was away: the notifications wait in it
-                log.exception("webhook: reading the outbox failed; trying again in %d s",
-                              DATABASE_RETRY)
-                sleep(DATABASE_RETRY)
-            sleep(POLL_INTERVAL)
 
     def deliver_due(self) -> None:
         """One round: each endpoint's due notifications, oldest first, until one fails; a
