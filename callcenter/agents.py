@@ -40,7 +40,8 @@ class Agent:
     status: AgentStatus = AgentStatus.OFFLINE
     reason: str = ""
     state: AgentState = AgentState.WAITING
-    since: float = 0.0
+    since: float = 0.0  # when the state last changed
+    status_since: float = 0.0  # when the status last changed
     connected: bool = False
     answered: int = 0
     talk_time: float = 0.0

@@ -236,7 +236,7 @@ class ContactCenter:
 
     def _set_status(self, agent: Agent, status: AgentStatus, reason: str, out: Outcome) -> None:
         previous = agent.status
-        agent.status, agent.reason = status, reason
+        agent.status, agent.reason, agent.status_since = status, reason, self.clock()
         if status is AgentStatus.AVAILABLE:
             agent.missed_in_row = 0
         self._event(out, EventName.AGENT_STATUS, agent.app_id, None, agent.id,
@@ -764,8 +764,10 @@ class ContactCenter:
             totals[self.shown_state(agent)] += 1
         return {
             "queues": queues,
+            # `since`: when the shown state began, a change of status or of state.
             "agents": [{"agentId": a.id, "name": a.name, "state": self.shown_state(a),
-                        "status": a.status.value, "reason": a.reason, "since": a.since,
+                        "status": a.status.value, "reason": a.reason,
+                        "since": max(a.since, a.status_since),
                         "callId": a.call_id, "queues": list(a.queues),
                         "answered": a.answered} for a in agents],
             "agentsByState": totals,
