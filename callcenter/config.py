@@ -207,6 +207,10 @@ class DatabaseSettings(_Strict):
     # This server's name in the calls it writes: at start it closes its own calls left open by a
     # crash, and only those. Give each server sharing one database its own name.
     node: Name = "main"
+    # Seconds the server gathers history changes before writing them in one transaction: longer
+    # costs less CPU per call; a crash loses at most this much of the event log (the calls
+    # themselves are closed at restart either way).
+    write_interval: Annotated[float, Field(ge=0.0, le=10.0)] = 0.5
 
     @field_validator("url")
     @classmethod

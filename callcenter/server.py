@@ -95,7 +95,8 @@ def create_app(config: Config, plugins: PluginHost | None = None,
     database = Database(config.database.url, config.base_dir)
     history = History(database, config.database.node,
                       **({"offload": offload} if offload is not None else {}),
-                      spawn=socketio.start_background_task, sleep=socketio.sleep)
+                      spawn=socketio.start_background_task, sleep=socketio.sleep,
+                      write_interval=config.database.write_interval)
     metrics = Metrics(center, plugins)
     signaling = Signaling(socketio, config, store, switchboard, center, plugins, history, metrics)
     services = Services(Outbox(history), socketio.start_background_task, socketio.sleep)

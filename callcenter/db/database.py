@@ -16,7 +16,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import and_, create_engine, event, func, insert, or_, select, update
+from sqlalchemy import and_, bindparam, create_engine, event, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine, make_url
 
 from callcenter.db.schema import agents, call_events, calls, outbox, recordings
@@ -118,32 +118,68 @@ class Database:
         (app_id, call_id), ``("event", row)`` appends to the event log, ``("recording", row)``
         upserts a recording, ``("outbox", item)`` adds a notification (``outbox_add``) and
         ``("outbox_result", {item_id, now, error, next_attempt_at})`` records an attempt."""
+        # A batch holds many changes of the same few calls (joined, answered, ended, wrapped up
+        # while the previous batch was written): each call is merged into one row, and rows of a
+        # kind go to the database together. Statements built row by row with .values() cost
+        # ~0.2 ms each in SQLAlchemy alone, more than the server spends on a whole call.
+        merged: dict[str, dict[tuple[str, str], dict[str, Any]]] = {"call": {}, "recording": {}}
+        events: list[dict[str, Any]] = []
+        outbox_changes: list[tuple[str, dict[str, Any]]] = []
+        for kind, row in changes:
+            if kind in merged:
+                key = (row["app_id"], row["call_id"])
+                merged[kind][key] = {**merged[kind].get(key, {}), **row}
+            elif kind == "event":
+                events.append(row)
+            elif kind in ("outbox", "outbox_result"):
+                outbox_changes.append((kind, row))  # in order: a result follows its add
+            else:
+                raise ValueError(f"unknown history change {kind!r}")
         with self.engine.begin() as conn:
-            for kind, row in changes:
-                if kind == "call":
-                    self._upsert(conn, calls, row, ("app_id", "call_id"))
-                elif kind == "event":
-                    conn.execute(insert(call_events).values(**row))
-                elif kind == "recording":
-                    self._upsert(conn, recordings, row, ("app_id", "call_id"))
-                elif kind == "outbox":
+            if events:
+                conn.execute(insert(call_events), events)
+            self._upsert(conn, calls, list(merged["call"].values()))
+            self._upsert(conn, recordings, list(merged["recording"].values()))
+            for kind, row in outbox_changes:
+                if kind == "outbox":
                     self._outbox_add(conn, row)
-                elif kind == "outbox_result":
-                    self._outbox_result(conn, **row)
                 else:
-                    raise ValueError(f"unknown history change {kind!r}")
+                    self._outbox_result(conn, **row)
 
     @staticmethod
-    def _upsert(conn: Connection, table: Any, row: dict[str, Any], keys: tuple[str, ...]
-                ) -> None:
+    def _upsert(conn: Connection, table: Any, rows: list[dict[str, Any]]) -> None:
+        """Insert the rows not there yet and update the others, by (app_id, call_id)."""
+        if not rows:
+            return
         # One writer per server process: a read-then-write is enough, and it is the same SQL on
         # SQLite and PostgreSQL. Call ids are unique across servers, so servers never collide.
-        where = and_(*(table.c[k] == row[k] for k in keys))
-        changed = {k: v for k, v in row.items() if k not in keys}
-        if conn.execute(select(table.c[keys[0]]).where(where)).first() is None:
-            conn.execute(insert(table).values(**row))
-        elif changed:
-            conn.execute(update(table).where(where).values(**changed))
+        existing: set[tuple[str, str]] = set()
+        for start in range(0, len(rows), 500):
+            ids = {row["call_id"] for row in rows[start:start + 500]}
+            found = conn.execute(select(table.c.app_id, table.c.call_id)
+                                 .where(table.c.call_id.in_(ids)))
+            existing.update((app_id, call_id) for app_id, call_id in found)
+        # executemany needs every row to name the same columns.
+        blank = {c.name: (c.default.arg if c.default is not None else None)
+                 for c in table.columns}
+        inserts = []
+        updates: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for row in rows:
+            if (row["app_id"], row["call_id"]) not in existing:
+                inserts.append({**blank, **row})
+                continue
+            changed = tuple(sorted(k for k in row if k not in ("app_id", "call_id")))
+            if changed:
+                updates.setdefault(changed, []).append(
+                    {"key_app": row["app_id"], "key_call": row["call_id"],
+                     **{k: row[k] for k in changed}})
+        if inserts:
+            conn.execute(insert(table), inserts)
+        for changed, params in updates.items():
+            statement = update(table).where(
+                table.c.app_id == bindparam("key_app"), table.c.call_id == bindparam("key_call")
+            ).values({k: bindparam(k) for k in changed})
+            conn.execute(statement, params)
 
     def close_interrupted(self, node: str, now: float) -> int:
         """Close the calls this node left open when its process died: each ends at its last
@@ -179,10 +215,16 @@ class Database:
         configured = list(configured)
         with self.engine.begin() as conn:
             conn.execute(update(agents).values(active=False, updated_at=now))
+            known = {(a, i) for a, i in conn.execute(select(agents.c.app_id, agents.c.agent_id))}
             for app_id, agent_id, name, queues in configured:
-                self._upsert(conn, agents, {"app_id": app_id, "agent_id": agent_id, "name": name,
-                                            "queues": queues, "active": True, "updated_at": now},
-                             ("app_id", "agent_id"))
+                values = {"name": name, "queues": queues, "active": True, "updated_at": now}
+                if (app_id, agent_id) in known:
+                    conn.execute(update(agents).where(agents.c.app_id == app_id,
+                                                      agents.c.agent_id == agent_id
+                                                      ).values(**values))
+                else:
+                    conn.execute(insert(agents).values(app_id=app_id, agent_id=agent_id,
+                                                       **values))
 
     # -- reads ---------------------------------------------------------------------------------
 

@@ -159,7 +159,7 @@ async def test_a_call_cut_by_a_killed_server_is_closed_with_a_reason_when_it_res
         await first_offer([ha], callId=answered_id)
         await connect(ha, customer, answered_id)
         waiting_customer, waiting_id, _ = await enqueue(desk, "h")
-        await asyncio.sleep(0.5)  # the history writes in the background
+        await asyncio.sleep(1.2)  # written in the background, every write_interval (0.5 s)
         server.process.kill()  # SIGKILL: no shutdown hook, no last write
         server.process.wait(5)
 
