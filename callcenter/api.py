@@ -31,6 +31,7 @@ from callcenter.history import History
 
 MAX_PAGE = 500
 MAX_CSV_ROWS = 100_000
+MAX_STATS_DAYS = 400
 OPENAPI = Path(__file__).resolve().parent / "openapi.json"
 
 CSV_COLUMNS = ("callId", "kind", "queue", "originalQueue", "customerId", "customerName", "agent",
@@ -205,6 +206,9 @@ def add_api_routes(app: Flask, config: Config, center: ContactCenter, history: H
         start = query.start if query.start is not None else _midnight(now)
         if start >= end:
             raise ApiError(400, "BAD_REQUEST", "from: must be before to")
+        if end - start > MAX_STATS_DAYS * 86400:
+            # Statistics are computed over the window's call rows: bound the work of one request.
+            raise ApiError(400, "BAD_REQUEST", f"from: a window is at most {MAX_STATS_DAYS} days")
         interval = query.interval or (3600 if end - start <= 2 * 86400 else 86400)
         where = CallFilter(who.app_id, start, end, query.queue, query.agent, kind="queue")
         thresholds = statistics.Thresholds(config.statistics.service_level_seconds,

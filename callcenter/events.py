@@ -21,6 +21,7 @@ class EventName(StrEnum):
     TIMED_OUT = "call.timed_out"    # this invitee did not answer in time
     LEFT = "call.left"              # a joined participant left (hangup, disconnect, kick)
     ENDED = "call.ended"            # once per call; a queue call's queue.* ending follows it
+    INTERRUPTED = "call.interrupted"  # closed at start: the server died while it went on
     KICKED_OUT = "user.kicked_out"  # the same user logged in elsewhere
     # The contact center, after Asterisk's queue_log:
     QUEUE_JOINED = "queue.joined"              # ENTERQUEUE

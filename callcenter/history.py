@@ -196,12 +196,14 @@ class History:
         finally:
             self.writing = False
 
-    def close_interrupted(self) -> int:
-        """At start: close this node's calls left open by a process that died."""
+    def close_interrupted(self) -> list[CallEvent]:
+        """At start: close this node's calls left open by a process that died; returns the
+        ``call.interrupted`` events (already in the event log) for the plugins."""
         closed = self.offload(self.database.close_interrupted, self.node, time.time())
         if closed:
-            log.warning("closed %d calls left open when this server last stopped", closed)
-        return closed
+            log.warning("closed %d calls left open when this server last stopped", len(closed))
+        return [CallEvent(EventName.INTERRUPTED, e["app_id"], e["call_id"], None, e["at"],
+                          e["data"]) for e in closed]
 
 
 def _jsonable(data: dict[str, Any]) -> dict[str, Any]:

@@ -32,6 +32,8 @@ import eventlet.hubs  # noqa: E402
 import eventlet.patcher  # noqa: E402
 import eventlet.tpool  # noqa: E402
 import eventlet.wsgi  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy.exc import SQLAlchemyError  # noqa: E402
 
 from callcenter.config import Config  # noqa: E402
 from callcenter.credentials import Role, mint  # noqa: E402
@@ -46,7 +48,14 @@ def run(config: Config, plugins: PluginHost, host: str, port: int) -> None:
     # SQLite and psycopg2 calls block the OS thread: they run in the pool, and only the greenlet
     # that asked waits for them.
     runtime = create_app(config, plugins, async_mode="eventlet", offload=eventlet.tpool.execute)
-    runtime.open_database()
+    try:
+        runtime.open_database()
+    except SQLAlchemyError as exc:
+        # Unreachable, wrong password, not a database: say so in one line and stop.
+        url = make_url(runtime.history.database.url).render_as_string(hide_password=True)
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        log.error("cannot open the database %s: %s", url, reason)
+        sys.exit(2)
     listener = eventlet.listen((host, port))
     # eventlet leaves Nagle on: an ack followed by a relayed message to the same client would
     # wait ~40 ms for the peer's delayed ACK. Accepted sockets inherit this option.
@@ -87,6 +96,8 @@ def run(config: Config, plugins: PluginHost, host: str, port: int) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: write_unpatched(wake_write, b"x"))
     plugins.startup(runtime.services)
+    for event in runtime.interrupted:  # in the event log already; webhooks want them too
+        plugins.call_event(event)
     runtime.signaling.start_clock()
     eventlet.spawn(_expire_recordings, runtime.signaling.recorder,
                    config.recording.retention_days)

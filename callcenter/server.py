@@ -10,7 +10,7 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +28,7 @@ from callcenter.config import Config
 from callcenter.contact_center import ContactCenter
 from callcenter.credentials import CredentialError, Identity, Role, app_of, mint, verify
 from callcenter.db.database import Database
+from callcenter.events import CallEvent
 from callcenter.history import History
 from callcenter.metrics import Metrics
 from callcenter.outbox import Outbox
@@ -55,13 +56,15 @@ class Runtime:
     signaling: Signaling
     history: History
     services: Services
+    # The calls a crash left open, closed by open_database: told to the plugins once they start.
+    interrupted: list[CallEvent] = field(default_factory=list)
 
     def open_database(self) -> None:
         """Before serving: migrate the schema, close the calls a crash left open, and record the
         configured agents."""
         database = self.history.database
         database.migrate()
-        self.history.close_interrupted()
+        self.interrupted = self.history.close_interrupted()
         database.sync_agents(((app.id, a.id, a.name or a.id, list(a.queues))
                               for app in self.signaling.config.apps for a in app.agents),
                              time.time())

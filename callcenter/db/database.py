@@ -181,12 +181,14 @@ class Database:
             ).values({k: bindparam(k) for k in changed})
             conn.execute(statement, params)
 
-    def close_interrupted(self, node: str, now: float) -> int:
+    def close_interrupted(self, node: str, now: float) -> list[dict[str, Any]]:
         """Close the calls this node left open when its process died: each ends at its last
-        logged event, with end reason ``server_restart``. Returns how many were closed."""
+        logged event, with end reason ``server_restart``. Returns the ``call.interrupted``
+        events logged, one per call closed (``app_id``, ``call_id``, ``at``, ``data``)."""
         with self.engine.begin() as conn:
             rows = conn.execute(select(calls).where(calls.c.node == node,
                                                     calls.c.ended_at.is_(None))).all()
+            closed = []
             for row in rows:
                 last = conn.execute(select(func.max(call_events.c.at)).where(
                     call_events.c.app_id == row.app_id, call_events.c.call_id == row.call_id)
@@ -203,10 +205,13 @@ class Database:
                     values["wait"] = round(ended - row.joined_at, 3)
                 conn.execute(update(calls).where(calls.c.app_id == row.app_id,
                                                  calls.c.call_id == row.call_id).values(**values))
-                conn.execute(insert(call_events).values(
-                    app_id=row.app_id, call_id=row.call_id, user_id=None, name="call.interrupted",
-                    at=now, data={"reason": "server_restart", "endedAt": ended}))
-            return len(rows)
+                event = {"app_id": row.app_id, "call_id": row.call_id, "at": now, "data": {
+                    "reason": "server_restart", "endedAt": ended, "queue": row.queue,
+                    "kind": row.kind, "outcome": values["outcome"]}}
+                conn.execute(insert(call_events).values(user_id=None, name="call.interrupted",
+                                                        **event))
+                closed.append(event)
+            return closed
 
     def sync_agents(self, configured: Iterable[tuple[str, str, str, list[str]]], now: float
                     ) -> None:

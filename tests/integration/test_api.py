@@ -214,7 +214,8 @@ def test_bad_filters_get_a_clear_error_naming_the_parameter(srv, params, where):
 
 
 @pytest.mark.parametrize("params", [{"interval": "1"}, {"interval": "x"},
-                                    {"from": "0", "interval": "60"}])
+                                    {"from": "0", "interval": "60"},
+                                    {"from": "0", "interval": str(31 * 86400)}])
 def test_bad_statistics_windows_get_a_clear_error(srv, params):
     assert error(get(srv, "/api/stats", supervisor(srv), **params), 400) == "BAD_REQUEST"
 

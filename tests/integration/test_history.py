@@ -8,6 +8,7 @@ started again closes that call with a reason.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -48,8 +49,8 @@ def start(request: pytest.FixtureRequest, tmp_path: Path, database_url: str) -> 
     started = []
     start_server = _start_server(request.config)
 
-    def start_one() -> Any:
-        server = start_server(tmp_path, "", "200/second", True, demo_extra(QUEUES, AGENTS),
+    def start_one(extra: str = "") -> Any:
+        server = start_server(tmp_path, extra, "200/second", True, demo_extra(QUEUES, AGENTS),
                               database_url)
         started.append(server)
         return server
@@ -150,7 +151,8 @@ async def test_abandoned_and_direct_calls_each_leave_their_record(start):
     assert [c["callId"] for c in listed] == [abandoned_id]
 
 
-async def test_a_call_cut_by_a_killed_server_is_closed_with_a_reason_when_it_restarts(start):
+async def test_a_call_cut_by_a_killed_server_is_closed_with_a_reason_when_it_restarts(start,
+                                                                                     tmp_path):
     server = start()
     async with Desk(server) as desk:
         ha = await desk.agent("ha")
@@ -163,7 +165,9 @@ async def test_a_call_cut_by_a_killed_server_is_closed_with_a_reason_when_it_res
         server.process.kill()  # SIGKILL: no shutdown hook, no last write
         server.process.wait(5)
 
-    restarted = start()
+    # the event-log plugin stands for any plugin (webhooks) told of the calls closed
+    restarted = start('[plugins]\nenable = ["event-log"]\n'
+                      f'[plugins.settings.event-log]\npath = "{tmp_path}/events.jsonl"')
     answered = until_record(restarted, answered_id, endReason="server_restart")
     assert answered["outcome"] == "completed" and answered["endedBy"] == "system"
     assert answered["endedAt"] >= answered["answeredAt"]
@@ -171,6 +175,11 @@ async def test_a_call_cut_by_a_killed_server_is_closed_with_a_reason_when_it_res
     assert waiting["outcome"] == "interrupted" and waiting["answeredAt"] is None
     assert waiting["events"][-1]["event"] == "call.interrupted"
     assert "closed 2 calls left open" in restarted.log()
+    told = [json.loads(line) for line in (tmp_path / "events.jsonl").read_text().splitlines()]
+    interrupted = {e["call"]: e for e in told if e["event"] == "call.interrupted"}
+    assert set(interrupted) == {answered_id, waiting_id}
+    assert interrupted[answered_id]["outcome"] == "completed"
+    assert interrupted[waiting_id]["reason"] == "server_restart"
 
 
 async def test_every_call_has_exactly_one_record(start, database_url):
@@ -243,3 +252,16 @@ async def test_a_stalled_database_does_not_hold_up_calls_and_catches_up_after(re
     finally:
         server.stop()
     assert "Traceback" not in server.log(), server.log()
+
+
+def test_a_database_that_cannot_be_reached_stops_the_server_with_one_clear_line(request,
+                                                                                tmp_path):
+    start_server = _start_server(request.config)
+    with pytest.raises(RuntimeError) as failed:
+        start_server(tmp_path, "", "200/second", True, "",
+                     "postgresql://callcenter:hunter2@127.0.0.1:1/history")
+    log = str(failed.value)
+    assert "server exited with 2" in log
+    assert "cannot open the database postgresql://callcenter:***@127.0.0.1:1/history: " \
+        "Connection refused" in log
+    assert "hunter2" not in log and "Traceback" not in log

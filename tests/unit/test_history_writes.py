@@ -122,7 +122,9 @@ def test_calls_a_crash_left_open_are_closed_at_their_last_event_for_this_node_on
     other = History(database, "node-b")
     other.call_record("demo", {"callId": "q5", "queue": "sales", "joinedAt": 10.0,
                                "customer": {"userID": "c5"}, "attempts": []})
-    assert history.close_interrupted() == 1
+    [interrupted] = history.close_interrupted()
+    assert (interrupted.name, interrupted.call_id) == (EventName.INTERRUPTED, "q4")
+    assert interrupted.data["outcome"] == "completed" and interrupted.data["endedAt"] == 30.0
     closed = database.get_call("demo", "q4")
     assert (closed["endedAt"], closed["talk"], closed["outcome"], closed["endReason"]) == (
         30.0, 18.0, "completed", "server_restart")
