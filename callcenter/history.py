@@ -106,9 +106,11 @@ class History:
                 "agent_id": event.user_id, "type": event.data.get("type"), "priority": 0,
                 "joined_at": event.at, "ring_attempts": 1, "recorded": False})
         elif event.name is EventName.ACCEPTED and kind == "direct":
+            # The first to accept answers the call (a group call has several).
+            self._open[key] = "direct-answered"
             self._add("call", {"app_id": event.app_id, "call_id": event.call_id,
                                "answered_at": event.at, "agent_id": event.user_id})
-        elif event.name is EventName.ENDED and kind == "direct":
+        elif event.name is EventName.ENDED and kind in ("direct", "direct-answered"):
             del self._open[key]
             answered = bool(event.data.get("answered"))
             self._add("call", {

@@ -31,6 +31,7 @@ def test_a_direct_call_opens_its_row_at_the_first_invitation_and_closes_it_at_th
     history.event(event(EventName.INVITED, "d1", "bob", 100.0, **{"from": "alice", "type": 1}))
     history.event(event(EventName.INVITED, "d1", "carl", 100.1, **{"from": "alice", "type": 1}))
     history.event(event(EventName.ACCEPTED, "d1", "bob", 103.0))
+    history.event(event(EventName.ACCEPTED, "d1", "carl", 104.0))  # joins the group call later
     opened = database.get_call("demo", "d1")
     assert opened["kind"] == "direct" and opened["endedAt"] is None
     assert (opened["customerId"], opened["agent"], opened["answeredAt"]) == ("alice", "bob", 103.0)
@@ -40,7 +41,7 @@ def test_a_direct_call_opens_its_row_at_the_first_invitation_and_closes_it_at_th
     assert (closed["outcome"], closed["endReason"], closed["talk"], closed["endedAt"]) == (
         "answered", "hangup", 7.0, 110.0)
     assert [e["event"] for e in closed["events"]] == [
-        "call.invited", "call.invited", "call.accepted", "call.ended"]
+        "call.invited", "call.invited", "call.accepted", "call.accepted", "call.ended"]
     rows, _ = database.list_calls(CallFilter("demo"), 10)
     assert len(rows) == 1
 
