@@ -213,8 +213,8 @@ def add_api_routes(app: Flask, config: Config, center: ContactCenter, history: H
         where = CallFilter(who.app_id, start, end, query.queue, query.agent, kind="queue")
         thresholds = statistics.Thresholds(config.statistics.service_level_seconds,
                                            config.statistics.short_abandon_seconds)
-        rows = history.read(database.calls_for_statistics, where)
-        events = history.read(database.agent_events, who.app_id, end)
+        rows, events = history.read(lambda: (database.calls_for_statistics(where),
+                                              database.agent_events(who.app_id, start, end)))
         if query.agent is not None:
             events = [e for e in events if e.get("user") == query.agent]
         try:

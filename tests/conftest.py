@@ -82,6 +82,17 @@ class Server:
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")
 
+    def wait_for_media_workers(self, count: int = 1, timeout: float = 30) -> None:
+        """Wait until `count` media workers have said worker_hello to this server."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            ready = [line for line in self.log().splitlines()
+                     if "media worker" in line and "ready for" in line]
+            if len(ready) >= count:
+                return
+            time.sleep(0.1)
+        raise TimeoutError(f"{count} media worker(s) not ready:\n{self.log()[-3000:]}")
+
     def stop(self) -> None:
         if self.process.poll() is None:
             self.process.terminate()

@@ -289,11 +289,18 @@ class Database:
             "createdAt": recording.created_at}
         return record
 
-    def agent_events(self, app_id: str, end: float) -> list[dict[str, Any]]:
-        """The agent status and state events of an app before ``end``, oldest first."""
+    def agent_events(self, app_id: str, start: float, end: float) -> list[dict[str, Any]]:
+        """The agent status and state events of an app in [start, end), preceded by each agent's
+        last status and last state event before ``start`` (what they were doing when the window
+        opened), oldest first. Older events are not read: the log only grows."""
+        names = ("agent.status", "agent.state")
+        last_before = select(func.max(call_events.c.id)).where(
+            call_events.c.app_id == app_id, call_events.c.at < start,
+            call_events.c.name.in_(names)).group_by(call_events.c.user_id, call_events.c.name)
         query = select(call_events).where(
-            call_events.c.app_id == app_id, call_events.c.at < end,
-            call_events.c.name.in_(("agent.status", "agent.state"))).order_by(call_events.c.id)
+            call_events.c.app_id == app_id, call_events.c.name.in_(names),
+            or_(and_(call_events.c.at >= start, call_events.c.at < end),
+                call_events.c.id.in_(last_before))).order_by(call_events.c.id)
         with self.engine.connect() as conn:
             return [{"event": e.name, "at": e.at, "user": e.user_id, **(e.data or {})}
                     for e in conn.execute(query)]

@@ -56,16 +56,6 @@ def demo_config(origin: str) -> str:
         f'password_hash = "{generate_password_hash(PASSWORD)}"', 'queues = ["q"]', ""])
 
 
-def wait_worker_ready(server, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if any("media worker" in line and "ready for" in line
-               for line in server.log().splitlines()):
-            return
-        time.sleep(0.1)
-    raise TimeoutError(f"the media worker did not come up:\n{server.log()[-3000:]}")
-
-
 def read_wav(data: bytes) -> tuple[object, int]:
     """(int16 samples shaped (frames, channels), rate); the header's sizes match the data."""
     with wave.open(io.BytesIO(data)) as w:
@@ -113,7 +103,7 @@ def test_widget_call_is_recorded_with_the_agents_tone_on_the_right_channel(
     agent.wait_for_selector(".queue-tile[data-queue='q']")
     agent.select_option("#status", "available")
     agent.wait_for_selector("#agent-state[data-state='waiting']")
-    wait_worker_ready(server)
+    server.wait_for_media_workers()
 
     # The customer calls from the widget on the shop's origin and is told about the recording
     # before anyone answers.

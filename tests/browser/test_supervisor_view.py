@@ -54,16 +54,6 @@ def recording_config(rec_dir) -> str:
             '[plugins.settings.recording]\nqueues = ["q"]\n')
 
 
-def wait_worker_ready(server, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if any("media worker" in line and "ready for" in line
-               for line in server.log().splitlines()):
-            return
-        time.sleep(0.1)
-    raise TimeoutError(f"the media worker did not come up:\n{server.log()[-3000:]}")
-
-
 def sign_in(page, user: str, password: str) -> None:
     page.fill("#agent-id", user)
     page.fill("#password", password)
@@ -138,7 +128,7 @@ def test_supervisor_watches_a_call_live_then_reviews_it_in_charts_timeline_and_r
     sign_in(agent, AGENT, AGENT_PASSWORD)
     agent.wait_for_selector("#workspace", state="visible")
     sv.wait_for_selector(f"{AGENT_ROW}[data-state='break']", timeout=LIVE_TIMEOUT)
-    wait_worker_ready(server)
+    server.wait_for_media_workers()
 
     # A customer calls from the widget; nobody is available, so the call waits, and the
     # supervisor sees it within a couple of seconds.

@@ -69,18 +69,6 @@ def wait_for_log(read, text: str, count: int = 1, timeout: float = 30) -> None:
     raise TimeoutError(f"{text!r} x{count} not logged within {timeout} s:\n{read()[-3000:]}")
 
 
-def workers_ready(server, count: int = 1) -> None:
-    """Wait until `count` media workers have said worker_hello to the core."""
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        lines = [line for line in server.log().splitlines()
-                 if "media worker" in line and "ready for" in line]
-        if len(lines) >= count:
-            return
-        time.sleep(0.1)
-    raise TimeoutError(f"{count} media worker(s) not ready:\n{server.log()[-3000:]}")
-
-
 class WorkerProcess:
     """A `callcenter media` process started by the test (config `workers = 0`)."""
 
@@ -259,7 +247,7 @@ def wav_of_file(path: Path) -> tuple[Any, int]:
 async def test_recording_has_customer_tone_left_and_agent_tone_right(server_factory, tmp_path,
                                                                      desk):
     server = start(server_factory, tmp_path)  # `callcenter serve` starts its own worker
-    await asyncio.to_thread(workers_ready, server)
+    await asyncio.to_thread(server.wait_for_media_workers)
     call = await recorded_call(desk, server)
     await asyncio.sleep(4)
     await call.customer_media.hangup(call.call_id)
@@ -300,7 +288,7 @@ async def test_recording_has_customer_tone_left_and_agent_tone_right(server_fact
 async def test_a_leg_dropped_mid_call_still_leaves_a_closed_playable_recording(
         server_factory, tmp_path, desk):
     server = start(server_factory, tmp_path)
-    await asyncio.to_thread(workers_ready, server)
+    await asyncio.to_thread(server.wait_for_media_workers)
     d = desk(server)
     agent_client = await d.agent("ag1")
     agent_media = desk.media(agent_client, AGENT_TONE)
@@ -369,7 +357,7 @@ async def test_a_second_worker_takes_new_jobs(server_factory, tmp_path, desk, wo
     server = start(server_factory, tmp_path, workers=0)
     first = worker_procs(server, "w1")
     second = worker_procs(server, "w2")
-    await asyncio.to_thread(workers_ready, server, 2)
+    await asyncio.to_thread(server.wait_for_media_workers, 2)
     first.process.kill()
     first.process.wait(5)
     await asyncio.sleep(0.5)  # the core sees the connection drop
@@ -388,7 +376,7 @@ async def test_a_second_worker_takes_new_jobs(server_factory, tmp_path, desk, wo
 async def test_recording_access_is_for_agents_and_supervisors_of_the_app(server_factory,
                                                                         tmp_path, desk):
     server = start(server_factory, tmp_path)
-    await asyncio.to_thread(workers_ready, server)
+    await asyncio.to_thread(server.wait_for_media_workers)
     call = await recorded_call(desk, server)
     await asyncio.sleep(1)
     await call.agent_media.hangup(call.call_id)

@@ -51,7 +51,10 @@ def test_the_worked_example_gives_the_same_numbers_from_either_database(database
     database.apply(changes)
 
     rows = database.calls_for_statistics(CallFilter("demo", T, END, kind="queue"))
-    events = database.agent_events("demo", END)
+    events = database.agent_events("demo", T, END)
+    # of what came before the window, only each agent's last status and state are read
+    assert [(e["user"], e["at"] - T) for e in events if e["at"] < T] == [
+        ("carol", -3600), ("alice", -600)]
     assert sorted(r["callId"] for r in rows) == sorted(c["callId"] for c in CALLS)
     stored = summarize(rows, events, T, END, THRESHOLDS, now=END)
     assert stored == summarize(CALLS, EVENTS, T, END, THRESHOLDS, now=END)
