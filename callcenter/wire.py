@@ -125,7 +125,24 @@ MAX_ATTRIBUTE_VALUE = 256
 
 
 def encoded_size(value: Any) -> int:
-    return len(json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode())
+    """The payload's size as JSON text in bytes; BadRequest if it is not JSON.
+
+    Socket.IO lets a client send binary attachments (bytes anywhere in the payload), and JSON
+    lets it send strings with lone surrogates that no UTF-8 encoder accepts: neither is a request
+    of ours, so both are refused here, before anything else reads the payload.
+    """
+    try:
+        text = json.dumps(value, separators=(",", ":"), ensure_ascii=False,
+                          allow_nan=False)
+        return len(text.encode())
+    except TypeError:
+        raise BadRequest("the payload must be JSON: binary data is not accepted") from None
+    except ValueError:  # NaN or infinity (allow_nan=False)
+        raise BadRequest("the payload must be JSON: numbers must be finite") from None
+    except UnicodeEncodeError:
+        raise BadRequest("the payload must be JSON: strings must be valid Unicode") from None
+    except RecursionError:
+        raise BadRequest("the payload is nested too deeply") from None
 
 
 def parse(model: type[T], payload: Any) -> T:
