@@ -157,7 +157,9 @@ def agents_add(config_path: str, app_id: str, agent_id: str, name: str, queues: 
 
 @main.command()
 @click.option("--server", "server_url", required=True, help="The core server's URL.")
-@click.option("--app", "app_id", required=True, help="The app the service credential is for.")
+@click.option("--app", "app_id", required=True,
+              help="The app whose calls it records, or '*' for a worker shared by every app "
+                   "(its credential signed with [recording] shared_worker_secret).")
 @click.option("--token", default=None, envvar="CALLCENTER_SERVICE_TOKEN",
               help="A service credential (default: $CALLCENTER_SERVICE_TOKEN, or minted from "
                    "--config).")
@@ -173,14 +175,22 @@ def media(server_url: str, app_id: str, token: str | None, config_path: str | No
         if config_path is None:
             click.echo("error: give --token, $CALLCENTER_SERVICE_TOKEN or --config", err=True)
             sys.exit(2)
-        from callcenter.credentials import Role, mint
+        from callcenter.credentials import SHARED, Role, mint
 
         config, _ = _load(config_path)
         app = config.app(app_id)
-        if app is None:
+        if app_id == SHARED:
+            secret = config.recording.shared_worker_secret
+            if secret is None:
+                click.echo("error: a shared worker (--app '*') needs [recording] "
+                           "shared_worker_secret in the config", err=True)
+                sys.exit(2)
+        elif app is None:
             click.echo(f"error: no app {app_id!r}", err=True)
             sys.exit(2)
-        token = mint(app.id, app.secret, f"media-{name or 'worker'}", Role.SERVICE, 86400)
+        else:
+            secret = app.secret
+        token = mint(app_id, secret, f"media-{name or 'worker'}", Role.SERVICE, 86400)
     logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from callcenter.media_worker import run_worker
 

@@ -119,6 +119,9 @@ class App(_Strict):
     secret: str
     token_ttl: Annotated[int, Field(ge=10)] = 3600
     allowed_origins: list[str] = []
+    # Whether customers may `invite` users directly (1:1 and group calls, as on /demo). Off: they
+    # reach agents only through queues.
+    customer_direct_calls: bool = False
     customer_token_ttl: Annotated[int, Field(ge=10)] = 900
     agent_token_ttl: Annotated[int, Field(ge=10)] = 43200
     queues: list[QueueSettings] = []
@@ -199,6 +202,15 @@ class RecordingSettings(_Strict):
     worker_capacity: Annotated[int, Field(ge=1, le=10000)] = 100
     # Recordings older than this many days are deleted (0: kept forever).
     retention_days: Annotated[int, Field(ge=0)] = 90
+    # Signs the credentials of media workers shared by every app (app id "*"). A worker with an
+    # app's service credential records only that app's calls. Unset: only the child workers
+    # `serve` starts are shared (with a secret made at start that never leaves the process).
+    shared_worker_secret: str | None = None
+
+    @field_validator("shared_worker_secret")
+    @classmethod
+    def _secret(cls, value: str | None) -> str | None:
+        return value if value is None else App._secret(value)
 
 
 class DatabaseSettings(_Strict):

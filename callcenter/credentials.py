@@ -16,6 +16,10 @@ import jwt
 
 USER_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 ALGORITHM = "HS256"
+# The app id of a server-level credential: a media worker shared by every app, signed with the
+# server's `[recording] shared_worker_secret` instead of an app's secret. No app can be named so
+# (app ids match USER_ID's alphabet).
+SHARED = "*"
 
 
 class Role(StrEnum):

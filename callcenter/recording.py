@@ -34,7 +34,13 @@ class Worker:
     id: str
     capacity: int
     name: str
+    # The app whose calls it may record: that of its service credential, or None for a worker
+    # the server's config declares shared (a credential signed with `shared_worker_secret`).
+    app_id: str | None
     jobs: set[str] = field(default_factory=set)
+
+    def serves(self, app_id: str) -> bool:
+        return self.app_id is None or self.app_id == app_id
 
     @property
     def load(self) -> float:
@@ -108,8 +114,9 @@ class Recorder:
 
     # -- workers ---------------------------------------------------------------------------
 
-    def add_worker(self, capacity: int, name: str) -> Worker:
-        worker = Worker(secrets.token_hex(6), capacity, name)
+    def add_worker(self, capacity: int, name: str, app_id: str | None) -> Worker:
+        """A worker for ``app_id``'s calls only, or for every app's when ``app_id`` is None."""
+        worker = Worker(secrets.token_hex(6), capacity, name, app_id)
         self.workers[worker.id] = worker
         return worker
 
@@ -131,8 +138,10 @@ class Recorder:
 
     def start(self, app_id: str, call_id: str, legs: dict[str, str], video: bool,
               out: Outcome) -> Job | None:
-        """Give the call to the least-loaded worker with room; None if there is none."""
-        free = [w for w in self.workers.values() if len(w.jobs) < w.capacity]
+        """Give the call to the least-loaded worker of its app with room; None if there is
+        none. A worker never sees another app's calls: its job names the legs it may signal."""
+        free = [w for w in self.workers.values()
+                if w.serves(app_id) and len(w.jobs) < w.capacity]
         if not free:
             return None
         worker = min(free, key=lambda w: (w.load, w.id))

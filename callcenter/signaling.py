@@ -9,6 +9,7 @@ background tasks. Every request is answered ``{ok: true, ...}`` or ``{ok: false,
 from __future__ import annotations
 
 import logging
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,11 +18,19 @@ from typing import Any
 from flask import request
 from flask_socketio import ConnectionRefusedError, SocketIO
 
-from callcenter import wire
+from callcenter import access, wire
 from callcenter.calls import CallError, EndReason, Outcome, Switchboard, Timer
 from callcenter.config import Config
 from callcenter.contact_center import ContactCenter
-from callcenter.credentials import CredentialError, Identity, Role, app_of, valid_user_id, verify
+from callcenter.credentials import (
+    SHARED,
+    CredentialError,
+    Identity,
+    Role,
+    app_of,
+    valid_user_id,
+    verify,
+)
 from callcenter.events import CallEvent, EventName
 from callcenter.history import History
 from callcenter.metrics import Metrics
@@ -68,14 +77,9 @@ class Session:
 class Signaling:
     """The Socket.IO side of one server: sessions and the request table."""
 
-    # Every request a client may send; request X is handled by method on_X.
-    REQUESTS = ("hello", "invite", "accept", "reject", "hangup", "signal", "media_state",
-                "switch_type", "logout", "enqueue", "rate", "agent_status", "agent_state",
-                "wrap_up", "worker_hello", "job_update", "record_signal", "supervisor_watch")
-    CUSTOMER_REQUESTS = frozenset({"enqueue", "rate"})
-    AGENT_REQUESTS = frozenset({"agent_status", "agent_state", "wrap_up"})
-    SUPERVISOR_REQUESTS = frozenset({"supervisor_watch"})
-    SERVICE_REQUESTS = frozenset({"worker_hello", "job_update"})
+    # Every request a client may send (request X is handled by method on_X), and which role may
+    # send it: the table of callcenter.access, also written out in docs/protocol.md.
+    REQUESTS = tuple(access.SOCKET)
     TICK_SECONDS = 1.0
 
     def __init__(self, socketio: SocketIO, config: Config, store: Store,
@@ -91,6 +95,10 @@ class Signaling:
         self.plugins = plugins
         self.enqueue_limiter = MovingWindow(config.contact_center.enqueue_rate)
         self.recorder = center.recorder
+        # Signs the credentials of media workers shared by every app; without one in the config,
+        # a secret of this process's own, for the child workers serve starts.
+        self.shared_worker_secret = (config.recording.shared_worker_secret
+                                     or secrets.token_urlsafe(32))
         # Media worker connections: worker id <-> Socket.IO session id.
         self.worker_sids: dict[str, str] = {}
         self.sid_workers: dict[str, str] = {}
@@ -124,6 +132,8 @@ class Signaling:
         if not isinstance(auth, dict) or not all(
                 isinstance(auth.get(k), str) for k in ("appId", "userID", "userSig")):
             raise CredentialError("AUTH_REQUIRED", "auth must be {appId, userID, userSig} strings")
+        if auth["appId"] == SHARED:
+            return self._shared_worker(auth)
         app = self.config.app(auth["appId"])
         if app is None:
             raise CredentialError("UNKNOWN_APP", "no such app")
@@ -135,6 +145,14 @@ class Signaling:
         identity = verify(auth["userSig"], app.id, app.secret)
         if identity.user_id != auth["userID"]:
             raise CredentialError("AUTH_MISMATCH", "the credential is for another user")
+        return identity
+
+    def _shared_worker(self, auth: dict[str, str]) -> Identity:
+        """A media worker for every app: a service credential signed with the server's
+        shared-worker secret."""
+        identity = verify(auth["userSig"], SHARED, self.shared_worker_secret)
+        if identity.role is not Role.SERVICE or identity.user_id != auth["userID"]:
+            raise CredentialError("AUTH_MISMATCH", "a shared credential is for a media worker")
         return identity
 
     def on_connect(self, auth: Any = None) -> None:
@@ -223,15 +241,7 @@ class Signaling:
         handler = self.requests.get(event)
         if handler is None:
             raise RequestError("UNKNOWN_EVENT", f"no such request: {str(event)[:64]!r}")
-        role = session.identity.role
-        if event in self.CUSTOMER_REQUESTS and role is not Role.CUSTOMER:
-            raise RequestError("FORBIDDEN", f"{event} is for customers")
-        if event in self.AGENT_REQUESTS and role is not Role.AGENT:
-            raise RequestError("FORBIDDEN", f"{event} is for agents")
-        if event in self.SERVICE_REQUESTS and role is not Role.SERVICE:
-            raise RequestError("FORBIDDEN", f"{event} is for media workers")
-        if event in self.SUPERVISOR_REQUESTS and role is not Role.SUPERVISOR:
-            raise RequestError("FORBIDDEN", f"{event} is for supervisors")
+        self.check_access(session, event)
         if len(args) > 1:
             raise RequestError("BAD_REQUEST", "a request carries one payload object")
         payload = args[0] if args else None
@@ -239,6 +249,17 @@ class Signaling:
             raise RequestError("PAYLOAD_TOO_LARGE",
                                f"at most {self.config.server.max_message_bytes} bytes")
         return handler(session, payload)
+
+    def check_access(self, session: Session, event: str) -> None:
+        """FORBIDDEN unless the table lets the session's role make this request."""
+        role = session.identity.role
+        if access.socket_scope(event, role) is access.Scope.NONE:
+            raise RequestError("FORBIDDEN", f"{event} is not for the {role.value} role")
+        if event in access.DIRECT_CALL_REQUESTS and role is Role.CUSTOMER:
+            app = self.config.app(session.app_id)
+            if app is None or not app.customer_direct_calls:
+                raise RequestError("FORBIDDEN", "customers reach agents through a queue "
+                                   "(enqueue); this app allows no direct calls")
 
     def on_hello(self, session: Session, payload: Any) -> dict[str, Any]:
         wire.parse(wire.Empty, payload)
@@ -349,10 +370,12 @@ class Signaling:
         recorder = self._recorder()
         if session.sid in self.sid_workers:
             raise RequestError("BAD_REQUEST", "this connection is a worker already")
-        worker = recorder.add_worker(req.capacity, req.name or session.user_id)
+        app_id = None if session.app_id == SHARED else session.app_id
+        worker = recorder.add_worker(req.capacity, req.name or session.user_id, app_id)
         self.worker_sids[worker.id] = session.sid
         self.sid_workers[session.sid] = worker.id
-        log.info("media worker %s (%s) ready for %d jobs", worker.id, worker.name, req.capacity)
+        log.info("media worker %s (%s) ready for %d jobs of %s", worker.id, worker.name,
+                 req.capacity, f"app {app_id}" if app_id else "every app")
         return {"workerId": worker.id, "recordingsDir": str(recorder.directory)}
 
     def on_job_update(self, session: Session, payload: Any) -> dict[str, Any]:

@@ -42,6 +42,8 @@ max_timeout = 600
 [[apps]]
 id = "demo"
 secret = {{ env = "CC_TEST_DEMO_SECRET" }}
+# The signaling tests' customers call each other directly, as on /demo; app "other" does not allow it.
+customer_direct_calls = true
 {demo_extra}
 
 [[apps]]

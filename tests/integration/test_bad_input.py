@@ -325,8 +325,9 @@ async def test_outsider_cannot_touch_a_call(srv, clients):
 async def test_apps_are_isolated_even_with_the_same_user_ids(srv, clients):
     bob = await clients(srv, "bob")
     alice = await clients(srv, "alice")
-    # the same ids exist in app "other": logging them in kicks nobody in demo
-    other_alice = await clients(srv, user_id=alice.user_id, app="other")
+    # the same ids exist in app "other": logging them in kicks nobody in demo (an agent there,
+    # as app "other" lets no customer call directly)
+    other_alice = await clients(srv, user_id=alice.user_id, app="other", role="agent")
     assert other_alice.hello_ack["appId"] == "other"
     await alice.assert_no_event("kicked_out", within=0.3)
     assert alice.connected
