@@ -20,7 +20,9 @@ import eventlet  # noqa: E402
 
 eventlet.monkey_patch()
 
+import errno  # noqa: E402
 import gc  # noqa: E402
+import importlib.util  # noqa: E402
 import logging  # noqa: E402
 import signal  # noqa: E402
 import socket  # noqa: E402
@@ -36,7 +38,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.exc import SQLAlchemyError  # noqa: E402
 
 from callcenter.config import Config  # noqa: E402
-from callcenter.credentials import Role, mint  # noqa: E402
+from callcenter.credentials import SHARED, Role, mint  # noqa: E402
 from callcenter.plugin_host import PluginHost  # noqa: E402
 from callcenter.recording import Recorder  # noqa: E402
 from callcenter.server import WEB_ROOT, create_app  # noqa: E402
@@ -56,10 +58,22 @@ def run(config: Config, plugins: PluginHost, host: str, port: int) -> None:
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         log.error("cannot open the database %s: %s", url, reason)
         sys.exit(2)
-    listener = eventlet.listen((host, port))
+    # Media workers are started only where something may be recorded: a plugin answers
+    # callcenter_should_record (the stock `recording` plugin, or one of the operator's own).
+    records = bool(plugins.pm.hook.callcenter_should_record.get_hookimpls())
+    child_workers = config.recording.workers if records else 0
+    missing = missing_media_packages() if child_workers else []
+    if missing:
+        log.error("recording is enabled but the media worker needs %s, which is not installed: "
+                  "pip install 'callcenter[media]' (or set [recording] workers = 0 and run "
+                  "`callcenter media` where it is installed)", " and ".join(missing))
+        sys.exit(2)
+    listener = _listen(host, port)
     # eventlet leaves Nagle on: an ack followed by a relayed message to the same client would
     # wait ~40 ms for the peer's delayed ACK. Accepted sockets inherit this option.
     listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    # Known before a signal can arrive: a SIGTERM during the plugins' start-up stops them too.
+    workers: list[_ChildWorker] = []
 
     def graceful_exit() -> None:
         # eventlet's server waits for every open websocket before it returns, so the process
@@ -106,16 +120,47 @@ def run(config: Config, plugins: PluginHost, host: str, port: int) -> None:
              "SDK: /sdk/callcenter.js)", bound[0], bound[1])
     if config.server.shop_demo_port:
         _serve_shop_demo(host, config.server.shop_demo_port, f"http://{host}:{bound[1]}")
-    # Media workers are started only where something may be recorded: a plugin answers
-    # callcenter_should_record (the stock `recording` plugin, or one of the operator's own).
-    records = bool(plugins.pm.hook.callcenter_should_record.get_hookimpls())
-    workers = [_ChildWorker(config, f"http://127.0.0.1:{bound[1]}", i)
-               for i in range(config.recording.workers if records else 0)]
+    # The children record every app's calls: their credential is signed with the server's
+    # shared-worker secret.
+    workers += [_ChildWorker(config, runtime.signaling.shared_worker_secret,
+                             f"http://127.0.0.1:{bound[1]}", i) for i in range(child_workers)]
     for worker in workers:
         eventlet.spawn(worker.keep_running)
     tune_gc()
     eventlet.wsgi.server(listener, runtime.app, log_output=False,
                          max_size=config.server.max_connections)
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The listening socket, or exit 2 with one line if the port is taken.
+
+    eventlet sets SO_REUSEPORT by default, so a second server on the same port would start
+    without a word and the kernel would split the clients between two processes with separate
+    state: agents and customers would never meet. Without it, the bind fails as it should.
+    """
+    try:
+        return eventlet.listen((host, port), reuse_port=False)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            log.error("cannot listen on %s:%d: the port is in use (another callcenter, or "
+                      "another program); stop it or choose another --port", host, port)
+        else:
+            log.error("cannot listen on %s:%d: %s", host, port, exc.strerror or exc)
+        sys.exit(2)
+
+
+def missing_media_packages() -> list[str]:
+    """The packages a media worker imports that this Python lacks (without importing them:
+    aiortc is heavy, and the server itself never uses it)."""
+    missing = []
+    for name in ("aiortc", "aiohttp"):
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            missing.append(name)
+    return missing
 
 
 # Python's default thresholds (700, 10, 10) made a full collection every few seconds under load:
@@ -144,7 +189,7 @@ def _serve_shop_demo(host: str, port: int, callcenter_url: str) -> None:
                                   ("Content-Length", str(len(page)))])
         return [page]
 
-    listener = eventlet.listen((host, port))
+    listener = _listen(host, port)
     eventlet.spawn(eventlet.wsgi.server, listener, shop, log_output=False)
     log.info("example shop page with the widget on http://%s:%d", host, port)
 
@@ -152,27 +197,29 @@ def _serve_shop_demo(host: str, port: int, callcenter_url: str) -> None:
 class _ChildWorker:
     """A media worker run as a child process in the single-machine setup, restarted if it dies.
 
-    Its service credential is minted here from the first app's secret and handed over in the
-    environment, so it never appears on a command line.
+    It records every app's calls: its service credential is signed with the server's
+    shared-worker secret, minted here and handed over in the environment, so it never appears on
+    a command line.
     """
 
     RESTART_DELAY = 1.0
     TOKEN_TTL = 30 * 86400
 
-    def __init__(self, config: Config, server_url: str, index: int) -> None:
+    def __init__(self, config: Config, shared_secret: str, server_url: str, index: int) -> None:
         self.config = config
+        self.shared_secret = shared_secret
         self.server_url = server_url
         self.name = f"child-{index + 1}"
         self.process: subprocess.Popen | None = None
         self.stopping = False
 
     def start(self) -> None:
-        app = self.config.apps[0]
-        token = mint(app.id, app.secret, f"media-{self.name}", Role.SERVICE, self.TOKEN_TTL)
+        token = mint(SHARED, self.shared_secret, f"media-{self.name}", Role.SERVICE,
+                     self.TOKEN_TTL)
         env = dict(os.environ, CALLCENTER_SERVICE_TOKEN=token)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "callcenter", "media", "--server", self.server_url,
-             "--app", app.id, "--name", self.name,
+             "--app", SHARED, "--name", self.name,
              "--capacity", str(self.config.recording.worker_capacity)], env=env)
         log.info("started media worker %s (pid %d)", self.name, self.process.pid)
 
