@@ -1,0 +1,145 @@
+"""The role × request table: docs/protocol.md and callcenter.access agree, and every cell holds
+against a real server (the HTTP cells are tried in test_http_access.py)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from contact_center_helpers import _start_server
+from signaling_helpers import unique
+from werkzeug.security import generate_password_hash
+
+from callcenter import access
+from callcenter.access import Scope
+from callcenter.credentials import Role
+
+PROTOCOL = Path(__file__).parents[2] / "docs" / "protocol.md"
+CELLS = {"own": Scope.OWN, "own*": Scope.OWN, "app": Scope.APP, "no": Scope.NONE}
+ROLES = (Role.CUSTOMER, Role.AGENT, Role.SUPERVISOR, Role.SERVICE)
+
+# A request of each kind, with ids nobody has: an allowed request gets past the table and is
+# answered by the domain (ok, or CALL_NOT_FOUND and the like), a refused one gets FORBIDDEN.
+PAYLOADS = {
+    "hello": {},
+    "invite": {"userIDList": ["nobody_here"], "type": 1},
+    "accept": {"callId": "no-such-call"},
+    "reject": {"callId": "no-such-call"},
+    "hangup": {"callId": "no-such-call"},
+    "signal": {"callId": "no-such-call", "to": "nobody_here", "kind": "candidate",
+               "payload": None},
+    "media_state": {"callId": "no-such-call", "audio": True},
+    "switch_type": {"callId": "no-such-call", "type": 1},
+    "enqueue": {"queue": "q", "type": 1},
+    "rate": {"callId": "no-such-call", "rating": 5},
+    "agent_status": {"status": "break", "reason": "lunch"},
+    "agent_state": {},
+    "wrap_up": {"callId": "no-such-call"},
+    "supervisor_watch": {},
+    "worker_hello": {"capacity": 1},
+    "job_update": {"jobId": "no-such-job", "state": "done"},
+    "record_signal": {"callId": "no-such-call", "kind": "candidate", "payload": None},
+    "logout": {},  # last: it closes the connection
+}
+
+DEMO = f"""
+[[apps.queues]]
+name = "q"
+when_empty = "join"
+[[apps.agents]]
+id = "ag"
+password_hash = "{generate_password_hash("x")}"
+queues = ["q"]
+[[apps.supervisors]]
+id = "sv"
+password_hash = "{generate_password_hash("x")}"
+"""
+
+
+def documented_socket_table() -> dict[str, dict[Role, Scope]]:
+    """The table under "### Socket requests" in docs/protocol.md."""
+    text = PROTOCOL.read_text()
+    section = text[text.index("### Socket requests"):]
+    table: dict[str, dict[Role, Scope]] = {}
+    for line in section.splitlines()[2:]:
+        if not line.startswith("|"):
+            if table:
+                break
+            continue
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        match = re.fullmatch(r"`(\w+)`", cells[0])
+        if match is None:
+            continue  # the header's separator
+        table[match.group(1)] = {role: CELLS[cell] for role, cell in zip(ROLES, cells[1:],
+                                                                          strict=True)}
+    return table
+
+
+def test_the_documented_table_is_the_one_the_server_enforces():
+    assert documented_socket_table() == access.SOCKET
+    assert set(PAYLOADS) == set(access.SOCKET), "every request of the table is tried below"
+
+
+@pytest.fixture(scope="module")
+def desk(request, tmp_path_factory):
+    start_server = _start_server(request.config)
+    server = start_server(tmp_path_factory.mktemp("access"), demo_extra=DEMO)
+    yield server
+    server.stop()
+    assert "Traceback" not in server.log(), server.log()
+
+
+USERS = {Role.CUSTOMER: None, Role.AGENT: "ag", Role.SUPERVISOR: "sv", Role.SERVICE: None}
+
+
+@pytest.mark.parametrize("role", ROLES, ids=lambda r: r.value)
+async def test_every_socket_request_is_allowed_or_forbidden_as_the_table_says(desk, clients,
+                                                                            role):
+    client = await clients(desk, role.value, user_id=USERS[role] or unique(role.value),
+                           role=role.value)
+    for request, payload in PAYLOADS.items():
+        ack = await client.request(request, payload)
+        assert isinstance(ack, dict) and "ok" in ack, (request, ack)
+        code = None if ack["ok"] else ack["error"]["code"]
+        assert code != "INTERNAL", (request, ack)
+        if access.SOCKET[request][role] is Scope.NONE:
+            assert code == "FORBIDDEN", (request, role, ack)
+        else:
+            assert code != "FORBIDDEN", (request, role, ack)
+
+
+async def test_a_forbidden_request_changes_nothing(desk, clients):
+    agent = await clients(desk, role="agent", user_id="ag")
+    before = (await agent.agent_state())["agent"]
+    customer = await clients(desk, "cust")
+    for request in ("agent_status", "wrap_up", "supervisor_watch", "worker_hello"):
+        ack = await customer.request(request, PAYLOADS[request])
+        assert ack["error"]["code"] == "FORBIDDEN"
+    # what the customer asked for as an agent did not happen to the real agent either
+    after = (await agent.agent_state())["agent"]
+    assert (after["status"], after["reason"], after["state"]) == \
+        (before["status"], before["reason"], before["state"])
+    assert (await customer.request("hello", {}))["ok"] is True
+    assert not agent.pending("offer")
+
+
+async def test_customers_invite_only_where_the_app_allows_direct_calls(desk, clients):
+    demo_customer = await clients(desk, "dc")  # demo: customer_direct_calls = true
+    callee = await clients(desk, "callee")
+    ack = await demo_customer.request("invite", {"userIDList": [callee.user_id], "type": 1})
+    assert ack["ok"] is True
+    await callee.next_event("invited", callId=ack["callId"])
+
+    other_customer = await clients(desk, "oc", app="other")  # other: not allowed
+    other_callee = await clients(desk, "ocallee", app="other", role="agent")
+    ack = await other_customer.request("invite", {"userIDList": [other_callee.user_id],
+                                                  "type": 1})
+    assert ack["ok"] is False and ack["error"]["code"] == "FORBIDDEN"
+    assert "queue" in ack["error"]["message"]
+    await other_callee.assert_no_event("invited", within=0.3)
+    # an agent of that app may still call the customer
+    ack = await other_callee.request("invite", {"userIDList": [other_customer.user_id],
+                                                "type": 1})
+    assert ack["ok"] is True
+    await other_customer.next_event("invited", callId=ack["callId"])
