@@ -50,14 +50,6 @@ def run(config: Config, plugins: PluginHost, host: str, port: int) -> None:
     # SQLite and psycopg2 calls block the OS thread: they run in the pool, and only the greenlet
     # that asked waits for them.
     runtime = create_app(config, plugins, async_mode="eventlet", offload=eventlet.tpool.execute)
-    try:
-        runtime.open_database()
-    except SQLAlchemyError as exc:
-        # Unreachable, wrong password, not a database: say so in one line and stop.
-        url = make_url(runtime.history.database.url).render_as_string(hide_password=True)
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        log.error("cannot open the database %s: %s", url, reason)
-        sys.exit(2)
     # Media workers are started only where something may be recorded: a plugin answers
     # callcenter_should_record (the stock `recording` plugin, or one of the operator's own).
     records = bool(plugins.pm.hook.callcenter_should_record.get_hookimpls())
@@ -72,6 +64,16 @@ def run(config: Config, plugins: PluginHost, host: str, port: int) -> None:
     # eventlet leaves Nagle on: an ack followed by a relayed message to the same client would
     # wait ~40 ms for the peer's delayed ACK. Accepted sockets inherit this option.
     listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    # The port first: a second server started by mistake must stop before it touches the
+    # database, where it would close the first one's live calls as interrupted.
+    try:
+        runtime.open_database()
+    except SQLAlchemyError as exc:
+        # Unreachable, wrong password, not a database: say so in one line and stop.
+        url = make_url(runtime.history.database.url).render_as_string(hide_password=True)
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        log.error("cannot open the database %s: %s", url, reason)
+        sys.exit(2)
     # Known before a signal can arrive: a SIGTERM during the plugins' start-up stops them too.
     workers: list[_ChildWorker] = []
 

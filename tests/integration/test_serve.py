@@ -1,0 +1,143 @@
+"""`callcenter serve` refuses to start, or stops, with one clear line where it cannot work: a
+port already in use (by another callcenter or another program), a SIGTERM while plugins start,
+recording enabled without the media worker's packages."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+TEST_PLUGINS = Path(__file__).parents[1] / "plugins"
+
+
+def serve(server, port: int | None = None, timeout: float = 30,
+          env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run `callcenter serve` with `server`'s config (on `port`) until it exits by itself."""
+    return subprocess.run(
+        [sys.executable, "-m", "callcenter", "serve", "--config", str(server.config_path),
+         "--host", "127.0.0.1", "--port", str(port or server.port)],
+        capture_output=True, text=True, timeout=timeout, cwd=server.config_path.parent,
+        env=dict(os.environ, CC_TEST_DEMO_SECRET=server.secrets["demo"],
+                 CC_TEST_OTHER_SECRET=server.secrets["other"], **(env or {})))
+
+
+def error_lines(output: str) -> list[str]:
+    return [line for line in output.splitlines() if " ERROR " in line]
+
+
+def test_a_second_server_on_the_same_port_stops_with_one_line(server):
+    second = serve(server)
+    assert second.returncode == 2, second.stderr
+    assert error_lines(second.stderr) == [error_lines(second.stderr)[0]]
+    assert f"cannot listen on 127.0.0.1:{server.port}: the port is in use" in second.stderr
+    assert "Traceback" not in second.stderr
+    # the first one still has every client: nothing was split off to the second
+    for _ in range(20):
+        assert requests.get(server.url + "/healthz", timeout=5).ok
+
+
+def test_a_port_held_by_another_program_stops_serve_with_one_line(server):
+    with socket.socket() as other:
+        other.bind(("127.0.0.1", 0))
+        other.listen()
+        port = other.getsockname()[1]
+        result = serve(server, port)
+    assert result.returncode == 2
+    assert f"cannot listen on 127.0.0.1:{port}: the port is in use" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_sigterm_while_plugins_start_stops_the_server(server_factory):
+    server = server_factory()
+    server.stop()
+    config = server.config_path.read_text() + \
+        f'\n[plugins]\nenable = ["slow_start"]\npaths = ["{TEST_PLUGINS}"]\n'
+    server.config_path.write_text(config)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "callcenter", "serve", "--config", str(server.config_path),
+         "--host", "127.0.0.1", "--port", str(server.port)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=server.config_path.parent,
+        env=dict(os.environ, CC_TEST_DEMO_SECRET=server.secrets["demo"],
+                 CC_TEST_OTHER_SECRET=server.secrets["other"], PYTHONUNBUFFERED="1"))
+    try:
+        output = ""
+        deadline = time.monotonic() + 30
+        while "slow_start: starting" not in output:
+            assert time.monotonic() < deadline, output
+            output += process.stdout.readline()
+        process.send_signal(signal.SIGTERM)
+        rest, _ = process.communicate(timeout=5)  # the plugin would sleep 10 s more
+        output += rest
+    finally:
+        process.kill()
+    assert process.returncode == 0, output
+    assert "callcenter stopping" in output
+    assert "Traceback" not in output and "NameError" not in output
+
+
+BLOCK_AIORTC = '''
+import importlib.abc, sys
+
+class _Missing(importlib.abc.MetaPathFinder):
+    """As if aiortc were not installed."""
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "aiortc":
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return None
+
+sys.meta_path.insert(0, _Missing())
+'''
+
+
+def test_recording_without_the_media_packages_says_what_to_install(server, tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(BLOCK_AIORTC)
+    server.stop()
+    server.config_path.write_text(server.config_path.read_text() + (
+        f'\n[recording]\ndir = "{tmp_path / "rec"}"\nworkers = 1\n'
+        '[plugins]\nenable = ["recording"]\n[plugins.settings.recording]\nqueues = ["*"]\n'))
+    result = serve(server, env={"PYTHONPATH": str(site)})
+    assert result.returncode == 2, result.stderr
+    assert error_lines(result.stderr) == [error_lines(result.stderr)[0]]
+    assert "the media worker needs aiortc, which is not installed: " \
+        "pip install 'callcenter[media]'" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_recording_with_external_workers_needs_no_media_packages_here(server, tmp_path):
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(BLOCK_AIORTC)
+    server.stop()
+    server.config_path.write_text(server.config_path.read_text() + (
+        f'\n[recording]\ndir = "{tmp_path / "rec"}"\nworkers = 0\n'
+        '[plugins]\nenable = ["recording"]\n[plugins.settings.recording]\nqueues = ["*"]\n'))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "callcenter", "serve", "--config", str(server.config_path),
+         "--host", "127.0.0.1", "--port", str(server.port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        cwd=server.config_path.parent,
+        env=dict(os.environ, CC_TEST_DEMO_SECRET=server.secrets["demo"],
+                 CC_TEST_OTHER_SECRET=server.secrets["other"], PYTHONPATH=str(site)))
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert process.poll() is None, process.stderr.read()
+            try:
+                if requests.get(server.url + "/healthz", timeout=1).ok:
+                    break
+            except requests.RequestException:
+                assert time.monotonic() < deadline
+                time.sleep(0.1)
+    finally:
+        process.terminate()
+        process.wait(10)
