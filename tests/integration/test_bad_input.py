@@ -177,6 +177,29 @@ async def test_malformed_requests_are_bad_request_and_change_nothing(srv, client
     await alice.next_event("media_state", callId=call_id, video=True)
 
 
+NOT_JSON = [
+    ("accept", {"callId": b"\x01"}),          # a binary attachment inside an object
+    ("hello", b"\x00\x01"),                    # ... or as the whole payload
+    ("invite", {"userIDList": [b"BOB"], "type": 2}),
+    ("invite", {"userIDList": ["BOB"], "type": 2, "data": {"deep": [[b"x"]]}}),
+    ("media_state", {"callId": "x", "audio": float("nan")}),
+    ("invite", {"userIDList": ["BOB"], "type": 2, "data": {"n": float("inf")}}),
+    ("accept", {"callId": "\ud800"}),          # a lone surrogate: no UTF-8 for it
+]
+
+
+async def test_binary_and_other_non_json_payloads_are_bad_request(srv, clients):
+    alice, bob = await clients(srv, "alice"), await clients(srv, "bob")
+    for event, payload in NOT_JSON:
+        if isinstance(payload, dict) and payload.get("userIDList") == ["BOB"]:
+            payload = {**payload, "userIDList": [bob.user_id]}
+        ack = await alice.request(event, payload)
+        assert code(ack) == "BAD_REQUEST", (event, payload, ack)
+        assert "JSON" in ack["error"]["message"]
+    await bob.assert_no_event(within=0.3)
+    assert (await alice.request("hello", {}))["ok"] is True
+
+
 async def test_unknown_event_is_unknown_event(srv, clients):
     alice = await clients(srv, "alice")
     assert code(await alice.request("fly_to_moon", {})) == "UNKNOWN_EVENT"
