@@ -54,6 +54,9 @@ class History:
         self.write_interval = write_interval
         self.pending: list[tuple[str, dict[str, Any]]] = []
         self.writing = False
+        # When the batch being written now was handed to the database (None between batches):
+        # a database that stalls shows as a write that has been going on for long.
+        self.write_started: float | None = None
         self.failures = 0
         # Calls with an open row: (app, call id) -> kind, so a direct call's first invitation
         # opens its row and only its end closes it.
@@ -185,6 +188,7 @@ class History:
         try:
             while self.pending:
                 batch, self.pending = self.pending, []
+                self.write_started = time.monotonic()
                 try:
                     self.offload(self.database.apply, batch)
                     self.failures = 0
@@ -194,9 +198,18 @@ class History:
                     log.exception("writing %d history changes failed; retrying in %.1f s",
                                   len(batch), delay)
                     self.pending = batch + self.pending
+                    self.write_started = None
                     self.sleep(delay)
+                self.write_started = None
         finally:
             self.writing = False
+
+    def status(self) -> dict[str, Any]:
+        """For /healthz: changes waiting to be written, how long the write under way has taken
+        (seconds; null when none is), and failed writes in a row."""
+        started = self.write_started
+        return {"pending": len(self.pending), "failures": self.failures,
+                "writingFor": None if started is None else round(time.monotonic() - started, 3)}
 
     def close_interrupted(self) -> list[CallEvent]:
         """At start: close this node's calls left open by a process that died; returns the

@@ -77,10 +77,11 @@ async def test_default_ice_servers_come_from_config(server_factory, clients):
 
 async def test_a_failing_plugin_does_not_take_the_call_down(server_factory, clients, tmp_path):
     extra, out = recorder(tmp_path, "failing")
-    server = server_factory(extra)
+    # The default's answer is this list, so seeing it proves the failure fell through.
+    server = server_factory(extra + '\n[[signaling.ice_servers]]\nurls = "stun:fallback.invalid"\n')
     server.expect_traceback = True  # the plugin's failure is logged with its traceback
     alice, bob = await clients(server, "alice"), await clients(server, "bob")
-    assert alice.ice_servers == []  # the failing ice_servers fell through to the default
+    assert alice.ice_servers == [{"urls": "stun:fallback.invalid"}]
     call_id = await in_call(alice, bob)
     await bob.hangup(call_id)
     await alice.next_event("call_end", callId=call_id)

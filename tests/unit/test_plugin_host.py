@@ -93,8 +93,15 @@ def test_a_failing_plugin_is_logged_counted_and_the_others_still_run(
 
 
 def test_a_failing_firstresult_plugin_falls_through_to_the_next(tmp_path: Path):
-    host = host_for(tmp_path, enable=["failing"])
-    assert host.ice_servers("demo", "alice") == []
+    # The default answers with the configured list: only a fall-through reaches it (an empty
+    # list would also be what a host that stopped at the failure returns).
+    plugins = {"enable": ["failing"], "paths": [TEST_PLUGINS]}
+    config = parse({"apps": [{"id": "demo", "secret": SECRET}], "plugins": plugins,
+                    "signaling": {"ice_servers": [{"urls": "stun:fallback.invalid"}]}},
+                   tmp_path)
+    host = PluginHost(config)
+    host.load()
+    assert host.ice_servers("demo", "alice") == [{"urls": "stun:fallback.invalid"}]
     assert host.failure_counts() == {"failing.callcenter_ice_servers": 1}
 
 
