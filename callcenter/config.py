@@ -52,6 +52,9 @@ class ServerSettings(_Strict):
     # Serve an example shop page embedding the widget on this port: a second origin, as a
     # business's website would be. Unset in production.
     shop_demo_port: Annotated[int, Field(ge=1, le=65535)] | None = None
+    # Reverse proxies in front of the server whose X-Forwarded-For/-Proto/-Host are believed
+    # (0: none, the headers are ignored); per-address rate limits then see the real client.
+    trusted_proxies: Annotated[int, Field(ge=0, le=10)] = 0
 
     @field_validator("rate_limit")
     @classmethod

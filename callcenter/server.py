@@ -20,6 +20,7 @@ from limits import parse as parse_rate
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 from prometheus_client import CONTENT_TYPE_LATEST
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from callcenter.api import add_api_routes
@@ -108,6 +109,10 @@ def create_app(config: Config, plugins: PluginHost | None = None,
     _add_recording_routes(app, config, recorder)
     add_api_routes(app, config, center, history)
     _add_metrics_route(app, config, metrics)
+    if config.server.trusted_proxies:
+        # Outermost, around Socket.IO's middleware too: every request sees the client's address.
+        n = config.server.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore
     return Runtime(app, socketio, plugins, signaling, history, services)
 
 
@@ -234,12 +239,18 @@ def _add_contact_center_routes(app: Flask, config: Config) -> None:
 
     @app.post("/api/agent-login")
     def agent_login() -> Any:
-        if not limiter.hit(login_rate, "agent-login", request.remote_addr or "-"):
-            return _http_error(429, "RATE_LIMITED", "too many login attempts; wait a minute")
         body = request.get_json(silent=True)
         if not isinstance(body, dict) or set(body) != {"appId", "agentId", "password"} or \
                 not all(isinstance(v, str) for v in body.values()):
             return _http_error(400, "BAD_REQUEST", "send {appId, agentId, password}")
+        # Failures are counted per account and address, successes not at all: a whole office
+        # behind one NAT logs in at nine, while guessing one account's password stays slow and
+        # another account is not locked out by it. Checked before the password, so a locked
+        # account's right password is refused too (no oracle); counted only after a failure.
+        attempt = ("agent-login", body["appId"][:64], body["agentId"][:64],
+                   request.remote_addr or "-")
+        if not limiter.test(login_rate, *attempt):
+            return _http_error(429, "RATE_LIMITED", "too many failed logins; wait a minute")
         app_config = config.app(body["appId"])
         # Supervisors log in here too (their ids are never agents'); the answer's `role` says
         # which console to show.
@@ -248,6 +259,7 @@ def _add_contact_center_routes(app: Flask, config: Config) -> None:
         hashed = person.password_hash if person else _NO_AGENT_HASH
         if not check_password_hash(hashed, body["password"]) or person is None \
                 or app_config is None:
+            limiter.hit(login_rate, *attempt)
             return _http_error(401, "BAD_LOGIN", "unknown agent or wrong password")
         role = Role.AGENT if app_config.agent(person.id) else Role.SUPERVISOR
         token = mint(app_config.id, app_config.secret, person.id, role,

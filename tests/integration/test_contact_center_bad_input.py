@@ -319,7 +319,8 @@ async def test_http_routes_are_rate_limited_per_client_address(server_factory):
     limited = await post(credential, {"appId": "demo"}, {"Origin": ORIGIN})
     assert limited.json()["error"]["code"] == "RATE_LIMITED"
 
+    # logins: only failures count (test_http_hardening.py has the rest)
     login = server.url + "/api/agent-login"
-    body = {"appId": "demo", "agentId": "a1", "password": PASSWORD}
+    body = {"appId": "demo", "agentId": "a1", "password": "wrong"}
     statuses = [(await post(login, body)).status_code for _ in range(4)]
-    assert statuses == [200, 200, 200, 429]
+    assert statuses == [401, 401, 401, 429]
