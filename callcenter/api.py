@@ -39,6 +39,9 @@ CSV_COLUMNS = ("callId", "kind", "queue", "originalQueue", "customerId", "custom
                "talk", "hold", "wrapUp", "originalPosition", "finalPosition", "ringAttempts",
                "outcome", "endReason", "endedBy", "disposition", "notes", "rating", "recorded")
 TIME_COLUMNS = {"joinedAt", "offeredAt", "answeredAt", "endedAt"}
+# A spreadsheet runs a cell that starts with one of these as a formula (OWASP "CSV injection");
+# customer names, notes and dispositions are typed by people outside the operator's control.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 class ApiError(Exception):
@@ -238,6 +241,14 @@ def _midnight(now: float) -> float:
     return time.mktime(time.localtime(now)[:3] + (0, 0, 0, 0, 0, -1))
 
 
+def csv_cell(value: Any) -> Any:
+    """A text cell a spreadsheet would run as a formula, quoted with ``'`` (shown as text, as
+    OWASP recommends); numbers, which we write ourselves, stay numbers."""
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
+    return value
+
+
 def _csv(rows: list[dict[str, Any]]) -> Iterator[str]:
     """CSV with a header; times as ISO 8601 UTC so spreadsheets read them."""
     buffer = io.StringIO()
@@ -251,6 +262,6 @@ def _csv(rows: list[dict[str, Any]]) -> Iterator[str]:
                 value = datetime.fromtimestamp(value, tz=UTC).isoformat()
             elif isinstance(value, (dict, list)):
                 value = json.dumps(value)
-            values.append("" if value is None else value)
+            values.append("" if value is None else csv_cell(value))
         writer.writerow(values)
     yield buffer.getvalue()
