@@ -53,3 +53,20 @@ def test_bench_harness_runs_at_tiny_scale(tmp_path: Path) -> None:
 
     if node:
         assert report["compare"]["callsetup"], report["compare"]
+
+
+@pytest.mark.timeout(200)
+def test_fuzz_soak_runs_at_small_scale_with_every_request_answered(tmp_path: Path) -> None:
+    out = tmp_path / "soak.json"
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "bench" / "fuzz_soak.py"), "--events", "2000", "--out",
+         str(out)], cwd=ROOT, capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    report = json.loads(out.read_text())
+    fuzzed = report["fuzzed"]
+    assert fuzzed["events"] == 2000 and fuzzed["events_per_s"] > 0
+    assert report["reference"]["events_per_s"] > 0
+    assert (fuzzed["missing_acks"], fuzzed["internal"], report["tracebacks"],
+            report["other_tenant_events"]) == (0, 0, 0, 0)
+    # answered by the domain too, not only refused by the shape checks
+    assert fuzzed["codes"].get("ok", 0) > 0 and "UNKNOWN_EVENT" in fuzzed["codes"]
