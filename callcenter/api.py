@@ -1,11 +1,14 @@
 """The REST API under /api: call history, one call's timeline, agents, queues, statistics, CSV.
 
 A thin adapter like signaling.py: the caller is authenticated with the same credentials as the
-sockets (``Authorization: Bearer <userSig>``, or ``?token=`` for links such as a CSV download),
-query strings are checked strictly (pydantic, unknown keys refused), and database reads go through
-``History.read`` so they run off the event loop. Supervisors and service credentials see their
-whole app; agents see their own calls; customers nothing. Another app's ids are simply not found.
-Errors: ``{ok: false, error: {code, message}}`` with 400, 401, 403 or 404.
+sockets (``Authorization: Bearer <userSig>``, any case of the scheme), query strings are checked
+strictly (pydantic, unknown keys refused), and database reads go through ``History.read`` so they
+run off the event loop. Who may call what, and how far they see, is ``access.HTTP``: supervisors and
+service credentials see their whole app, agents their own calls, customers nothing. Another app's
+ids are simply not found. Credentials never go in URLs: what a browser must load by URL (an
+``<audio src>``, a download) gets a short-lived link signed for that one URL (``POST /api/links``).
+Errors: ``{ok: false, error: {code, message}}`` with 400, 401, 403, 404 or 405, for unknown
+``/api/...`` paths too.
 """
 
 from __future__ import annotations
@@ -13,19 +16,33 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, unquote, urlencode
 
+import jwt
 from flask import Flask, Response, jsonify, request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from werkzeug.exceptions import HTTPException
 
-from callcenter import statistics
+from callcenter import access, statistics
+from callcenter.access import Scope
 from callcenter.config import Config
 from callcenter.contact_center import ContactCenter
-from callcenter.credentials import CredentialError, Identity, Role, app_of, verify
+from callcenter.credentials import (
+    ALGORITHM,
+    PURPOSE_CLAIM,
+    CredentialError,
+    Identity,
+    Role,
+    app_of,
+    valid_user_id,
+    verify,
+)
 from callcenter.db.database import CallFilter, CursorError
 from callcenter.history import History
 
@@ -42,6 +59,18 @@ TIME_COLUMNS = {"joinedAt", "offeredAt", "answeredAt", "endedAt"}
 # A spreadsheet runs a cell that starts with one of these as a formula (OWASP "CSV injection");
 # customer names, notes and dispositions are typed by people outside the operator's control.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+# Seconds a signed link stays valid: enough for a player to open the file and for a click on a
+# download, short enough that a URL left in a proxy log or the browser's history is stale. A player
+# that outlives it asks for a new link (web/console).
+LINK_TTL = 300
+# The `purpose` claim of a link: credentials.verify refuses any token that has one, so a link
+# never passes as a login credential (socket or Authorization header).
+LINK_PURPOSE = "link"
+MAX_LINK_PATH = 2000
+# Status → error code of the answers werkzeug makes itself (unknown paths, wrong methods, ...).
+HTTP_ERROR_CODES = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED",
+                    413: "PAYLOAD_TOO_LARGE", 500: "INTERNAL"}
 
 
 class ApiError(Exception):
@@ -75,7 +104,6 @@ class _Query(BaseModel):
     # Only the form is checked: history keeps the names of queues and agents since removed.
     queue: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,32}$")
     agent: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,32}$")
-    token: str | None = None  # the credential, for links; checked before the query
 
     @field_validator("start", "end", mode="before")
     @classmethod
@@ -105,12 +133,35 @@ def _parse(model: type[BaseModel], args: dict[str, str]) -> Any:
         raise ApiError(400, "BAD_REQUEST", f"{where}: {message}") from None
 
 
-def identity_of(config: Config) -> Identity:
-    """Who is asking; raises 401 for a missing, forged or expired credential."""
-    header = request.headers.get("Authorization", "")
-    token = header[7:] if header.startswith("Bearer ") else request.args.get("token", "")
-    if not token:
-        raise ApiError(401, "AUTH_REQUIRED", "send Authorization: Bearer <userSig>")
+def bearer_token(header: str) -> str | None:
+    """The token of an ``Authorization: Bearer <token>`` header; the scheme's case does not
+    matter (RFC 7235). None for a missing header or another scheme."""
+    scheme, _, token = header.strip().partition(" ")
+    token = token.strip()
+    return token if scheme.lower() == "bearer" and token else None
+
+
+def identity_of(config: Config, links: bool = False) -> Identity:
+    """Who is asking, from the Authorization header, or (where ``links``) a signed ``?link=``;
+    raises 401 for a missing, forged or expired credential. The one place requests are
+    authenticated: the API's endpoints and the recordings' alike."""
+    if "token" in request.args:
+        # Refused even beside a valid header: a credential in a URL lands in logs and histories.
+        raise ApiError(401, "CREDENTIAL_IN_URL", "credentials do not go in URLs: send "
+                       "Authorization: Bearer <userSig>, or ask POST /api/links for a signed link")
+    token = bearer_token(request.headers.get("Authorization", ""))
+    if token is not None:
+        return credential_identity(config, token)
+    if "link" in request.args:
+        if not links:
+            raise ApiError(401, "AUTH_REQUIRED", "signed links open only recordings' audio and "
+                           "the CSV export; send Authorization: Bearer <userSig>")
+        return _link_identity(config)
+    raise ApiError(401, "AUTH_REQUIRED", "send Authorization: Bearer <userSig>")
+
+
+def credential_identity(config: Config, token: str) -> Identity:
+    """Who a credential (userSig) is for; raises 401 if it is forged, expired or of no app."""
     app = config.app(app_of(token) or "")
     if app is None:
         raise ApiError(401, "BAD_CREDENTIAL", "the credential names no app of this server")
@@ -120,29 +171,112 @@ def identity_of(config: Config) -> Identity:
         raise ApiError(401, exc.code, exc.message) from None
 
 
+def _resource(path: str, query: str) -> str:
+    """A URL's path and query, decoded and without ``link``: what a link is signed for, compared
+    so that the same URL written with other escapes (a browser's) is still the same."""
+    pairs = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k != "link"]
+    return unquote(path) + ("?" + urlencode(pairs) if pairs else "")
+
+
+def mint_link(config: Config, who: Identity, resource: str, now: float | None = None
+              ) -> tuple[str, int]:
+    """A link token for ``who`` to GET ``resource`` (see ``_resource``), and when it expires: never
+    later than the credential it was asked with."""
+    app = config.app(who.app_id)
+    assert app is not None  # who was verified with this app's secret
+    issued = int(now if now is not None else time.time())
+    expires = min(issued + LINK_TTL, who.expires_at)
+    token = jwt.encode({"sub": who.user_id, "app": who.app_id, "role": who.role.value,
+                        "res": resource, PURPOSE_CLAIM: LINK_PURPOSE, "iat": issued,
+                        "exp": expires}, app.secret, algorithm=ALGORITHM)
+    return token, expires
+
+
+def _link_identity(config: Config) -> Identity:
+    """Who a ``?link=`` was made for, if it was made for exactly this URL."""
+    values = request.args.getlist("link")
+    if len(values) != 1:
+        raise ApiError(401, "BAD_LINK", "a URL carries one link")
+    token = values[0]
+    app = config.app(app_of(token) or "")
+    if app is None:
+        raise ApiError(401, "BAD_LINK", "the link names no app of this server")
+    try:
+        claims = jwt.decode(token, app.secret, algorithms=[ALGORITHM], options={
+            "require": ["sub", "app", "role", "res", PURPOSE_CLAIM, "exp"]})
+    except jwt.ExpiredSignatureError:
+        raise ApiError(401, "LINK_EXPIRED", "the link has expired; ask POST /api/links for a "
+                       "new one") from None
+    except jwt.PyJWTError:
+        raise ApiError(401, "BAD_LINK", "the link is not valid") from None
+    if claims[PURPOSE_CLAIM] != LINK_PURPOSE or claims["app"] != app.id \
+            or not valid_user_id(claims["sub"]) or claims["role"] not in set(Role):
+        raise ApiError(401, "BAD_LINK", "the link is not valid")
+    if claims["res"] != _resource(request.path, request.query_string.decode("latin-1")):
+        raise ApiError(401, "LINK_MISMATCH", "the link was made for another URL")
+    return Identity(app_id=app.id, user_id=claims["sub"], role=Role(claims["role"]),
+                    expires_at=int(claims["exp"]))
+
+
+def error_response(exc: ApiError) -> Any:
+    return jsonify(ok=False, error={"code": exc.code, "message": exc.message}), exc.status
+
+
+View = Callable[..., Any]
+_LINK_VIEWS = "callcenter_link_views"  # app.extensions key: {Flask endpoint: spec} taking ?link=
+
+
+def endpoint(app: Flask, config: Config, spec: str, links: bool = False) -> Callable[[View], View]:
+    """Register ``view(who, scope, **path_args)`` for ``spec``, a key of ``access.HTTP`` such as
+    ``"GET /api/calls/{callId}"`` (path arguments arrive in snake case: ``call_id``). The caller
+    is authenticated, roles the table gives NONE get 403, and the view gets the role's scope to
+    narrow what it shows; ApiError becomes the JSON error. ``links``: a signed ``?link=`` is
+    accepted in place of the header (for URLs a browser loads itself)."""
+    method, path = spec.split(" ", 1)
+    rule = re.sub(r"\{(\w+)\}", lambda m: "<" + re.sub(r"(?<!^)([A-Z])", r"_\1",
+                                                         m[1]).lower() + ">", path)
+    roles = access.http_roles(spec)
+
+    def decorate(view: View) -> View:
+        def wrapped(**kwargs: Any) -> Any:
+            try:
+                who = identity_of(config, links=links)
+                if who.role not in roles:
+                    raise ApiError(403, "FORBIDDEN", "this credential's role may not ask this")
+                return view(who, access.http_scope(spec, who.role), **kwargs)
+            except ApiError as exc:
+                return error_response(exc)
+        name = "api_" + view.__name__
+        app.add_url_rule(rule, name, wrapped, methods=[method])
+        if links:
+            app.extensions.setdefault(_LINK_VIEWS, {})[name] = spec
+        return view
+    return decorate
+
+
 def add_api_routes(app: Flask, config: Config, center: ContactCenter, history: History) -> None:
     database = history.database
 
-    def route(rule: str, roles: tuple[Role, ...] = (Role.SUPERVISOR, Role.SERVICE, Role.AGENT)
-              ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        """A GET endpoint that needs one of ``roles``; ApiError becomes the JSON error."""
-        def decorate(view: Callable[..., Any]) -> Callable[..., Any]:
-            def wrapped(**kwargs: Any) -> Any:
-                try:
-                    who = identity_of(config)
-                    if who.role not in roles:
-                        raise ApiError(403, "FORBIDDEN", "this credential's role may not ask this")
-                    return view(who, **kwargs)
-                except ApiError as exc:
-                    return jsonify(ok=False, error={"code": exc.code,
-                                                    "message": exc.message}), exc.status
-            app.add_url_rule(rule, "api_" + view.__name__, wrapped)
-            return view
-        return decorate
+    def route(spec: str, links: bool = False) -> Callable[[View], View]:
+        return endpoint(app, config, spec, links)
 
-    def call_filter(who: Identity, query: _Query, **more: Any) -> CallFilter:
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException) -> Any:
+        """Under /api, werkzeug's own answers (unknown path, wrong method, body too large) are
+        JSON errors like the rest of the API; elsewhere they stay as they are."""
+        if not request.path.startswith("/api/"):
+            return exc
+        response = exc.get_response()  # keeps headers such as Allow of a 405
+        status = exc.code or 500
+        code = HTTP_ERROR_CODES.get(status, re.sub(r"\W+", "_", exc.name).upper())
+        response.set_data(json.dumps({"ok": False, "error": {
+            "code": code, "message": exc.description or exc.name}}))
+        response.content_type = "application/json"
+        return response
+
+    def call_filter(who: Identity, scope: Scope, query: _Query, **more: Any) -> CallFilter:
         agent = query.agent
-        if who.role is Role.AGENT:
+        if scope is Scope.OWN:
             if agent not in (None, who.user_id):
                 raise ApiError(403, "FORBIDDEN", "agents see their own calls only")
             agent = who.user_id
@@ -150,33 +284,36 @@ def add_api_routes(app: Flask, config: Config, center: ContactCenter, history: H
             raise ApiError(400, "BAD_REQUEST", "from: must be before to")
         return CallFilter(who.app_id, query.start, query.end, query.queue, agent, **more)
 
-    @route("/api/calls")
-    def calls(who: Identity) -> Any:
+    @route("GET /api/calls")
+    def calls(who: Identity, scope: Scope) -> Any:
         query = _parse(CallsQuery, request.args.to_dict())
-        where = call_filter(who, query, outcome=query.outcome, kind=query.kind)
+        where = call_filter(who, scope, query, outcome=query.outcome, kind=query.kind)
         try:
             rows, cursor = history.read(database.list_calls, where, query.limit, query.cursor)
         except CursorError as exc:
             raise ApiError(400, "BAD_REQUEST", f"cursor: {exc}") from None
         return jsonify(ok=True, calls=rows, nextCursor=cursor)
 
-    @route("/api/calls.csv")
-    def calls_csv(who: Identity) -> Any:
-        query = _parse(CallsQuery, request.args.to_dict())
-        where = call_filter(who, query, outcome=query.outcome, kind=query.kind)
+    @route("GET /api/calls.csv", links=True)
+    def calls_csv(who: Identity, scope: Scope) -> Any:
+        args = request.args.to_dict()
+        args.pop("link", None)
+        query = _parse(CallsQuery, args)
+        where = call_filter(who, scope, query, outcome=query.outcome, kind=query.kind)
         rows, _ = history.read(database.list_calls, where, MAX_CSV_ROWS, None)
         return Response(_csv(rows), mimetype="text/csv", headers={
             "Content-Disposition": f'attachment; filename="calls-{who.app_id}.csv"'})
 
-    @route("/api/calls/<call_id>")
-    def call(who: Identity, call_id: str) -> Any:
+    @route("GET /api/calls/{callId}")
+    def call(who: Identity, scope: Scope, call_id: str) -> Any:
+        _parse(_NoQuery, request.args.to_dict())
         record = history.read(database.get_call, who.app_id, call_id[:64])
-        if record is None or (who.role is Role.AGENT and record["agent"] != who.user_id):
+        if record is None or (scope is Scope.OWN and record["agent"] != who.user_id):
             raise ApiError(404, "NOT_FOUND", "no call with that id")
         return jsonify(ok=True, call=record)
 
-    @route("/api/agents", roles=(Role.SUPERVISOR, Role.SERVICE))
-    def agents(who: Identity) -> Any:
+    @route("GET /api/agents")
+    def agents(who: Identity, scope: Scope) -> Any:
         _parse(_NoQuery, request.args.to_dict())
         live = {a["agentId"]: a for a in center.live(who.app_id)["agents"]}
         known = history.read(database.list_agents, who.app_id)
@@ -186,8 +323,8 @@ def add_api_routes(app: Flask, config: Config, center: ContactCenter, history: H
                     "live": a} for aid, a in live.items() if aid not in {r["id"] for r in known}]
         return jsonify(ok=True, agents=listed + missing)
 
-    @route("/api/queues")
-    def queues(who: Identity) -> Any:
+    @route("GET /api/queues")
+    def queues(who: Identity, scope: Scope) -> Any:
         _parse(_NoQuery, request.args.to_dict())
         settings = config.app(who.app_id)
         live = {q["name"]: q for q in center.live(who.app_id)["queues"]}
@@ -196,13 +333,13 @@ def add_api_routes(app: Flask, config: Config, center: ContactCenter, history: H
                                      "max_wait", "max_length", "overflow", "wait_alert"}),
              "live": live.get(q.name)} for q in (settings.queues if settings else [])])
 
-    @route("/api/live", roles=(Role.SUPERVISOR, Role.SERVICE))
-    def live(who: Identity) -> Any:
+    @route("GET /api/live")
+    def live(who: Identity, scope: Scope) -> Any:
         _parse(_NoQuery, request.args.to_dict())
         return jsonify(ok=True, at=time.time(), **center.live(who.app_id))
 
-    @route("/api/stats", roles=(Role.SUPERVISOR, Role.SERVICE))
-    def stats(who: Identity) -> Any:
+    @route("GET /api/stats")
+    def stats(who: Identity, scope: Scope) -> Any:
         query = _parse(StatsQuery, request.args.to_dict())
         now = time.time()
         end = query.end if query.end is not None else now
@@ -227,6 +364,33 @@ def add_api_routes(app: Flask, config: Config, center: ContactCenter, history: H
         summary = statistics.summarize(rows, events, start, end, thresholds, now)
         return jsonify(ok=True, summary=summary, series=series, interval=interval)
 
+    @route("POST /api/links")
+    def make_link(who: Identity, scope: Scope) -> Any:
+        """A URL for one GET of ``path``, signed for the caller, for what a browser loads itself.
+        The access rules apply when it is used, as to the caller's own requests."""
+        _parse(_NoQuery, request.args.to_dict())
+        body = request.get_json(silent=True)
+        path = body.get("path") if isinstance(body, dict) and set(body) == {"path"} else None
+        if not isinstance(path, str) or not path.startswith("/api/") \
+                or len(path) > MAX_LINK_PATH or "#" in path:
+            raise ApiError(400, "BAD_REQUEST", 'send {"path": "/api/..."}')
+        bare, _, query = path.partition("?")
+        if any(k in ("link", "token") for k, _ in parse_qsl(query, keep_blank_values=True)):
+            raise ApiError(400, "BAD_REQUEST", "path: carries a link or a token already")
+        try:
+            view, _ = app.url_map.bind("localhost").match(bare, method="GET")
+        except HTTPException:
+            view = None
+        target = app.extensions.get(_LINK_VIEWS, {}).get(view)
+        if target is None:
+            raise ApiError(400, "BAD_REQUEST",
+                           "path: links are for /api/recordings/<callId>/audio and /api/calls.csv")
+        if access.http_scope(target, who.role) is Scope.NONE:
+            raise ApiError(403, "FORBIDDEN", "this credential's role may not open that path")
+        token, expires = mint_link(config, who, _resource(unquote(bare), query))
+        return jsonify(ok=True, url=path + ("&" if "?" in path else "?") + "link=" + token,
+                       expiresAt=expires)
+
     @app.get("/api/openapi.json")
     def openapi() -> Any:
         return Response(OPENAPI.read_text(), mimetype="application/json")
@@ -234,7 +398,6 @@ def add_api_routes(app: Flask, config: Config, center: ContactCenter, history: H
 
 class _NoQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    token: str | None = None
 
 
 def _midnight(now: float) -> float:

@@ -41,6 +41,8 @@ class CredentialError(Exception):
 # Claims a business may add when it mints a customer credential on its own server: verified
 # identity that passes through to the agent, unlike what a widget says about its user.
 EXTRA_CLAIMS = ("name", "priority", "attrs")
+# Tokens signed for one use (api.py's signed links) say what for here; they are never logins.
+PURPOSE_CLAIM = "purpose"
 
 
 @dataclass(frozen=True)
@@ -104,6 +106,8 @@ def verify(token: str, app_id: str, secret: str) -> Identity:
         raise CredentialError("AUTH_EXPIRED", "the credential has expired") from None
     except jwt.PyJWTError:
         raise CredentialError("AUTH_INVALID", "the credential is not valid") from None
+    if PURPOSE_CLAIM in claims:
+        raise CredentialError("AUTH_INVALID", "a signed link is not a credential")
     if claims["app"] != app_id:
         raise CredentialError("AUTH_MISMATCH", "the credential is for another app")
     if not valid_user_id(claims["sub"]):

@@ -23,11 +23,12 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from callcenter.api import add_api_routes
+from callcenter.access import Scope
+from callcenter.api import ApiError, add_api_routes, bearer_token, endpoint
 from callcenter.calls import Limits, Switchboard
 from callcenter.config import Config
 from callcenter.contact_center import ContactCenter
-from callcenter.credentials import CredentialError, Identity, Role, app_of, mint, verify
+from callcenter.credentials import CredentialError, Identity, Role, mint
 from callcenter.db.database import Database
 from callcenter.events import CallEvent
 from callcenter.history import History
@@ -106,7 +107,7 @@ def create_app(config: Config, plugins: PluginHost | None = None,
     services = Services(Outbox(history), socketio.start_background_task, socketio.sleep)
     _add_routes(app, config, plugins, recorder)
     _add_contact_center_routes(app, config)
-    _add_recording_routes(app, config, recorder)
+    _add_recording_routes(app, config, recorder, history)
     add_api_routes(app, config, center, history)
     _add_metrics_route(app, config, metrics)
     if config.server.trusted_proxies:
@@ -276,52 +277,34 @@ def _add_metrics_route(app: Flask, config: Config, metrics: Metrics) -> None:
         if not settings.enabled:
             abort(404)
         if settings.token is not None and not secrets.compare_digest(
-                request.headers.get("Authorization", ""), f"Bearer {settings.token}"):
+                bearer_token(request.headers.get("Authorization", "")) or "", settings.token):
             return _http_error(401, "AUTH_REQUIRED", "send Authorization: Bearer <metrics token>")
         return metrics.exposition(), 200, {"Content-Type": CONTENT_TYPE_LATEST}
 
 
-def _bearer_identity(config: Config) -> Identity | None:
-    """Who is asking, from `Authorization: Bearer <userSig>` or `?token=` (for <audio src>)."""
-    header = request.headers.get("Authorization", "")
-    token = header[7:] if header.startswith("Bearer ") else request.args.get("token", "")
-    app_id = app_of(token) if token else None
-    app_config = config.app(app_id) if app_id else None
-    if app_config is None:
-        return None
-    try:
-        return verify(token, app_config.id, app_config.secret)
-    except CredentialError:
-        return None
-
-
-def _add_recording_routes(app: Flask, config: Config, recorder: Recorder) -> None:
-    def allowed(call_id: str) -> dict[str, Any] | tuple:
-        identity = _bearer_identity(config)
-        if identity is None:
-            return _http_error(401, "AUTH_REQUIRED", "send an agent or supervisor credential")
-        if identity.role not in (Role.AGENT, Role.SUPERVISOR):
-            return _http_error(403, "FORBIDDEN", "recordings are for agents and supervisors")
-        record = recorder.record(identity.app_id, call_id)  # another app's call: not found
+def _add_recording_routes(app: Flask, config: Config, recorder: Recorder,
+                          history: History) -> None:
+    def visible(who: Identity, scope: Scope, call_id: str) -> dict[str, Any]:
+        """The index record of ``call_id`` if ``who`` may hear it: all of their app's (APP), or
+        only calls they took part in (OWN: a leg of the recording, or the call's agent)."""
+        record = recorder.record(who.app_id, call_id)  # another app's call: not found
+        if record is not None and scope is Scope.OWN and who.user_id not in record["legs"]:
+            call = history.read(history.database.get_call, who.app_id, call_id[:64])
+            if call is None or call["agent"] != who.user_id:
+                record = None
         if record is None:
-            return _http_error(404, "NOT_FOUND", "no recording of that call")
+            raise ApiError(404, "NOT_FOUND", "no recording of that call")
         return record
 
-    @app.get("/api/recordings/<call_id>")
-    def recording_record(call_id: str) -> Any:
-        record = allowed(call_id)
-        if isinstance(record, tuple):
-            return record
-        return jsonify(ok=True, **record)
+    @endpoint(app, config, "GET /api/recordings/{callId}")
+    def recording_record(who: Identity, scope: Scope, call_id: str) -> Any:
+        return jsonify(ok=True, **visible(who, scope, call_id))
 
-    @app.get("/api/recordings/<call_id>/audio")
-    def recording_audio(call_id: str) -> Any:
-        record = allowed(call_id)
-        if isinstance(record, tuple):
-            return record
-        path = recorder.path_of(record)
+    @endpoint(app, config, "GET /api/recordings/{callId}/audio", links=True)
+    def recording_audio(who: Identity, scope: Scope, call_id: str) -> Any:
+        path = recorder.path_of(visible(who, scope, call_id))
         if not path.is_file():
-            return _http_error(404, "NOT_FOUND", "the recording's file is gone")
+            raise ApiError(404, "NOT_FOUND", "the recording's file is gone")
         # conditional=True answers Range requests with 206 Partial Content.
         return send_file(path, mimetype="audio/wav", conditional=True,
                          download_name=f"{call_id}.wav")

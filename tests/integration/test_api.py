@@ -151,9 +151,14 @@ def test_csv_export_has_a_header_and_one_row_per_call(srv, history):
     assert sorted(r["callId"] for r in rows) == sorted(history["sales"])
     assert all(r["outcome"] == "completed" and r["agent"] == "aa" for r in rows)
     assert all(r["joinedAt"].endswith("+00:00") for r in rows)  # ISO 8601 UTC
-    # a download link carries the credential in the query string
-    link = requests.get(srv.url + "/api/calls.csv", params={"token": supervisor(srv)}, timeout=5)
-    assert link.status_code == 200 and link.text.startswith("callId,")
+    # a download link carries a link signed for that URL, never the credential itself
+    made = requests.post(srv.url + "/api/links", json={"path": "/api/calls.csv?queue=sales"},
+                         headers={"Authorization": f"Bearer {supervisor(srv)}"}, timeout=5)
+    link = requests.get(srv.url + made.json()["url"], timeout=5)
+    assert link.status_code == 200 and link.text == response.text
+    refused = requests.get(srv.url + "/api/calls.csv", params={"token": supervisor(srv)},
+                           timeout=5)
+    assert error(refused, 401) == "CREDENTIAL_IN_URL"
 
 
 def test_one_call_comes_with_its_event_timeline(srv, history):

@@ -373,8 +373,8 @@ async def test_a_second_worker_takes_new_jobs(server_factory, tmp_path, desk, wo
     assert call.call_id in second.log()
 
 
-async def test_recording_access_is_for_agents_and_supervisors_of_the_app(server_factory,
-                                                                        tmp_path, desk):
+async def test_recording_access_is_for_the_calls_agent_and_the_apps_supervisors(server_factory,
+                                                                              tmp_path, desk):
     server = start(server_factory, tmp_path)
     await asyncio.to_thread(server.wait_for_media_workers)
     call = await recorded_call(desk, server)
@@ -389,12 +389,16 @@ async def test_recording_access_is_for_agents_and_supervisors_of_the_app(server_
         for response, status in ((no_token, 401), (customer, 403), (foreign, 404)):
             assert response.status_code == status, (path, response.status_code, response.text)
             assert response.json()["ok"] is False and response.json()["error"]["code"]
-        for who, role in (("ag2", "agent"), ("boss", "supervisor")):
+        # another agent of the app: not their call (docs/protocol.md, "Who may do what")
+        assert http_get(server, path, server.token("ag2", role="agent")).status_code == 404
+        for who, role in (("ag1", "agent"), ("boss", "supervisor"), ("media-x", "service")):
             assert http_get(server, path, server.token(who, role=role)).status_code == 200
 
+    # an <audio src> opens it through a signed link, never ?token=
     audio = f"/api/recordings/{call.call_id}/audio"
-    query = requests.get(server.url + audio, params={"token": server.token("ag1", role="agent")},
-                         timeout=10)
+    link = requests.post(server.url + "/api/links", json={"path": audio}, timeout=10, headers={
+        "Authorization": f"Bearer {server.token('ag1', role='agent')}"}).json()
+    query = requests.get(server.url + link["url"], timeout=10)
     assert query.status_code == 200 and len(query.content) == record["size"]
     ranged = http_get(server, audio, server.token("ag1", role="agent"),
                       headers={"Range": "bytes=0-99"})

@@ -77,7 +77,8 @@ def test_recordings_refuse_missing_and_foreign_credentials(server_factory):
     assert requests.get(url, headers={"Authorization": f"Bearer {customer}"},
                         timeout=5).status_code == 403
     agent = server.token("ag", role="agent")
-    response = requests.get(url + "/audio", params={"token": agent}, timeout=5)
+    response = requests.get(url + "/audio", headers={"Authorization": f"Bearer {agent}"},
+                            timeout=5)
     assert response.status_code == 404 and response.json()["error"]["code"] == "NOT_FOUND"
 
 
