@@ -175,14 +175,14 @@ def test_widget_call_is_recorded_with_the_agents_tone_on_the_right_channel(
         const a = document.querySelector("{cell} audio");
         return a && a.readyState >= 1 && a.duration > 0 && a.duration;
     }}""").json_value()
+    # The player's URL holds a link signed for that one file, never the agent's credential.
     src = agent.get_attribute(f"{cell} audio", "src")
-    assert src.startswith(f"/api/recordings/{call_id}/audio?token=")
+    assert src.startswith(f"/api/recordings/{call_id}/audio?link=")
+    assert "token=" not in src
 
-    # The file itself, with the agent's credential as the console uses it.
-    token = agent.evaluate("() => new URL(document.querySelector"
-                           f"(\"{cell} audio\").src).searchParams.get('token')")
-    record = requests.get(f"{server.url}/api/recordings/{call_id}",
-                          headers={"Authorization": f"Bearer {token}"}, timeout=10).json()
+    # The file itself, through the console's link.
+    record = requests.get(f"{server.url}/api/recordings/{call_id}", timeout=10, headers={
+        "Authorization": f"Bearer {server.token(AGENT, role='agent')}"}).json()
     ranged = requests.get(server.url + src, headers={"Range": "bytes=0-43"}, timeout=10)
     assert ranged.status_code == 206 and ranged.content[:4] == b"RIFF"
     data = requests.get(server.url + src, timeout=10).content

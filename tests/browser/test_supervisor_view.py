@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import io
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -120,8 +121,14 @@ def test_supervisor_watches_a_call_live_then_reviews_it_in_charts_timeline_and_r
     tooltips = sv.eval_on_selector_all("#sv-summary dt", "dts => dts.map(d => d.title)")
     assert len(tooltips) == 9 and all(tooltips), tooltips
     assert "within 20 s" in tooltips[4], tooltips
+    # The export link names the window only; the click downloads through a signed link.
     export = sv.get_attribute("#sv-export", "href")
-    assert export.startswith("/api/calls.csv?from=") and "&token=" in export
+    assert export.startswith("/api/calls.csv?from=") and "token=" not in export \
+        and "link=" not in export
+    with sv.expect_download() as download:
+        sv.click("#sv-export")
+    assert "link=" in download.value.url and "token=" not in download.value.url
+    assert Path(download.value.path()).read_text().startswith("callId,")
 
     # The agent signs in (on break, reason "login"): the supervisor sees it.
     agent = open_page(AGENT, server.url + "/console").page
@@ -208,10 +215,14 @@ def test_supervisor_watches_a_call_live_then_reviews_it_in_charts_timeline_and_r
         png = sv.screenshot(clip=box)
         assert count_screen_pixels(png, counted["area"], rgb) > least, canvas
 
-    # The window's calls download as CSV with the supervisor's credential in the link.
-    csv = requests.get(server.url + sv.get_attribute("#sv-export", "href"), timeout=10)
-    assert csv.ok and csv.headers["Content-Type"].startswith("text/csv")
-    assert call_id in csv.text and CUSTOMER_NAME in csv.text
+    # The window's calls download as CSV, through a link signed for the export's URL.
+    with sv.expect_download() as download:
+        sv.click("#sv-export")
+    assert download.value.url.startswith(server.url + sv.get_attribute("#sv-export", "href"))
+    csv = Path(download.value.path()).read_text()
+    assert call_id in csv and CUSTOMER_NAME in csv
+    assert requests.get(server.url + sv.get_attribute("#sv-export", "href"),
+                        timeout=10).status_code == 401  # the href alone opens nothing
 
     # Yesterday had no calls; the last 7 days have this one, by day.
     offered = "#sv-summary dd[data-metric='offered']"
@@ -240,7 +251,7 @@ def test_supervisor_watches_a_call_live_then_reviews_it_in_charts_timeline_and_r
     audio = "#sv-recording[data-recording='ready'] audio"
     sv.wait_for_selector(audio, timeout=15_000)
     src = sv.get_attribute(audio, "src")
-    assert src.startswith(f"/api/recordings/{call_id}/audio?token=")
+    assert src.startswith(f"/api/recordings/{call_id}/audio?link=") and "token=" not in src
     # The click above was a user gesture: the page may start playback.
     sv.evaluate(f"() => document.querySelector(\"{audio}\").play()")
     sv.wait_for_function(f"""() => {{

@@ -3,6 +3,7 @@
 // textContent, never innerHTML.
 import CallClient from '/sdk/callcenter.js';
 import { SupervisorView } from '/console/supervisor.js';
+import { playThroughLinks } from '/console/links.js';
 
 const { EVENT, CALL_TYPE } = CallClient;
 const $ = (id) => document.getElementById(id);
@@ -574,9 +575,12 @@ function recordingAudio(callId, entry) {
     const audio = document.createElement('audio');
     audio.controls = true;
     audio.preload = 'metadata';
-    audio.src = `${recordingPath(callId)}/audio?token=${encodeURIComponent(userSig)}`;
     audio.setAttribute('aria-label', 'Play the recording of this call');
     entry.audio = audio;
+    // An <audio src> cannot send the credential: a signed link for this one file instead.
+    playThroughLinks(audio, `${recordingPath(callId)}/audio`, () => userSig).catch((err) => {
+      log('recording_link_error', { callId, code: err.code || null });
+    });
   }
   return entry.audio;
 }

@@ -4,6 +4,7 @@
 // and recording. Element ids are documented at the top of index.html. Everything the server sends
 // (names, notes, dispositions) goes in through textContent, never innerHTML.
 import CallClient from '/sdk/callcenter.js';
+import { downloadThroughLink, playThroughLinks } from '/console/links.js';
 
 const { EVENT } = CallClient;
 const $ = (id) => document.getElementById(id);
@@ -172,6 +173,16 @@ export class SupervisorView {
     };
     this.listen(this.el.window, 'change', () => { this.state.stats = null; this.refreshHistory(); });
     this.listen(this.el.recentRefresh, 'click', () => this.refreshHistory());
+    // The export's href names the window only (no credential in it): the click fetches a
+    // signed link for that URL and downloads through it.
+    this.listen(this.el.exportLink, 'click', (ev) => {
+      ev.preventDefault();
+      const link = this.el.exportLink;
+      downloadThroughLink(link.getAttribute('href'), link.getAttribute('download') || 'calls.csv',
+        this.userSig).catch((err) => {
+        this.el.statsError.textContent = `Could not export the calls: ${err.message}`;
+      });
+    });
     this.listen(this.el.recentBody, 'click', (ev) => {
       const tr = ev.target.closest('tr[data-call-id]');
       if (tr) this.openCall(tr.dataset.callId);
@@ -378,7 +389,7 @@ export class SupervisorView {
     const seq = ++this.historySeq;
     const range = windowRange(this.el.window.value);
     const query = `from=${range.from}&to=${range.to}`;
-    this.el.exportLink.href = `/api/calls.csv?${query}&token=${encodeURIComponent(this.userSig)}`;
+    this.el.exportLink.href = `/api/calls.csv?${query}`;
     this.el.exportLink.setAttribute('download', `calls-${this.el.window.value}.csv`);
     const stats = this.api(`/api/stats?${query}&interval=${range.interval}`).then((body) => {
       if (seq !== this.historySeq || this.stopped) return;
@@ -609,9 +620,13 @@ export class SupervisorView {
       audio.controls = true;
       audio.preload = 'metadata';
       audio.dataset.callId = call.callId;
-      audio.src = `/api/recordings/${encodeURIComponent(call.callId)}/audio?token=${encodeURIComponent(this.userSig)}`;
       audio.setAttribute('aria-label', `Play the recording of call ${call.callId}`);
       box.append(audio);
+      // An <audio src> cannot send the credential: a signed link for this one file instead.
+      playThroughLinks(audio, `/api/recordings/${encodeURIComponent(call.callId)}/audio`,
+        () => (this.stopped ? null : this.userSig)).catch((err) => {
+        if (seq === this.detailSeq) box.dataset.linkError = err.code || 'error';
+      });
       const r = call.recording;
       if (typeof r.duration === 'number') {
         const note = document.createElement('p');
