@@ -23,6 +23,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from callcenter import packet_guard
 from callcenter.access import Scope
 from callcenter.api import ApiError, add_api_routes, bearer_token, endpoint
 from callcenter.calls import Limits, Switchboard
@@ -37,7 +38,7 @@ from callcenter.outbox import Outbox
 from callcenter.plugin_host import PluginHost
 from callcenter.recording import Recorder
 from callcenter.services import Services
-from callcenter.signaling import Signaling
+from callcenter.signaling import Signaling, error
 from callcenter.store import MemoryStore
 
 log = logging.getLogger("callcenter.server")
@@ -90,6 +91,10 @@ def create_app(config: Config, plugins: PluginHost | None = None,
         # One zlib compressor per connection costs ~90 KB; signaling messages are small.
         websocket_compression=False,
     )
+    # Client frames are checked before python-socketio dispatches them: reserved event names
+    # (connect, disconnect, *) never reach our handlers, and malformed packets are refused or
+    # close the connection, with one warning (docs/protocol.md, "Bad input at the packet level").
+    packet_guard.install(socketio.server, refuse=error)
     store = MemoryStore()
     limits = Limits(group_max=config.signaling.group_max,
                     default_timeout=config.signaling.default_timeout,
