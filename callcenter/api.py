@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import parse_qsl, unquote, urlencode
 
 import jwt
@@ -111,8 +111,13 @@ class _Query(BaseModel):
         return _timestamp(value) if isinstance(value, str) else value
 
 
+# What a call's history record says of how it went (queue calls; direct calls; closed at restart).
+Outcome = Literal["completed", "abandoned", "timed_out", "no_agents", "interrupted", "answered",
+                  "unanswered"]
+
+
 class CallsQuery(_Query):
-    outcome: str | None = Field(None, pattern=r"^[a-z_]{1,16}$")
+    outcome: Outcome | None = None
     kind: str | None = Field(None, pattern=r"^(queue|direct)$")
     limit: int = Field(50, ge=1, le=MAX_PAGE)
     cursor: str | None = Field(None, max_length=200)
@@ -120,6 +125,19 @@ class CallsQuery(_Query):
 
 class StatsQuery(_Query):
     interval: int | None = Field(None, ge=60, le=31 * 86400)
+
+
+def query_args(drop: tuple[str, ...] = ()) -> dict[str, str]:
+    """The query string as one value per key (without ``drop``); a key given twice is refused
+    rather than half read."""
+    args = {}
+    for key, values in request.args.lists():
+        if key in drop:
+            continue
+        if len(values) > 1:
+            raise ApiError(400, "BAD_REQUEST", f"{key}: given more than once")
+        args[key] = values[0]
+    return args
 
 
 def _parse(model: type[BaseModel], args: dict[str, str]) -> Any:
@@ -286,7 +304,7 @@ def add_api_routes(app: Flask, config: Config, center: ContactCenter, history: H
 
     @route("GET /api/calls")
     def calls(who: Identity, scope: Scope) -> Any:
-        query = _parse(CallsQuery, request.args.to_dict())
+        query = _parse(CallsQuery, query_args())
         where = call_filter(who, scope, query, outcome=query.outcome, kind=query.kind)
         try:
             rows, cursor = history.read(database.list_calls, where, query.limit, query.cursor)
@@ -296,9 +314,7 @@ def add_api_routes(app: Flask, config: Config, center: ContactCenter, history: H
 
     @route("GET /api/calls.csv", links=True)
     def calls_csv(who: Identity, scope: Scope) -> Any:
-        args = request.args.to_dict()
-        args.pop("link", None)
-        query = _parse(CallsQuery, args)
+        query = _parse(CallsQuery, query_args(drop=("link",)))
         where = call_filter(who, scope, query, outcome=query.outcome, kind=query.kind)
         rows, _ = history.read(database.list_calls, where, MAX_CSV_ROWS, None)
         return Response(_csv(rows), mimetype="text/csv", headers={
@@ -306,7 +322,7 @@ def add_api_routes(app: Flask, config: Config, center: ContactCenter, history: H
 
     @route("GET /api/calls/{callId}")
     def call(who: Identity, scope: Scope, call_id: str) -> Any:
-        _parse(_NoQuery, request.args.to_dict())
+        _parse(_NoQuery, query_args())
         record = history.read(database.get_call, who.app_id, call_id[:64])
         if record is None or (scope is Scope.OWN and record["agent"] != who.user_id):
             raise ApiError(404, "NOT_FOUND", "no call with that id")
@@ -314,7 +330,7 @@ def add_api_routes(app: Flask, config: Config, center: ContactCenter, history: H
 
     @route("GET /api/agents")
     def agents(who: Identity, scope: Scope) -> Any:
-        _parse(_NoQuery, request.args.to_dict())
+        _parse(_NoQuery, query_args())
         live = {a["agentId"]: a for a in center.live(who.app_id)["agents"]}
         known = history.read(database.list_agents, who.app_id)
         listed = [{**row, **({"live": live[row["id"]]} if row["id"] in live else {})}
@@ -325,7 +341,7 @@ def add_api_routes(app: Flask, config: Config, center: ContactCenter, history: H
 
     @route("GET /api/queues")
     def queues(who: Identity, scope: Scope) -> Any:
-        _parse(_NoQuery, request.args.to_dict())
+        _parse(_NoQuery, query_args())
         settings = config.app(who.app_id)
         live = {q["name"]: q for q in center.live(who.app_id)["queues"]}
         return jsonify(ok=True, queues=[
@@ -335,12 +351,12 @@ def add_api_routes(app: Flask, config: Config, center: ContactCenter, history: H
 
     @route("GET /api/live")
     def live(who: Identity, scope: Scope) -> Any:
-        _parse(_NoQuery, request.args.to_dict())
+        _parse(_NoQuery, query_args())
         return jsonify(ok=True, at=time.time(), **center.live(who.app_id))
 
     @route("GET /api/stats")
     def stats(who: Identity, scope: Scope) -> Any:
-        query = _parse(StatsQuery, request.args.to_dict())
+        query = _parse(StatsQuery, query_args())
         now = time.time()
         end = query.end if query.end is not None else now
         start = query.start if query.start is not None else _midnight(now)
@@ -368,7 +384,7 @@ def add_api_routes(app: Flask, config: Config, center: ContactCenter, history: H
     def make_link(who: Identity, scope: Scope) -> Any:
         """A URL for one GET of ``path``, signed for the caller, for what a browser loads itself.
         The access rules apply when it is used, as to the caller's own requests."""
-        _parse(_NoQuery, request.args.to_dict())
+        _parse(_NoQuery, query_args())
         body = request.get_json(silent=True)
         path = body.get("path") if isinstance(body, dict) and set(body) == {"path"} else None
         if not isinstance(path, str) or not path.startswith("/api/") \

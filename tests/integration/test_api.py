@@ -207,6 +207,8 @@ def test_another_tenants_ids_are_not_found_and_its_credentials_see_nothing_here(
     ({"queue": "x" * 40}, "queue"),
     ({"queue": "bad name"}, "queue"),
     ({"outcome": "DROP TABLE"}, "outcome"),
+    ({"outcome": "null"}, "outcome"),
+    ({"outcome": ["completed", "abandoned"]}, "outcome"),  # given twice: not half read
     ({"kind": "other"}, "kind"),
     ({"cursor": "not-a-cursor"}, "cursor"),
     ({"sort": "joinedAt"}, "sort"),
