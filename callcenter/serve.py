@@ -129,7 +129,8 @@ def run(config: Config, plugins: PluginHost, host: str, port: int) -> None:
     for worker in workers:
         eventlet.spawn(worker.keep_running)
     tune_gc()
-    eventlet.wsgi.server(listener, runtime.app, log_output=False,
+    # debug=False: eventlet's default sends a failing request's traceback to the client.
+    eventlet.wsgi.server(listener, runtime.app, log_output=False, debug=False,
                          max_size=config.server.max_connections)
 
 
@@ -192,7 +193,7 @@ def _serve_shop_demo(host: str, port: int, callcenter_url: str) -> None:
         return [page]
 
     listener = _listen(host, port)
-    eventlet.spawn(eventlet.wsgi.server, listener, shop, log_output=False)
+    eventlet.spawn(eventlet.wsgi.server, listener, shop, log_output=False, debug=False)
     log.info("example shop page with the widget on http://%s:%d", host, port)
 
 

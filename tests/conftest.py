@@ -42,7 +42,7 @@ max_timeout = 600
 [[apps]]
 id = "demo"
 secret = {{ env = "CC_TEST_DEMO_SECRET" }}
-# The signaling tests' customers call each other directly, as on /demo; app "other" does not allow it.
+# The signaling tests' customers call each other directly, as on /demo; app "other" may not.
 customer_direct_calls = true
 {demo_extra}
 
