@@ -190,10 +190,11 @@ def credential_identity(config: Config, token: str) -> Identity:
 
 
 def _resource(path: str, query: str) -> str:
-    """A URL's path and query, decoded and without ``link``: what a link is signed for, compared
-    so that the same URL written with other escapes (a browser's) is still the same."""
+    """A URL's path (decoded once, as routing sees it) and query without ``link``: what a link is
+    signed for, compared so that the same URL written with other escapes (a browser's) is still
+    the same."""
     pairs = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k != "link"]
-    return unquote(path) + ("?" + urlencode(pairs) if pairs else "")
+    return path + ("?" + urlencode(pairs) if pairs else "")
 
 
 def mint_link(config: Config, who: Identity, resource: str, now: float | None = None

@@ -137,6 +137,12 @@ def test_a_link_opens_exactly_the_url_it_was_made_for(srv):
     audio_link = audio.split("link=")[1]
     other_call = f"{srv.url}/api/recordings/call-b/audio?link={audio_link}"
     assert refused(requests.get(other_call, timeout=10), 401) == "LINK_MISMATCH"
+    # the path is decoded once, as routing decodes it: %2D is "-" (the same call, past the link
+    # to "not found"), %252D is the call id "call%2Da" (another one)
+    same = f"{srv.url}/api/recordings/call%2Da/audio?link={audio_link}"
+    assert refused(requests.get(same, timeout=10), 404) == "NOT_FOUND"
+    twice = f"{srv.url}/api/recordings/call%252Da/audio?link={audio_link}"
+    assert refused(requests.get(twice, timeout=10), 401) == "LINK_MISMATCH"
 
 
 def test_a_link_is_not_a_credential_anywhere_else(srv):
