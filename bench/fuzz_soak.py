@@ -124,8 +124,14 @@ async def drive(url: str, role: str, user: str, count: int, next_request: Any,
             batch = min(IN_FLIGHT, left)
             left -= batch
             results.sent += batch
-            acks = await asyncio.gather(*(client.request(*next_request(), timeout=ACK_TIMEOUT)
-                                          for _ in range(batch)), return_exceptions=True)
+            sent = [next_request() for _ in range(batch)]
+            acks = await asyncio.gather(*(client.request(*r, timeout=ACK_TIMEOUT) for r in sent),
+                                        return_exceptions=True)
+            if any(event == "logout" and isinstance(ack, dict) and ack.get("ok")
+                   for (event, _), ack in zip(sent, acks, strict=True)):
+                # The server closes a logged-out connection a moment later: wait for it rather
+                # than fill that moment with requests answered NOT_LOGGED_IN.
+                await client.wait_disconnected(timeout=2)
             for ack in acks:
                 if isinstance(ack, CallClientError) and ack.code == "NOT_CONNECTED":
                     continue  # sent after this batch's logout: the connection was closing
