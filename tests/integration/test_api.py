@@ -155,7 +155,9 @@ def test_csv_export_has_a_header_and_one_row_per_call(srv, history):
     made = requests.post(srv.url + "/api/links", json={"path": "/api/calls.csv?queue=sales"},
                          headers={"Authorization": f"Bearer {supervisor(srv)}"}, timeout=5)
     link = requests.get(srv.url + made.json()["url"], timeout=5)
-    assert link.status_code == 200 and link.text == response.text
+    assert link.status_code == 200
+    assert sorted(r["callId"] for r in csv.DictReader(io.StringIO(link.text))) == \
+        sorted(history["sales"])
     refused = requests.get(srv.url + "/api/calls.csv", params={"token": supervisor(srv)},
                            timeout=5)
     assert error(refused, 401) == "CREDENTIAL_IN_URL"
