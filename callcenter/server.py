@@ -29,7 +29,7 @@ from callcenter.api import ApiError, add_api_routes, bearer_token, endpoint
 from callcenter.calls import Limits, Switchboard
 from callcenter.config import Config
 from callcenter.contact_center import ContactCenter
-from callcenter.credentials import CredentialError, Identity, Role, mint
+from callcenter.credentials import SHARED, CredentialError, Identity, Role, mint
 from callcenter.db.database import Database
 from callcenter.events import CallEvent
 from callcenter.history import History
@@ -110,7 +110,7 @@ def create_app(config: Config, plugins: PluginHost | None = None,
     metrics = Metrics(center, plugins)
     signaling = Signaling(socketio, config, store, switchboard, center, plugins, history, metrics)
     services = Services(Outbox(history), socketio.start_background_task, socketio.sleep)
-    _add_routes(app, config, plugins, recorder)
+    _add_routes(app, config, plugins, recorder, history)
     _add_contact_center_routes(app, config)
     _add_recording_routes(app, config, recorder, history)
     add_api_routes(app, config, center, history)
@@ -122,16 +122,17 @@ def create_app(config: Config, plugins: PluginHost | None = None,
     return Runtime(app, socketio, plugins, signaling, history, services)
 
 
-def _add_routes(app: Flask, config: Config, plugins: PluginHost, recorder: Recorder) -> None:
+def _add_routes(app: Flask, config: Config, plugins: PluginHost, recorder: Recorder,
+                history: History) -> None:
     demo_limiter = MovingWindowRateLimiter(MemoryStorage())
     demo_rate = parse_rate(DEMO_CREDENTIAL_RATE)
 
     @app.get("/healthz")
     def healthz() -> Any:
-        workers = [{"id": w.id, "name": w.name, "capacity": w.capacity, "jobs": len(w.jobs)}
-                   for w in recorder.workers.values()]
+        workers = [{"id": w.id, "name": w.name, "capacity": w.capacity, "jobs": len(w.jobs),
+                    "app": w.app_id or SHARED} for w in recorder.workers.values()]
         return jsonify(ok=True, plugins={"failures": plugins.failure_counts()},
-                       mediaWorkers=workers)
+                       mediaWorkers=workers, history=history.status())
 
     # Flask-SocketIO pushes a Flask request context built from the connection's environ (path
     # /socket.io/, a websocket upgrade or a polling request) for every Socket.IO event. Without

@@ -17,15 +17,27 @@ import requests
 TEST_PLUGINS = Path(__file__).parents[1] / "plugins"
 
 
-def serve(server, port: int | None = None, timeout: float = 30,
-          env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
-    """Run `callcenter serve` with `server`'s config (on `port`) until it exits by itself."""
-    return subprocess.run(
+def start_serve(server, port: int | None = None, env: dict[str, str] | None = None,
+                **popen: object) -> subprocess.Popen:
+    """Start `callcenter serve` with `server`'s config (on `port`; `env` added)."""
+    return subprocess.Popen(
         [sys.executable, "-m", "callcenter", "serve", "--config", str(server.config_path),
          "--host", "127.0.0.1", "--port", str(port or server.port)],
-        capture_output=True, text=True, timeout=timeout, cwd=server.config_path.parent,
+        text=True, cwd=server.config_path.parent,
         env=dict(os.environ, CC_TEST_DEMO_SECRET=server.secrets["demo"],
-                 CC_TEST_OTHER_SECRET=server.secrets["other"], **(env or {})))
+                 CC_TEST_OTHER_SECRET=server.secrets["other"], PYTHONUNBUFFERED="1",
+                 **(env or {})), **popen)
+
+
+def serve(server, port: int | None = None, timeout: float = 30,
+          env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run `callcenter serve` until it exits by itself; its output."""
+    process = start_serve(server, port, env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        stdout, stderr = process.communicate(timeout=timeout)
+    finally:
+        process.kill()
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
 
 def error_lines(output: str) -> list[str]:
@@ -60,13 +72,7 @@ def test_sigterm_while_plugins_start_stops_the_server(server_factory):
     config = server.config_path.read_text() + \
         f'\n[plugins]\nenable = ["slow_start"]\npaths = ["{TEST_PLUGINS}"]\n'
     server.config_path.write_text(config)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "callcenter", "serve", "--config", str(server.config_path),
-         "--host", "127.0.0.1", "--port", str(server.port)],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        cwd=server.config_path.parent,
-        env=dict(os.environ, CC_TEST_DEMO_SECRET=server.secrets["demo"],
-                 CC_TEST_OTHER_SECRET=server.secrets["other"], PYTHONUNBUFFERED="1"))
+    process = start_serve(server, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         output = ""
         deadline = time.monotonic() + 30
@@ -97,15 +103,21 @@ sys.meta_path.insert(0, _Missing())
 '''
 
 
-def test_recording_without_the_media_packages_says_what_to_install(server, tmp_path):
+def without_aiortc_recording(server, tmp_path: Path, workers: int) -> dict[str, str]:
+    """Stop `server` and give its config recording with `workers` child workers; returns the
+    environment of a Python in which aiortc is not installed."""
     site = tmp_path / "site"
     site.mkdir()
     (site / "sitecustomize.py").write_text(BLOCK_AIORTC)
     server.stop()
     server.config_path.write_text(server.config_path.read_text() + (
-        f'\n[recording]\ndir = "{tmp_path / "rec"}"\nworkers = 1\n'
+        f'\n[recording]\ndir = "{tmp_path / "rec"}"\nworkers = {workers}\n'
         '[plugins]\nenable = ["recording"]\n[plugins.settings.recording]\nqueues = ["*"]\n'))
-    result = serve(server, env={"PYTHONPATH": str(site)})
+    return {"PYTHONPATH": str(site)}
+
+
+def test_recording_without_the_media_packages_says_what_to_install(server, tmp_path):
+    result = serve(server, env=without_aiortc_recording(server, tmp_path, workers=1))
     assert result.returncode == 2, result.stderr
     assert error_lines(result.stderr) == [error_lines(result.stderr)[0]]
     assert "the media worker needs aiortc, which is not installed: " \
@@ -114,20 +126,8 @@ def test_recording_without_the_media_packages_says_what_to_install(server, tmp_p
 
 
 def test_recording_with_external_workers_needs_no_media_packages_here(server, tmp_path):
-    site = tmp_path / "site"
-    site.mkdir()
-    (site / "sitecustomize.py").write_text(BLOCK_AIORTC)
-    server.stop()
-    server.config_path.write_text(server.config_path.read_text() + (
-        f'\n[recording]\ndir = "{tmp_path / "rec"}"\nworkers = 0\n'
-        '[plugins]\nenable = ["recording"]\n[plugins.settings.recording]\nqueues = ["*"]\n'))
-    process = subprocess.Popen(
-        [sys.executable, "-m", "callcenter", "serve", "--config", str(server.config_path),
-         "--host", "127.0.0.1", "--port", str(server.port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        cwd=server.config_path.parent,
-        env=dict(os.environ, CC_TEST_DEMO_SECRET=server.secrets["demo"],
-                 CC_TEST_OTHER_SECRET=server.secrets["other"], PYTHONPATH=str(site)))
+    env = without_aiortc_recording(server, tmp_path, workers=0)
+    process = start_serve(server, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 30
         while True:
