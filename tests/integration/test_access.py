@@ -3,10 +3,8 @@ against a real server (the HTTP cells are tried in test_http_access.py)."""
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
 import pytest
+from access_table import ROLES, documented_table
 from contact_center_helpers import _start_server
 from signaling_helpers import unique
 from werkzeug.security import generate_password_hash
@@ -14,10 +12,6 @@ from werkzeug.security import generate_password_hash
 from callcenter import access
 from callcenter.access import Scope
 from callcenter.credentials import Role
-
-PROTOCOL = Path(__file__).parents[2] / "docs" / "protocol.md"
-CELLS = {"own": Scope.OWN, "own*": Scope.OWN, "app": Scope.APP, "no": Scope.NONE}
-ROLES = (Role.CUSTOMER, Role.AGENT, Role.SUPERVISOR, Role.SERVICE)
 
 # A request of each kind, with ids nobody has: an allowed request gets past the table and is
 # answered by the domain (ok, or CALL_NOT_FOUND and the like), a refused one gets FORBIDDEN.
@@ -57,27 +51,8 @@ password_hash = "{generate_password_hash("x")}"
 """
 
 
-def documented_socket_table() -> dict[str, dict[Role, Scope]]:
-    """The table under "### Socket requests" in docs/protocol.md."""
-    text = PROTOCOL.read_text()
-    section = text[text.index("### Socket requests"):]
-    table: dict[str, dict[Role, Scope]] = {}
-    for line in section.splitlines()[2:]:
-        if not line.startswith("|"):
-            if table:
-                break
-            continue
-        cells = [c.strip() for c in line.strip("|").split("|")]
-        match = re.fullmatch(r"`(\w+)`", cells[0])
-        if match is None:
-            continue  # the header's separator
-        table[match.group(1)] = {role: CELLS[cell] for role, cell in zip(ROLES, cells[1:],
-                                                                          strict=True)}
-    return table
-
-
 def test_the_documented_table_is_the_one_the_server_enforces():
-    assert documented_socket_table() == access.SOCKET
+    assert documented_table("### Socket requests", r"\w+") == access.SOCKET
     assert set(PAYLOADS) == set(access.SOCKET), "every request of the table is tried below"
 
 

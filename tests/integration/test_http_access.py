@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import time
 import wave
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ from typing import Any
 
 import pytest
 import requests
+from access_table import CELLS, ROLES, documented_table
 from contact_center_helpers import _start_server, agent, demo_extra, first_offer, queue, until_agent
 from signaling_helpers import unique
 
@@ -31,8 +31,6 @@ from callcenter.credentials import Role
 pytestmark = pytest.mark.timeout(120)
 
 ROOT = Path(__file__).parents[2]
-ROLES = (Role.CUSTOMER, Role.AGENT, Role.SUPERVISOR, Role.SERVICE)
-CELLS = {"own": Scope.OWN, "app": Scope.APP, "no": Scope.NONE}
 
 # The other app's data has names found nowhere else, so an answer that leaks any is caught.
 OTHER_AGENT, OTHER_QUEUE, OTHER_CUSTOMER_NAME = "zz_other_agent", "zz_other_queue", "ZzOtherName"
@@ -47,27 +45,8 @@ def recording_toml(folder: Path) -> str:
             f'[plugins.settings.recording]\nqueues = ["rq", "{OTHER_QUEUE}"]\n')
 
 
-def documented_http_table() -> dict[str, dict[Role, Scope]]:
-    """The table under "### HTTP endpoints" in docs/protocol.md."""
-    text = (ROOT / "docs" / "protocol.md").read_text()
-    section = text[text.index("### HTTP endpoints"):]
-    table: dict[str, dict[Role, Scope]] = {}
-    for line in section.splitlines()[1:]:
-        if not line.startswith("|"):
-            if table:
-                break
-            continue
-        cells = [c.strip() for c in line.strip("|").split("|")]
-        match = re.fullmatch(r"`((?:GET|POST) /api/\S+)`", cells[0])
-        if match is None:
-            continue  # the header and its separator
-        table[match.group(1)] = {role: CELLS[cell]
-                                 for role, cell in zip(ROLES, cells[1:], strict=True)}
-    return table
-
-
 def test_the_documented_http_table_is_the_one_the_server_enforces():
-    assert documented_http_table() == access.HTTP
+    assert documented_table("### HTTP endpoints", r"(?:GET|POST) /api/\S+") == access.HTTP
 
 
 def test_every_operation_of_the_openapi_document_carries_its_row_of_the_table():
