@@ -70,6 +70,15 @@ class CallError(Exception):
         self.message = message
 
 
+def new_call_id() -> str:
+    """16 URL-safe characters, the first a letter or digit: ids land in CSV exports, where a
+    leading '-' would read as a formula to a spreadsheet (and be quoted by the export)."""
+    while True:
+        call_id = secrets.token_urlsafe(12)
+        if call_id[0].isalnum():
+            return call_id
+
+
 @dataclass
 class Call:
     id: str
@@ -205,7 +214,7 @@ class Switchboard:
         if not 0 <= timeout <= self.limits.max_timeout:
             raise CallError("BAD_TIMEOUT", f"timeout must be 0 to {self.limits.max_timeout} s")
 
-        call_id = secrets.token_urlsafe(12)
+        call_id = new_call_id()
         with self.store.transaction(f"{app_id}:{call_id}"):
             if not self.store.claim_line(app_id, caller, call_id):
                 raise CallError("ALREADY_IN_CALL", "you are already ringing or in a call")
@@ -334,7 +343,7 @@ class Switchboard:
         """The customer joins a queue: a call with only them in it, waiting for an agent."""
         if call_type not in (CallType.AUDIO, CallType.VIDEO):
             raise CallError("BAD_CALL_TYPE", "type must be 1 (audio) or 2 (video)")
-        call_id = secrets.token_urlsafe(12)
+        call_id = new_call_id()
         with self.store.transaction(f"{app_id}:{call_id}"):
             if not self.store.claim_line(app_id, customer, call_id):
                 raise CallError("ALREADY_IN_CALL", "you are already ringing or in a call")

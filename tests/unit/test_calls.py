@@ -319,3 +319,11 @@ def test_every_ended_call_emits_exactly_one_ended_event(board: Switchboard):
         board.hangup(APP, "bob", call_id)
     ended = [e for o in outs for e in o.events if e.name is EventName.ENDED]
     assert len(ended) == 1
+
+
+def test_call_ids_never_begin_with_a_character_a_spreadsheet_reads_as_a_formula():
+    from callcenter.calls import new_call_id
+
+    ids = [new_call_id() for _ in range(5000)]
+    assert all(i[0].isalnum() and len(i) == 16 for i in ids)
+    assert len(set(ids)) == len(ids)
