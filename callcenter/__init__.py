@@ -1,6 +1,7 @@
 """callcenter: a self-hosted, plugin-based WebRTC contact-center backend.
 
-A plugin needs one import: ``from callcenter import hookimpl``.
+A plugin imports what it uses from ``callcenter.plugin`` (docs/plugins.md, "The plugin API");
+``from callcenter import hookimpl`` is the same marker.
 """
 
 from callcenter.hookspecs import hookimpl

@@ -31,18 +31,21 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from callcenter import hookimpl
-from callcenter.config import Config, check_app_filter, settings_error
-from callcenter.events import CallEvent, EventName
-from callcenter.outbox import (
+from callcenter.plugin import (
+    CallEvent,
+    Config,
+    EventName,
     Notification,
     Outbox,
     RetryPolicy,
+    Services,
+    check_app_filter,
     deliver_forever,
     describe_failure,
     event_payload,
+    hookimpl,
+    settings_error,
 )
-from callcenter.services import Services
 
 log = logging.getLogger("callcenter.plugins.email")
 

@@ -13,9 +13,7 @@ import json
 from pathlib import Path
 from typing import IO, Any
 
-from callcenter import hookimpl
-from callcenter.config import Config
-from callcenter.events import CallEvent
+from callcenter.plugin import CallEvent, Config, hookimpl
 
 _file: IO[str] | None = None
 

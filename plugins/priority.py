@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from callcenter import hookimpl
-from callcenter.config import QueueSettings
-from callcenter.contact_center import QueuedCall
+from callcenter.plugin import QueuedCall, QueueSettings, hookimpl
 
 NAME = "priority"
 

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import random
 
-from callcenter import hookimpl
-from callcenter.agents import Agent
-from callcenter.config import QueueSettings
+from callcenter.plugin import Agent, QueueSettings, hookimpl
 
 NAME = "random"
 

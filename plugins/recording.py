@@ -11,8 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from callcenter import hookimpl
-from callcenter.config import QueueSettings
+from callcenter.plugin import QueueSettings, hookimpl
 
 
 class RecordQueues:

@@ -3,9 +3,7 @@
 
 from __future__ import annotations
 
-from callcenter import hookimpl
-from callcenter.agents import Agent
-from callcenter.config import QueueSettings
+from callcenter.plugin import Agent, QueueSettings, hookimpl
 
 NAME = "ring-all"
 

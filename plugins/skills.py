@@ -17,10 +17,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from callcenter import hookimpl
-from callcenter.agents import Agent
-from callcenter.config import QueueSettings
-from callcenter.contact_center import QueuedCall
+from callcenter.plugin import Agent, QueuedCall, QueueSettings, hookimpl
 
 NAME = "skills"
 

@@ -1,0 +1,44 @@
+"""The public plugin API: everything a plugin may use, in one import.
+
+    from callcenter.plugin import hookimpl, QueueSettings, Agent
+
+A plugin imports from here and nowhere else in ``callcenter``: what is named below keeps its
+meaning across releases (docs/plugins.md, "The plugin API"); the rest of the package may change.
+The stock plugins in ``plugins/`` hold to this (a test fails if one imports anything else).
+"""
+
+from __future__ import annotations
+
+from callcenter.agents import Agent, AgentState, AgentStatus
+from callcenter.config import (
+    App,
+    Config,
+    QueueSettings,
+    check_app_filter,
+    settings_error,
+)
+from callcenter.contact_center import QueuedCall, RingAttempt
+from callcenter.events import CallEvent, EventName
+from callcenter.hookspecs import hookimpl
+from callcenter.outbox import (
+    Notification,
+    Outbox,
+    RetryPolicy,
+    deliver_forever,
+    describe_failure,
+    event_payload,
+)
+from callcenter.services import Services
+
+__all__ = [
+    # the marker of hook implementations
+    "hookimpl",
+    # what hooks are passed: the configuration, a queue's settings, agents, queue calls, events
+    "Config", "App", "QueueSettings", "Agent", "AgentState", "AgentStatus", "QueuedCall",
+    "RingAttempt", "CallEvent", "EventName",
+    # settings helpers: errors in one line naming the key, like the server's own
+    "settings_error", "check_app_filter",
+    # what the server lends at start (callcenter_startup's `services`) and durable delivery
+    "Services", "Outbox", "Notification", "RetryPolicy", "deliver_forever", "describe_failure",
+    "event_payload",
+]
