@@ -4,7 +4,7 @@
 
 For each number of calls N, twice — first with a *reference* worker that only receives and
 decodes (aiortc's receive + Opus decode, frames dropped: the floor any aiortc recorder pays), then
-with the real worker (`callcenter.media_worker`: decode, downmix, mix, write WAV):
+with the real worker (`callcenter.media`: decode, downmix, mix, write WAV):
 
 1. a fresh `callcenter serve` (recording on for queue `q`, `[recording] workers = 0`) pinned to
    core 0, and one worker process pinned to core 1 (`taskset -c 1`);
@@ -65,7 +65,7 @@ CUSTOMER_TONE, AGENT_TONE = 440, 880
 def run_bench_worker(argv: list[str]) -> None:
     import logging
 
-    from callcenter.media_worker import InlineDecoder, MediaWorker, event_loop_factory
+    from callcenter.media.worker import InlineDecoder, MediaWorker, event_loop_factory
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--mode", choices=list(MODES), required=True)
@@ -239,9 +239,9 @@ def _area(frames: list[str]) -> str:
     text = ";".join(frames)
     if "decoder_worker" in text:
         return "aiortc decoder threads (Opus decode + handing frames to the loop)"
-    if "media_worker.py" in text and ("_flush_loop" in text or "_finish" in text):
+    if "media/worker.py" in text and ("_flush_loop" in text or "_finish" in text):
         return "ours: mixing and writing WAV (flush loop)"
-    if "media_worker.py" in text and "_receive_audio" in text:
+    if "media/worker.py" in text and "_receive_audio" in text:
         return "ours: per-frame downmix and placement (_receive_audio)"
     if "rtcrtpreceiver" in text:
         return "aiortc RTP receive (jitter buffer, depacketize, RTCP)"
@@ -574,7 +574,7 @@ def main() -> None:
                                                                 for k, v in MODES.items()))
     parser.add_argument("--profile", action="store_true",
                         help="py-spy the worker at the largest number of calls")
-    from callcenter.media_worker import event_loop_factory
+    from callcenter.media.worker import event_loop_factory
 
     with asyncio.Runner(loop_factory=event_loop_factory()) as runner:  # uvloop if installed
         runner.run(bench(parser.parse_args()))

@@ -192,6 +192,6 @@ def media(server_url: str, app_id: str, token: str | None, config_path: str | No
             secret = app.secret
         token = mint(app_id, secret, f"media-{name or 'worker'}", Role.SERVICE, 86400)
     logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    from callcenter.media_worker import run_worker
+    from callcenter.media.worker import run_worker
 
     run_worker(server_url, app_id, token, capacity, name)

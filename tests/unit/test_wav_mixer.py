@@ -7,8 +7,8 @@ import wave
 
 import pytest
 
-from callcenter import media_worker
-from callcenter.media_worker import StereoMixer, WavWriter
+from callcenter.media import worker as media_worker
+from callcenter.media.worker import StereoMixer, WavWriter
 
 
 def mono(*values: int) -> bytes:
@@ -115,7 +115,7 @@ def test_opus_is_decoded_in_the_loop_to_mono_and_placed_by_rtp_time():
     import av
     import numpy as np
 
-    from callcenter.media_worker import InlineDecoder, Leg, LegAudio, OpusToMono
+    from callcenter.media.worker import InlineDecoder, Leg, LegAudio, OpusToMono
 
     encoder = av.CodecContext.create("libopus", "w")
     encoder.sample_rate, encoder.format, encoder.layout = 48000, "s16", "mono"

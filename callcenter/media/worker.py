@@ -959,11 +959,11 @@ def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """`python -m callcenter.media_worker --server URL --app ID --token SIG [--capacity N]`
+    """`python -m callcenter.media.worker --server URL --app ID --token SIG [--capacity N]`
     (the same as `callcenter media`)."""
     import argparse
 
-    parser = argparse.ArgumentParser(prog="python -m callcenter.media_worker")
+    parser = argparse.ArgumentParser(prog="python -m callcenter.media.worker")
     parser.add_argument("--server", required=True)
     parser.add_argument("--app", required=True)
     parser.add_argument("--token", required=True)
