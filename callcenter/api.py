@@ -36,7 +36,6 @@ from callcenter.contact_center import ContactCenter
 from callcenter.credentials import (
     ALGORITHM,
     PURPOSE_CLAIM,
-    CredentialError,
     Identity,
     Role,
     app_of,
@@ -44,6 +43,7 @@ from callcenter.credentials import (
     verify,
 )
 from callcenter.db.database import CallFilter, CursorError
+from callcenter.errors import Refused
 from callcenter.history import History
 
 MAX_PAGE = 500
@@ -73,10 +73,12 @@ HTTP_ERROR_CODES = {400: "BAD_REQUEST", 404: "NOT_FOUND", 405: "METHOD_NOT_ALLOW
                     413: "PAYLOAD_TOO_LARGE", 500: "INTERNAL"}
 
 
-class ApiError(Exception):
+class ApiError(Refused):
+    """A refusal over HTTP: the one error type, with the status it is answered with."""
+
     def __init__(self, status: int, code: str, message: str) -> None:
-        super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+        super().__init__(code, message)
+        self.status = status
 
 
 def _timestamp(value: str) -> float:
@@ -185,7 +187,7 @@ def credential_identity(config: Config, token: str) -> Identity:
         raise ApiError(401, "BAD_CREDENTIAL", "the credential names no app of this server")
     try:
         return verify(token, app.id, app.secret)
-    except CredentialError as exc:
+    except Refused as exc:
         raise ApiError(401, exc.code, exc.message) from None
 
 

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 from typing import TYPE_CHECKING, Any
 
+from callcenter.errors import Refused
 from callcenter.events import CallEvent, EventName
 
 if TYPE_CHECKING:
@@ -59,15 +60,6 @@ class EndReason(StrEnum):
     KICKED_OUT = "kicked_out"
     DISCONNECTED = "disconnected"
     LOGOUT = "logout"
-
-
-class CallError(Exception):
-    """A request the domain refuses; ``code`` is what the client is told. Nothing was changed."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 def new_call_id() -> str:
@@ -168,13 +160,13 @@ class Switchboard:
     def _call_for(self, app_id: str, call_id: str) -> Call:
         call = self.store.get_call(app_id, call_id)
         if call is None or call.ended_at is not None:
-            raise CallError("CALL_NOT_FOUND", "no such call")
+            raise Refused("CALL_NOT_FOUND", "no such call")
         return call
 
     @staticmethod
     def _check_user_id(user_id: str) -> None:
         if not USER_ID.match(user_id):
-            raise CallError("BAD_USER_ID", f"invalid user id {user_id[:40]!r}: use [A-Za-z0-9_-], "
+            raise Refused("BAD_USER_ID", f"invalid user id {user_id[:40]!r}: use [A-Za-z0-9_-], "
                                            "1 to 32 characters")
 
     def _save(self, call: Call) -> None:
@@ -195,29 +187,29 @@ class Switchboard:
                timeout: int | None, group: bool, data: dict[str, Any] | None) -> Outcome:
         """Start a call from ``caller`` to ``invitees`` (one, or several for a group call)."""
         if call_type not in (CallType.AUDIO, CallType.VIDEO):
-            raise CallError("BAD_CALL_TYPE", "type must be 1 (audio) or 2 (video)")
+            raise Refused("BAD_CALL_TYPE", "type must be 1 (audio) or 2 (video)")
         for user in invitees:
             self._check_user_id(user)
         if not invitees:
-            raise CallError("BAD_REQUEST", "userIDList is empty")
+            raise Refused("BAD_REQUEST", "userIDList is empty")
         if len(set(invitees)) != len(invitees):
-            raise CallError("BAD_REQUEST", "userIDList has duplicates")
+            raise Refused("BAD_REQUEST", "userIDList has duplicates")
         if not group and len(invitees) != 1:
-            raise CallError("BAD_REQUEST", "a 1:1 call invites exactly one user; use group")
+            raise Refused("BAD_REQUEST", "a 1:1 call invites exactly one user; use group")
         if len(invitees) + 1 > self.limits.group_max:
-            raise CallError("GROUP_TOO_LARGE",
+            raise Refused("GROUP_TOO_LARGE",
                             f"a call has at most {self.limits.group_max} participants")
         if caller in invitees:
-            raise CallError("CANNOT_CALL_SELF", "a user cannot call themselves")
+            raise Refused("CANNOT_CALL_SELF", "a user cannot call themselves")
         if timeout is None:
             timeout = self.limits.default_timeout
         if not 0 <= timeout <= self.limits.max_timeout:
-            raise CallError("BAD_TIMEOUT", f"timeout must be 0 to {self.limits.max_timeout} s")
+            raise Refused("BAD_TIMEOUT", f"timeout must be 0 to {self.limits.max_timeout} s")
 
         call_id = new_call_id()
         with self.store.transaction(f"{app_id}:{call_id}"):
             if not self.store.claim_line(app_id, caller, call_id):
-                raise CallError("ALREADY_IN_CALL", "you are already ringing or in a call")
+                raise Refused("ALREADY_IN_CALL", "you are already ringing or in a call")
             now = self.clock()
             call = Call(id=call_id, app_id=app_id, sponsor=caller, type=CallType(call_type),
                         group=group, timeout=timeout, created_at=now, data=data,
@@ -257,7 +249,7 @@ class Switchboard:
         with self.store.transaction(f"{app_id}:{call_id}"):
             call = self._call_for(app_id, call_id)
             if call.legs.get(user) is not Leg.RINGING:
-                raise CallError("NOT_INVITED", "you are not being invited to this call")
+                raise Refused("NOT_INVITED", "you are not being invited to this call")
             others = call.users(Leg.JOINED)
             self._set_leg(call, user, Leg.JOINED)
             if call.answered_at is None:
@@ -279,7 +271,7 @@ class Switchboard:
         with self.store.transaction(f"{app_id}:{call_id}"):
             call = self._call_for(app_id, call_id)
             if call.legs.get(user) is not Leg.RINGING:
-                raise CallError("NOT_INVITED", "you are not being invited to this call")
+                raise Refused("NOT_INVITED", "you are not being invited to this call")
             return self._refuse(call, user)
 
     def _refuse(self, call: Call, user: str) -> Outcome:
@@ -302,7 +294,7 @@ class Switchboard:
             if leg is Leg.RINGING:
                 return self._refuse(call, user)
             if leg is not Leg.JOINED:
-                raise CallError("NOT_IN_CALL", "you are not in this call")
+                raise Refused("NOT_IN_CALL", "you are not in this call")
             out = Outcome()
             self._set_leg(call, user, Leg.LEFT)
             if user == call.sponsor and call.answered_at is None:
@@ -342,11 +334,11 @@ class Switchboard:
                         data: dict[str, Any] | None) -> Call:
         """The customer joins a queue: a call with only them in it, waiting for an agent."""
         if call_type not in (CallType.AUDIO, CallType.VIDEO):
-            raise CallError("BAD_CALL_TYPE", "type must be 1 (audio) or 2 (video)")
+            raise Refused("BAD_CALL_TYPE", "type must be 1 (audio) or 2 (video)")
         call_id = new_call_id()
         with self.store.transaction(f"{app_id}:{call_id}"):
             if not self.store.claim_line(app_id, customer, call_id):
-                raise CallError("ALREADY_IN_CALL", "you are already ringing or in a call")
+                raise Refused("ALREADY_IN_CALL", "you are already ringing or in a call")
             call = Call(id=call_id, app_id=app_id, sponsor=customer, type=CallType(call_type),
                         group=False, timeout=0, created_at=self.clock(), data=data,
                         legs={customer: Leg.JOINED}, queue=queue)
@@ -393,9 +385,9 @@ class Switchboard:
         """Refuse a relay (signal, media state) unless sender and target have joined the call."""
         call = self._call_for(app_id, call_id)
         if call.legs.get(user) is not Leg.JOINED:
-            raise CallError("NOT_IN_CALL", "you have not joined this call")
+            raise Refused("NOT_IN_CALL", "you have not joined this call")
         if to is not None and (to == user or call.legs.get(to) is not Leg.JOINED):
-            raise CallError("PEER_NOT_IN_CALL", "the target has not joined this call")
+            raise Refused("PEER_NOT_IN_CALL", "the target has not joined this call")
         return call
 
     def media_state(self, app_id: str, user: str, call_id: str,
@@ -408,11 +400,11 @@ class Switchboard:
 
     def switch_type(self, app_id: str, user: str, call_id: str, new_type: int) -> Outcome:
         if new_type not in (CallType.AUDIO, CallType.VIDEO):
-            raise CallError("BAD_CALL_TYPE", "type must be 1 (audio) or 2 (video)")
+            raise Refused("BAD_CALL_TYPE", "type must be 1 (audio) or 2 (video)")
         with self.store.transaction(f"{app_id}:{call_id}"):
             call = self.check_relay(app_id, user, call_id)
             if call.group:
-                raise CallError("GROUP_CALL", "a group call cannot change its type")
+                raise Refused("GROUP_CALL", "a group call cannot change its type")
             old = call.type
             call.type = CallType(new_type)
             self._save(call)
@@ -430,7 +422,7 @@ class Switchboard:
             return Outcome()
         try:
             return self.hangup(app_id, user, call_id, reason)
-        except CallError:
+        except Refused:
             # The line pointed at a call that is gone; free it so the user is not stuck busy.
             self.store.release_line(app_id, user, call_id)
             return Outcome()

@@ -57,7 +57,8 @@ def serve(config_path: str, host: str | None, port: int | None) -> None:
               help="Seconds the credential is valid (default: the app's token_ttl).")
 def token(config_path: str, app_id: str, user_id: str, role: str, ttl: int | None) -> None:
     """Print a credential (userSig) for a user of an app."""
-    from callcenter.credentials import CredentialError, mint
+    from callcenter.credentials import mint
+    from callcenter.errors import Refused
 
     config, _ = _load(config_path)
     app = config.app(app_id)
@@ -66,7 +67,7 @@ def token(config_path: str, app_id: str, user_id: str, role: str, ttl: int | Non
         sys.exit(2)
     try:
         click.echo(mint(app.id, app.secret, user_id, role, ttl or app.token_ttl))
-    except CredentialError as exc:
+    except Refused as exc:
         click.echo(f"error: {exc.message}", err=True)
         sys.exit(2)
 

@@ -22,9 +22,10 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from callcenter.agents import Agent, AgentState, AgentStatus
-from callcenter.calls import Call, CallError, EndReason, Leg, Outcome, Switchboard, Timer
+from callcenter.calls import Call, EndReason, Leg, Outcome, Switchboard, Timer
 from callcenter.config import App, Config, QueueSettings
 from callcenter.credentials import Identity
+from callcenter.errors import Refused
 from callcenter.events import CallEvent, EventName
 from callcenter.recording import Recorder
 
@@ -194,13 +195,13 @@ class ContactCenter:
     def agent(self, app_id: str, user_id: str) -> Agent:
         agent = self.agents.get((app_id, user_id))
         if agent is None:
-            raise CallError("FORBIDDEN", "you are not an agent of this app")
+            raise Refused("FORBIDDEN", "you are not an agent of this app")
         return agent
 
     def _queue(self, app_id: str, name: str) -> QueueSettings:
         queue = self._app(app_id).queue(name)
         if queue is None:
-            raise CallError("UNKNOWN_QUEUE", "no such queue")
+            raise Refused("UNKNOWN_QUEUE", "no such queue")
         return queue
 
     def _agents_of(self, app_id: str, queue: str) -> list[Agent]:
@@ -291,7 +292,7 @@ class ContactCenter:
         try:
             new = AgentStatus(status)
         except ValueError:
-            raise CallError("BAD_REQUEST", "status: available, break or offline") from None
+            raise Refused("BAD_REQUEST", "status: available, break or offline") from None
         out = Outcome()
         reason = (reason or "break") if new is AgentStatus.BREAK else ""
         if (new, reason) != (agent.status, agent.reason):
@@ -326,9 +327,9 @@ class ContactCenter:
         staffed = [a for a in self._agents_of(app_id, queue_name)
                    if a.connected and a.status is not AgentStatus.OFFLINE]
         if not staffed and queue.when_empty == "refuse":
-            raise CallError("NO_AGENTS", "no agent of this queue is logged in")
+            raise Refused("NO_AGENTS", "no agent of this queue is logged in")
         if len(self._in_queue(app_id, queue_name)) >= queue.max_length:
-            raise CallError("QUEUE_FULL", "the queue is full; try again later")
+            raise Refused("QUEUE_FULL", "the queue is full; try again later")
         call = self.switchboard.open_queue_call(app_id, customer, call_type, queue_name,
                                                 {"attributes": attributes})
         now = self.clock()
@@ -355,13 +356,13 @@ class ContactCenter:
     def rate(self, app_id: str, customer: str, call_id: str, rating: int) -> Outcome:
         qc = self.finished.get((app_id, call_id))
         if qc is None or qc.customer != customer or qc.answered_at is None:
-            raise CallError("CALL_NOT_FOUND", "no answered call of yours with that id")
+            raise Refused("CALL_NOT_FOUND", "no answered call of yours with that id")
         if not 1 <= rating <= 5:
-            raise CallError("BAD_RATING", "rating must be 1 to 5")
+            raise Refused("BAD_RATING", "rating must be 1 to 5")
         if qc.rating is not None:
-            raise CallError("ALREADY_RATED", "this call is rated already")
+            raise Refused("ALREADY_RATED", "this call is rated already")
         if self.clock() - (qc.ended_at or 0) > RATING_WINDOW:
-            raise CallError("CALL_NOT_FOUND", "the call ended too long ago to be rated")
+            raise Refused("CALL_NOT_FOUND", "the call ended too long ago to be rated")
         qc.rating = rating
         out = Outcome(reply={"callId": call_id, "rating": rating})
         out.records.append(qc.record())
@@ -373,7 +374,7 @@ class ContactCenter:
                 notes: str | None) -> Outcome:
         agent = self.agent(app_id, user_id)
         if agent.state is not AgentState.WRAP_UP or agent.call_id != call_id:
-            raise CallError("NOT_IN_WRAP_UP", "you are not wrapping up that call")
+            raise Refused("NOT_IN_WRAP_UP", "you are not wrapping up that call")
         out = Outcome(reply={"callId": call_id})
         qc = self.finished.get((app_id, call_id))
         if qc is not None:

@@ -14,6 +14,8 @@ from typing import Any
 
 import jwt
 
+from callcenter.errors import Refused
+
 USER_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 ALGORITHM = "HS256"
 # The app id of a server-level credential: a media worker shared by every app, signed with the
@@ -27,15 +29,6 @@ class Role(StrEnum):
     AGENT = "agent"
     SUPERVISOR = "supervisor"
     SERVICE = "service"
-
-
-class CredentialError(Exception):
-    """A credential was refused; ``code`` is what the client is told."""
-
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 # Claims a business may add when it mints a customer credential on its own server: verified
@@ -71,11 +64,11 @@ def mint(app_id: str, secret: str, user_id: str, role: str | Role, ttl: int,
     customer; the server passes them to agents as verified.
     """
     if not valid_user_id(user_id):
-        raise CredentialError("BAD_USER_ID", "user id must match [A-Za-z0-9_-], 1 to 32 characters")
+        raise Refused("BAD_USER_ID", "user id must match [A-Za-z0-9_-], 1 to 32 characters")
     extra = dict(claims or {})
     unknown = set(extra) - set(EXTRA_CLAIMS)
     if unknown:
-        raise CredentialError("BAD_CLAIMS", f"unknown claims: {', '.join(sorted(unknown))}")
+        raise Refused("BAD_CLAIMS", f"unknown claims: {', '.join(sorted(unknown))}")
     now = int(time.time())
     body = {**extra, "sub": user_id, "app": app_id, "role": Role(role).value, "iat": now,
             "exp": now + ttl}
@@ -103,19 +96,19 @@ def verify(token: str, app_id: str, secret: str) -> Identity:
             options={"require": ["sub", "app", "role", "exp"]},
         )
     except jwt.ExpiredSignatureError:
-        raise CredentialError("AUTH_EXPIRED", "the credential has expired") from None
+        raise Refused("AUTH_EXPIRED", "the credential has expired") from None
     except jwt.PyJWTError:
-        raise CredentialError("AUTH_INVALID", "the credential is not valid") from None
+        raise Refused("AUTH_INVALID", "the credential is not valid") from None
     if PURPOSE_CLAIM in claims:
-        raise CredentialError("AUTH_INVALID", "a signed link is not a credential")
+        raise Refused("AUTH_INVALID", "a signed link is not a credential")
     if claims["app"] != app_id:
-        raise CredentialError("AUTH_MISMATCH", "the credential is for another app")
+        raise Refused("AUTH_MISMATCH", "the credential is for another app")
     if not valid_user_id(claims["sub"]):
-        raise CredentialError("BAD_USER_ID", "the credential names an invalid user id")
+        raise Refused("BAD_USER_ID", "the credential names an invalid user id")
     try:
         role = Role(claims["role"])
     except ValueError:
-        raise CredentialError("AUTH_INVALID", "the credential names an unknown role") from None
+        raise Refused("AUTH_INVALID", "the credential names an unknown role") from None
     extra = {k: claims[k] for k in EXTRA_CLAIMS if k in claims}
     return Identity(app_id=app_id, user_id=claims["sub"], role=role, expires_at=int(claims["exp"]),
                     claims=extra)

@@ -29,8 +29,9 @@ from callcenter.api import ApiError, add_api_routes, bearer_token, endpoint
 from callcenter.calls import Limits, Switchboard
 from callcenter.config import Config
 from callcenter.contact_center import ContactCenter
-from callcenter.credentials import SHARED, CredentialError, Identity, Role, mint
+from callcenter.credentials import SHARED, Identity, Role, mint
 from callcenter.db.database import Database
+from callcenter.errors import Refused
 from callcenter.events import CallEvent
 from callcenter.history import History
 from callcenter.metrics import Metrics
@@ -168,7 +169,7 @@ def _add_routes(app: Flask, config: Config, plugins: PluginHost, recorder: Recor
         try:
             token = mint(app_config.id, app_config.secret, body["userID"], Role.CUSTOMER,
                          app_config.token_ttl)
-        except (CredentialError, TypeError):
+        except (Refused, TypeError):
             return _http_error(400, "BAD_USER_ID",
                                "user id must match [A-Za-z0-9_-], 1 to 32 characters")
         return jsonify(ok=True, userSig=token, appId=app_config.id, userID=body["userID"])

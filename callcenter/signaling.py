@@ -19,18 +19,18 @@ from flask import request
 from flask_socketio import ConnectionRefusedError, SocketIO
 
 from callcenter import access, wire
-from callcenter.calls import CallError, EndReason, Outcome, Switchboard, Timer
+from callcenter.calls import EndReason, Outcome, Switchboard, Timer
 from callcenter.config import Config
 from callcenter.contact_center import ContactCenter
 from callcenter.credentials import (
     SHARED,
-    CredentialError,
     Identity,
     Role,
     app_of,
     valid_user_id,
     verify,
 )
+from callcenter.errors import Refused
 from callcenter.events import CallEvent, EventName
 from callcenter.history import History
 from callcenter.metrics import Metrics
@@ -47,13 +47,6 @@ CLOSE_DELAY = 0.2
 # EMIT_PAUSE seconds apart (see deliver).
 EMIT_SLICE = 50
 EMIT_PAUSE = 0.005
-
-
-class RequestError(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
 
 
 def error(code: str, message: str) -> dict[str, Any]:
@@ -131,20 +124,20 @@ class Signaling:
     def authenticate(self, auth: Any) -> Identity:
         if not isinstance(auth, dict) or not all(
                 isinstance(auth.get(k), str) for k in ("appId", "userID", "userSig")):
-            raise CredentialError("AUTH_REQUIRED", "auth must be {appId, userID, userSig} strings")
+            raise Refused("AUTH_REQUIRED", "auth must be {appId, userID, userSig} strings")
         if auth["appId"] == SHARED:
             return self._shared_worker(auth)
         app = self.config.app(auth["appId"])
         if app is None:
-            raise CredentialError("UNKNOWN_APP", "no such app")
+            raise Refused("UNKNOWN_APP", "no such app")
         if not valid_user_id(auth["userID"]):
-            raise CredentialError("BAD_USER_ID", "user id must match [A-Za-z0-9_-], 1 to 32 chars")
+            raise Refused("BAD_USER_ID", "user id must match [A-Za-z0-9_-], 1 to 32 chars")
         claimed = app_of(auth["userSig"])
         if claimed is not None and claimed != app.id:
-            raise CredentialError("AUTH_MISMATCH", "the credential is for another app")
+            raise Refused("AUTH_MISMATCH", "the credential is for another app")
         identity = verify(auth["userSig"], app.id, app.secret)
         if identity.user_id != auth["userID"]:
-            raise CredentialError("AUTH_MISMATCH", "the credential is for another user")
+            raise Refused("AUTH_MISMATCH", "the credential is for another user")
         return identity
 
     def _shared_worker(self, auth: dict[str, str]) -> Identity:
@@ -152,13 +145,13 @@ class Signaling:
         shared-worker secret."""
         identity = verify(auth["userSig"], SHARED, self.shared_worker_secret)
         if identity.role is not Role.SERVICE or identity.user_id != auth["userID"]:
-            raise CredentialError("AUTH_MISMATCH", "a shared credential is for a media worker")
+            raise Refused("AUTH_MISMATCH", "a shared credential is for a media worker")
         return identity
 
     def on_connect(self, auth: Any = None) -> None:
         try:
             identity = self.authenticate(auth)
-        except CredentialError as exc:
+        except Refused as exc:
             log.info("connection refused: %s", exc.code)
             raise ConnectionRefusedError(
                 exc.message, {"code": exc.code, "message": exc.message}) from None
@@ -223,10 +216,8 @@ class Signaling:
                 self.metrics.setup.labels(event).observe(time.perf_counter() - started)
                 return reply
             return {"ok": True, **self.handle(event, args)}
-        except (RequestError, CallError) as exc:
-            return error(exc.code, exc.message)
-        except wire.BadRequest as exc:
-            return error("BAD_REQUEST", exc.message)
+        except Refused as exc:
+            return {"ok": False, "error": exc.as_dict()}
         except Exception:
             log.exception("request %r failed", event)
             return error("INTERNAL", "the server failed; the request was not carried out")
@@ -234,19 +225,19 @@ class Signaling:
     def handle(self, event: str, args: tuple[Any, ...]) -> dict[str, Any]:
         sid = request.sid
         if not self.request_limiter.hit(sid):
-            raise RequestError("RATE_LIMITED", f"at most {self.config.server.rate_limit}")
+            raise Refused("RATE_LIMITED", f"at most {self.config.server.rate_limit}")
         session = self.sessions.get(sid)
         if session is None:
-            raise RequestError("NOT_LOGGED_IN", "this connection is no longer logged in")
+            raise Refused("NOT_LOGGED_IN", "this connection is no longer logged in")
         handler = self.requests.get(event)
         if handler is None:
-            raise RequestError("UNKNOWN_EVENT", f"no such request: {str(event)[:64]!r}")
+            raise Refused("UNKNOWN_EVENT", f"no such request: {str(event)[:64]!r}")
         self.check_access(session, event)
         if len(args) > 1:
-            raise RequestError("BAD_REQUEST", "a request carries one payload object")
+            raise Refused("BAD_REQUEST", "a request carries one payload object")
         payload = args[0] if args else None
         if wire.encoded_size(payload) > self.config.server.max_message_bytes:
-            raise RequestError("PAYLOAD_TOO_LARGE",
+            raise Refused("PAYLOAD_TOO_LARGE",
                                f"at most {self.config.server.max_message_bytes} bytes")
         return handler(session, payload)
 
@@ -254,11 +245,11 @@ class Signaling:
         """FORBIDDEN unless the table lets the session's role make this request."""
         role = session.identity.role
         if access.socket_scope(event, role) is access.Scope.NONE:
-            raise RequestError("FORBIDDEN", f"{event} is not for the {role.value} role")
+            raise Refused("FORBIDDEN", f"{event} is not for the {role.value} role")
         if event in access.DIRECT_CALL_REQUESTS and role is Role.CUSTOMER:
             app = self.config.app(session.app_id)
             if app is None or not app.customer_direct_calls:
-                raise RequestError("FORBIDDEN", "customers reach agents through a queue "
+                raise Refused("FORBIDDEN", "customers reach agents through a queue "
                                    "(enqueue); this app allows no direct calls")
 
     def on_hello(self, session: Session, payload: Any) -> dict[str, Any]:
@@ -328,7 +319,7 @@ class Signaling:
     def on_enqueue(self, session: Session, payload: Any) -> dict[str, Any]:
         req = wire.parse(wire.Enqueue, payload)
         if not self.enqueue_limiter.hit((session.app_id, session.user_id)):
-            raise RequestError("RATE_LIMITED",
+            raise Refused("RATE_LIMITED",
                                f"at most {self.config.contact_center.enqueue_rate} calls")
         out = self.center.enqueue(session.identity, req.queue, req.type, req.attributes or {})
         # The ack (with the position) goes out before queue_update and the agents' offers.
@@ -362,14 +353,14 @@ class Signaling:
 
     def _recorder(self) -> Any:
         if self.recorder is None:
-            raise RequestError("NOT_RECORDED", "recording is not configured")
+            raise Refused("NOT_RECORDED", "recording is not configured")
         return self.recorder
 
     def on_worker_hello(self, session: Session, payload: Any) -> dict[str, Any]:
         req = wire.parse(wire.WorkerHello, payload)
         recorder = self._recorder()
         if session.sid in self.sid_workers:
-            raise RequestError("BAD_REQUEST", "this connection is a worker already")
+            raise Refused("BAD_REQUEST", "this connection is a worker already")
         app_id = None if session.app_id == SHARED else session.app_id
         worker = recorder.add_worker(req.capacity, req.name or session.user_id, app_id)
         self.worker_sids[worker.id] = session.sid
@@ -387,7 +378,7 @@ class Signaling:
             record = self._recorder().update(worker_id, req.jobId, req.state,
                                              req.model_dump(exclude_none=True))
         except KeyError:
-            raise RequestError("JOB_NOT_FOUND", "no such job of this worker") from None
+            raise Refused("JOB_NOT_FOUND", "no such job of this worker") from None
         if record is not None:
             self.recording_ready(record)
         return {}
@@ -399,14 +390,14 @@ class Signaling:
             req = wire.parse(wire.WorkerSignal, payload)
             job = recorder.jobs.get(req.jobId)
             if job is None or job.worker_id != worker_id or req.to not in job.legs:
-                raise RequestError("JOB_NOT_FOUND", "no such job and leg of this worker")
+                raise Refused("JOB_NOT_FOUND", "no such job and leg of this worker")
             self.emit_to_user(job.app_id, req.to, "record_signal", {
                 "callId": job.call_id, "kind": req.kind, "payload": req.payload})
             return {}
         participant = wire.parse(wire.RecordSignal, payload)
         job = recorder.job_for_call(session.app_id, participant.callId)
         if job is None or session.user_id not in job.legs:
-            raise RequestError("NOT_RECORDED", "no recording of this call for you")
+            raise Refused("NOT_RECORDED", "no recording of this call for you")
         sid = self.worker_sids.get(job.worker_id)
         if sid is not None:
             self.socketio.emit("record_signal", {

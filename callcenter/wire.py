@@ -12,14 +12,15 @@ from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, StrictBool, StrictInt, StrictStr, ValidationError
 
+from callcenter.errors import Refused
+
 MAX_INVITE_DATA_BYTES = 2048
 MAX_SDP_BYTES = 32 * 1024
 
 
-class BadRequest(Exception):
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+def bad_request(message: str) -> Refused:
+    """The refusal of a payload of the wrong form."""
+    return Refused("BAD_REQUEST", message)
 
 
 class Request(BaseModel):
@@ -142,7 +143,7 @@ MAX_ATTRIBUTE_VALUE = 256
 
 
 def encoded_size(value: Any) -> int:
-    """The payload's size as JSON text in bytes; BadRequest if it is not JSON.
+    """The payload's size as JSON text in bytes; BAD_REQUEST if it is not JSON.
 
     Socket.IO lets a client send binary attachments (bytes anywhere in the payload), and JSON
     lets it send strings with lone surrogates that no UTF-8 encoder accepts: neither is a request
@@ -153,28 +154,28 @@ def encoded_size(value: Any) -> int:
                           allow_nan=False)
         return len(text.encode())
     except TypeError:
-        raise BadRequest("the payload must be JSON: binary data is not accepted") from None
+        raise bad_request("the payload must be JSON: binary data is not accepted") from None
     except ValueError:  # NaN or infinity (allow_nan=False)
-        raise BadRequest("the payload must be JSON: numbers must be finite") from None
+        raise bad_request("the payload must be JSON: numbers must be finite") from None
     except UnicodeEncodeError:
-        raise BadRequest("the payload must be JSON: strings must be valid Unicode") from None
+        raise bad_request("the payload must be JSON: strings must be valid Unicode") from None
     except RecursionError:
-        raise BadRequest("the payload is nested too deeply") from None
+        raise bad_request("the payload is nested too deeply") from None
 
 
 def parse(model: type[T], payload: Any) -> T:
-    """Validate one request payload; raise BadRequest with the first problem's key path."""
+    """Validate one request payload; refuse it (BAD_REQUEST) naming the first problem's key path."""
     if payload is None:
         payload = {}
     if not isinstance(payload, dict):
-        raise BadRequest("the payload must be a JSON object")
+        raise bad_request("the payload must be a JSON object")
     try:
         request = model.model_validate(payload)
     except ValidationError as exc:
         err = exc.errors()[0]
         where = ".".join(str(p) for p in err["loc"]) or "payload"
         message = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-        raise BadRequest(f"{where}: {message}") from None
+        raise bad_request(f"{where}: {message}") from None
     _check_sizes(request)
     return request
 
@@ -182,31 +183,31 @@ def parse(model: type[T], payload: Any) -> T:
 def _check_sizes(request: Request) -> None:
     if isinstance(request, Enqueue) and request.attributes is not None:
         if len(request.attributes) > MAX_ATTRIBUTES:
-            raise BadRequest(f"attributes: at most {MAX_ATTRIBUTES} keys")
+            raise bad_request(f"attributes: at most {MAX_ATTRIBUTES} keys")
         for key, value in request.attributes.items():
             if not 1 <= len(key) <= MAX_ATTRIBUTE_KEY:
-                raise BadRequest(f"attributes: keys are 1 to {MAX_ATTRIBUTE_KEY} characters")
+                raise bad_request(f"attributes: keys are 1 to {MAX_ATTRIBUTE_KEY} characters")
             if len(value) > MAX_ATTRIBUTE_VALUE:
-                raise BadRequest(f"attributes.{key}: at most {MAX_ATTRIBUTE_VALUE} characters")
+                raise bad_request(f"attributes.{key}: at most {MAX_ATTRIBUTE_VALUE} characters")
     if isinstance(request, AgentStatus) and request.reason is not None \
             and len(request.reason) > 32:
-        raise BadRequest("reason: at most 32 characters")
+        raise bad_request("reason: at most 32 characters")
     if isinstance(request, WrapUp):
         if request.disposition is not None and len(request.disposition) > 64:
-            raise BadRequest("disposition: at most 64 characters")
+            raise bad_request("disposition: at most 64 characters")
         if request.notes is not None and len(request.notes) > 2000:
-            raise BadRequest("notes: at most 2000 characters")
+            raise bad_request("notes: at most 2000 characters")
     if isinstance(request, Invite) and request.data is not None:
         if encoded_size(request.data) > MAX_INVITE_DATA_BYTES:
-            raise BadRequest(f"data: at most {MAX_INVITE_DATA_BYTES} bytes")
+            raise bad_request(f"data: at most {MAX_INVITE_DATA_BYTES} bytes")
     if isinstance(request, WorkerHello) and not 1 <= request.capacity <= 10000:
-        raise BadRequest("capacity: 1 to 10000")
+        raise bad_request("capacity: 1 to 10000")
     if isinstance(request, (Signal, RecordSignal, WorkerSignal)) and request.payload is not None:
         if request.kind in ("offer", "answer"):
             sdp = request.payload.get("sdp")
             if not isinstance(sdp, str) or request.payload.get("type") != request.kind:
-                raise BadRequest("payload: an offer or answer is {type, sdp} with type = kind")
+                raise bad_request("payload: an offer or answer is {type, sdp} with type = kind")
             if len(sdp.encode()) > MAX_SDP_BYTES:
-                raise BadRequest(f"payload.sdp: at most {MAX_SDP_BYTES} bytes")
+                raise bad_request(f"payload.sdp: at most {MAX_SDP_BYTES} bytes")
         elif not isinstance(request.payload.get("candidate"), str):
-            raise BadRequest("payload.candidate: must be a string")
+            raise bad_request("payload.candidate: must be a string")

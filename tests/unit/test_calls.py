@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from callcenter.calls import CallError, EndReason, Leg, Limits, Outcome, Switchboard
+from callcenter.calls import EndReason, Leg, Limits, Outcome, Switchboard
+from callcenter.errors import Refused
 from callcenter.events import EventName
 from callcenter.store import MemoryStore
 
@@ -156,7 +157,7 @@ def test_offline_callee_is_a_missed_call_kept_for_their_next_login(board: Switch
 
 def test_a_caller_already_in_a_call_cannot_invite(board: Switchboard, store: MemoryStore):
     call_1to1(board)
-    with pytest.raises(CallError) as err:
+    with pytest.raises(Refused) as err:
         board.invite(APP, "alice", ["carol"], 2, 30, False, None)
     assert err.value.code == "ALREADY_IN_CALL"
     assert store.line_of(APP, "carol") is None
@@ -177,7 +178,7 @@ def test_a_caller_already_in_a_call_cannot_invite(board: Switchboard, store: Mem
 ])
 def test_invalid_invites_are_refused_and_change_nothing(board, store, invitees, kind, timeout,
                                                         group, code):
-    with pytest.raises(CallError) as err:
+    with pytest.raises(Refused) as err:
         board.invite(APP, "alice", invitees, kind, timeout, group, None)
     assert err.value.code == code
     assert store.line_of(APP, "alice") is None and store.line_of(APP, "bob") is None
@@ -186,7 +187,7 @@ def test_invalid_invites_are_refused_and_change_nothing(board, store, invitees, 
 def test_accept_by_someone_not_invited_is_refused(board: Switchboard):
     call_id = call_1to1(board)
     for user in ("carol", "alice"):
-        with pytest.raises(CallError) as err:
+        with pytest.raises(Refused) as err:
             board.accept(APP, user, call_id)
         assert err.value.code == "NOT_INVITED"
 
@@ -194,7 +195,7 @@ def test_accept_by_someone_not_invited_is_refused(board: Switchboard):
 def test_accept_twice_is_refused(board: Switchboard):
     call_id = call_1to1(board)
     board.accept(APP, "bob", call_id)
-    with pytest.raises(CallError) as err:
+    with pytest.raises(Refused) as err:
         board.accept(APP, "bob", call_id)
     assert err.value.code == "NOT_INVITED"
 
@@ -203,38 +204,38 @@ def test_requests_on_unknown_or_ended_calls_are_refused(board: Switchboard):
     call_id = call_1to1(board)
     board.hangup(APP, "alice", call_id)
     for op in (board.accept, board.reject, board.hangup):
-        with pytest.raises(CallError) as err:
+        with pytest.raises(Refused) as err:
             op(APP, "bob", call_id)
         assert err.value.code == "CALL_NOT_FOUND"
-    with pytest.raises(CallError):
+    with pytest.raises(Refused):
         board.accept(APP, "bob", "no-such-call")
 
 
 def test_calls_of_another_app_are_invisible(board: Switchboard):
     call_id = call_1to1(board)
-    with pytest.raises(CallError) as err:
+    with pytest.raises(Refused) as err:
         board.accept("other", "bob", call_id)
     assert err.value.code == "CALL_NOT_FOUND"
 
 
 def test_hangup_by_a_stranger_is_refused(board: Switchboard):
     call_id = call_1to1(board)
-    with pytest.raises(CallError) as err:
+    with pytest.raises(Refused) as err:
         board.hangup(APP, "carol", call_id)
     assert err.value.code == "NOT_IN_CALL"
 
 
 def test_relay_needs_both_sides_joined(board: Switchboard):
     call_id = call_1to1(board)
-    with pytest.raises(CallError) as err:
+    with pytest.raises(Refused) as err:
         board.check_relay(APP, "alice", call_id, "bob")
     assert err.value.code == "PEER_NOT_IN_CALL"
-    with pytest.raises(CallError) as err:
+    with pytest.raises(Refused) as err:
         board.check_relay(APP, "carol", call_id, "alice")
     assert err.value.code == "NOT_IN_CALL"
     board.accept(APP, "bob", call_id)
     assert board.check_relay(APP, "alice", call_id, "bob").id == call_id
-    with pytest.raises(CallError) as err:
+    with pytest.raises(Refused) as err:
         board.check_relay(APP, "alice", call_id, "alice")
     assert err.value.code == "PEER_NOT_IN_CALL"
 
@@ -253,7 +254,7 @@ def test_switch_type_changes_a_one_to_one_call_and_tells_everyone(board: Switchb
     out = board.switch_type(APP, "alice", call_id, 1)
     assert out.reply == {"oldType": 2, "newType": 1}
     assert sorted(notices(out)) == [("alice", "call_type_changed"), ("bob", "call_type_changed")]
-    with pytest.raises(CallError) as err:
+    with pytest.raises(Refused) as err:
         board.switch_type(APP, "alice", call_id, 7)
     assert err.value.code == "BAD_CALL_TYPE"
 
@@ -267,7 +268,7 @@ def test_group_call_continues_until_one_participant_is_left(board: Switchboard):
     assert sorted(out.reply["participants"]) == ["alice", "bob"]
     assert sorted(notices(out)) == [("alice", "user_accept"), ("alice", "user_enter"),
                                     ("bob", "user_accept"), ("bob", "user_enter")]
-    with pytest.raises(CallError) as err:
+    with pytest.raises(Refused) as err:
         board.switch_type(APP, "alice", call_id, 1)
     assert err.value.code == "GROUP_CALL"
     out = board.reject(APP, "dave", call_id)
@@ -315,7 +316,7 @@ def test_every_ended_call_emits_exactly_one_ended_event(board: Switchboard):
     call_id = call_1to1(board)
     board.accept(APP, "bob", call_id)
     outs = [board.hangup(APP, "alice", call_id)]
-    with pytest.raises(CallError):
+    with pytest.raises(Refused):
         board.hangup(APP, "bob", call_id)
     ended = [e for o in outs for e in o.events if e.name is EventName.ENDED]
     assert len(ended) == 1

@@ -7,10 +7,11 @@ from typing import Any
 
 import pytest
 
-from callcenter.calls import CallError, EndReason, Limits, Outcome, Switchboard
+from callcenter.calls import EndReason, Limits, Outcome, Switchboard
 from callcenter.config import parse
 from callcenter.contact_center import ContactCenter
 from callcenter.credentials import Identity, Role
+from callcenter.errors import Refused
 from callcenter.plugin_host import PluginHost
 from callcenter.store import MemoryStore
 
@@ -134,7 +135,7 @@ def test_ring_all_rings_everyone_and_the_first_to_accept_wins():
     cancels = [(n.to, n.payload["reason"]) for n in w.outs[-1].notices
                if n.event == "calling_cancel"]
     assert sorted(cancels) == [("a1", "taken"), ("a3", "taken")]
-    with pytest.raises(CallError) as err:
+    with pytest.raises(Refused) as err:
         w.center.accept(APP, "a1", call)
     assert err.value.code == "NOT_INVITED"
     assert [w.agent(a).state.value for a in ("a1", "a2", "a3")] == ["waiting", "in_call",
@@ -294,7 +295,7 @@ def test_a_customer_hanging_up_withdraws_the_offer_and_records_the_abandon():
     assert [(n.to, n.payload["reason"]) for n in cancel] == [("a1", "abandoned")]
     record = w.center.finished[(APP, call)]
     assert (record.outcome, record.original_position) == ("abandoned", 1)
-    with pytest.raises(CallError):
+    with pytest.raises(Refused):
         w.center.accept(APP, "a1", call)
     assert w.agent("a1").state.value == "waiting"
 
@@ -322,14 +323,14 @@ def test_a_full_queue_refuses_new_calls():
     w = World({"max_length": 1}, {"a1": {}})
     w.run(w.center.set_status(APP, "a1", "break", None))
     w.enqueue()
-    with pytest.raises(CallError) as err:
+    with pytest.raises(Refused) as err:
         w.enqueue()
     assert err.value.code == "QUEUE_FULL"
 
 
 def test_an_unstaffed_refusing_queue_refuses_calls():
     w = World({"when_empty": "refuse"}, {})
-    with pytest.raises(CallError) as err:
+    with pytest.raises(Refused) as err:
         w.enqueue()
     assert err.value.code == "NO_AGENTS"
 
@@ -365,11 +366,11 @@ def test_ratings_are_stored_once_and_only_for_the_customer():
     call = w.enqueue(customer="cust")
     w.complete("a1", call)
     for user, rating, code in (("other", 4, "CALL_NOT_FOUND"), ("cust", 6, "BAD_RATING")):
-        with pytest.raises(CallError) as err:
+        with pytest.raises(Refused) as err:
             w.center.rate(APP, user, call, rating)
         assert err.value.code == code
     w.center.rate(APP, "cust", call, 5)
-    with pytest.raises(CallError) as err:
+    with pytest.raises(Refused) as err:
         w.center.rate(APP, "cust", call, 4)
     assert err.value.code == "ALREADY_RATED"
     assert w.center.agent_state(APP, "a1")["callsToday"][0]["rating"] == 5
@@ -377,6 +378,6 @@ def test_ratings_are_stored_once_and_only_for_the_customer():
 
 def test_agent_requests_from_a_non_agent_are_forbidden():
     w = World({}, {"a1": {}})
-    with pytest.raises(CallError) as err:
+    with pytest.raises(Refused) as err:
         w.center.set_status(APP, "stranger", "available", None)
     assert err.value.code == "FORBIDDEN"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from callcenter.credentials import CredentialError, Role, app_of, mint, valid_user_id, verify
+from callcenter.credentials import Role, app_of, mint, valid_user_id, verify
+from callcenter.errors import Refused
 
 SECRET = "k" * 40
 OTHER = "o" * 40
@@ -16,13 +17,13 @@ def test_a_minted_credential_verifies_with_its_claims():
 
 
 def test_a_credential_signed_with_another_secret_is_invalid():
-    with pytest.raises(CredentialError) as err:
+    with pytest.raises(Refused) as err:
         verify(mint("demo", OTHER, "alice", "customer", 60), "demo", SECRET)
     assert err.value.code == "AUTH_INVALID"
 
 
 def test_an_expired_credential_is_refused():
-    with pytest.raises(CredentialError) as err:
+    with pytest.raises(Refused) as err:
         verify(mint("demo", SECRET, "alice", "customer", -5), "demo", SECRET)
     assert err.value.code == "AUTH_EXPIRED"
 
@@ -30,7 +31,7 @@ def test_an_expired_credential_is_refused():
 def test_a_credential_for_another_app_is_refused_even_with_the_same_secret():
     token = mint("other", SECRET, "alice", "customer", 60)
     assert app_of(token) == "other"
-    with pytest.raises(CredentialError) as err:
+    with pytest.raises(Refused) as err:
         verify(token, "demo", SECRET)
     assert err.value.code == "AUTH_MISMATCH"
 
@@ -38,7 +39,7 @@ def test_a_credential_for_another_app_is_refused_even_with_the_same_secret():
 @pytest.mark.parametrize("token", ["", "garbage", "a.b.c", "e30.e30.e30"])
 def test_garbage_is_invalid(token: str):
     assert app_of(token) is None
-    with pytest.raises(CredentialError) as err:
+    with pytest.raises(Refused) as err:
         verify(token, "demo", SECRET)
     assert err.value.code == "AUTH_INVALID"
 
@@ -48,7 +49,7 @@ def test_a_token_without_signature_is_invalid():
 
     token = jwt.encode({"sub": "a", "app": "demo", "role": "agent", "exp": 2**40}, key=None,
                        algorithm="none")
-    with pytest.raises(CredentialError) as err:
+    with pytest.raises(Refused) as err:
         verify(token, "demo", SECRET)
     assert err.value.code == "AUTH_INVALID"
 
@@ -62,6 +63,6 @@ def test_user_id_rule(user_id: object, ok: bool):
 
 
 def test_mint_refuses_a_bad_user_id():
-    with pytest.raises(CredentialError) as err:
+    with pytest.raises(Refused) as err:
         mint("demo", SECRET, "no spaces", "customer", 60)
     assert err.value.code == "BAD_USER_ID"
