@@ -4,16 +4,15 @@ Workers are processes of their own (``callcenter media``) that announce a capaci
 call's job goes to the least-loaded one when the call is answered and is stopped when it ends.
 A worker that disappears mid-call leaves its file partial: the core repairs the WAV header of what
 was written and indexes it as partial, and the call itself goes on. Plain Python apart from the
-file repair and the JSON Lines index; the adapter delivers ``Outcome.to_workers`` messages.
+JSON Lines index (the WAV format, its repair and hashing are ``callcenter.media.wav``'s, shared
+with the worker); the adapter delivers ``Outcome.to_workers`` messages.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import secrets
-import struct
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,12 +20,18 @@ from typing import Any
 
 from callcenter.calls import Outcome
 
-log = logging.getLogger("callcenter.recording")
+# The recording format, shared with the worker that writes it: the only module of the media
+# package the core imports (standard library only; the server process must not load aiortc).
+from callcenter.media.wav import (
+    CHANNELS,
+    HEADER_BYTES,
+    SAMPLE_RATE,
+    SAMPLE_WIDTH,
+    repair_wav_header,
+    sha256_of,
+)
 
-WAV_HEADER_BYTES = 44  # the canonical PCM header the worker writes
-SAMPLE_RATE = 48_000
-CHANNELS = 2
-SAMPLE_BYTES = 2
+log = logging.getLogger("callcenter.recording")
 
 
 @dataclass
@@ -205,10 +210,10 @@ class Recorder:
     def _make_record(self, job: Job, path: Path, partial: bool,
                      note: str | None = None) -> dict[str, Any]:
         size = path.stat().st_size
-        data = max(0, size - WAV_HEADER_BYTES)
+        data = max(0, size - HEADER_BYTES)
         record = {
             "callId": job.call_id, "app": job.app_id, "file": job.file,
-            "duration": round(data / (SAMPLE_RATE * CHANNELS * SAMPLE_BYTES), 3),
+            "duration": round(data / (SAMPLE_RATE * CHANNELS * SAMPLE_WIDTH), 3),
             "size": size, "channels": CHANNELS, "sha256": sha256_of(path),
             "partial": partial, "createdAt": job.created_at, "legs": job.legs,
             **({"note": note} if note else {}),
@@ -218,27 +223,3 @@ class Recorder:
         self.by_call.pop((job.app_id, job.call_id), None)
         self.jobs.pop(job.id, None)
         return record
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def repair_wav_header(path: Path) -> None:
-    """Make the RIFF and data sizes match what is on disk, cut to whole frames, so that a file
-    whose writer died mid-call opens in any player."""
-    frame = CHANNELS * SAMPLE_BYTES
-    size = path.stat().st_size
-    if size < WAV_HEADER_BYTES:
-        return
-    data = (size - WAV_HEADER_BYTES) // frame * frame
-    with path.open("r+b") as f:
-        f.truncate(WAV_HEADER_BYTES + data)
-        f.seek(4)
-        f.write(struct.pack("<I", 36 + data))
-        f.seek(40)
-        f.write(struct.pack("<I", data))

@@ -39,11 +39,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
 import os
 import signal
-import struct
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -52,6 +50,8 @@ from typing import Any
 
 import socketio
 import socketio.exceptions
+
+from callcenter.media.wav import CHANNELS, SAMPLE_RATE, SAMPLE_WIDTH, WavWriter, sha256_of
 
 try:  # optional: a faster interleave
     import numpy as _np
@@ -62,109 +62,14 @@ __all__ = ["run_worker", "MediaWorker", "StereoMixer", "WavWriter", "SAMPLE_RATE
 
 log = logging.getLogger("callcenter.media")
 
-SAMPLE_RATE = 48_000
-CHANNELS = 2
-SAMPLE_WIDTH = 2  # bytes, s16le
 #: seconds between two flushes of every job's mixed audio to its file
 FLUSH_INTERVAL = 0.1
 #: how late (seconds) a leg's audio may arrive and still be placed; later audio is dropped
 LATENCY = 0.3
 #: a leg whose RTP clock drifts this far (seconds) from the arrival clock is re-anchored
 RESYNC = 0.5
-#: seconds between two updates of a WAV header's sizes while recording
-HEADER_EVERY = 1.0
 #: seconds to wait for the core's ack of a request
 ACK_TIMEOUT = 5.0
-
-_HEADER = struct.Struct("<4sI4s4sIHHIIHH4sI")
-
-
-def wav_header(data_bytes: int, channels: int = CHANNELS, rate: int = SAMPLE_RATE,
-               width: int = SAMPLE_WIDTH) -> bytes:
-    """The 44-byte header of a PCM WAV file holding `data_bytes` of samples."""
-    return _HEADER.pack(b"RIFF", 36 + data_bytes, b"WAVE", b"fmt ", 16, 1, channels, rate,
-                        rate * channels * width, channels * width, width * 8, b"data",
-                        data_bytes)
-
-
-class WavWriter:
-    """A PCM WAV file written by appending; the header's sizes are patched in place every
-    `header_every` seconds and at close, so a file left by a killed worker plays (all but the last
-    second of it; the core also repairs such a header from the file's size).
-
-    Plain `os.write`s, no Python buffering: once `write` returns, the data is the kernel's and
-    survives our death.
-    """
-
-    def __init__(self, path: Path, channels: int = CHANNELS, rate: int = SAMPLE_RATE,
-                 header_every: float = HEADER_EVERY) -> None:
-        self.path = path
-        self.channels = channels
-        self.rate = rate
-        self.header_every = header_every
-        self.data_bytes = 0
-        self._patched_at = time.monotonic()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        self._fd: int | None = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o640)
-        self._write_all(wav_header(0, channels, rate))
-
-    def _write_all(self, data: bytes | bytearray | memoryview) -> None:
-        assert self._fd is not None
-        view = memoryview(data)
-        while view:
-            written = os.write(self._fd, view)
-            view = view[written:]
-
-    def write(self, data: bytes | bytearray | memoryview) -> None:
-        """Append interleaved s16 frames; bring the header up to date if it is `header_every`
-        seconds old."""
-        if self._fd is None or not data:
-            return
-        self._write_all(data)
-        self.data_bytes += len(data)
-        now = time.monotonic()
-        if now - self._patched_at >= self.header_every:
-            self._patched_at = now
-            self.patch_header()
-
-    def patch_header(self) -> None:
-        if self._fd is None:
-            return
-        os.pwrite(self._fd, struct.pack("<I", 36 + self.data_bytes), 4)
-        os.pwrite(self._fd, struct.pack("<I", self.data_bytes), 40)
-
-    @property
-    def frames(self) -> int:
-        return self.data_bytes // (self.channels * SAMPLE_WIDTH)
-
-    @property
-    def duration(self) -> float:
-        return self.frames / self.rate
-
-    @property
-    def size(self) -> int:
-        return 44 + self.data_bytes
-
-    @property
-    def closed(self) -> bool:
-        return self._fd is None
-
-    def abandon(self) -> None:
-        """Close without another byte: whatever is on disk stays as it is."""
-        fd, self._fd = self._fd, None
-        if fd is not None:
-            os.close(fd)
-
-    def close(self) -> None:
-        if self._fd is None:
-            return
-        self.patch_header()
-        fd, self._fd = self._fd, None
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-
 
 class _Lane:
     """One channel's pending mono s16 samples, from the mixer's flushed position onwards."""
@@ -923,11 +828,7 @@ def _age(at: Any) -> float:
 
 def _close_and_hash(writer: WavWriter) -> str:
     writer.close()
-    digest = hashlib.sha256()
-    with open(writer.path, "rb") as f:
-        while chunk := f.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
+    return sha256_of(writer.path)
 
 
 def run_worker(server_url: str, app_id: str, token: str, capacity: int,

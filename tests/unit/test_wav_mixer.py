@@ -1,14 +1,19 @@
-"""The media worker's mixer and WAV writer, with synthetic samples (no network, no aiortc)."""
+"""The media worker's mixer and WAV writer, and the core's repair of a partial file, with
+synthetic samples (no network, no aiortc)."""
 
 from __future__ import annotations
 
 import array
+import hashlib
+import subprocess
+import sys
 import wave
 
 import pytest
 
 from callcenter.media import worker as media_worker
-from callcenter.media.worker import StereoMixer, WavWriter
+from callcenter.media.wav import WavWriter, repair_wav_header, sha256_of
+from callcenter.media.worker import StereoMixer
 
 
 def mono(*values: int) -> bytes:
@@ -103,6 +108,32 @@ def test_by_default_the_header_is_brought_up_to_date_once_a_second(tmp_path):
     with wave.open(str(path)) as w:
         assert w.getnframes() == 200
     writer.close()
+
+
+def test_a_file_left_mid_write_is_repaired_to_whole_frames_and_hashed(tmp_path):
+    """What the core does with the file of a worker that died: sizes from the file's length."""
+    path = tmp_path / "call.wav"
+    writer = WavWriter(path, header_every=3600)  # the header still says 0 frames
+    frames = array.array("h", range(300)).tobytes()  # 150 stereo frames
+    writer.write(frames + b"\x01\x02\x03")  # and the start of a frame cut short
+    writer.abandon()
+    with wave.open(str(path)) as w:
+        assert w.getnframes() == 0
+    repair_wav_header(path)
+    with wave.open(str(path)) as w:
+        assert w.getnframes() == 150
+        assert w.readframes(150) == frames
+    assert path.stat().st_size == 44 + len(frames)
+    assert sha256_of(path) == hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_the_core_loads_the_wav_module_and_nothing_else_of_the_media_package():
+    """The core server imports recording.py; aiortc, PyAV and the worker stay out of it."""
+    code = ("import sys, callcenter.recording; print(sorted(m for m in sys.modules if "
+            "m.split('.')[0] in ('aiortc', 'av', 'numpy') or m.startswith('callcenter.media')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "['callcenter.media', 'callcenter.media.wav']"
 
 
 def test_opus_is_decoded_in_the_loop_to_mono_and_placed_by_rtp_time():
