@@ -5,4 +5,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh test
 .venv/bin/ruff check callcenter plugins tests
+web/node_modules/.bin/eslint --config web/eslint.config.js web
 exec .venv/bin/python -m pytest -q "$@"
