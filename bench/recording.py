@@ -65,7 +65,8 @@ CUSTOMER_TONE, AGENT_TONE = 440, 880
 def run_bench_worker(argv: list[str]) -> None:
     import logging
 
-    from callcenter.media.worker import InlineDecoder, MediaWorker, event_loop_factory
+    from callcenter.media.opus import InlineDecoder
+    from callcenter.media.worker import MediaWorker, event_loop_factory
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--mode", choices=list(MODES), required=True)

@@ -1,5 +1,8 @@
-"""The media worker (`callcenter media`): records calls to stereo WAV files (docs/protocol.md,
-"Recording").
+"""The media worker (`callcenter media`, or `python -m callcenter.media.worker`): the Socket.IO
+client that takes recording jobs from the core, the aiortc connections of their legs, and the
+flush loop that writes each job's mix to its file. The one module of the package that talks to
+the core and holds connections; where samples go is `mixer`'s, decoding `opus`'s, the file
+`wav`'s (docs/protocol.md, "Recording").
 
 A plain asyncio process with aiortc; no eventlet and no Flask (platform notes: aiortc does not mix
 with the eventlet server). It connects to the core as a Socket.IO client with a `service`
@@ -12,27 +15,20 @@ credential, says `worker_hello`, and then serves jobs:
 - `record_stop {jobId}`: close the leg connections and the file, report `job_update done` with
   duration, size and sha256.
 
-Mixing. A job has one sample clock that starts at `record_start` (48,000 samples a second; at
-the server's `at` timestamp when the message carries one). Each leg's audio is decoded to mono s16
-and placed on that clock by its RTP timestamps, anchored where its first packet arrived; the
-`left` leg goes to the left channel, the `right` leg to the right. Every `FLUSH_INTERVAL` one task
-writes, for every job, whatever lies more than `LATENCY` in the past: audio that has not arrived by
-then is silence (a leg that starts late, a gap, a leg that dropped). The file is thus written
-progressively and its header is brought up to date every second, so a worker killed mid-call
-leaves a playable file (the core also repairs the header from the file's size).
+Flushing. Each job's legs are placed on its sample clock by a `StereoMixer` (mixer.py). Every
+`FLUSH_INTERVAL` one task writes, for every job, whatever lies more than `LATENCY` in the past:
+audio that has not arrived by then is silence. The file is thus written progressively and its
+header is brought up to date every second, so a worker killed mid-call leaves a playable file
+(the core also repairs the header from the file's size).
 
 Lifecycle. `record_stop` and SIGTERM/SIGINT close files properly (SIGTERM reports them
 `partial`). When the connection to the core is lost, the core counts the worker's jobs as ended
 and indexes their files as they are: the worker stops writing them at once, and says
 `worker_hello` again once python-socketio has reconnected.
 
-Cost. Each leg's Opus is decoded once, straight to mono (libopus through ctypes), in the event
-loop (`InlineDecoder` replaces aiortc's per-receiver decoder thread, whose handoffs cost more
-than the decoding); then per 20 ms packet one bytearray splice, and per flush and job one
-interleave (numpy, or byte slices) and one write. Nothing is re-encoded and there is no per-sample
-Python loop. uvloop is used when installed. See bench/recording.py and docs/benchmarks.md.
-
-Video (`video: true`) is not recorded: video tracks are drained and dropped.
+aiortc is imported when the first offer arrives, not at import. uvloop is used when installed
+(`event_loop_factory`). Video (`video: true`) is not recorded: video tracks are drained and
+dropped.
 """
 
 from __future__ import annotations
@@ -51,14 +47,11 @@ from typing import Any
 import socketio
 import socketio.exceptions
 
-from callcenter.media.wav import CHANNELS, SAMPLE_RATE, SAMPLE_WIDTH, WavWriter, sha256_of
+from callcenter.media.mixer import LegAudio, StereoMixer
+from callcenter.media.opus import InlineDecoder
+from callcenter.media.wav import CHANNELS, SAMPLE_RATE, WavWriter, sha256_of
 
-try:  # optional: a faster interleave
-    import numpy as _np
-except ImportError:  # pragma: no cover - depends on the installation
-    _np = None
-
-__all__ = ["run_worker", "MediaWorker", "StereoMixer", "WavWriter", "SAMPLE_RATE"]
+__all__ = ["MediaWorker", "run_worker", "event_loop_factory", "main"]
 
 log = logging.getLogger("callcenter.media")
 
@@ -66,95 +59,8 @@ log = logging.getLogger("callcenter.media")
 FLUSH_INTERVAL = 0.1
 #: how late (seconds) a leg's audio may arrive and still be placed; later audio is dropped
 LATENCY = 0.3
-#: a leg whose RTP clock drifts this far (seconds) from the arrival clock is re-anchored
-RESYNC = 0.5
 #: seconds to wait for the core's ack of a request
 ACK_TIMEOUT = 5.0
-
-class _Lane:
-    """One channel's pending mono s16 samples, from the mixer's flushed position onwards."""
-
-    __slots__ = ("buf",)
-
-    def __init__(self) -> None:
-        self.buf = bytearray()
-
-
-class StereoMixer:
-    """Two mono lanes on one sample clock, taken out interleaved as stereo s16.
-
-    `put(channel, position, pcm)` places samples at an absolute position (samples since the
-    start); `take(upto)` returns stereo for [flushed, upto), silence wherever a lane has nothing.
-    Samples placed before the flushed position are dropped; overlapping samples replace older ones.
-    """
-
-    def __init__(self) -> None:
-        self.position = 0  # samples already taken
-        self.lanes = {"left": _Lane(), "right": _Lane()}
-        self.dropped = 0  # samples that arrived too late to be placed
-
-    def put(self, channel: str, position: int, pcm: bytes) -> None:
-        lane = self.lanes[channel]
-        offset = position - self.position
-        if offset < 0:
-            skip = min(-offset, len(pcm) // SAMPLE_WIDTH)
-            self.dropped += skip
-            pcm = pcm[skip * SAMPLE_WIDTH:]
-            offset = 0
-            if not pcm:
-                return
-        start = offset * SAMPLE_WIDTH
-        buf = lane.buf
-        if start > len(buf):
-            buf.extend(bytes(start - len(buf)))
-        buf[start:start + len(pcm)] = pcm
-
-    def pending(self, channel: str) -> int:
-        """Samples buffered for `channel` beyond the flushed position."""
-        return len(self.lanes[channel].buf) // SAMPLE_WIDTH
-
-    def take(self, upto: int) -> bytes:
-        """Interleaved stereo s16 for [position, upto); advances the position."""
-        count = upto - self.position
-        if count <= 0:
-            return b""
-        nbytes = count * SAMPLE_WIDTH
-        chunks: list[bytearray | None] = []
-        for name in ("left", "right"):
-            buf = self.lanes[name].buf
-            if not buf:
-                chunks.append(None)  # silence
-                continue
-            chunk = buf[:nbytes]
-            del buf[:nbytes]
-            if len(chunk) < nbytes:
-                chunk.extend(bytes(nbytes - len(chunk)))
-            chunks.append(chunk)
-        self.position = upto
-        return _interleave(chunks[0], chunks[1], count)
-
-
-def _interleave(left: bytearray | None, right: bytearray | None, count: int) -> bytes:
-    """Two mono s16 channels (None: silence) of `count` samples → interleaved stereo.
-
-    numpy when installed (~6 µs per 100 ms), else byte slices (~17 µs); both copy in C. Samples
-    stay in the machine's byte order, which is the WAV's (little-endian) on every platform we run.
-    """
-    if _np is not None:
-        out = _np.zeros((count, 2), dtype=_np.int16)
-        if left is not None:
-            out[:, 0] = _np.frombuffer(left, dtype=_np.int16)
-        if right is not None:
-            out[:, 1] = _np.frombuffer(right, dtype=_np.int16)
-        return out.tobytes()
-    out_bytes = bytearray(count * 2 * SAMPLE_WIDTH)
-    if left is not None:
-        out_bytes[0::4] = left[0::2]
-        out_bytes[1::4] = left[1::2]
-    if right is not None:
-        out_bytes[2::4] = right[0::2]
-        out_bytes[3::4] = right[1::2]
-    return bytes(out_bytes)
 
 
 @dataclass
@@ -192,237 +98,6 @@ class Job:
 
 class JobError(Exception):
     pass
-
-
-class LegAudio:
-    """One leg's decoded audio → mono 48 kHz s16 → its channel of the job's mixer.
-
-    Audio is placed by its RTP timestamp (pts), anchored where the leg's first audio arrived on
-    the job's clock; should the two drift apart by more than RESYNC (a sender that restarted its
-    clock, a long stall), the leg is anchored afresh.
-    """
-
-    __slots__ = ("mixer", "leg", "started_at", "resampler", "resync", "scale", "time_base")
-
-    def __init__(self, mixer: StereoMixer, leg: Leg, started_at: float) -> None:
-        self.mixer = mixer
-        self.leg = leg
-        self.started_at = started_at
-        self.resampler: Any = None
-        self.resync = int(RESYNC * SAMPLE_RATE)
-        self.scale = (1, 1)
-        self.time_base: Any = None
-
-    def pcm(self, pcm: bytes, pts: int | None, now: float) -> None:
-        """Mono s16 48 kHz samples whose first has RTP time `pts` (48 kHz units, or None when
-        unknown), arrived at loop time `now`."""
-        leg = self.leg
-        count = len(pcm) // SAMPLE_WIDTH
-        # where it would start had it just been played
-        arrived = int((now - self.started_at) * SAMPLE_RATE) - count
-        if pts is None:
-            position = arrived
-        else:
-            anchor = leg.anchor
-            if anchor is None or abs(arrived - anchor - pts) > self.resync:
-                anchor = leg.anchor = arrived - pts
-            position = anchor + pts
-        self.mixer.put(leg.channel, position, pcm)
-        leg.samples += count
-
-    def __call__(self, frame: Any, now: float) -> None:
-        """A decoded av.AudioFrame (any format and rate) arrived at loop time `now`."""
-        if frame.time_base != self.time_base:
-            self.time_base = frame.time_base
-            self.scale = (self.time_base.numerator * SAMPLE_RATE, self.time_base.denominator)
-        pts = (frame.pts * self.scale[0]) // self.scale[1] if frame.pts is not None else None
-        if frame.sample_rate == SAMPLE_RATE and frame.format.name == "s16" and \
-                frame.layout.nb_channels == 1:
-            outs: Any = (frame,)  # nothing to convert
-        else:
-            if self.resampler is None:
-                import av
-
-                self.resampler = av.AudioResampler(format="s16", layout="mono",
-                                                   rate=SAMPLE_RATE)
-            outs = self.resampler.resample(frame)
-        for out in outs:
-            self.pcm(bytes(memoryview(out.planes[0])[:out.samples * SAMPLE_WIDTH]), pts, now)
-            if pts is not None:
-                pts += out.samples
-
-
-class _Libopus:
-    """libopus through ctypes: the system's `libopus.so.0`, else the copy PyAV's wheel bundles.
-    None of it is required: without it Opus is decoded with PyAV."""
-
-    _lib: Any = None
-    _tried = False
-
-    @classmethod
-    def get(cls) -> Any:
-        if not cls._tried:
-            cls._tried = True
-            try:
-                cls._lib = cls._load()
-            except (OSError, AttributeError) as exc:
-                log.info("media worker: libopus not usable through ctypes (%s); decoding Opus "
-                         "with PyAV", exc)
-        return cls._lib
-
-    @staticmethod
-    def _load() -> Any:
-        import ctypes
-        import ctypes.util
-        import glob
-
-        candidates = [ctypes.util.find_library("opus")]
-        try:
-            import av
-
-            candidates += sorted(glob.glob(os.path.join(os.path.dirname(av.__file__) + ".libs",
-                                                        "libopus*.so*")))
-        except ImportError:  # pragma: no cover - av comes with aiortc
-            pass
-        error: Exception = OSError("no libopus found")
-        for name in candidates:
-            if not name:
-                continue
-            try:
-                lib = ctypes.CDLL(name)
-            except OSError as exc:
-                error = exc
-                continue
-            lib.opus_decoder_create.restype = ctypes.c_void_p
-            lib.opus_decoder_create.argtypes = [ctypes.c_int32, ctypes.c_int,
-                                                ctypes.POINTER(ctypes.c_int)]
-            lib.opus_decode.restype = ctypes.c_int
-            lib.opus_decode.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int32,
-                                        ctypes.c_void_p, ctypes.c_int, ctypes.c_int]
-            lib.opus_decoder_destroy.restype = None
-            lib.opus_decoder_destroy.argtypes = [ctypes.c_void_p]
-            return lib
-        raise error
-
-
-class OpusToMono:
-    """Decodes one leg's Opus packets straight to mono s16 at 48 kHz.
-
-    libopus downmixes while decoding, which is cheaper than aiortc's stereo decode followed by a
-    downmix; called through ctypes (no av.Packet, no av.AudioFrame per packet) it costs about
-    22 µs per 20 ms packet on this machine, against ~36 µs through PyAV and ~50 + 16 µs for
-    aiortc's decoder plus av.AudioResampler. PyAV is the fallback when libopus cannot be loaded.
-    """
-
-    MAX_SAMPLES = 5760  # 120 ms at 48 kHz: the longest Opus packet
-
-    def __init__(self) -> None:
-        import ctypes
-
-        self.lib = _Libopus.get()
-        self.handle: Any = None
-        self.codec: Any = None
-        if self.lib is not None:
-            error = ctypes.c_int()
-            self.handle = self.lib.opus_decoder_create(SAMPLE_RATE, 1, ctypes.byref(error))
-            if not self.handle or error.value != 0:
-                self.handle = None
-            self.buffer = ctypes.create_string_buffer(self.MAX_SAMPLES * SAMPLE_WIDTH)
-        if self.handle is None:
-            import av
-
-            self.codec = av.CodecContext.create("libopus", "r")
-            self.codec.format = "s16"
-            self.codec.layout = "mono"
-            self.codec.sample_rate = SAMPLE_RATE
-
-    def decode(self, data: bytes) -> bytes:
-        """One RTP payload → its samples (b"" if it does not decode)."""
-        if self.handle is not None:
-            count = self.lib.opus_decode(self.handle, data, len(data), self.buffer,
-                                         self.MAX_SAMPLES, 0)
-            if count < 0:
-                raise ValueError(f"opus_decode error {count}")
-            return self.buffer.raw[:count * SAMPLE_WIDTH]
-        import av
-
-        return b"".join(bytes(memoryview(f.planes[0])[:f.samples * SAMPLE_WIDTH])
-                        for f in self.codec.decode(av.Packet(data)))
-
-    def __del__(self) -> None:
-        if self.handle is not None and self.lib is not None:
-            self.lib.opus_decoder_destroy(self.handle)
-            self.handle = None
-
-
-class InlineDecoder:
-    """Takes the place of an aiortc RTCRtpReceiver's decoder queue and decodes each encoded frame
-    at once, in the event loop, handing the audio to a `LegAudio`.
-
-    aiortc runs one decoder thread per receiver and hands every decoded frame back to the loop
-    with `run_coroutine_threadsafe` (a future, a task and a self-pipe write per 20 ms frame), and
-    the GIL then bounces between the loop and every decoder thread: measured here, that costs more
-    than the decoding itself (bench/recording.py). Decoding in the loop is the same work without
-    the handoffs. The receiver's own thread is still started by aiortc; its first `get()` is
-    answered with None, so it ends its (unused) track and exits at once.
-
-    Opus (what browsers send) goes straight to mono through `OpusToMono`; any other codec through
-    aiortc's decoder and av.AudioResampler.
-
-    Relies on aiortc 1.16's private `_RTCRtpReceiver__decoder_queue`; `install` returns False
-    when that is not there, and the worker then reads the track as usual.
-    """
-
-    def __init__(self, sink: LegAudio | None) -> None:
-        self.sink = sink  # None: decode and drop (bench/recording.py's reference)
-        self.loop = asyncio.get_running_loop()
-        self.codec_name: str | None = None
-        self.opus: OpusToMono | None = None
-        self.decoder: Any = None
-        self.errors = 0
-
-    @classmethod
-    def install(cls, receiver: Any, sink: LegAudio | None) -> bool:
-        attribute = "_RTCRtpReceiver__decoder_queue"
-        if receiver is None or not hasattr(receiver, attribute) or \
-                getattr(receiver, "_RTCRtpReceiver__decoder_thread", 1) is not None:
-            return False  # unknown aiortc internals, or its decoder thread already runs
-        setattr(receiver, attribute, cls(sink))
-        return True
-
-    def get(self, *args: Any, **kwargs: Any) -> None:
-        """aiortc's decoder thread asking for work: none, ever (it exits)."""
-        return None
-
-    def put(self, item: Any) -> None:
-        if item is None:  # aiortc stopping the receiver
-            return
-        codec, encoded_frame = item
-        try:
-            if codec.name != self.codec_name:
-                self.codec_name = codec.name
-                self.opus = self.decoder = None
-                if codec.mimeType.lower() == "audio/opus":
-                    self.opus = OpusToMono()
-                else:
-                    from aiortc.codecs import get_decoder
-
-                    self.decoder = get_decoder(codec)
-            if self.opus is not None:
-                pcm = self.opus.decode(encoded_frame.data)
-                if self.sink is not None and pcm:
-                    self.sink.pcm(pcm, encoded_frame.timestamp, self.loop.time())
-                return
-            frames = self.decoder.decode(encoded_frame)
-            if self.sink is not None:
-                now = self.loop.time()
-                for frame in frames:
-                    self.sink(frame, now)
-        except Exception as exc:  # never into aiortc's receive path
-            self.errors += 1
-            if self.errors in (1, 100, 10000):
-                log.warning("media worker: decoding a %s frame failed (%d so far): %r",
-                            codec.name, self.errors, exc)
 
 
 def _user_id_of(token: str) -> str:

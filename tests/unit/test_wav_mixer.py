@@ -11,9 +11,9 @@ import wave
 
 import pytest
 
-from callcenter.media import worker as media_worker
+from callcenter.media import mixer as mixer_module
+from callcenter.media.mixer import StereoMixer
 from callcenter.media.wav import WavWriter, repair_wav_header, sha256_of
-from callcenter.media.worker import StereoMixer
 
 
 def mono(*values: int) -> bytes:
@@ -29,10 +29,10 @@ def stereo(data: bytes) -> list[tuple[int, int]]:
 def interleave(request, monkeypatch):
     """Every mixer test runs with numpy's interleave and with the stdlib fallback."""
     if request.param == "bytes":
-        monkeypatch.setattr(media_worker, "_np", None)
+        monkeypatch.setattr(mixer_module, "_np", None)
     else:
         # numpy is a test dependency: its path must really run, not be skipped.
-        assert media_worker._np is not None, "numpy is not installed (pip install -e .[test])"
+        assert mixer_module._np is not None, "numpy is not installed (pip install -e .[test])"
     return request.param
 
 
@@ -146,7 +146,9 @@ def test_opus_is_decoded_in_the_loop_to_mono_and_placed_by_rtp_time():
     import av
     import numpy as np
 
-    from callcenter.media.worker import InlineDecoder, Leg, LegAudio, OpusToMono
+    from callcenter.media.mixer import LegAudio
+    from callcenter.media.opus import InlineDecoder, OpusToMono
+    from callcenter.media.worker import Leg
 
     encoder = av.CodecContext.create("libopus", "w")
     encoder.sample_rate, encoder.format, encoder.layout = 48000, "s16", "mono"
