@@ -276,11 +276,20 @@ def endpoint(app: Flask, config: Config, spec: str, links: bool = False) -> Call
 
 
 def add_api_routes(app: Flask, config: Config, center: ContactCenter, history: History) -> None:
-    database = history.database
+    """Every /api endpoint: JSON errors, the call history, the live view, statistics, links and
+    the OpenAPI document."""
+    _add_json_errors(app)
+    _add_call_routes(app, config, history)
+    _add_live_routes(app, config, center, history)
+    _add_stats_route(app, config, history)
+    _add_link_route(app, config)
 
-    def route(spec: str, links: bool = False) -> Callable[[View], View]:
-        return endpoint(app, config, spec, links)
+    @app.get("/api/openapi.json")
+    def openapi() -> Any:
+        return Response(OPENAPI.read_text(), mimetype="application/json")
 
+
+def _add_json_errors(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException) -> Any:
         """Under /api, werkzeug's own answers (unknown path, wrong method, body too large) are
@@ -295,17 +304,22 @@ def add_api_routes(app: Flask, config: Config, center: ContactCenter, history: H
         response.content_type = "application/json"
         return response
 
-    def call_filter(who: Identity, scope: Scope, query: _Query, **more: Any) -> CallFilter:
-        agent = query.agent
-        if scope is Scope.OWN:
-            if agent not in (None, who.user_id):
-                raise ApiError(403, "FORBIDDEN", "agents see their own calls only")
-            agent = who.user_id
-        if query.start is not None and query.end is not None and query.start >= query.end:
-            raise ApiError(400, "BAD_REQUEST", "from: must be before to")
-        return CallFilter(who.app_id, query.start, query.end, query.queue, agent, **more)
 
-    @route("GET /api/calls")
+def call_filter(who: Identity, scope: Scope, query: _Query, **more: Any) -> CallFilter:
+    agent = query.agent
+    if scope is Scope.OWN:
+        if agent not in (None, who.user_id):
+            raise ApiError(403, "FORBIDDEN", "agents see their own calls only")
+        agent = who.user_id
+    if query.start is not None and query.end is not None and query.start >= query.end:
+        raise ApiError(400, "BAD_REQUEST", "from: must be before to")
+    return CallFilter(who.app_id, query.start, query.end, query.queue, agent, **more)
+
+
+def _add_call_routes(app: Flask, config: Config, history: History) -> None:
+    database = history.database
+
+    @endpoint(app, config, "GET /api/calls")
     def calls(who: Identity, scope: Scope) -> Any:
         query = _parse(CallsQuery, query_args())
         where = call_filter(who, scope, query, outcome=query.outcome, kind=query.kind)
@@ -315,7 +329,7 @@ def add_api_routes(app: Flask, config: Config, center: ContactCenter, history: H
             raise ApiError(400, "BAD_REQUEST", f"cursor: {exc}") from None
         return jsonify(ok=True, calls=rows, nextCursor=cursor)
 
-    @route("GET /api/calls.csv", links=True)
+    @endpoint(app, config, "GET /api/calls.csv", links=True)
     def calls_csv(who: Identity, scope: Scope) -> Any:
         query = _parse(CallsQuery, query_args(drop=("link",)))
         where = call_filter(who, scope, query, outcome=query.outcome, kind=query.kind)
@@ -323,7 +337,7 @@ def add_api_routes(app: Flask, config: Config, center: ContactCenter, history: H
         return Response(_csv(rows), mimetype="text/csv", headers={
             "Content-Disposition": f'attachment; filename="calls-{who.app_id}.csv"'})
 
-    @route("GET /api/calls/{callId}")
+    @endpoint(app, config, "GET /api/calls/{callId}")
     def call(who: Identity, scope: Scope, call_id: str) -> Any:
         _parse(_NoQuery, query_args())
         record = history.read(database.get_call, who.app_id, call_id[:64])
@@ -331,7 +345,11 @@ def add_api_routes(app: Flask, config: Config, center: ContactCenter, history: H
             raise ApiError(404, "NOT_FOUND", "no call with that id")
         return jsonify(ok=True, call=record)
 
-    @route("GET /api/agents")
+
+def _add_live_routes(app: Flask, config: Config, center: ContactCenter, history: History) -> None:
+    database = history.database
+
+    @endpoint(app, config, "GET /api/agents")
     def agents(who: Identity, scope: Scope) -> Any:
         _parse(_NoQuery, query_args())
         live = {a["agentId"]: a for a in center.live(who.app_id)["agents"]}
@@ -342,7 +360,7 @@ def add_api_routes(app: Flask, config: Config, center: ContactCenter, history: H
                     "live": a} for aid, a in live.items() if aid not in {r["id"] for r in known}]
         return jsonify(ok=True, agents=listed + missing)
 
-    @route("GET /api/queues")
+    @endpoint(app, config, "GET /api/queues")
     def queues(who: Identity, scope: Scope) -> Any:
         _parse(_NoQuery, query_args())
         settings = config.app(who.app_id)
@@ -352,12 +370,16 @@ def add_api_routes(app: Flask, config: Config, center: ContactCenter, history: H
                                      "max_wait", "max_length", "overflow", "wait_alert"}),
              "live": live.get(q.name)} for q in (settings.queues if settings else [])])
 
-    @route("GET /api/live")
+    @endpoint(app, config, "GET /api/live")
     def live(who: Identity, scope: Scope) -> Any:
         _parse(_NoQuery, query_args())
         return jsonify(ok=True, at=time.time(), **center.live(who.app_id))
 
-    @route("GET /api/stats")
+
+def _add_stats_route(app: Flask, config: Config, history: History) -> None:
+    database = history.database
+
+    @endpoint(app, config, "GET /api/stats")
     def stats(who: Identity, scope: Scope) -> Any:
         query = _parse(StatsQuery, query_args())
         now = time.time()
@@ -383,7 +405,9 @@ def add_api_routes(app: Flask, config: Config, center: ContactCenter, history: H
         summary = statistics.summarize(rows, events, start, end, thresholds, now)
         return jsonify(ok=True, summary=summary, series=series, interval=interval)
 
-    @route("POST /api/links")
+
+def _add_link_route(app: Flask, config: Config) -> None:
+    @endpoint(app, config, "POST /api/links")
     def make_link(who: Identity, scope: Scope) -> Any:
         """A URL for one GET of ``path``, signed for the caller, for what a browser loads itself.
         The access rules apply when it is used, as to the caller's own requests."""
@@ -409,10 +433,6 @@ def add_api_routes(app: Flask, config: Config, center: ContactCenter, history: H
         token, expires = mint_link(config, who, _resource(unquote(bare), query))
         return jsonify(ok=True, url=path + ("&" if "?" in path else "?") + "link=" + token,
                        expiresAt=expires)
-
-    @app.get("/api/openapi.json")
-    def openapi() -> Any:
-        return Response(OPENAPI.read_text(), mimetype="application/json")
 
 
 class _NoQuery(BaseModel):

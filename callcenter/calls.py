@@ -186,26 +186,7 @@ class Switchboard:
     def invite(self, app_id: str, caller: str, invitees: list[str], call_type: int,
                timeout: int | None, group: bool, data: dict[str, Any] | None) -> Outcome:
         """Start a call from ``caller`` to ``invitees`` (one, or several for a group call)."""
-        if call_type not in (CallType.AUDIO, CallType.VIDEO):
-            raise Refused("BAD_CALL_TYPE", "type must be 1 (audio) or 2 (video)")
-        for user in invitees:
-            self._check_user_id(user)
-        if not invitees:
-            raise Refused("BAD_REQUEST", "userIDList is empty")
-        if len(set(invitees)) != len(invitees):
-            raise Refused("BAD_REQUEST", "userIDList has duplicates")
-        if not group and len(invitees) != 1:
-            raise Refused("BAD_REQUEST", "a 1:1 call invites exactly one user; use group")
-        if len(invitees) + 1 > self.limits.group_max:
-            raise Refused("GROUP_TOO_LARGE",
-                            f"a call has at most {self.limits.group_max} participants")
-        if caller in invitees:
-            raise Refused("CANNOT_CALL_SELF", "a user cannot call themselves")
-        if timeout is None:
-            timeout = self.limits.default_timeout
-        if not 0 <= timeout <= self.limits.max_timeout:
-            raise Refused("BAD_TIMEOUT", f"timeout must be 0 to {self.limits.max_timeout} s")
-
+        timeout = self._check_invite(caller, invitees, call_type, timeout, group)
         call_id = new_call_id()
         with self.store.transaction(f"{app_id}:{call_id}"):
             if not self.store.claim_line(app_id, caller, call_id):
@@ -244,6 +225,30 @@ class Switchboard:
             busy_only = all(call.legs[u] is Leg.BUSY for u in invitees)
             self._settle(call, out, EndReason.BUSY if busy_only else EndReason.NO_ANSWER)
             return out
+
+    def _check_invite(self, caller: str, invitees: list[str], call_type: int,
+                      timeout: int | None, group: bool) -> int:
+        """Refuse an invitation that cannot be made; return its ring timeout."""
+        if call_type not in (CallType.AUDIO, CallType.VIDEO):
+            raise Refused("BAD_CALL_TYPE", "type must be 1 (audio) or 2 (video)")
+        for user in invitees:
+            self._check_user_id(user)
+        if not invitees:
+            raise Refused("BAD_REQUEST", "userIDList is empty")
+        if len(set(invitees)) != len(invitees):
+            raise Refused("BAD_REQUEST", "userIDList has duplicates")
+        if not group and len(invitees) != 1:
+            raise Refused("BAD_REQUEST", "a 1:1 call invites exactly one user; use group")
+        if len(invitees) + 1 > self.limits.group_max:
+            raise Refused("GROUP_TOO_LARGE",
+                          f"a call has at most {self.limits.group_max} participants")
+        if caller in invitees:
+            raise Refused("CANNOT_CALL_SELF", "a user cannot call themselves")
+        if timeout is None:
+            timeout = self.limits.default_timeout
+        if not 0 <= timeout <= self.limits.max_timeout:
+            raise Refused("BAD_TIMEOUT", f"timeout must be 0 to {self.limits.max_timeout} s")
+        return timeout
 
     def accept(self, app_id: str, user: str, call_id: str) -> Outcome:
         with self.store.transaction(f"{app_id}:{call_id}"):

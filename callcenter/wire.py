@@ -26,6 +26,28 @@ def bad_request(message: str) -> Refused:
 class Request(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
+    def check(self) -> None:
+        """What the field types cannot say (sizes, the shape of SDP): refuse it here."""
+
+
+def _at_most(name: str, value: str | None, limit: int) -> None:
+    if value is not None and len(value) > limit:
+        raise bad_request(f"{name}: at most {limit} characters")
+
+
+def _check_signal_payload(kind: str, payload: dict[str, Any] | None) -> None:
+    """An offer or answer is {type, sdp} with type = kind; a candidate carries a string."""
+    if payload is None:
+        return
+    if kind in ("offer", "answer"):
+        sdp = payload.get("sdp")
+        if not isinstance(sdp, str) or payload.get("type") != kind:
+            raise bad_request("payload: an offer or answer is {type, sdp} with type = kind")
+        if len(sdp.encode()) > MAX_SDP_BYTES:
+            raise bad_request(f"payload.sdp: at most {MAX_SDP_BYTES} bytes")
+    elif not isinstance(payload.get("candidate"), str):
+        raise bad_request("payload.candidate: must be a string")
+
 
 class Empty(Request):
     pass
@@ -38,6 +60,10 @@ class Invite(Request):
     group: StrictBool = False
     data: dict[str, Any] | None = None
 
+    def check(self) -> None:
+        if self.data is not None and encoded_size(self.data) > MAX_INVITE_DATA_BYTES:
+            raise bad_request(f"data: at most {MAX_INVITE_DATA_BYTES} bytes")
+
 
 class CallRef(Request):
     callId: StrictStr
@@ -48,6 +74,9 @@ class Signal(Request):
     to: StrictStr
     kind: Literal["offer", "answer", "candidate"]
     payload: dict[str, Any] | None
+
+    def check(self) -> None:
+        _check_signal_payload(self.kind, self.payload)
 
 
 class MediaState(Request):
@@ -69,6 +98,16 @@ class Enqueue(Request):
     type: StrictInt
     attributes: dict[StrictStr, StrictStr] | None = None
 
+    def check(self) -> None:
+        if self.attributes is None:
+            return
+        if len(self.attributes) > MAX_ATTRIBUTES:
+            raise bad_request(f"attributes: at most {MAX_ATTRIBUTES} keys")
+        for key, value in self.attributes.items():
+            if not 1 <= len(key) <= MAX_ATTRIBUTE_KEY:
+                raise bad_request(f"attributes: keys are 1 to {MAX_ATTRIBUTE_KEY} characters")
+            _at_most(f"attributes.{key}", value, MAX_ATTRIBUTE_VALUE)
+
 
 class Rate(Request):
     callId: StrictStr
@@ -79,16 +118,27 @@ class AgentStatus(Request):
     status: StrictStr
     reason: StrictStr | None = None
 
+    def check(self) -> None:
+        _at_most("reason", self.reason, 32)
+
 
 class WrapUp(Request):
     callId: StrictStr
     disposition: StrictStr | None = None
     notes: StrictStr | None = None
 
+    def check(self) -> None:
+        _at_most("disposition", self.disposition, 64)
+        _at_most("notes", self.notes, 2000)
+
 
 class WorkerHello(Request):
     capacity: StrictInt
     name: StrictStr | None = None
+
+    def check(self) -> None:
+        if not 1 <= self.capacity <= 10000:
+            raise bad_request("capacity: 1 to 10000")
 
 
 class JobUpdate(Request):
@@ -110,6 +160,9 @@ class RecordSignal(Request):
     kind: Literal["offer", "candidate"]
     payload: dict[str, Any] | None
 
+    def check(self) -> None:
+        _check_signal_payload(self.kind, self.payload)
+
 
 class WorkerSignal(Request):
     """From a media worker to one leg of its job."""
@@ -118,6 +171,9 @@ class WorkerSignal(Request):
     to: StrictStr
     kind: Literal["answer", "candidate"]
     payload: dict[str, Any] | None
+
+    def check(self) -> None:
+        _check_signal_payload(self.kind, self.payload)
 
 
 # The payload of each request (two for record_signal: a participant's and a worker's), for the
@@ -176,38 +232,5 @@ def parse(model: type[T], payload: Any) -> T:
         where = ".".join(str(p) for p in err["loc"]) or "payload"
         message = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
         raise bad_request(f"{where}: {message}") from None
-    _check_sizes(request)
+    request.check()
     return request
-
-
-def _check_sizes(request: Request) -> None:
-    if isinstance(request, Enqueue) and request.attributes is not None:
-        if len(request.attributes) > MAX_ATTRIBUTES:
-            raise bad_request(f"attributes: at most {MAX_ATTRIBUTES} keys")
-        for key, value in request.attributes.items():
-            if not 1 <= len(key) <= MAX_ATTRIBUTE_KEY:
-                raise bad_request(f"attributes: keys are 1 to {MAX_ATTRIBUTE_KEY} characters")
-            if len(value) > MAX_ATTRIBUTE_VALUE:
-                raise bad_request(f"attributes.{key}: at most {MAX_ATTRIBUTE_VALUE} characters")
-    if isinstance(request, AgentStatus) and request.reason is not None \
-            and len(request.reason) > 32:
-        raise bad_request("reason: at most 32 characters")
-    if isinstance(request, WrapUp):
-        if request.disposition is not None and len(request.disposition) > 64:
-            raise bad_request("disposition: at most 64 characters")
-        if request.notes is not None and len(request.notes) > 2000:
-            raise bad_request("notes: at most 2000 characters")
-    if isinstance(request, Invite) and request.data is not None:
-        if encoded_size(request.data) > MAX_INVITE_DATA_BYTES:
-            raise bad_request(f"data: at most {MAX_INVITE_DATA_BYTES} bytes")
-    if isinstance(request, WorkerHello) and not 1 <= request.capacity <= 10000:
-        raise bad_request("capacity: 1 to 10000")
-    if isinstance(request, (Signal, RecordSignal, WorkerSignal)) and request.payload is not None:
-        if request.kind in ("offer", "answer"):
-            sdp = request.payload.get("sdp")
-            if not isinstance(sdp, str) or request.payload.get("type") != request.kind:
-                raise bad_request("payload: an offer or answer is {type, sdp} with type = kind")
-            if len(sdp.encode()) > MAX_SDP_BYTES:
-                raise bad_request(f"payload.sdp: at most {MAX_SDP_BYTES} bytes")
-        elif not isinstance(request.payload.get("candidate"), str):
-            raise bad_request("payload.candidate: must be a string")
