@@ -4,7 +4,7 @@ in-process, through the real PluginHost and stock plugins; no server.
     .venv/bin/python bench/select_agents.py [--sizes 10,100,1000,10000] [--seconds 0.3]
 
 Three measurements per strategy and size, all agents available, waiting and eligible:
-- `plugin`: the strategy plugin's `callcenter_select_agents` function alone, given the list;
+- `plugin`: the strategy plugin's registered `select` function alone, given the list;
 - `host`: `PluginHost.select_agents` (the guarded hook call the contact center makes: every
   implementation in pluggy's order until one answers, with the failure guard);
 - `dispatch`: `ContactCenter.enqueue` of one customer, timed whole: the queue order, finding the
@@ -104,12 +104,10 @@ def measure(strategy: str, n: int, seconds: float) -> dict[str, Any]:
     call = QueuedCall(call_id="bench", app_id=APP, customer="c0", queue="q", type=1,
                       attributes={"language": "en"}, verified={}, priority=0,
                       joined_at=clock.now - 5)
-    impl = next(i for i in plugins.pm.hook.callcenter_select_agents.get_hookimpls()
-                if i.plugin_name == STRATEGIES[strategy])
-    args = {"queue": queue, "call": call, "agents": agents, "now": clock.now}
-    plugin_args = [args[name] for name in impl.argnames]
-    assert impl.function(*plugin_args), f"{strategy} chose nobody"
-    plugin_s = timed(lambda: impl.function(*plugin_args), seconds)
+    owner, select = plugins.strategies[strategy]
+    assert owner == STRATEGIES[strategy], owner
+    assert select(queue, call, agents, clock.now), f"{strategy} chose nobody"
+    plugin_s = timed(lambda: select(queue, call, agents, clock.now), seconds)
     host_s = timed(lambda: plugins.select_agents(queue, call, agents, clock.now), seconds)
 
     seq = iter(range(10 ** 9))

@@ -8,6 +8,7 @@ next implementation is asked, as if the failing one had returned None.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -72,54 +73,45 @@ def callcenter_ice_servers(app_id: str, user_id: str) -> list[dict[str, Any]] | 
     """
 
 
-@hookspec(firstresult=True)
-def callcenter_queue_key(queue: QueueSettings, call: QueuedCall, now: float) -> Any | None:
-    """The sort key of a waiting call in its queue: smaller keys are served first (stops at first
-    non-None result).
-
-    :param queue: the queue's settings; answer only for ``queue.queueing`` names you provide.
-    :param call: the waiting call (``joined_at``, ``priority``, ``attributes``...); read only.
-    :param now: the current time (epoch seconds).
-
-    Called whenever the queue's order is needed, so keep it cheap and deterministic. Keys of one
-    queue must compare with each other. The built-in default (``fifo``, last resort) returns
-    ``(call.joined_at,)``.
-    """
+# What a strategy and a queueing discipline are (registered by name, see the two hooks below).
+Strategy = Callable[["QueueSettings", "QueuedCall", "list[Agent]", float], "list[Agent]"]
+QueueKey = Callable[["QueueSettings", "QueuedCall", float], Any]
 
 
-@hookspec(firstresult=True)
-def callcenter_select_agents(queue: QueueSettings, call: QueuedCall, agents: list[Agent],
-                             now: float) -> list[Agent] | None:
-    """Which of ``agents`` to offer ``call`` to (stops at first non-None result).
+@hookspec
+def callcenter_strategies(register: Callable[[str, Strategy], None]) -> None:
+    """Provide agent-selection strategies: call ``register(name, select)`` for each.
 
-    :param queue: the queue's settings; answer only when ``queue.strategy`` is a name you provide.
-    :param call: the waiting call, with its ``attempts`` so far.
-    :param agents: the agents who can take the call now (available, waiting, connected, serving
-        the queue, skilled enough for ``queue.required_skills``, not held back by a reject);
-        agents who already had an offer for this call are left out while others remain.
-    :param now: the current time (epoch seconds).
-    :return: one agent for most strategies, several to ring at once (ring-all), ``[]`` to leave
-        the call waiting for now, or None to let the next plugin decide. The built-in default
-        (``longest-idle``, last resort) returns the agent whose last call ended longest ago.
+    ``name`` is what a queue's ``strategy`` names; only the queues that name it are routed by
+    it, so ``select`` never has to ask which queue it is for. ``select(queue, call, agents, now)``
+    gets the queue's settings, the waiting call (with its ``attempts`` so far), the agents who can
+    take it now (available, waiting, connected, serving the queue, skilled enough for
+    ``queue.required_skills``, not held back by a reject; those who already had an offer for
+    this call are left out while others remain; never empty) and the time (epoch seconds). It
+    returns the agents to offer the call to: one for most strategies, several to ring at once
+    (ring-all), ``[]`` to leave the call waiting for now. Agents returned that were not in
+    ``agents`` are ignored.
 
-    Called often (every time a call or an agent becomes free, and once a second while calls
-    wait): it must be fast. Agents returned that were not in ``agents`` are ignored.
+    Called once, at start. A name that two plugins register, or that no plugin registers while
+    a queue names it, is a config error. ``select`` is called often (whenever a call or an
+    agent becomes free, and once a second while calls wait): it must be fast. If it raises, the
+    failure is logged and counted and the built-in ``longest-idle`` chooses instead. The
+    built-in default registers ``longest-idle`` (the agent whose last call ended longest ago).
     """
 
 
 @hookspec
-def callcenter_strategy_names() -> list[str]:
-    """The agent-selection strategies this plugin provides (names for ``strategy`` in a queue).
+def callcenter_queueings(register: Callable[[str, QueueKey], None]) -> None:
+    """Provide queueing disciplines: call ``register(name, key)`` for each.
 
-    Checked at start: a queue naming a strategy no loaded plugin provides is a config error.
-    """
+    ``name`` is what a queue's ``queueing`` names; only those queues are ordered by it.
+    ``key(queue, call, now)`` returns the sort key of a waiting call: smaller keys are served
+    first, and the keys of one queue must compare with each other. It is called whenever the
+    queue's order is needed, so keep it cheap and deterministic; ``call`` is read only.
 
-
-@hookspec
-def callcenter_queueing_names() -> list[str]:
-    """The queueing disciplines this plugin provides (names for ``queueing`` in a queue).
-
-    Checked at start like ``callcenter_strategy_names``.
+    Called once, at start, with the same rules as ``callcenter_strategies``; a key that raises
+    is logged and counted and the call is ordered by its join time. The built-in default
+    registers ``fifo`` (``(call.joined_at,)``).
     """
 
 

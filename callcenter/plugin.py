@@ -19,7 +19,7 @@ from callcenter.config import (
 )
 from callcenter.contact_center import QueuedCall, RingAttempt
 from callcenter.events import CallEvent, EventName
-from callcenter.hookspecs import hookimpl
+from callcenter.hookspecs import QueueKey, Strategy, hookimpl
 from callcenter.outbox import (
     Notification,
     Outbox,
@@ -31,8 +31,8 @@ from callcenter.outbox import (
 from callcenter.services import Services
 
 __all__ = [
-    # the marker of hook implementations
-    "hookimpl",
+    # the marker of hook implementations, and what the routing hooks register
+    "hookimpl", "Strategy", "QueueKey",
     # what hooks are passed: the configuration, a queue's settings, agents, queue calls, events
     "Config", "App", "QueueSettings", "Agent", "AgentState", "AgentStatus", "QueuedCall",
     "RingAttempt", "CallEvent", "EventName",

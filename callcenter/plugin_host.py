@@ -31,7 +31,7 @@ import pluggy
 from callcenter import hookspecs
 from callcenter.agents import Agent
 from callcenter.builtin.ice_servers import StaticIceServers
-from callcenter.builtin.routing import Fifo, LongestIdle
+from callcenter.builtin.routing import Fifo, LongestIdle, longest_idle
 from callcenter.config import Config, ConfigError, QueueSettings
 from callcenter.contact_center import QueuedCall
 from callcenter.events import CallEvent
@@ -70,6 +70,9 @@ class PluginHost:
         self.failures: Counter[tuple[str, str]] = Counter()
         self.trace = os.environ.get(TRACE_ENV, "") not in ("", "0")
         self._sources: dict[str, str] = {}
+        # What each queue's `strategy` and `queueing` name: name -> (plugin, function).
+        self.strategies: dict[str, tuple[str, Any]] = {}
+        self.queueings: dict[str, tuple[str, Any]] = {}
 
     # -- loading ---------------------------------------------------------------------------
 
@@ -96,22 +99,42 @@ class PluginHost:
             self.pm.check_pending()
         except pluggy.PluginValidationError as exc:
             raise ConfigError(f"plugins: {exc}") from None
-        self._check_routing_names()
+        self._collect_routing()
 
-    def _check_routing_names(self) -> None:
-        strategies = {n for names in self._call("callcenter_strategy_names", {}) for n in names}
-        queueing = {n for names in self._call("callcenter_queueing_names", {}) for n in names}
+    def _collect(self, hook_name: str, what: str) -> dict[str, tuple[str, Any]]:
+        """Ask every plugin implementing a registration hook (``callcenter_strategies``) for
+        what it provides: name -> (plugin, function). A name provided twice is an error."""
+        registry: dict[str, tuple[str, Any]] = {}
+
+        def register_for(plugin: str) -> Callable[[str, Any], None]:
+            def register(name: str, fn: Any) -> None:
+                if not isinstance(name, str) or not callable(fn):
+                    raise ConfigError(f"plugins: {plugin!r} registered a {what} that is not "
+                                      "(name, function)")
+                if name in registry:
+                    raise ConfigError(f"plugins: {what} {name!r} is provided by both "
+                                      f"{registry[name][0]!r} and {plugin!r}")
+                registry[name] = (plugin, fn)
+            return register
+
+        hook = getattr(self.pm.hook, hook_name)
+        per_plugin = {impl.plugin_name: {"register": register_for(impl.plugin_name)}
+                      for impl in hook.get_hookimpls()}
+        self._call(hook_name, {}, per_plugin=per_plugin, reraise=(ConfigError,))
+        return registry
+
+    def _collect_routing(self) -> None:
+        self.strategies = self._collect("callcenter_strategies", "strategy")
+        self.queueings = self._collect("callcenter_queueings", "queueing discipline")
         for i, app in enumerate(self.config.apps):
             for j, queue in enumerate(app.queues):
                 where = f"apps[{i}].queues[{j}]"
-                if queue.strategy not in strategies:
-                    raise ConfigError(
-                        f"{where}.strategy: no loaded plugin provides {queue.strategy!r} "
-                        f"(loaded: {', '.join(sorted(strategies))}; enable it in [plugins])")
-                if queue.queueing not in queueing:
-                    raise ConfigError(
-                        f"{where}.queueing: no loaded plugin provides {queue.queueing!r} "
-                        f"(loaded: {', '.join(sorted(queueing))}; enable it in [plugins])")
+                for key, name, known in (("strategy", queue.strategy, self.strategies),
+                                         ("queueing", queue.queueing, self.queueings)):
+                    if name not in known:
+                        raise ConfigError(
+                            f"{where}.{key}: no loaded plugin provides {name!r} "
+                            f"(loaded: {', '.join(sorted(known))}; enable it in [plugins])")
 
     def _find(self, name: str, where: str) -> tuple[object, str]:
         for ep in entry_points(group=ENTRY_POINT_GROUP, name=name):
@@ -152,6 +175,13 @@ class PluginHost:
         return module
 
     def _register(self, name: str, plugin: object, source: str) -> None:
+        # A plugin given as a class is made here: its settings and state belong to this host,
+        # never to the module (two hosts in one process share nothing).
+        if isinstance(plugin, type):
+            try:
+                plugin = plugin()
+            except Exception as exc:
+                raise ConfigError(f"plugins: {name!r} could not be made: {exc!r}") from None
         try:
             self.pm.register(plugin, name=name)
         except (ValueError, pluggy.PluginValidationError) as exc:
@@ -177,23 +207,24 @@ class PluginHost:
 
     # -- calling ---------------------------------------------------------------------------
 
-    def _call(self, hook_name: str, kwargs: dict[str, Any], firstresult: bool = False,
-              per_plugin: dict[str, dict[str, Any]] | None = None) -> list[Any]:
+    def _call(self, hook_name: str, kwargs: dict[str, Any],
+              per_plugin: dict[str, dict[str, Any]] | None = None,
+              reraise: tuple[type[Exception], ...] = ()) -> list[Any]:
+        """Call each implementation on its own, guarded; stop at the first non-None result when
+        the hook's spec says ``firstresult``. ``reraise``: errors that are the caller's to handle
+        (a registration the config cannot accept)."""
         hook = getattr(self.pm.hook, hook_name)
+        firstresult = bool(hook.spec and hook.spec.opts.get("firstresult"))
         results = []
         for impl in reversed(hook.get_hookimpls()):
             args = dict(kwargs, **(per_plugin or {}).get(impl.plugin_name, {}))
             started = time.perf_counter()
             try:
                 result = impl.function(*[args[name] for name in impl.argnames])
+            except reraise:
+                raise
             except Exception as exc:
-                self.failures[(impl.plugin_name, hook_name)] += 1
-                if hook_name == "callcenter_startup" and isinstance(exc, ValueError):
-                    # The hook's contract: a ValueError names a bad setting; one line says it.
-                    log.error("plugin %r not started: %s", impl.plugin_name, exc)
-                else:
-                    log.exception("plugin %r failed in %s; going on without it",
-                                  impl.plugin_name, hook_name)
+                self._failed(impl.plugin_name, hook_name, exc)
                 continue
             if self.trace:
                 log.info("plugin trace: %s.%s -> %r (%.2f ms)", impl.plugin_name, hook_name,
@@ -203,6 +234,14 @@ class PluginHost:
                 if firstresult:
                     break
         return results
+
+    def _failed(self, plugin: str, where: str, exc: Exception) -> None:
+        self.failures[(plugin, where)] += 1
+        if where == "callcenter_startup" and isinstance(exc, ValueError):
+            # The hook's contract: a ValueError names a bad setting; one line says it.
+            log.error("plugin %r not started: %s", plugin, exc)
+        else:
+            log.exception("plugin %r failed in %s; going on without it", plugin, where)
 
     def failure_counts(self) -> dict[str, int]:
         return {f"{plugin}.{hook}": n for (plugin, hook), n in sorted(self.failures.items())}
@@ -222,28 +261,39 @@ class PluginHost:
         self._call("callcenter_call_event", {"event": event})
 
     def ice_servers(self, app_id: str, user_id: str) -> list[dict[str, Any]]:
-        results = self._call("callcenter_ice_servers", {"app_id": app_id, "user_id": user_id},
-                             firstresult=True)
+        results = self._call("callcenter_ice_servers", {"app_id": app_id, "user_id": user_id})
         return results[0] if results else []
 
     def queue_key(self, queue: QueueSettings, call: QueuedCall, now: float) -> Any:
-        results = self._call("callcenter_queue_key", {"queue": queue, "call": call, "now": now},
-                             firstresult=True)
-        return results[0] if results else (call.joined_at,)
+        """The sort key of ``call`` by its queue's discipline (join time if that one fails)."""
+        plugin, key = self.queueings[queue.queueing]
+        try:
+            return key(queue, call, now)
+        except Exception as exc:
+            self._failed(plugin, f"queueing {queue.queueing}", exc)
+            return (call.joined_at,)
 
     def select_agents(self, queue: QueueSettings, call: QueuedCall, agents: list[Agent],
                       now: float) -> list[Agent]:
-        results = self._call("callcenter_select_agents",
-                             {"queue": queue, "call": call, "agents": list(agents), "now": now},
-                             firstresult=True)
-        if not results:
+        """The agents to offer ``call`` to, by its queue's strategy (longest-idle if that one
+        fails, so that a broken plugin never leaves calls unanswered)."""
+        plugin, select = self.strategies[queue.strategy]
+        started = time.perf_counter()
+        try:
+            chosen = select(queue, call, list(agents), now)
+        except Exception as exc:
+            self._failed(plugin, f"strategy {queue.strategy}", exc)
+            chosen = longest_idle(queue, call, agents, now) if agents else []
+        if self.trace:
+            log.info("plugin trace: %s strategy %s -> %r (%.2f ms)", plugin, queue.strategy,
+                     chosen, (time.perf_counter() - started) * 1000)
+        if chosen is None:
             return []
-        chosen = results[0]
         return [chosen] if isinstance(chosen, Agent) else list(chosen)
 
     def should_record(self, app_id: str, queue: QueueSettings, call: QueuedCall) -> bool:
         results = self._call("callcenter_should_record",
-                             {"app_id": app_id, "queue": queue, "call": call}, firstresult=True)
+                             {"app_id": app_id, "queue": queue, "call": call})
         return bool(results and results[0])
 
     def recording_ready(self, recording: dict[str, Any]) -> None:

@@ -231,5 +231,3 @@ class EmailAlerts:
                 smtp.login(settings.username, settings.password)
             return smtp.send_message(mail, from_addr=settings.sender, to_addrs=settings.to)
 
-
-plugin = EmailAlerts()

@@ -15,27 +15,25 @@ from typing import IO, Any
 
 from callcenter.plugin import CallEvent, Config, hookimpl
 
-_file: IO[str] | None = None
 
+class EventLog:
+    def __init__(self) -> None:
+        self._file: IO[str] | None = None
 
-@hookimpl
-def callcenter_startup(config: Config, settings: dict[str, Any]) -> None:
-    global _file
-    path = config.base_dir / Path(settings.get("path", "events.jsonl"))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    _file = path.open("a", encoding="utf-8")
+    @hookimpl
+    def callcenter_startup(self, config: Config, settings: dict[str, Any]) -> None:
+        path = config.base_dir / Path(settings.get("path", "events.jsonl"))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = path.open("a", encoding="utf-8")
 
+    @hookimpl
+    def callcenter_call_event(self, event: CallEvent) -> None:
+        if self._file is not None:
+            self._file.write(json.dumps(event.as_dict(), separators=(",", ":")) + "\n")
+            self._file.flush()
 
-@hookimpl
-def callcenter_call_event(event: CallEvent) -> None:
-    if _file is not None:
-        _file.write(json.dumps(event.as_dict(), separators=(",", ":")) + "\n")
-        _file.flush()
-
-
-@hookimpl
-def callcenter_shutdown() -> None:
-    global _file
-    if _file is not None:
-        _file.close()
-        _file = None
+    @hookimpl
+    def callcenter_shutdown(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from callcenter.plugin import Agent, QueueSettings, hookimpl
+from collections.abc import Callable
+
+from callcenter.plugin import Agent, QueuedCall, QueueSettings, Strategy, hookimpl
 
 NAME = "least-talk-time"
 
 
 @hookimpl
-def callcenter_strategy_names() -> list[str]:
-    return [NAME]
+def callcenter_strategies(register: Callable[[str, Strategy], None]) -> None:
+    register(NAME, select)
 
 
-@hookimpl
-def callcenter_select_agents(queue: QueueSettings, agents: list[Agent]) -> list[Agent] | None:
-    if queue.strategy != NAME:
-        return None
+def select(queue: QueueSettings, call: QueuedCall, agents: list[Agent], now: float) -> list[Agent]:
     return [min(agents, key=lambda a: (a.talk_time, a.idle_since, a.id))]

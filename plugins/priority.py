@@ -6,18 +6,18 @@ widget says. Enable it, then set ``queueing = "priority"`` on a queue.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from callcenter.plugin import QueuedCall, QueueSettings, hookimpl
+from callcenter.plugin import QueuedCall, QueueKey, QueueSettings, hookimpl
 
 NAME = "priority"
 
 
 @hookimpl
-def callcenter_queueing_names() -> list[str]:
-    return [NAME]
+def callcenter_queueings(register: Callable[[str, QueueKey], None]) -> None:
+    register(NAME, key)
 
 
-@hookimpl
-def callcenter_queue_key(queue: QueueSettings, call: QueuedCall) -> Any:
-    return (-call.priority, call.joined_at) if queue.queueing == NAME else None
+def key(queue: QueueSettings, call: QueuedCall, now: float) -> Any:
+    return (-call.priority, call.joined_at)

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
-from callcenter.plugin import Agent, QueueSettings, hookimpl
+from callcenter.plugin import Agent, QueuedCall, QueueSettings, Strategy, hookimpl
 
 NAME = "random"
 
 
 @hookimpl
-def callcenter_strategy_names() -> list[str]:
-    return [NAME]
+def callcenter_strategies(register: Callable[[str, Strategy], None]) -> None:
+    register(NAME, select)
 
 
-@hookimpl
-def callcenter_select_agents(queue: QueueSettings, agents: list[Agent]) -> list[Agent] | None:
-    return [random.choice(agents)] if queue.strategy == NAME else None
+def select(queue: QueueSettings, call: QueuedCall, agents: list[Agent], now: float) -> list[Agent]:
+    return [random.choice(agents)]

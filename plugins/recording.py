@@ -26,5 +26,3 @@ class RecordQueues:
     def callcenter_should_record(self, queue: QueueSettings) -> bool:
         return "*" in self.queues or queue.name in self.queues
 
-
-plugin = RecordQueues()

@@ -3,25 +3,27 @@
 
 from __future__ import annotations
 
-from callcenter.plugin import Agent, QueueSettings, hookimpl
+from collections.abc import Callable
+
+from callcenter.plugin import Agent, QueuedCall, QueueSettings, Strategy, hookimpl
 
 NAME = "round-robin"
-_last: dict[str, str] = {}  # queue (app/name) -> the agent offered last
 
 
-@hookimpl
-def callcenter_strategy_names() -> list[str]:
-    return [NAME]
+class RoundRobin:
+    def __init__(self) -> None:
+        self._last: dict[str, str] = {}  # queue (app/name) -> the agent offered last
 
+    @hookimpl
+    def callcenter_strategies(self, register: Callable[[str, Strategy], None]) -> None:
+        register(NAME, self.select)
 
-@hookimpl
-def callcenter_select_agents(queue: QueueSettings, agents: list[Agent]) -> list[Agent] | None:
-    if queue.strategy != NAME:
-        return None
-    key = f"{agents[0].app_id}/{queue.name}"
-    last = _last.get(key, "")
-    ordered = sorted(agents, key=lambda a: a.id)
-    # The first agent after the last one in id order, wrapping around.
-    chosen = next((a for a in ordered if a.id > last), ordered[0])
-    _last[key] = chosen.id
-    return [chosen]
+    def select(self, queue: QueueSettings, call: QueuedCall, agents: list[Agent],
+               now: float) -> list[Agent]:
+        key = f"{agents[0].app_id}/{queue.name}"
+        last = self._last.get(key, "")
+        ordered = sorted(agents, key=lambda a: a.id)
+        # The first agent after the last one in id order, wrapping around.
+        chosen = next((a for a in ordered if a.id > last), ordered[0])
+        self._last[key] = chosen.id
+        return [chosen]

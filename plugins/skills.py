@@ -15,9 +15,10 @@ Like Twilio's workflow timeouts and Genesys' bullseye routing: the best match fi
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from callcenter.plugin import Agent, QueuedCall, QueueSettings, hookimpl
+from callcenter.plugin import Agent, QueuedCall, QueueSettings, Strategy, hookimpl
 
 NAME = "skills"
 
@@ -36,8 +37,8 @@ class SkillsRouting:
         self.any_after = float(settings.get("any_after", self.any_after))
 
     @hookimpl
-    def callcenter_strategy_names(self) -> list[str]:
-        return [NAME]
+    def callcenter_strategies(self, register: Callable[[str, Strategy], None]) -> None:
+        register(NAME, self.select)
 
     def required_level(self, waited: float) -> int:
         level = self.levels[0][1] if self.levels else 1
@@ -46,11 +47,8 @@ class SkillsRouting:
                 level = step_level
         return level
 
-    @hookimpl
-    def callcenter_select_agents(self, queue: QueueSettings, call: QueuedCall,
-                                 agents: list[Agent], now: float) -> list[Agent] | None:
-        if queue.strategy != NAME:
-            return None
+    def select(self, queue: QueueSettings, call: QueuedCall, agents: list[Agent],
+               now: float) -> list[Agent]:
         waited = call.wait(now)
         wanted = [call.attributes[a] for a in self.attributes if call.attributes.get(a)]
         if not wanted or (self.any_after and waited >= self.any_after):
@@ -62,5 +60,3 @@ class SkillsRouting:
         return [min(matching, key=lambda a: (-sum(a.skills.get(s, 0) for s in wanted),
                                              a.idle_since, a.id))]
 
-
-plugin = SkillsRouting()

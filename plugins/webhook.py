@@ -243,5 +243,3 @@ class Webhooks:
             self.outbox.failed(item, error, retry_in)
         return False
 
-
-plugin = Webhooks()

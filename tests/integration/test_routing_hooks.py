@@ -35,7 +35,7 @@ async def available(clients, server, agent_id: str):
     return agent
 
 
-async def test_hook_callcenter_select_agents(server_factory, clients):
+async def test_hook_callcenter_strategies(server_factory, clients):
     demo, extra = config("by-name", "fifo", ["a1", "a2", "a3"])
     server = server_factory(extra, demo_extra=demo)
     agents = {a: await available(clients, server, a) for a in ("a1", "a2", "a3")}
@@ -46,7 +46,7 @@ async def test_hook_callcenter_select_agents(server_factory, clients):
     await agents["a2"].assert_no_event("offer", within=0.1)
 
 
-async def test_hook_callcenter_queue_key(server_factory, clients):
+async def test_hook_callcenter_queueings(server_factory, clients):
     demo, extra = config("longest-idle", "vip-first", ["solo"])
     server = server_factory(extra, demo_extra=demo)
     plain = await clients(server, "plain")
@@ -62,7 +62,7 @@ async def test_hook_callcenter_queue_key(server_factory, clients):
     assert offer["callId"] == second["callId"]
 
 
-def test_hook_callcenter_strategy_names(tmp_path):
+def test_a_queue_naming_a_strategy_no_plugin_registers_is_a_config_error(tmp_path):
     data = {"apps": [{"id": "demo", "secret": "s" * 40,
                       "queues": [{"name": "q", "strategy": "by-name"}]}]}
     with pytest.raises(ConfigError, match=r"^apps\[0\].queues\[0\].strategy: no loaded plugin "
@@ -72,7 +72,7 @@ def test_hook_callcenter_strategy_names(tmp_path):
     PluginHost(parse(data, tmp_path)).load()
 
 
-def test_hook_callcenter_queueing_names(tmp_path):
+def test_a_queue_naming_a_queueing_no_plugin_registers_is_a_config_error(tmp_path):
     data = {"apps": [{"id": "demo", "secret": "s" * 40,
                       "queues": [{"name": "q", "queueing": "vip-first"}]}]}
     with pytest.raises(ConfigError, match=r"apps\[0\].queues\[0\].queueing: no loaded plugin "
@@ -80,3 +80,28 @@ def test_hook_callcenter_queueing_names(tmp_path):
         PluginHost(parse(data, tmp_path)).load()
     data["plugins"] = {"enable": ["vip_first"], "paths": [str(TEST_PLUGINS)]}
     PluginHost(parse(data, tmp_path)).load()
+
+
+def test_a_strategy_registered_by_two_plugins_is_a_config_error(tmp_path):
+    data = {"apps": [{"id": "demo", "secret": "s" * 40}],
+            "plugins": {"enable": ["by_name", "by_name_again"], "paths": [str(TEST_PLUGINS)]}}
+    with pytest.raises(ConfigError, match="strategy 'by-name' is provided by both 'by_name"):
+        PluginHost(parse(data, tmp_path)).load()
+
+
+def test_a_strategy_is_asked_only_for_the_queues_that_name_it(tmp_path):
+    """by_name answers without looking at the queue: it must never route a longest-idle queue."""
+    from types import SimpleNamespace
+
+    data = {"apps": [{"id": "demo", "secret": "s" * 40,
+                      "queues": [{"name": "q", "strategy": "longest-idle"},
+                                 {"name": "n", "strategy": "by-name"}]}],
+            "plugins": {"enable": ["by_name"], "paths": [str(TEST_PLUGINS)]}}
+    config = parse(data, tmp_path)
+    host = PluginHost(config)
+    host.load()
+    early = SimpleNamespace(id="a", idle_since=1.0)
+    late = SimpleNamespace(id="z", idle_since=2.0)
+    q, n = config.apps[0].queues
+    assert host.select_agents(q, None, [early, late], 0.0) == [early]
+    assert host.select_agents(n, None, [early, late], 0.0) == [late]

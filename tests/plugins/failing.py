@@ -11,3 +11,10 @@ def callcenter_call_event(event):
 @hookimpl(tryfirst=True)
 def callcenter_ice_servers(app_id, user_id):
     raise RuntimeError("failing plugin has no ICE servers")
+
+
+@hookimpl
+def callcenter_strategies(register):
+    def select(queue, call, agents, now):
+        raise RuntimeError("failing strategy")
+    register("failing", select)

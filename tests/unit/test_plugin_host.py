@@ -112,3 +112,36 @@ def test_tracing_logs_every_hook_call(tmp_path: Path, monkeypatch: pytest.Monkey
     with caplog.at_level(logging.INFO, logger="callcenter.plugins"):
         host.ice_servers("demo", "alice")
     assert "plugin trace: turn_minter.callcenter_ice_servers ->" in caplog.text
+
+
+def test_two_hosts_in_one_process_keep_their_own_plugin_settings(tmp_path: Path):
+    """A plugin given as a class is made per host: skills' settings of one server do not leak
+    into another's (they did while the stock plugins kept them in module globals)."""
+    def host_with(levels: list[list[int]]) -> PluginHost:
+        config = parse({"apps": [{"id": "demo", "secret": SECRET}],
+                        "plugins": {"enable": ["skills"],
+                                    "settings": {"skills": {"levels": levels}}}}, tmp_path)
+        host = PluginHost(config)
+        host.load()
+        host.startup()
+        return host
+
+    first, second = host_with([[0, 90]]), host_with([[0, 10]])
+    a, b = (h.pm.get_plugin("skills") for h in (first, second))
+    assert a is not b
+    assert (a.levels, b.levels) == ([(0.0, 90)], [(0.0, 10)])
+
+
+def test_a_failing_strategy_is_counted_and_longest_idle_chooses(tmp_path: Path):
+    from types import SimpleNamespace
+
+    config = parse({"apps": [{"id": "demo", "secret": SECRET,
+                              "queues": [{"name": "q", "strategy": "failing"}]}],
+                    "plugins": {"enable": ["failing"], "paths": [TEST_PLUGINS]}}, tmp_path)
+    host = PluginHost(config)
+    host.load()
+    idle_long = SimpleNamespace(id="b", idle_since=1.0)
+    busy_lately = SimpleNamespace(id="a", idle_since=5.0)
+    chosen = host.select_agents(config.apps[0].queues[0], None, [busy_lately, idle_long], 9.0)
+    assert chosen == [idle_long]
+    assert host.failure_counts() == {"failing.strategy failing": 1}
