@@ -154,6 +154,7 @@ def _add_routes(app: Flask, config: Config, plugins: PluginHost, recorder: Recor
     # sites' pages: the SDK is public code, so any origin may load it.
     _serve_folder(app, "/sdk/vendor", SOCKET_IO_CLIENT, public=True)
     _serve_folder(app, "/sdk", WEB_ROOT / "sdk", public=True)
+    _serve_folder(app, "/ui", WEB_ROOT / "ui", public=True)
     _serve_folder(app, "/demo", WEB_ROOT / "demo", index=True)
 
     @app.post("/demo/credential")
