@@ -1,6 +1,10 @@
 // callcenter demo page logic. Element ids are documented at the top of index.html.
 // Every string that comes from a user (ids, reasons, server messages) goes in via textContent.
 import CallClient from '/sdk/callcenter.js';
+import { CallView } from '/ui/call-view.js';
+import { eventLog, logClientEvents } from '/ui/event-log.js';
+import { fetchJSON } from '/ui/json-api.js';
+import { noticeList } from '/ui/notices.js';
 
 const { EVENT, CALL_TYPE } = CallClient;
 const $ = (id) => document.getElementById(id);
@@ -15,18 +19,30 @@ const el = {
   accept: $('accept'), reject: $('reject'),
   call: $('call'), callPeers: $('call-peers'), timer: $('timer'),
   localVideo: $('local-video'), remoteVideos: $('remote-videos'),
-  mute: $('mute'), camera: $('camera'), switchType: $('switch-type'), hangup: $('hangup'),
+  callControls: $('call-controls'),
   messages: $('messages'), missedCalls: $('missed-calls'),
 };
 
-const demo = { client: null, events: [] };
+// The page's state. window.demo = {client, events} is read by the browser tests (and handy in the
+// browser's console); the page itself never goes through the global.
+const demo = {
+  client: null,
+  events: [], // [{name, data, at}]: every SDK event
+  outcome: null, // {kind, text}: why the current call is ending (busy, rejected, ...)
+  ringing: null, // the INVITED payload shown in #incoming
+};
 window.demo = demo;
 
-let client = null;
-let outcome = null; // {kind, text}: why the current call is ending (busy, rejected, ...)
-let timerHandle = null;
-let connectedAt = null;
-let ringing = null; // the INVITED payload shown in #incoming
+const notice = noticeList(el.messages, 50);
+const callView = new CallView({ timer: el.timer, controls: el.callControls }, {
+  client: () => demo.client,
+  switchType: true,
+  cameraInAudioCalls: true, // the demo is there to try the SDK: the camera in an audio call too
+  onError: (err, action) => {
+    // A camera that fails is reported through the SDK's ERROR event already.
+    if (action === 'switch') notice(EVENT.ERROR, `Could not switch (${describeError(err)}).`);
+  },
+});
 
 const typeName = (type) => (type === CALL_TYPE.AUDIO_CALL ? 'audio' : 'video');
 
@@ -36,16 +52,6 @@ function setStatus(text, state, outcomeKind) {
   el.status.textContent = text;
   if (state) el.status.dataset.state = state;
   if (outcomeKind !== undefined) el.status.dataset.outcome = outcomeKind || '';
-}
-
-function notice(kind, text) {
-  const li = document.createElement('li');
-  li.dataset.kind = kind;
-  const time = document.createElement('time');
-  time.textContent = new Date().toLocaleTimeString();
-  li.append(time, ' ', text);
-  el.messages.prepend(li);
-  while (el.messages.children.length > 50) el.messages.lastElementChild.remove();
 }
 
 function addMissed(from, type, at) {
@@ -61,25 +67,8 @@ function setBusy(busy) {
   for (const b of [el.callVideo, el.callAudio]) b.disabled = busy;
 }
 
-function startTimer() {
-  if (timerHandle) return;
-  connectedAt = Date.now();
-  const tick = () => {
-    const s = Math.floor((Date.now() - connectedAt) / 1000);
-    el.timer.textContent = `${String(Math.floor(s / 60)).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
-  };
-  tick();
-  timerHandle = setInterval(tick, 1000);
-}
-
-function stopTimer() {
-  if (timerHandle) clearInterval(timerHandle);
-  timerHandle = null;
-  connectedAt = null;
-}
-
 function showIncoming(data) {
-  ringing = data;
+  demo.ringing = data;
   el.incomingFrom.textContent = data.sponsor;
   el.incomingType.textContent = `${typeName(data.inviteData?.callType ?? data.type)} call${data.isFromGroup ? ', group' : ''}`;
   el.incoming.hidden = false;
@@ -88,7 +77,7 @@ function showIncoming(data) {
 }
 
 function hideIncoming() {
-  ringing = null;
+  demo.ringing = null;
   el.incoming.hidden = true;
 }
 
@@ -111,14 +100,14 @@ function addTile(userID) {
   level.append(document.createElement('span'));
   tile.append(view, name, badges, level);
   el.remoteVideos.append(tile);
-  client.startRemoteView({ userID, videoViewDomID: view.id });
+  demo.client.startRemoteView({ userID, videoViewDomID: view.id });
   updatePeers();
 }
 
 function removeTile(userID) {
   const tile = $(`tile-${userID}`);
   if (!tile) return;
-  client.stopRemoteView({ userID });
+  demo.client.stopRemoteView({ userID });
   tile.remove();
   updatePeers();
 }
@@ -139,23 +128,15 @@ function setBadge(userID, key, on) {
   badges.textContent = off.join(' · ');
 }
 
-function refreshControls() {
-  el.mute.textContent = client.isMicMuted ? 'Unmute' : 'Mute';
-  el.mute.setAttribute('aria-pressed', String(client.isMicMuted));
-  el.camera.textContent = client.isCameraOn ? 'Camera off' : 'Camera on';
-  el.camera.setAttribute('aria-pressed', String(!client.isCameraOn));
-  el.switchType.textContent = client.callType === CALL_TYPE.AUDIO_CALL ? 'Switch to video' : 'Switch to audio';
-}
-
 function showCall(show) {
+  const { client } = demo;
   el.call.hidden = !show;
-  el.call.classList.toggle('audio-only', client && client.callType === CALL_TYPE.AUDIO_CALL);
-  if (show) refreshControls();
+  el.call.classList.toggle('audio-only', !!client && client.callType === CALL_TYPE.AUDIO_CALL);
+  if (show) callView.refresh();
 }
 
 function resetCallView() {
-  stopTimer();
-  el.timer.textContent = '00:00';
+  callView.ended();
   for (const tile of [...el.remoteVideos.querySelectorAll('.tile')]) removeTile(tile.dataset.userId);
   showCall(false);
   setBusy(false);
@@ -169,8 +150,7 @@ function describeError(err) {
 // ------------------------------------------------------------------ SDK events
 
 function wire(c) {
-  const record = (name) => c.on(name, (data) => demo.events.push({ name, data, at: Date.now() }));
-  for (const name of Object.values(EVENT)) record(name);
+  logClientEvents(c, eventLog(demo.events));
 
   c.on(EVENT.SDK_READY, ({ userID }) => {
     setStatus(`Signed in as ${userID}. Ready to call.`, 'idle', '');
@@ -188,8 +168,8 @@ function wire(c) {
   });
 
   c.on(EVENT.CALLING_CANCEL, ({ userID }) => {
-    const from = userID || ringing?.sponsor || 'The caller';
-    const type = ringing?.type;
+    const from = userID || demo.ringing?.sponsor || 'The caller';
+    const type = demo.ringing?.type;
     hideIncoming();
     addMissed(from, type, Date.now() / 1000);
     setStatus(`${from} cancelled the call.`, 'idle', 'cancelled');
@@ -197,8 +177,8 @@ function wire(c) {
   });
 
   c.on(EVENT.CALLING_TIMEOUT, () => {
-    const from = ringing?.sponsor || 'someone';
-    const type = ringing?.type;
+    const from = demo.ringing?.sponsor || 'someone';
+    const type = demo.ringing?.type;
     hideIncoming();
     addMissed(from, type, Date.now() / 1000);
     setStatus(`Missed call from ${from}: not answered in time.`, 'idle', 'timeout');
@@ -212,7 +192,7 @@ function wire(c) {
   c.on(EVENT.USER_ENTER, ({ userID }) => {
     addTile(userID);
     showCall(true);
-    startTimer();
+    callView.connected(c.callType);
     setStatus(`In call ${el.callPeers.textContent}`.trim(), 'connected', '');
   });
 
@@ -222,21 +202,22 @@ function wire(c) {
   });
 
   c.on(EVENT.LINE_BUSY, ({ userID }) => {
-    outcome = { kind: 'busy', text: `${userID} is busy.` };
-    notice(EVENT.LINE_BUSY, outcome.text);
-    setStatus(outcome.text, undefined, 'busy');
+    demo.outcome = { kind: 'busy', text: `${userID} is busy.` };
+    notice(EVENT.LINE_BUSY, demo.outcome.text);
+    setStatus(demo.outcome.text, undefined, 'busy');
   });
 
   c.on(EVENT.REJECT, ({ userID }) => {
-    outcome = { kind: 'rejected', text: `${userID} declined the call.` };
-    notice(EVENT.REJECT, outcome.text);
-    setStatus(outcome.text, undefined, 'rejected');
+    demo.outcome = { kind: 'rejected', text: `${userID} declined the call.` };
+    notice(EVENT.REJECT, demo.outcome.text);
+    setStatus(demo.outcome.text, undefined, 'rejected');
   });
 
   c.on(EVENT.NO_RESP, ({ userID, reason }) => {
-    outcome = reason === 'offline'
+    const outcome = reason === 'offline'
       ? { kind: 'offline', text: `${userID} is offline; they will see a missed call.` }
       : { kind: 'no_answer', text: `${userID} did not answer.` };
+    demo.outcome = outcome;
     notice(EVENT.NO_RESP, outcome.text);
     setStatus(outcome.text, undefined, outcome.kind);
   });
@@ -252,10 +233,10 @@ function wire(c) {
       disconnected: local ? 'Call ended: connection lost.' : 'Call ended: the other side lost the connection.',
       logout: local ? 'Call ended: signed out.' : 'Call ended: the other side signed out.',
     };
-    const o = outcome || { kind: reason === 'hangup' ? 'ended' : reason, text: texts[reason] || `Call ended (${reason}).` };
-    outcome = null;
+    const o = demo.outcome || { kind: reason === 'hangup' ? 'ended' : reason, text: texts[reason] || `Call ended (${reason}).` };
+    demo.outcome = null;
     resetCallView();
-    setStatus(o.text, client && client.isLoggedIn ? 'idle' : 'logged-out', o.kind);
+    setStatus(o.text, c.isLoggedIn ? 'idle' : 'logged-out', o.kind);
     notice(EVENT.CALL_END, `Call ended: ${o.text}`);
   });
 
@@ -280,9 +261,7 @@ function wire(c) {
   c.on(EVENT.CALL_TYPE_CHANGED, ({ newCallType }) => {
     notice(EVENT.CALL_TYPE_CHANGED, `Switched to a ${typeName(newCallType)} call.`);
     el.call.classList.toggle('audio-only', newCallType === CALL_TYPE.AUDIO_CALL);
-    // The SDK opens/closes the camera; refresh once that settles.
-    setTimeout(refreshControls, 300);
-    refreshControls();
+    callView.typeChanged(newCallType);
   });
 
   c.on(EVENT.ERROR, ({ code, message }) => {
@@ -311,19 +290,14 @@ async function login(userID) {
   el.login.disabled = true;
   setStatus('Signing in…', 'logged-out', '');
   try {
-    const res = await fetch('/demo/credential', {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ userID }),
-    });
-    let body = null;
-    try { body = await res.json(); } catch (err) { /* not JSON */ }
-    if (!res.ok || !body || !body.userSig) {
-      const msg = body?.error?.message || body?.message || `HTTP ${res.status}`;
-      throw Object.assign(new Error(`could not get a credential: ${msg}`), { code: body?.error?.code || res.status });
+    let body;
+    try {
+      body = await fetchJSON('/demo/credential', { body: { userID } });
+    } catch (err) {
+      throw Object.assign(new Error(`could not get a credential: ${err.message}`), { code: err.code });
     }
-    if (client) await client.logout();
-    client = new CallClient({ appId: body.appId });
+    if (demo.client) await demo.client.logout();
+    const client = new CallClient({ appId: body.appId });
     demo.client = client;
     wire(client);
     await client.login({ userID: body.userID, userSig: body.userSig });
@@ -343,7 +317,7 @@ el.loginForm.addEventListener('submit', (ev) => {
 
 el.logout.addEventListener('click', async () => {
   hideIncoming();
-  if (client) await client.logout();
+  if (demo.client) await demo.client.logout();
   resetCallView();
   showLoggedOut();
   setStatus('Signed out.', 'logged-out', '');
@@ -359,7 +333,8 @@ async function startCall(type) {
   }
   const raw = el.callTimeout.value.trim();
   const timeout = raw === '' ? undefined : Number(raw);
-  outcome = null;
+  const { client } = demo;
+  demo.outcome = null;
   setBusy(true);
   setStatus(`Calling ${userID}…`, 'dialing', '');
   el.call.classList.toggle('audio-only', type === CALL_TYPE.AUDIO_CALL);
@@ -383,6 +358,7 @@ el.callForm.addEventListener('submit', (ev) => {
 el.callAudio.addEventListener('click', () => startCall(CALL_TYPE.AUDIO_CALL));
 
 el.accept.addEventListener('click', async () => {
+  const { client, ringing } = demo;
   if (!ringing) return;
   const from = ringing.sponsor;
   el.accept.disabled = true;
@@ -399,34 +375,10 @@ el.accept.addEventListener('click', async () => {
 });
 
 el.reject.addEventListener('click', async () => {
-  const from = ringing?.sponsor;
+  const from = demo.ringing?.sponsor;
   hideIncoming();
-  await client.reject();
+  await demo.client.reject();
   setStatus(`You declined the call from ${from}.`, 'idle', '');
 });
 
-el.hangup.addEventListener('click', () => client && client.hangup());
-
-el.mute.addEventListener('click', async () => {
-  await client.setMicMute(!client.isMicMuted);
-  refreshControls();
-});
-
-el.camera.addEventListener('click', async () => {
-  try {
-    if (client.isCameraOn) await client.closeCamera();
-    else await client.openCamera();
-  } catch (err) { /* reported through ERROR */ }
-  refreshControls();
-});
-
-el.switchType.addEventListener('click', async () => {
-  try {
-    if (client.callType === CALL_TYPE.AUDIO_CALL) await client.switchToVideoCall();
-    else await client.switchToAudioCall();
-  } catch (err) {
-    notice(EVENT.ERROR, `Could not switch (${describeError(err)}).`);
-  }
-});
-
-window.addEventListener('pagehide', () => { if (client) client.hangup(); });
+window.addEventListener('pagehide', () => { if (demo.client) demo.client.hangup(); });
