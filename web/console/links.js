@@ -3,21 +3,11 @@
 // Instead the server signs a URL for that one resource, valid a few minutes (POST /api/links,
 // docs/protocol.md "HTTP endpoints"). A player that reads on after its link expired asks for a
 // new one and goes on where it was.
+import { fetchJSON } from '/ui/json-api.js';
 
 /** A URL for one resource `path`, signed for the holder of `userSig`: `{url, expiresAt}`. */
-export async function signedLink(path, userSig) {
-  const res = await fetch('/api/links', {
-    method: 'POST',
-    headers: { Authorization: `Bearer ${userSig}`, 'Content-Type': 'application/json' },
-    body: JSON.stringify({ path }),
-  });
-  let body = null;
-  try { body = await res.json(); } catch (err) { /* not JSON */ }
-  if (!res.ok || !body || body.ok !== true) {
-    const e = (body && body.error) || {};
-    throw Object.assign(new Error(e.message || `HTTP ${res.status}`), { code: e.code || `HTTP_${res.status}` });
-  }
-  return body;
+export function signedLink(path, userSig) {
+  return fetchJSON('/api/links', { userSig, body: { path } });
 }
 
 /**

@@ -5,6 +5,10 @@
 // (names, notes, dispositions) goes in through textContent, never innerHTML.
 import CallClient from '/sdk/callcenter.js';
 import { downloadThroughLink, playThroughLinks } from '/console/links.js';
+import { eventLog } from '/ui/event-log.js';
+import { fetchJSON } from '/ui/json-api.js';
+import { QueueTiles } from '/ui/queue-tiles.js';
+import { clockTime, mmss, nowSeconds } from '/ui/time.js';
 
 const { EVENT } = CallClient;
 const $ = (id) => document.getElementById(id);
@@ -34,20 +38,6 @@ const WINDOWS = {
   yesterday: { label: 'yesterday', days: [-1, 0], interval: 3600 },
   week: { label: 'the last 7 days', days: [-6, 1], interval: 86400 },
 };
-
-function mmss(seconds) {
-  const s = Math.max(0, Math.floor(seconds || 0));
-  const h = Math.floor(s / 3600);
-  const mm = String(Math.floor((s % 3600) / 60)).padStart(2, '0');
-  const ss = String(s % 60).padStart(2, '0');
-  return h ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
-}
-
-function clockTime(epoch, seconds = false) {
-  const opts = { hour: '2-digit', minute: '2-digit' };
-  if (seconds) opts.second = '2-digit';
-  return new Date(epoch * 1000).toLocaleTimeString([], opts);
-}
 
 function percent(fraction) {
   return typeof fraction === 'number' ? `${Math.round(fraction * 100)}%` : '—';
@@ -128,12 +118,24 @@ export class SupervisorView {
       detail: $('sv-detail'), detailId: $('sv-detail-id'), detailFacts: $('sv-detail-facts'),
       timeline: $('sv-timeline'), recording: $('sv-recording'),
     };
-    // What tests and a curious developer can look at.
+    // What the browser tests and a curious developer look at (window.supervisorView, documented
+    // in index.html); the view itself never reads the global.
     this.state = {
       client, events: [], live: null, stats: null, recent: [], detail: null,
       charts: { volume: null, serviceLevel: null },
     };
     window.supervisorView = this.state;
+    this.log = eventLog(this.state.events);
+    this.queueTiles = new QueueTiles(this.el.queues, {
+      prefix: 'sq',
+      tileClass: 'sv-queue',
+      lines: [
+        { cls: 'sq-in-progress', label: 'in progress ', value: (q) => q.inProgress ?? 0 },
+        { cls: 'sq-available', label: 'agents available ', value: (q) => (q.agents || {}).available ?? 0 },
+      ],
+      data: (q) => ({ inProgress: String(q.inProgress ?? 0), available: String((q.agents || {}).available ?? 0) }),
+      title: (q) => Object.entries(q.agents || {}).map(([s, n]) => `${STATE_NAMES[s] || s}: ${n}`).join(', '),
+    });
     this.skew = 0; // server clock minus this clock (s), from the pushes' `at`
     this.callIds = new Set(); // the calls of the last live view, to see which ended
     this.agentClocks = new Map(); // agentId -> {state, since, from}: see agentStateStart
@@ -148,13 +150,7 @@ export class SupervisorView {
     this.listeners = [];
   }
 
-  log(name, data) {
-    const { events } = this.state;
-    events.push({ name, data: data === undefined ? null : data, at: Date.now() });
-    if (events.length > 1000) events.shift();
-  }
-
-  serverNow() { return Date.now() / 1000 + this.skew; }
+  serverNow() { return nowSeconds() + this.skew; }
 
   listen(target, type, fn) {
     target.addEventListener(type, fn);
@@ -228,10 +224,10 @@ export class SupervisorView {
 
   renderLive(view) {
     if (this.stopped) return;
-    if (typeof view.at === 'number') this.skew = view.at - Date.now() / 1000;
+    if (typeof view.at === 'number') this.skew = view.at - nowSeconds();
     this.state.live = view;
     this.log('SUPERVISOR_STATS', view);
-    this.renderQueues(view.queues);
+    this.queueTiles.render(view.queues);
     this.renderAgents(view.agents);
     this.renderCalls(view.calls);
     const ids = new Set(view.calls.map((c) => c.callId));
@@ -244,46 +240,6 @@ export class SupervisorView {
       this.afterEndTimer = setTimeout(() => this.refreshHistory(), AFTER_CALL_END_MS);
     }
     this.tick();
-  }
-
-  renderQueues(queues) {
-    const seen = new Set();
-    for (const q of queues) {
-      seen.add(q.name);
-      let tile = this.el.queues.querySelector(`.sv-queue[data-queue="${CSS.escape(q.name)}"]`);
-      if (!tile) {
-        tile = document.createElement('div');
-        tile.className = 'queue-tile sv-queue';
-        tile.dataset.queue = q.name;
-        const h = document.createElement('h3');
-        h.textContent = q.name;
-        const line = (cls, label, big) => {
-          const div = document.createElement('div');
-          const span = document.createElement('span');
-          span.className = big ? `big ${cls}` : cls;
-          if (big) div.append(span, label);
-          else { div.className = 'small'; div.append(label, span); }
-          return div;
-        };
-        tile.append(h, line('sq-waiting', ' waiting', true), line('sq-longest', 'longest wait '),
-          line('sq-in-progress', 'in progress '), line('sq-available', 'agents available '));
-        this.el.queues.append(tile);
-      }
-      const agents = q.agents || {};
-      tile.dataset.waiting = String(q.waiting ?? 0);
-      tile.dataset.inProgress = String(q.inProgress ?? 0);
-      tile.dataset.available = String(agents.available ?? 0);
-      // With the tick, the longest wait counts on between pushes (see tickQueues).
-      tile.dataset.longestWait = String(q.longestWait ?? 0);
-      tile.dataset.seenAt = String(Date.now() / 1000);
-      tile.querySelector('.sq-waiting').textContent = String(q.waiting ?? 0);
-      tile.querySelector('.sq-in-progress').textContent = String(q.inProgress ?? 0);
-      tile.querySelector('.sq-available').textContent = String(agents.available ?? 0);
-      tile.title = Object.entries(agents).map(([s, n]) => `${STATE_NAMES[s] || s}: ${n}`).join(', ');
-    }
-    for (const tile of this.el.queues.querySelectorAll('.sv-queue')) {
-      if (!seen.has(tile.dataset.queue)) tile.remove();
-    }
   }
 
   /**
@@ -352,35 +308,24 @@ export class SupervisorView {
       const since = Number(tr.dataset.since);
       tr.querySelector('.l-time').textContent = since ? mmss(now - since) : '';
     }
+    // The oldest unanswered call of a queue gives its longest wait to the second; the pushed
+    // figure covers a call list that lags behind.
     const calls = (this.state.live && this.state.live.calls) || [];
-    for (const tile of this.el.queues.querySelectorAll('.sv-queue')) {
-      const waiting = Number(tile.dataset.waiting || 0);
+    this.queueTiles.tick((queue) => {
       let longest = null;
-      // The oldest unanswered call of the queue gives the longest wait to the second; the
-      // pushed figure (counted on from when it came) covers a call list that lags behind.
       for (const c of calls) {
-        if (c.queue === tile.dataset.queue && c.state !== 'in_call' && typeof c.joinedAt === 'number') {
+        if (c.queue === queue && c.state !== 'in_call' && typeof c.joinedAt === 'number') {
           longest = Math.max(longest ?? 0, now - c.joinedAt);
         }
       }
-      if (longest === null) {
-        longest = Number(tile.dataset.longestWait || 0) + (Date.now() / 1000 - Number(tile.dataset.seenAt || 0));
-      }
-      tile.querySelector('.sq-longest').textContent = waiting > 0 ? mmss(longest) : '—';
-    }
+      return longest;
+    });
   }
 
   // ---------------------------------------------------------------- history: stats and calls
 
-  async api(path) {
-    const res = await fetch(path, { headers: { Authorization: `Bearer ${this.userSig}` } });
-    let body = null;
-    try { body = await res.json(); } catch (err) { /* not JSON */ }
-    if (!res.ok || !body || body.ok !== true) {
-      const e = (body && body.error) || {};
-      throw Object.assign(new Error(e.message || `HTTP ${res.status}`), { code: e.code || `HTTP_${res.status}` });
-    }
-    return body;
+  api(path) {
+    return fetchJSON(path, { userSig: this.userSig });
   }
 
   /** Reloads the window's statistics and the recent calls (each shown as soon as it is here). */
@@ -552,7 +497,7 @@ export class SupervisorView {
     this.el.detailId.textContent = callId;
     this.renderFacts(call);
     this.renderTimeline(call.events || []);
-    this.renderRecording(call, seq, Date.now() / 1000 + RECORDING_WAIT_S);
+    this.renderRecording(call, seq, nowSeconds() + RECORDING_WAIT_S);
     this.el.detail.hidden = false;
   }
 
@@ -607,7 +552,7 @@ export class SupervisorView {
     let state;
     if (call.recording) state = 'ready';
     else if (!call.recorded) state = 'none';
-    else state = Date.now() / 1000 < deadline ? 'processing' : 'unavailable';
+    else state = nowSeconds() < deadline ? 'processing' : 'unavailable';
     const old = box.querySelector('audio');
     const same = old && old.dataset.callId === call.callId;
     if (!(state === 'ready' && same)) {
