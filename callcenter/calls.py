@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from callcenter.errors import Refused
 from callcenter.events import CallEvent, EventName
+from callcenter.timers import Timer, TimerKey, TimerKind, timer_key
 
 if TYPE_CHECKING:
     from callcenter.store import Store
@@ -106,25 +107,14 @@ class Notice:
     payload: dict[str, Any]
 
 
-@dataclass(frozen=True)
-class Timer:
-    """Something to do after ``delay`` seconds: ``kind`` names it (``ring``: expire the invitation
-    of ``user_id``; the contact center adds its own kinds)."""
-
-    delay: float
-    app_id: str
-    call_id: str | None
-    user_id: str | None
-    kind: str = "ring"
-    token: int = 0  # lets a timer see that what it was set for has since changed
-
-
 @dataclass
 class Outcome:
     reply: dict[str, Any] = field(default_factory=dict)
     notices: list[Notice] = field(default_factory=list)
     events: list[CallEvent] = field(default_factory=list)
     timers: list[Timer] = field(default_factory=list)
+    # Timers set earlier that must no longer fire (TimerQueue.cancel).
+    cancelled: list[TimerKey] = field(default_factory=list)
     ended_call: Call | None = None  # set when this step ended the call
     # Messages for media workers: (worker id, event, payload).
     to_workers: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
@@ -263,6 +253,7 @@ class Switchboard:
                                  "participants": others})
             out.notify(others, "user_accept", {"callId": call_id, "userID": user})
             out.notify(others, "user_enter", {"callId": call_id, "userID": user})
+            self._stop_ringing(call, user, out)
             self._event(out, EventName.ACCEPTED, call, user,
                         wait=round(self.clock() - call.created_at, 3))
             if call.queue:
@@ -282,6 +273,7 @@ class Switchboard:
     def _refuse(self, call: Call, user: str) -> Outcome:
         self._set_leg(call, user, Leg.REJECTED)
         out = Outcome()
+        self._stop_ringing(call, user, out)
         if not call.queue:  # a waiting customer is not told about agents refusing
             # Whoever is in the call hears it (in a 1:1 call, the caller).
             out.notify(call.users(Leg.JOINED), "reject", {"callId": call.id, "userID": user})
@@ -437,8 +429,14 @@ class Switchboard:
 
     # -- the end of a call -----------------------------------------------------------------
 
+    @staticmethod
+    def _stop_ringing(call: Call, user: str, out: Outcome) -> None:
+        """The user stopped ringing before the ring timeout: its timer is not needed."""
+        out.cancelled.append(timer_key(TimerKind.RING, call.app_id, call.id, user))
+
     def _cancel_leg(self, call: Call, user: str, reason: str, out: Outcome) -> None:
         self._set_leg(call, user, Leg.CANCELLED)
+        self._stop_ringing(call, user, out)
         out.notify(user, "calling_cancel", {"callId": call.id, "userID": call.sponsor,
                                             "reason": reason})
         self._event(out, EventName.CANCELLED, call, user, reason=reason)

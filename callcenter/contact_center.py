@@ -22,12 +22,13 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from callcenter.agents import Agent, AgentState, AgentStatus
-from callcenter.calls import Call, EndReason, Leg, Outcome, Switchboard, Timer
+from callcenter.calls import Call, EndReason, Leg, Outcome, Switchboard
 from callcenter.config import App, Config, QueueSettings
 from callcenter.credentials import Identity
 from callcenter.errors import Refused
 from callcenter.events import CallEvent, EventName
 from callcenter.recording import Recorder
+from callcenter.timers import Timer, TimerKind, timer_key
 
 DEFAULT_HANDLE_TIME = 120.0  # seconds, for the estimated wait before a queue has history
 HANDLE_TIMES_KEPT = 20
@@ -150,6 +151,7 @@ def _merge(out: Outcome, more: Outcome | None) -> Outcome:
         out.notices += more.notices
         out.events += more.events
         out.timers += more.timers
+        out.cancelled += more.cancelled
         out.to_workers += more.to_workers
         out.records += more.records
         if more.ended_call is not None:
@@ -252,6 +254,7 @@ class ContactCenter:
             return out
         agent.connected = True
         agent.connection_epoch += 1
+        out.cancelled.append(timer_key(TimerKind.AGENT_GRACE, app_id, None, user_id))
         if agent.status is AgentStatus.OFFLINE:
             agent.logged_in_at = self.clock()
             if agent.state is AgentState.WAITING:
@@ -276,7 +279,7 @@ class ContactCenter:
                 self._step(app_id, agent.call_id, out, lambda: self.switchboard.withdraw(
                     app_id, agent.call_id, user_id, "disconnected"))
             grace = self.config.contact_center.agent_grace
-            out.timers.append(Timer(grace, app_id, None, user_id, "agent_grace",
+            out.timers.append(Timer(grace, app_id, None, user_id, TimerKind.AGENT_GRACE,
                                     agent.connection_epoch))
         call_id = self.switchboard.store.line_of(app_id, user_id)
         self._step(app_id, call_id, out,
@@ -386,6 +389,7 @@ class ContactCenter:
         return out
 
     def _end_wrap_up(self, agent: Agent, out: Outcome) -> None:
+        out.cancelled.append(timer_key(TimerKind.WRAP_UP, agent.app_id, agent.call_id, agent.id))
         qc = self.finished.get((agent.app_id, agent.call_id or ""))
         if qc is not None:
             if qc.wrap_up_ended_at is None:
@@ -451,6 +455,7 @@ class ContactCenter:
             if leg is Leg.JOINED:
                 attempt.outcome = "answered"
                 qc.answered_at, qc.agent = now, agent.id
+                out.cancelled.append(timer_key(TimerKind.MAX_WAIT, app_id, qc.call_id, None))
                 agent.answered += 1
                 agent.missed_in_row = 0
                 self._set_state(agent, AgentState.IN_CALL, out, qc.call_id)
@@ -503,6 +508,7 @@ class ContactCenter:
         if qc.recorded and self.recorder is not None:
             self.recorder.stop(app_id, qc.call_id, out)
         qc.ended_at = now
+        out.cancelled.append(timer_key(TimerKind.MAX_WAIT, app_id, qc.call_id, None))
         reason = call.end_reason if call is not None and call.end_reason else EndReason.HANGUP
         qc.end_reason = reason.value
         qc.ended_by = ("customer" if by == qc.customer else
@@ -519,7 +525,7 @@ class ContactCenter:
                 wrap = self._queue(app_id, qc.queue).wrap_up
                 agent.wrap_up_until = now + wrap
                 self._set_state(agent, AgentState.WRAP_UP, out, qc.call_id)
-                out.timers.append(Timer(wrap, app_id, qc.call_id, agent.id, "wrap_up"))
+                out.timers.append(Timer(wrap, app_id, qc.call_id, agent.id, TimerKind.WRAP_UP))
         elif reason in (EndReason.QUEUE_TIMEOUT, EndReason.NO_AGENTS):
             qc.outcome = "timed_out" if reason is EndReason.QUEUE_TIMEOUT else "no_agents"
             self._event(out, EventName.QUEUE_TIMED_OUT, app_id, qc.call_id, qc.customer,
@@ -581,7 +587,7 @@ class ContactCenter:
     def _set_max_wait(self, qc: QueuedCall, queue: QueueSettings, out: Outcome) -> None:
         qc.max_wait_token += 1
         out.timers.append(Timer(queue.max_wait - qc.wait(self.clock()), qc.app_id, qc.call_id,
-                                None, "max_wait", qc.max_wait_token))
+                                None, TimerKind.MAX_WAIT, qc.max_wait_token))
 
     def _max_wait(self, timer: Timer, out: Outcome) -> None:
         qc = self.calls.get((timer.app_id, timer.call_id or ""))
@@ -607,7 +613,7 @@ class ContactCenter:
         out.records.append(qc.record())
         # The overflow queue gets its own max_wait, counted from now.
         qc.max_wait_token += 1
-        out.timers.append(Timer(target.max_wait, qc.app_id, qc.call_id, None, "max_wait",
+        out.timers.append(Timer(target.max_wait, qc.app_id, qc.call_id, None, TimerKind.MAX_WAIT,
                                 qc.max_wait_token))
         self._refresh(qc.app_id, old, out)
         self.dispatch(qc.app_id, target.name, out)
@@ -617,16 +623,16 @@ class ContactCenter:
 
     def on_timer(self, timer: Timer) -> Outcome:
         out = Outcome()
-        if timer.kind == "ring":
+        if timer.kind is TimerKind.RING:
             self._step(timer.app_id, timer.call_id, out, lambda: self.switchboard.expire_invite(
                 timer.app_id, timer.call_id or "", timer.user_id or ""))
-        elif timer.kind == "max_wait":
+        elif timer.kind is TimerKind.MAX_WAIT:
             self._max_wait(timer, out)
-        elif timer.kind == "wrap_up":
+        elif timer.kind is TimerKind.WRAP_UP:
             agent = self.agents.get((timer.app_id, timer.user_id or ""))
             if agent and agent.state is AgentState.WRAP_UP and agent.call_id == timer.call_id:
                 self._end_wrap_up(agent, out)
-        elif timer.kind == "agent_grace":
+        elif timer.kind is TimerKind.AGENT_GRACE:
             agent = self.agents.get((timer.app_id, timer.user_id or ""))
             if agent and not agent.connected and agent.connection_epoch == timer.token:
                 self._set_status(agent, AgentStatus.OFFLINE, "disconnected", out)

@@ -19,7 +19,7 @@ from flask import request
 from flask_socketio import ConnectionRefusedError, SocketIO
 
 from callcenter import access, wire
-from callcenter.calls import EndReason, Outcome, Switchboard, Timer
+from callcenter.calls import EndReason, Outcome, Switchboard
 from callcenter.config import Config
 from callcenter.contact_center import ContactCenter
 from callcenter.credentials import (
@@ -37,6 +37,7 @@ from callcenter.metrics import Metrics
 from callcenter.plugin_host import PluginHost
 from callcenter.rate_limit import MovingWindow
 from callcenter.store import Store
+from callcenter.timers import Timer, TimerKey, TimerQueue
 
 log = logging.getLogger("callcenter.signaling")
 
@@ -96,6 +97,9 @@ class Signaling:
         self.worker_sids: dict[str, str] = {}
         self.sid_workers: dict[str, str] = {}
         self.sessions: dict[str, Session] = {}
+        # Every timer of every call and agent, fired by one task (started with the first).
+        self.timers = TimerQueue()
+        self._timer_wake: Any = None
         self.request_limiter = MovingWindow(config.server.rate_limit)
         self.requests: dict[str, Callable[[Session, Any], dict[str, Any]]] = {
             name: getattr(self, f"on_{name}") for name in self.REQUESTS}
@@ -439,8 +443,8 @@ class Signaling:
             sid = self.worker_sids.get(worker_id)
             if sid is not None:
                 self.socketio.emit(event, payload, to=sid)
-        for timer in out.timers:
-            self.socketio.start_background_task(self.run_timer, timer)
+        if out.timers or out.cancelled:
+            self.set_timers(out.timers, out.cancelled)
         # Records before events: a queue call's row must exist before its events are read.
         for record in out.records:
             self.history.call_record(app_id, record)
@@ -458,10 +462,40 @@ class Signaling:
         self.history.recording(record)
         self.plugins.recording_ready(record)
 
-    def run_timer(self, timer: Timer) -> None:
-        self.socketio.sleep(max(0.0, timer.delay))
-        try:
-            self.deliver(timer.app_id, self.center.on_timer(timer))
-        except Exception:
-            log.exception("%s timer of %s in call %s failed", timer.kind, timer.user_id,
-                          timer.call_id)
+    # -- timers ----------------------------------------------------------------------------
+
+    def set_timers(self, timers: list[Timer], cancelled: list[TimerKey]) -> None:
+        """Hand a step's timers to the one scheduler, and wake it if one is due sooner."""
+        soonest = self.timers.next_due()
+        for key in cancelled:
+            self.timers.cancel(key)
+        now = time.monotonic()
+        for timer in timers:
+            self.timers.schedule(timer, now)
+        if self._timer_wake is None:
+            self._timer_wake = self.socketio.server.eio.create_event()
+            self.socketio.start_background_task(self._run_timers)
+        due = self.timers.next_due()
+        if due is not None and (soonest is None or due < soonest):
+            self._timer_wake.set()
+
+    # Longest sleep of the timer task with nothing due: it wakes when a sooner timer is set.
+    TIMER_IDLE_WAIT = 60.0
+
+    def _run_timers(self) -> None:
+        """The one task that fires timers, in order, as they come due."""
+        wake = self._timer_wake
+        assert wake is not None
+        while True:
+            due = self.timers.next_due()
+            wait = self.TIMER_IDLE_WAIT if due is None else due - time.monotonic()
+            if wait > 0:
+                wake.wait(wait)
+                wake.clear()
+                continue
+            for timer in self.timers.pop_due(time.monotonic()):
+                try:
+                    self.deliver(timer.app_id, self.center.on_timer(timer))
+                except Exception:
+                    log.exception("%s timer of %s in call %s failed", timer.kind,
+                                  timer.user_id, timer.call_id)
