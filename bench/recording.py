@@ -405,7 +405,9 @@ async def run_round(calls: int, mode: str, talk: float, profile: bool, workdir: 
         for _, media in made:
             await media.close()
 
-        agent_token = mint("demo", SECRET, "ag0", "agent", 3600)
+        # a recording is for the call's own agent (and the app's supervisors): ask as that agent
+        agent_tokens = {call_id: mint("demo", SECRET, agent_of[call_id][0].user_id, "agent", 3600)
+                        for call_id in call_ids}
         records: dict[str, dict[str, Any]] = {}
         deadline = time.monotonic() + 60
         while len(records) < len(call_ids) and time.monotonic() < deadline:
@@ -414,7 +416,7 @@ async def run_round(calls: int, mode: str, talk: float, profile: bool, workdir: 
                     continue
                 response = await asyncio.to_thread(
                     requests.get, f"{url}/api/recordings/{call_id}",
-                    headers={"Authorization": f"Bearer {agent_token}"}, timeout=10)
+                    headers={"Authorization": f"Bearer {agent_tokens[call_id]}"}, timeout=10)
                 if response.status_code == 200:
                     records[call_id] = response.json()
             await asyncio.sleep(0.2)
