@@ -65,7 +65,8 @@ ACK_TIMEOUT = 5.0
 
 @dataclass
 class Leg:
-    """One participant's send-only connection to the recorder."""
+    """One participant's send-only connection to the recorder; its `anchor` and `samples` are
+    `LegAudio`'s (mixer.LegClock), reset here when a new offer replaces the connection."""
 
     user_id: str
     channel: str
@@ -79,6 +80,8 @@ class Leg:
 
 @dataclass
 class Job:
+    """One recording: its legs, its file and the mixer between them, on one sample clock."""
+
     job_id: str
     call_id: str
     app_id: str
@@ -97,7 +100,7 @@ class Job:
 
 
 class JobError(Exception):
-    pass
+    """A job the worker cannot serve (a bad record_start or offer): reported, not raised on."""
 
 
 def _user_id_of(token: str) -> str:
