@@ -5,12 +5,13 @@ import CallClient from '/sdk/callcenter.js';
 import { SupervisorView } from '/console/supervisor.js';
 import { RecordingCells } from '/console/recording-cells.js';
 import { RingTone } from '/console/ring-tone.js';
+import { addCell } from '/console/table-cell.js';
 import { CallView } from '/ui/call-view.js';
 import { eventLog, logClientEvents } from '/ui/event-log.js';
 import { fetchJSON } from '/ui/json-api.js';
 import { noticeList } from '/ui/notices.js';
 import { QueueTiles } from '/ui/queue-tiles.js';
-import { mmss, nowSeconds } from '/ui/time.js';
+import { clockTime, mmss, nowSeconds } from '/ui/time.js';
 
 const { EVENT, CALL_TYPE } = CallClient;
 const $ = (id) => document.getElementById(id);
@@ -390,15 +391,9 @@ function renderCallsToday(calls) {
   for (const call of calls) {
     const tr = document.createElement('tr');
     tr.dataset.callId = call.callId;
-    const cell = (cls, text) => {
-      const td = document.createElement('td');
-      td.className = cls;
-      td.textContent = text;
-      tr.append(td);
-      return td;
-    };
+    const cell = (cls, text) => addCell(tr, cls, text);
     const at = call.answeredAt || call.endedAt;
-    cell('c-time', at ? new Date(at * 1000).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }) : '');
+    cell('c-time', at ? clockTime(at) : '');
     cell('c-queue', call.queue || '');
     cell('c-customer', customerLabel(call.customer));
     cell('c-talk', typeof call.talk === 'number' ? mmss(call.talk) : '');

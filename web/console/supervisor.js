@@ -5,6 +5,7 @@
 // (names, notes, dispositions) goes in through textContent, never innerHTML.
 import CallClient from '/sdk/callcenter.js';
 import { downloadThroughLink, playThroughLinks } from '/console/links.js';
+import { addCell } from '/console/table-cell.js';
 import { eventLog } from '/ui/event-log.js';
 import { fetchJSON } from '/ui/json-api.js';
 import { QueueTiles } from '/ui/queue-tiles.js';
@@ -47,12 +48,16 @@ function seconds(value) {
   return typeof value === 'number' ? mmss(Math.round(value)) : '—';
 }
 
-function cell(tr, cls, text) {
-  const td = document.createElement('td');
-  td.className = cls;
-  td.textContent = text;
-  tr.append(td);
-  return td;
+/**
+ * A row of the live tables: tr[data-<key>=<id>][data-state][data-since], `since` the server time
+ * (epoch s) its clock counts from, which tick() shows.
+ */
+function liveRow(key, id, state, since) {
+  const tr = document.createElement('tr');
+  tr.dataset[key] = id;
+  tr.dataset.state = state || '';
+  tr.dataset.since = typeof since === 'number' ? String(since) : '';
+  return tr;
 }
 
 function stateBadge(state, text) {
@@ -262,18 +267,14 @@ export class SupervisorView {
   renderAgents(agents) {
     this.el.agentsBody.replaceChildren();
     for (const a of agents) {
-      const tr = document.createElement('tr');
-      tr.dataset.agentId = a.agentId;
-      tr.dataset.state = a.state || '';
-      const from = this.agentStateStart(a);
-      tr.dataset.since = from === null ? '' : String(from);
-      const name = cell(tr, 'a-name', a.name || a.agentId);
+      const tr = liveRow('agentId', a.agentId, a.state, this.agentStateStart(a));
+      const name = addCell(tr, 'a-name', a.name || a.agentId);
       if (a.name && a.name !== a.agentId) name.title = a.agentId;
       const reason = a.state === 'break' && a.reason && a.reason !== 'break' ? ` (${a.reason})` : '';
-      cell(tr, 'a-state', '').append(stateBadge(a.state, (STATE_NAMES[a.state] || a.state) + reason));
-      cell(tr, 'a-time', '');
-      cell(tr, 'a-queues', (a.queues || []).join(', '));
-      cell(tr, 'a-answered', String(a.answered ?? 0));
+      addCell(tr, 'a-state', '').append(stateBadge(a.state, (STATE_NAMES[a.state] || a.state) + reason));
+      addCell(tr, 'a-time', '');
+      addCell(tr, 'a-queues', (a.queues || []).join(', '));
+      addCell(tr, 'a-answered', String(a.answered ?? 0));
       this.el.agentsBody.append(tr);
     }
   }
@@ -281,18 +282,15 @@ export class SupervisorView {
   renderCalls(calls) {
     this.el.callsBody.replaceChildren();
     for (const c of calls) {
-      const tr = document.createElement('tr');
-      tr.dataset.callId = c.callId;
-      tr.dataset.state = c.state || '';
       // Waiting and ringing calls count their time in the queue; answered ones their talk time.
       const from = c.state === 'in_call' && typeof c.answeredAt === 'number' ? c.answeredAt : c.joinedAt;
-      tr.dataset.since = typeof from === 'number' ? String(from) : '';
-      cell(tr, 'l-queue', c.queue || '');
-      cell(tr, 'l-customer', c.customer || '');
-      cell(tr, 'l-state', '').append(stateBadge(c.state));
-      cell(tr, 'l-agent', c.agent || '');
-      cell(tr, 'l-time', '');
-      cell(tr, 'l-position', typeof c.position === 'number' ? String(c.position) : '');
+      const tr = liveRow('callId', c.callId, c.state, from);
+      addCell(tr, 'l-queue', c.queue || '');
+      addCell(tr, 'l-customer', c.customer || '');
+      addCell(tr, 'l-state', '').append(stateBadge(c.state));
+      addCell(tr, 'l-agent', c.agent || '');
+      addCell(tr, 'l-time', '');
+      addCell(tr, 'l-position', typeof c.position === 'number' ? String(c.position) : '');
       this.el.callsBody.append(tr);
     }
     this.el.callsEmpty.hidden = calls.length > 0;
@@ -460,14 +458,14 @@ export class SupervisorView {
       open.className = 'link r-open';
       open.textContent = typeof c.joinedAt === 'number' ? clockTime(c.joinedAt) : c.callId;
       open.setAttribute('aria-label', `Show call ${c.callId}`);
-      cell(tr, 'r-time', '').append(open);
-      cell(tr, 'r-queue', c.queue || (c.kind === 'direct' ? 'direct' : ''));
-      cell(tr, 'r-customer', c.customerName || c.customerId || '');
-      cell(tr, 'r-agent', c.agent || '');
-      cell(tr, 'r-wait', typeof c.wait === 'number' ? mmss(c.wait) : '');
-      cell(tr, 'r-talk', typeof c.talk === 'number' ? mmss(c.talk) : '');
-      cell(tr, 'r-outcome', c.outcome || (c.endedAt ? '' : 'in progress'));
-      const rec = cell(tr, 'r-recorded', c.recorded ? '●' : '');
+      addCell(tr, 'r-time', '').append(open);
+      addCell(tr, 'r-queue', c.queue || (c.kind === 'direct' ? 'direct' : ''));
+      addCell(tr, 'r-customer', c.customerName || c.customerId || '');
+      addCell(tr, 'r-agent', c.agent || '');
+      addCell(tr, 'r-wait', typeof c.wait === 'number' ? mmss(c.wait) : '');
+      addCell(tr, 'r-talk', typeof c.talk === 'number' ? mmss(c.talk) : '');
+      addCell(tr, 'r-outcome', c.outcome || (c.endedAt ? '' : 'in progress'));
+      const rec = addCell(tr, 'r-recorded', c.recorded ? '●' : '');
       rec.dataset.recorded = String(!!c.recorded);
       if (c.recorded) rec.title = 'Recorded';
       this.el.recentBody.append(tr);
