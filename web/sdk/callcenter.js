@@ -68,53 +68,25 @@
  *   getStats() then also has `recorder: {audioBytesSent, videoBytesSent, connectionState}`.
  *
  * Views: `videoViewDomID` may also be the element itself (e.g. inside a shadow root).
+ *
+ * This file is the CallClient: the session, the life of a call and the API above. What it is
+ * made of is in ./parts/ (plain ES modules, imported relatively, so a page of any origin that
+ * imports this file gets them from the same server): constants.js (EVENT, CALL_TYPE,
+ * ERROR_CODE), errors.js, emitter.js (on/off), connection.js (Socket.IO and its acks),
+ * local-media.js (microphone and camera), views.js (where video and sound go), peer-mesh.js (the
+ * call's RTCPeerConnections), recorder-leg.js (the leg to the media worker), media-stats.js
+ * (voice levels and byte counters), live-view.js (the supervisor's view).
  */
-import { io } from './vendor/socket.io.esm.min.js';
-
-const EVENT = Object.freeze({
-  INVITED: 'INVITED',
-  USER_ACCEPT: 'USER_ACCEPT',
-  USER_ENTER: 'USER_ENTER',
-  USER_LEAVE: 'USER_LEAVE',
-  REJECT: 'REJECT',
-  LINE_BUSY: 'LINE_BUSY',
-  NO_RESP: 'NO_RESP',
-  CALLING_CANCEL: 'CALLING_CANCEL',
-  CALLING_TIMEOUT: 'CALLING_TIMEOUT',
-  CALL_END: 'CALL_END',
-  KICKED_OUT: 'KICKED_OUT',
-  USER_VIDEO_AVAILABLE: 'USER_VIDEO_AVAILABLE',
-  USER_AUDIO_AVAILABLE: 'USER_AUDIO_AVAILABLE',
-  USER_VOICE_VOLUME: 'USER_VOICE_VOLUME',
-  CALL_TYPE_CHANGED: 'CALL_TYPE_CHANGED',
-  SDK_READY: 'SDK_READY',
-  ERROR: 'ERROR',
-  // Ours: invitations that reached this user while offline, from the `hello` ack.
-  MISSED_CALLS: 'MISSED_CALLS',
-  // Contact center.
-  QUEUE_UPDATE: 'QUEUE_UPDATE',
-  OFFER: 'OFFER',
-  AGENT_UPDATE: 'AGENT_UPDATE',
-  QUEUE_STATS: 'QUEUE_STATS',
-  SUPERVISOR_STATS: 'SUPERVISOR_STATS',
-  // Recording: the send-only leg to the media worker.
-  RECORDING: 'RECORDING',
-});
-
-const CALL_TYPE = Object.freeze({ UNKNOWN: 0, AUDIO_CALL: 1, VIDEO_CALL: 2 });
-
-const ERROR_CODE = Object.freeze({
-  NO_MICROPHONE: 60003,
-  NO_CAMERA: 60004,
-  PERMISSION_DENIED: 60005,
-  WEBRTC_UNSUPPORTED: 60006,
-});
-
-const VIDEO_QUALITY = Object.freeze({
-  '480p': { width: 640, height: 480 },
-  '720p': { width: 1280, height: 720 },
-  '1080p': { width: 1920, height: 1080 },
-});
+import { CALL_TYPE, ERROR_CODE, EVENT } from './parts/constants.js';
+import { connected, openSocket, request, REQUEST_TIMEOUT_MS } from './parts/connection.js';
+import { Emitter } from './parts/emitter.js';
+import { sdkError } from './parts/errors.js';
+import { liveView } from './parts/live-view.js';
+import { LocalMedia } from './parts/local-media.js';
+import { byteCounters, voiceLevels } from './parts/media-stats.js';
+import { PeerMesh } from './parts/peer-mesh.js';
+import { RecorderLeg } from './parts/recorder-leg.js';
+import { Views } from './parts/views.js';
 
 // Server events that belong to a call (buffered while an invite/accept awaits its ack).
 const WIRE_EVENTS = [
@@ -126,37 +98,9 @@ const WIRE_EVENTS = [
 const NEVER_HELD = new Set(['invited', 'kicked_out', 'offer', 'agent_update', 'queue_stats',
   'supervisor_stats']);
 
-const REQUEST_TIMEOUT_MS = 10000;
 const VOLUME_INTERVAL_MS = 500;
-// The offer to the recorder waits this long at most for ICE gathering (the rest trickles).
-const RECORDER_GATHER_MS = 1500;
 
-function makeError(code, message) {
-  const err = new Error(message || String(code));
-  err.code = code;
-  return err;
-}
-
-/** The live view as the SDK hands it out: always arrays/objects, even if the server left one out. */
-function liveView({ queues, agents, agentsByState, calls, at } = {}) {
-  const view = {
-    queues: Array.isArray(queues) ? queues : [],
-    agents: Array.isArray(agents) ? agents : [],
-    agentsByState: agentsByState && typeof agentsByState === 'object' ? agentsByState : {},
-    calls: Array.isArray(calls) ? calls : [],
-  };
-  if (typeof at === 'number') view.at = at;
-  return view;
-}
-
-function hasWebRTC() {
-  return typeof RTCPeerConnection === 'function'
-    && typeof navigator !== 'undefined'
-    && !!navigator.mediaDevices
-    && typeof navigator.mediaDevices.getUserMedia === 'function';
-}
-
-export class CallClient {
+export class CallClient extends Emitter {
   static EVENT = EVENT;
   static CALL_TYPE = CALL_TYPE;
   static ERROR_CODE = ERROR_CODE;
@@ -167,67 +111,42 @@ export class CallClient {
    *   socketOptions: extra options for socket.io-client's `io()` (e.g. transports).
    */
   constructor({ server, appId, socketOptions } = {}) {
+    super();
     this.EVENT = EVENT;
     this.CALL_TYPE = CALL_TYPE;
     this.ERROR_CODE = ERROR_CODE;
     this.server = server || (typeof location !== 'undefined' ? location.origin : '');
     this.appId = appId;
     this._socketOptions = socketOptions || {};
-    this._listeners = new Map();
     this._socket = null;
     this._userID = null;
     this._hello = null;
     this._iceServers = [];
     this._incoming = null; // the `invited` payload this user is ringing for
     this._call = null; // {callId, type, group, role, state, entered:Set}
-    this._peers = new Map(); // remote userID -> peer record
-    this._recorder = null; // the send-only leg to the media worker of a recorded call
+    this._recorder = null; // the RecorderLeg of a recorded call
     this._holding = 0; // >0 while invite/accept awaits its ack: call events are held
     this._held = [];
-    this._localAudio = null; // MediaStreamTrack
-    this._localVideo = null; // MediaStreamTrack
-    this._micMuted = false;
-    this._videoQuality = '720p';
-    this._deviceIds = { audio: null, video: null };
-    this._localViews = new Map(); // userID -> DOM id
-    this._remoteViews = new Map(); // userID -> DOM id
+    this._media = new LocalMedia((code, message) => this._fail(code, message));
+    this._views = new Views();
+    this._mesh = new PeerMesh({
+      iceServers: () => this._iceServers,
+      tracks: () => ({ audio: this._media.audio, video: this._media.video }),
+      sendSignal: (userID, kind, payload) => this._sendSignal(userID, kind, payload),
+      onTrack: (userID, stream) => this._views.renderRemote(userID, stream),
+      onClose: (userID) => this._views.dropRemote(userID),
+    });
     this._volumeTimer = null;
-    this._pendingPlay = new Set();
-    this._playOnGesture = null;
     this._setup = null; // {aborted, promise} while call()/accept() is opening devices or waiting
     this._closing = null; // the socket logout() is closing
     this._watching = false; // supervisorWatch() was called: renew it after a reconnection
   }
 
-  // ---------------------------------------------------------------- events
-
-  on(event, cb) {
-    if (typeof cb !== 'function') return;
-    if (!this._listeners.has(event)) this._listeners.set(event, new Set());
-    this._listeners.get(event).add(cb);
-  }
-
-  off(event, cb) {
-    const set = this._listeners.get(event);
-    if (!set) return;
-    if (cb === undefined) set.clear();
-    else set.delete(cb);
-  }
-
-  _emit(event, data) {
-    const set = this._listeners.get(event);
-    if (!set) return;
-    for (const cb of [...set]) {
-      try {
-        cb(data);
-      } catch (err) {
-        console.error(`[callcenter] ${event} listener failed`, err);
-      }
-    }
-  }
+  /** The microphone's track; read by tests/browser (released after a failed call). */
+  get _localAudio() { return this._media.audio; }
 
   _fail(code, message) {
-    const err = makeError(code, message);
+    const err = sdkError(code, message);
     this._emit(EVENT.ERROR, { code, message: err.message });
     return err;
   }
@@ -264,39 +183,16 @@ export class CallClient {
     }
     if (this._socket) await this.logout();
     if (typeof userID !== 'string' || typeof userSig !== 'string') {
-      throw makeError('AUTH_REQUIRED', 'login needs {userID, userSig} strings');
+      throw sdkError('AUTH_REQUIRED', 'login needs {userID, userSig} strings');
     }
     this._userID = userID;
     this._watching = false; // a new session watches nothing until asked
-    const socket = io(this.server, {
-      autoConnect: false,
-      reconnection: true,
-      ...this._socketOptions,
-      auth: { appId: this.appId, userID, userSig },
-    });
+    const socket = openSocket(this.server, { appId: this.appId, userID, userSig }, this._socketOptions);
     this._socket = socket;
-
-    const connected = new Promise((resolve, reject) => {
-      const onConnect = () => { cleanup(); resolve(); };
-      const onError = (err) => {
-        cleanup();
-        const data = err && err.data;
-        reject(makeError((data && data.code) || 'CONNECT_FAILED',
-          (data && data.message) || (err && err.message) || 'connection failed'));
-      };
-      const cleanup = () => {
-        socket.off('connect', onConnect);
-        socket.off('connect_error', onError);
-      };
-      socket.on('connect', onConnect);
-      socket.on('connect_error', onError);
-    });
-    socket.connect();
     try {
-      await connected;
+      await connected(socket);
     } catch (err) {
-      socket.disconnect();
-      if (this._socket === socket) { this._socket = null; this._userID = null; }
+      this._dropSocket(socket);
       throw err;
     }
 
@@ -315,8 +211,7 @@ export class CallClient {
     try {
       ack = await this._request('hello', {});
     } catch (err) {
-      socket.disconnect();
-      if (this._socket === socket) { this._socket = null; this._userID = null; }
+      this._dropSocket(socket);
       throw err;
     }
     this._applyHello(ack);
@@ -325,6 +220,12 @@ export class CallClient {
       this._emit(EVENT.MISSED_CALLS, { missedCalls: ack.missedCalls });
     }
     return ack;
+  }
+
+  /** A login that failed halfway: the socket goes, and with it the user unless another login came. */
+  _dropSocket(socket) {
+    socket.disconnect();
+    if (this._socket === socket) { this._socket = null; this._userID = null; }
   }
 
   /** Ends every call (server side too), then disconnects. Never rejects. */
@@ -380,19 +281,8 @@ export class CallClient {
   }
 
   async _request(event, payload, timeoutMs = REQUEST_TIMEOUT_MS) {
-    const socket = this._socket;
-    if (!socket) throw makeError('NOT_LOGGED_IN', 'call login() first');
-    let ack;
-    try {
-      ack = await socket.timeout(timeoutMs).emitWithAck(event, payload);
-    } catch (err) {
-      throw makeError('TIMEOUT', `${event}: no answer from the server`);
-    }
-    if (!ack || ack.ok !== true) {
-      const e = (ack && ack.error) || {};
-      throw makeError(e.code || 'INTERNAL', e.message || `${event} failed`);
-    }
-    return ack;
+    if (!this._socket) throw sdkError('NOT_LOGGED_IN', 'call login() first');
+    return request(this._socket, event, payload, timeoutMs);
   }
 
   // ---------------------------------------------------------------- wire events
@@ -454,7 +344,7 @@ export class CallClient {
   _on_user_leave({ callId, userID, reason }) {
     if (!this._isCurrent(callId)) return;
     this._call.entered.delete(userID);
-    this._closePeer(userID);
+    this._mesh.close(userID);
     this._emit(EVENT.USER_LEAVE, { callId, userID, reason });
   }
 
@@ -519,9 +409,9 @@ export class CallClient {
     if (!this._isCurrent(callId)) return;
     this._call.type = newType;
     this._emit(EVENT.CALL_TYPE_CHANGED, { callId, userID, oldCallType: oldType, newCallType: newType });
-    if (newType === CALL_TYPE.AUDIO_CALL && this._localVideo) {
+    if (newType === CALL_TYPE.AUDIO_CALL && this._media.video) {
       await this.closeCamera();
-    } else if (newType === CALL_TYPE.VIDEO_CALL && !this._localVideo) {
+    } else if (newType === CALL_TYPE.VIDEO_CALL && !this._media.video) {
       try { await this.openCamera(); } catch (err) { /* ERROR already emitted */ }
     }
   }
@@ -529,10 +419,7 @@ export class CallClient {
   _on_signal({ callId, from, kind, payload }) {
     const pending = this._incoming && this._incoming.callId === callId;
     if (!this._isCurrent(callId) && !pending) return;
-    const peer = this._peer(from);
-    peer.chain = peer.chain.then(() => this._handleSignal(peer, kind, payload)).catch((err) => {
-      console.warn(`[callcenter] signal ${kind} from ${from} failed`, err);
-    });
+    this._mesh.signal(from, kind, payload);
   }
 
   // ---------------------------------------------------------------- recording
@@ -541,96 +428,18 @@ export class CallClient {
     if (!this._isCurrent(callId)) return;
     this._closeRecorder(null); // a new job replaces an earlier one
     if (typeof RTCPeerConnection !== 'function') return;
-    const pc = new RTCPeerConnection({ iceServers: this._iceServers, bundlePolicy: 'max-bundle' });
-    const rec = {
-      callId, jobId, video: !!video, pc, audioSender: null, videoSender: null,
-      offerSent: false, trickle: false, remoteCandidates: [], chain: Promise.resolve(),
-      sending: Promise.resolve(),
-    };
-    this._recorder = rec;
-    rec.audioSender = pc.addTransceiver(this._localAudio || 'audio', { direction: 'sendonly' }).sender;
-    if (rec.video) {
-      rec.videoSender = pc.addTransceiver(this._localVideo || 'video', { direction: 'sendonly' }).sender;
-    }
-    pc.onicecandidate = (ev) => {
-      // Candidates gathered before the offer went out are in its SDP. Later ones trickle, one
-      // request after the other so they reach the worker in order; no end-of-candidates (null):
-      // the worker would refuse a candidate overtaking it.
-      const c = ev.candidate;
-      if (!c || !c.candidate || !rec.offerSent || !rec.trickle || this._recorder !== rec) return;
-      const payload = { candidate: c.candidate, sdpMid: c.sdpMid, sdpMLineIndex: c.sdpMLineIndex };
-      rec.sending = rec.sending
-        .then(() => this._request('record_signal', { callId, kind: 'candidate', payload }))
-        .catch((err) => console.warn('[callcenter] record_signal candidate failed', err));
-    };
-    pc.onconnectionstatechange = () => {
-      if (pc.connectionState === 'failed' && this._recorder === rec) {
-        console.warn(`[callcenter] the connection to the recorder of ${callId} failed`);
-        this._closeRecorder('failed');
-      }
-    };
+    this._recorder = new RecorderLeg({ callId, jobId, video }, {
+      tracks: { audio: this._media.audio, video: this._media.video },
+      iceServers: this._iceServers,
+      request: (event, payload) => this._request(event, payload),
+      onFailed: (leg) => { if (this._recorder === leg) this._closeRecorder('failed'); },
+    });
     this._emit(EVENT.RECORDING, { callId, jobId, state: 'started' });
-    rec.chain = rec.chain.then(() => this._offerRecorder(rec)).catch((err) => {
-      console.warn(`[callcenter] recording of ${callId}: offer failed`, err);
-      if (this._recorder === rec) this._closeRecorder('failed');
-    });
-  }
-
-  async _offerRecorder(rec) {
-    const { pc } = rec;
-    await pc.setLocalDescription(await pc.createOffer());
-    // The worker (aiortc) answers with all its candidates at once; send ours the same way when
-    // gathering is quick (it is, without unreachable STUN servers), and trickle the rest.
-    await this._waitGathering(pc, RECORDER_GATHER_MS);
-    if (this._recorder !== rec) return;
-    const { type, sdp } = pc.localDescription;
-    rec.offerSent = true;
-    rec.trickle = pc.iceGatheringState !== 'complete';
-    const send = this._request('record_signal', { callId: rec.callId, kind: 'offer', payload: { type, sdp } });
-    rec.sending = send.catch(() => {});
-    await send;
-  }
-
-  _waitGathering(pc, ms) {
-    if (pc.iceGatheringState === 'complete') return Promise.resolve();
-    return new Promise((resolve) => {
-      let timer = null;
-      const check = () => {
-        if (pc.iceGatheringState !== 'complete' && timer !== null) return;
-        clearTimeout(timer);
-        pc.removeEventListener('icegatheringstatechange', check);
-        resolve();
-      };
-      timer = setTimeout(() => { timer = null; check(); }, ms);
-      pc.addEventListener('icegatheringstatechange', check);
-    });
   }
 
   _on_record_signal({ callId, kind, payload }) {
     const rec = this._recorder;
-    if (!rec || rec.callId !== callId) return;
-    rec.chain = rec.chain.then(async () => {
-      const { pc } = rec;
-      if (this._recorder !== rec || pc.signalingState === 'closed') return;
-      if (kind === 'answer') {
-        await pc.setRemoteDescription(payload);
-        const queued = rec.remoteCandidates;
-        rec.remoteCandidates = [];
-        for (const c of queued) await this._addRecorderCandidate(pc, c);
-      } else if (kind === 'candidate') {
-        if (!pc.remoteDescription) rec.remoteCandidates.push(payload);
-        else await this._addRecorderCandidate(pc, payload);
-      }
-    }).catch((err) => console.warn(`[callcenter] record_signal ${kind} failed`, err));
-  }
-
-  async _addRecorderCandidate(pc, payload) {
-    try {
-      if (payload && payload.candidate) await pc.addIceCandidate(payload);
-      else await pc.addIceCandidate();
-    } catch (err) {
-      console.warn('[callcenter] bad ICE candidate from the recorder', err);
-    }
+    if (rec && rec.callId === callId) rec.signal(kind, payload);
   }
 
   /** Closes the leg to the recorder; with a reason, emits RECORDING 'stopped'. */
@@ -638,7 +447,7 @@ export class CallClient {
     const rec = this._recorder;
     if (!rec) return;
     this._recorder = null;
-    try { rec.pc.close(); } catch (err) { /* already closed */ }
+    rec.close();
     if (reason) this._emit(EVENT.RECORDING, { callId: rec.callId, jobId: rec.jobId, state: 'stopped', reason });
   }
 
@@ -647,9 +456,9 @@ export class CallClient {
 
   /** Every sender of `key` ('audioSender' | 'videoSender'): the peers' and the recorder's. */
   _senders(key) {
-    const senders = [...this._peers.values()].map((p) => p[key]);
-    if (this._recorder) senders.push(this._recorder[key]);
-    return senders.filter(Boolean);
+    const senders = this._mesh.senders(key);
+    if (this._recorder && this._recorder[key]) senders.push(this._recorder[key]);
+    return senders;
   }
 
   // ---------------------------------------------------------------- contact-center events
@@ -695,7 +504,7 @@ export class CallClient {
 
   /** Runs fn(setup) as the one call set-up in progress; hangup() can abort it. */
   async _runSetup(fn) {
-    if (this._setup) throw makeError('ALREADY_IN_CALL', 'a call is being set up');
+    if (this._setup) throw sdkError('ALREADY_IN_CALL', 'a call is being set up');
     const setup = { aborted: false, promise: null };
     this._setup = setup;
     setup.promise = (async () => {
@@ -711,40 +520,51 @@ export class CallClient {
   _checkAborted(setup) {
     if (setup.aborted) {
       this._stopLocalMedia();
-      throw makeError('CANCELLED', 'hung up before the call was set up');
+      throw sdkError('CANCELLED', 'hung up before the call was set up');
     }
   }
 
   async _invite({ userIDList, type, timeout, data, group }) {
-    if (!this._socket) throw makeError('NOT_LOGGED_IN', 'call login() first');
-    if (this._call || this._incoming) throw makeError('ALREADY_IN_CALL', 'already in a call');
+    if (!this._socket) throw sdkError('NOT_LOGGED_IN', 'call login() first');
+    if (this._call || this._incoming) throw sdkError('ALREADY_IN_CALL', 'already in a call');
     if (!Array.isArray(userIDList) || userIDList.length === 0) {
-      throw makeError('BAD_REQUEST', 'no user to call');
+      throw sdkError('BAD_REQUEST', 'no user to call');
     }
     return this._runSetup((setup) => this._doInvite(setup, { userIDList, type, timeout, data, group }));
   }
 
   async _doInvite(setup, { userIDList, type, timeout, data, group }) {
-    await this._prepareMedia(type);
-    this._checkAborted(setup);
     const payload = { userIDList, type };
     if (timeout !== undefined && timeout !== null) payload.timeout = timeout;
     if (group) payload.group = true;
     if (data !== undefined) payload.data = data;
-    this._hold();
-    try {
-      let ack;
-      try {
-        ack = await this._request('invite', payload);
-      } catch (err) {
-        this._stopLocalMedia();
-        throw err;
-      }
+    return this._dial(setup, type, 'invite', payload, (ack) => {
       this._call = {
         callId: ack.callId, type, group, role: 'caller', state: 'dialing',
         invitees: [...userIDList], entered: new Set(),
       };
       return { callId: ack.callId };
+    });
+  }
+
+  /**
+   * An outgoing call (an invitation, or a customer's call into a queue): opens the devices for
+   * `type`, sends `event` and hands its ack to `answered`, which makes the call and what the
+   * caller resolves with. Call events that come meanwhile wait until `answered` is done.
+   */
+  async _dial(setup, type, event, payload, answered) {
+    await this._prepareMedia(type);
+    this._checkAborted(setup);
+    this._hold();
+    try {
+      let ack;
+      try {
+        ack = await this._request(event, payload);
+      } catch (err) {
+        this._stopLocalMedia();
+        throw err;
+      }
+      return answered(ack);
     } finally {
       this._release();
     }
@@ -753,8 +573,8 @@ export class CallClient {
   /** Accepts the pending invitation: joins, then offers media to everyone already in the call. */
   async accept() {
     const incoming = this._incoming;
-    if (!incoming) throw makeError('NOT_INVITED', 'no invitation to accept');
-    if (this._call) throw makeError('ALREADY_IN_CALL', 'already in a call');
+    if (!incoming) throw sdkError('NOT_INVITED', 'no invitation to accept');
+    if (this._call) throw sdkError('ALREADY_IN_CALL', 'already in a call');
     return this._runSetup((setup) => this._doAccept(setup, incoming));
   }
 
@@ -764,7 +584,7 @@ export class CallClient {
     if (this._incoming !== incoming) {
       // Cancelled or timed out while the devices were opening.
       this._stopLocalMedia();
-      throw makeError('NOT_INVITED', 'the invitation is over');
+      throw sdkError('NOT_INVITED', 'the invitation is over');
     }
     this._hold();
     let ack;
@@ -776,7 +596,7 @@ export class CallClient {
         if (err.code === 'NOT_INVITED' || err.code === 'CALL_NOT_FOUND') {
           if (this._incoming === incoming) this._incoming = null;
         }
-        this._closeAllPeers();
+        this._mesh.closeAll();
         throw err;
       }
       this._incoming = null;
@@ -789,7 +609,7 @@ export class CallClient {
       const participants = ack.participants || [];
       for (const userID of participants) this._userEntered(userID, false);
       for (const userID of participants) {
-        this._offerTo(userID).catch((err) => {
+        this._mesh.offerTo(userID).catch((err) => {
           console.warn(`[callcenter] offer to ${userID} failed`, err);
         });
       }
@@ -807,25 +627,15 @@ export class CallClient {
    * (QUEUE_UPDATE while waiting; `hangup()` abandons it).
    */
   async enqueue({ queue, type = CALL_TYPE.VIDEO_CALL, attributes } = {}) {
-    if (!this._socket) throw makeError('NOT_LOGGED_IN', 'call login() first');
-    if (this._call || this._incoming) throw makeError('ALREADY_IN_CALL', 'already in a call');
+    if (!this._socket) throw sdkError('NOT_LOGGED_IN', 'call login() first');
+    if (this._call || this._incoming) throw sdkError('ALREADY_IN_CALL', 'already in a call');
     return this._runSetup((setup) => this._doEnqueue(setup, { queue, type, attributes }));
   }
 
   async _doEnqueue(setup, { queue, type, attributes }) {
-    await this._prepareMedia(type);
-    this._checkAborted(setup);
     const payload = { queue, type };
     if (attributes !== undefined) payload.attributes = attributes;
-    this._hold();
-    try {
-      let ack;
-      try {
-        ack = await this._request('enqueue', payload);
-      } catch (err) {
-        this._stopLocalMedia();
-        throw err;
-      }
+    return this._dial(setup, type, 'enqueue', payload, (ack) => {
       this._call = {
         callId: ack.callId, type, group: false, role: 'caller', state: 'dialing',
         invitees: [], entered: new Set(), queue: ack.queue || queue,
@@ -835,11 +645,10 @@ export class CallClient {
         callId: ack.callId, queue: this._call.queue, position: ack.position, estimatedWait: ack.estimatedWait,
         recorded: !!ack.recorded,
       };
+      // Before the call events held meanwhile: a page learns its callId here first.
       this._emit(EVENT.QUEUE_UPDATE, { ...result });
       return result;
-    } finally {
-      this._release();
-    }
+    });
   }
 
   /** Customer: rates an ended call 1-5. Resolves with the ack. */
@@ -936,229 +745,64 @@ export class CallClient {
     const call = this._call;
     if (!call) {
       this._closeRecorder(null);
-      this._closeAllPeers();
+      this._mesh.closeAll();
       return;
     }
     this._call = null;
     this._stopVolume();
     this._closeRecorder('call_end');
-    this._closeAllPeers();
+    this._mesh.closeAll();
     this._stopLocalMedia();
     this._emit(EVENT.CALL_END, { callId: call.callId, reason, local: !!local });
   }
 
-  // ---------------------------------------------------------------- WebRTC
 
-  _peer(userID) {
-    let peer = this._peers.get(userID);
-    if (peer) return peer;
-    const pc = new RTCPeerConnection({ iceServers: this._iceServers, bundlePolicy: 'max-bundle' });
-    peer = {
-      userID, pc, chain: Promise.resolve(), remoteCandidates: [], localCandidates: [],
-      descriptionSent: false, audioSender: null, videoSender: null,
-      remoteStream: new MediaStream(), audioEl: null, videoEls: new Set(),
-    };
-    this._peers.set(userID, peer);
-    pc.onicecandidate = (ev) => {
-      const c = ev.candidate;
-      const payload = c ? { candidate: c.candidate, sdpMid: c.sdpMid, sdpMLineIndex: c.sdpMLineIndex } : null;
-      if (peer.descriptionSent) this._sendCandidate(peer, payload);
-      else peer.localCandidates.push(payload);
-    };
-    pc.ontrack = (ev) => {
-      if (!peer.remoteStream.getTracks().includes(ev.track)) peer.remoteStream.addTrack(ev.track);
-      ev.track.onunmute = () => this._renderRemote(userID);
-      this._renderRemote(userID);
-    };
-    pc.onconnectionstatechange = () => {
-      if (pc.connectionState === 'failed') {
-        console.warn(`[callcenter] media connection with ${userID} failed`);
-      }
-    };
-    return peer;
-  }
-
-  _sendSignal(peer, kind, payload) {
+  /** Relays a WebRTC signal to `userID` in the current call (or the one ringing). */
+  _sendSignal(userID, kind, payload) {
     const call = this._call;
     const callId = call ? call.callId : (this._incoming && this._incoming.callId);
     if (!callId || !this._socket) return Promise.resolve();
-    return this._request('signal', { callId, to: peer.userID, kind, payload }).catch((err) => {
-      console.warn(`[callcenter] signal ${kind} to ${peer.userID} failed`, err);
+    return this._request('signal', { callId, to: userID, kind, payload }).catch((err) => {
+      console.warn(`[callcenter] signal ${kind} to ${userID} failed`, err);
     });
-  }
-
-  _sendCandidate(peer, payload) {
-    this._sendSignal(peer, 'candidate', payload);
-  }
-
-  _descriptionSent(peer) {
-    peer.descriptionSent = true;
-    const queued = peer.localCandidates;
-    peer.localCandidates = [];
-    for (const payload of queued) this._sendCandidate(peer, payload);
-  }
-
-  async _flushRemoteCandidates(peer) {
-    const queued = peer.remoteCandidates;
-    peer.remoteCandidates = [];
-    for (const c of queued) await this._addCandidate(peer, c);
-  }
-
-  async _addCandidate(peer, payload) {
-    try {
-      if (payload && payload.candidate) await peer.pc.addIceCandidate(payload);
-      else await peer.pc.addIceCandidate();
-    } catch (err) {
-      console.warn('[callcenter] bad ICE candidate', err);
-    }
-  }
-
-  async _offerTo(userID) {
-    const peer = this._peer(userID);
-    peer.chain = peer.chain.then(async () => {
-      const { pc } = peer;
-      peer.audioSender = pc.addTransceiver(this._localAudio || 'audio', { direction: 'sendrecv' }).sender;
-      peer.videoSender = pc.addTransceiver(this._localVideo || 'video', { direction: 'sendrecv' }).sender;
-      await pc.setLocalDescription(await pc.createOffer());
-      const { type, sdp } = pc.localDescription;
-      this._sendSignal(peer, 'offer', { type, sdp });
-      this._descriptionSent(peer);
-    });
-    return peer.chain;
-  }
-
-  async _handleSignal(peer, kind, payload) {
-    const { pc } = peer;
-    if (pc.signalingState === 'closed') return;
-    if (kind === 'offer') {
-      await pc.setRemoteDescription(payload);
-      for (const t of pc.getTransceivers()) {
-        const k = t.receiver.track && t.receiver.track.kind;
-        if (k === 'audio' && !peer.audioSender) {
-          t.direction = 'sendrecv';
-          peer.audioSender = t.sender;
-          await t.sender.replaceTrack(this._localAudio);
-        } else if (k === 'video' && !peer.videoSender) {
-          t.direction = 'sendrecv';
-          peer.videoSender = t.sender;
-          await t.sender.replaceTrack(this._localVideo);
-        }
-      }
-      await pc.setLocalDescription(await pc.createAnswer());
-      const { type, sdp } = pc.localDescription;
-      this._sendSignal(peer, 'answer', { type, sdp });
-      this._descriptionSent(peer);
-      await this._flushRemoteCandidates(peer);
-    } else if (kind === 'answer') {
-      await pc.setRemoteDescription(payload);
-      await this._flushRemoteCandidates(peer);
-    } else if (kind === 'candidate') {
-      if (!pc.remoteDescription) peer.remoteCandidates.push(payload);
-      else await this._addCandidate(peer, payload);
-    }
-  }
-
-  _closePeer(userID) {
-    const peer = this._peers.get(userID);
-    if (!peer) return;
-    this._peers.delete(userID);
-    try { peer.pc.close(); } catch (err) { /* already closed */ }
-    for (const t of peer.remoteStream.getTracks()) t.stop();
-    if (peer.audioEl) {
-      peer.audioEl.srcObject = null;
-      peer.audioEl.remove();
-      this._pendingPlay.delete(peer.audioEl);
-    }
-    this._clearRemoteView(userID);
-  }
-
-  _closeAllPeers() {
-    for (const userID of [...this._peers.keys()]) this._closePeer(userID);
   }
 
   // ---------------------------------------------------------------- local media
 
-  async _getTrack(kind) {
-    if (!hasWebRTC()) {
-      throw this._fail(ERROR_CODE.WEBRTC_UNSUPPORTED, 'this browser does not support WebRTC (or the page is not a secure context)');
-    }
-    let constraints;
-    if (kind === 'audio') {
-      constraints = { audio: this._deviceIds.audio ? { deviceId: { exact: this._deviceIds.audio } } : true };
-    } else {
-      const q = VIDEO_QUALITY[this._videoQuality] || VIDEO_QUALITY['720p'];
-      const video = { width: { ideal: q.width }, height: { ideal: q.height } };
-      if (this._deviceIds.video) video.deviceId = { exact: this._deviceIds.video };
-      constraints = { video };
-    }
-    try {
-      const stream = await navigator.mediaDevices.getUserMedia(constraints);
-      return kind === 'audio' ? stream.getAudioTracks()[0] : stream.getVideoTracks()[0];
-    } catch (err) {
-      const name = err && err.name;
-      if (name === 'NotAllowedError' || name === 'SecurityError' || name === 'PermissionDeniedError') {
-        throw this._fail(ERROR_CODE.PERMISSION_DENIED, `${kind === 'audio' ? 'microphone' : 'camera'} permission denied`);
-      }
-      if (kind === 'audio') throw this._fail(ERROR_CODE.NO_MICROPHONE, `no usable microphone (${name || err})`);
-      throw this._fail(ERROR_CODE.NO_CAMERA, `no usable camera (${name || err})`);
-    }
-  }
-
   /** Opens the microphone, and the camera for a video call (closes it for an audio call). */
   async _prepareMedia(type) {
-    if (!hasWebRTC()) {
-      throw this._fail(ERROR_CODE.WEBRTC_UNSUPPORTED, 'this browser does not support WebRTC (or the page is not a secure context)');
-    }
-    if (!this._localAudio || this._localAudio.readyState === 'ended') {
-      this._localAudio = await this._getTrack('audio');
-      this._localAudio.enabled = !this._micMuted;
-    }
-    if (type === CALL_TYPE.VIDEO_CALL) {
-      if (!this._localVideo || this._localVideo.readyState === 'ended') {
-        try {
-          this._localVideo = await this._getTrack('video');
-        } catch (err) {
-          this._stopLocalMedia();
-          throw err;
-        }
-      }
-    } else if (this._localVideo) {
-      this._localVideo.stop();
-      this._localVideo = null;
-    }
+    await this._media.prepare(type);
     this._renderLocal();
   }
 
   _stopLocalMedia() {
-    if (this._localAudio) { this._localAudio.stop(); this._localAudio = null; }
-    if (this._localVideo) { this._localVideo.stop(); this._localVideo = null; }
+    this._media.stop();
     this._renderLocal();
   }
 
   _sendMediaState(extra) {
     const call = this._call;
     if (!call || !this._socket) return;
-    const payload = extra || {
-      audio: !!this._localAudio && !this._micMuted,
-      video: !!this._localVideo,
-    };
+    const payload = extra || this._media.sending;
     this._request('media_state', { callId: call.callId, ...payload }).catch((err) => {
       console.warn('[callcenter] media_state failed', err);
     });
   }
 
   async openCamera() {
-    if (this._localVideo && this._localVideo.readyState === 'live') return;
-    const track = await this._getTrack('video');
-    this._localVideo = track;
+    const media = this._media;
+    if (media.video && media.video.readyState === 'live') return;
+    const track = await media.open('video');
+    media.video = track;
     await Promise.all(this._senders('videoSender').map((s) => s.replaceTrack(track)));
     this._renderLocal();
     this._sendMediaState({ video: true });
   }
 
   async closeCamera() {
-    const track = this._localVideo;
-    this._localVideo = null;
+    const media = this._media;
+    const track = media.video;
+    media.video = null;
     await Promise.all(this._senders('videoSender').map((s) => s.replaceTrack(null)));
     if (track) track.stop();
     this._renderLocal();
@@ -1166,61 +810,32 @@ export class CallClient {
   }
 
   async setMicMute(mute) {
-    this._micMuted = !!mute;
-    if (this._localAudio) this._localAudio.enabled = !this._micMuted;
-    this._sendMediaState({ audio: !!this._localAudio && !this._micMuted });
+    this._media.setMuted(mute);
+    this._sendMediaState({ audio: this._media.sending.audio });
   }
 
-  get isMicMuted() { return this._micMuted; }
+  get isMicMuted() { return this._media.muted; }
 
-  get isCameraOn() { return !!this._localVideo; }
+  get isCameraOn() { return !!this._media.video; }
 
   async setVideoQuality(quality) {
-    if (!VIDEO_QUALITY[quality]) throw makeError('BAD_REQUEST', `unknown video quality ${quality}`);
-    this._videoQuality = quality;
-    if (this._localVideo) {
-      const q = VIDEO_QUALITY[quality];
-      try {
-        await this._localVideo.applyConstraints({ width: { ideal: q.width }, height: { ideal: q.height } });
-      } catch (err) { /* applies to the next camera instead */ }
-    }
+    return this._media.setQuality(quality);
   }
 
-  async getCameras() {
-    if (!hasWebRTC()) throw this._fail(ERROR_CODE.WEBRTC_UNSUPPORTED, 'WebRTC unsupported');
-    return (await navigator.mediaDevices.enumerateDevices()).filter((d) => d.kind === 'videoinput');
-  }
+  async getCameras() { return this._media.devices('videoinput'); }
 
-  async getMicrophones() {
-    if (!hasWebRTC()) throw this._fail(ERROR_CODE.WEBRTC_UNSUPPORTED, 'WebRTC unsupported');
-    return (await navigator.mediaDevices.enumerateDevices()).filter((d) => d.kind === 'audioinput');
-  }
+  async getMicrophones() { return this._media.devices('audioinput'); }
 
   /** deviceType 'video' | 'audio'; switches a live track at once, otherwise applies to the next one. */
   async switchDevice({ deviceType, deviceId } = {}) {
     if (deviceType !== 'video' && deviceType !== 'audio') {
-      throw makeError('BAD_REQUEST', "deviceType must be 'video' or 'audio'");
+      throw sdkError('BAD_REQUEST', "deviceType must be 'video' or 'audio'");
     }
-    const previous = this._deviceIds[deviceType];
-    this._deviceIds[deviceType] = deviceId || null;
-    const old = deviceType === 'audio' ? this._localAudio : this._localVideo;
-    if (!old) return;
-    let track;
-    try {
-      track = await this._getTrack(deviceType);
-    } catch (err) {
-      this._deviceIds[deviceType] = previous;
-      throw err;
-    }
+    const switched = await this._media.chooseDevice(deviceType, deviceId);
+    if (!switched) return;
     const senderKey = deviceType === 'audio' ? 'audioSender' : 'videoSender';
-    if (deviceType === 'audio') {
-      track.enabled = !this._micMuted;
-      this._localAudio = track;
-    } else {
-      this._localVideo = track;
-    }
-    await Promise.all(this._senders(senderKey).map((s) => s.replaceTrack(track)));
-    old.stop();
+    await Promise.all(this._senders(senderKey).map((s) => s.replaceTrack(switched.track)));
+    switched.old.stop();
     this._renderLocal();
   }
 
@@ -1228,130 +843,32 @@ export class CallClient {
 
   /** Renders the local camera into the element with id videoViewDomID (a <video> or a container). */
   async startLocalView({ userID, videoViewDomID } = {}) {
-    this._localViews.set(userID || this._userID, videoViewDomID);
+    this._views.local.set(userID || this._userID, videoViewDomID);
     this._renderLocal();
   }
 
   async stopLocalView({ userID } = {}) {
     const key = userID || this._userID;
-    const domId = this._localViews.get(key);
-    this._localViews.delete(key);
-    if (domId) this._detachView(domId);
+    const ref = this._views.local.get(key);
+    this._views.local.delete(key);
+    if (ref) this._views.detach(ref);
   }
 
   /** Renders a remote user's video into the element with id videoViewDomID. */
   async startRemoteView({ userID, videoViewDomID } = {}) {
-    this._remoteViews.set(userID, videoViewDomID);
-    this._renderRemote(userID);
+    this._views.remote.set(userID, videoViewDomID);
+    const peer = this._mesh.peers.get(userID);
+    if (peer) this._views.renderRemote(userID, peer.remoteStream);
   }
 
   async stopRemoteView({ userID } = {}) {
-    const domId = this._remoteViews.get(userID);
-    this._remoteViews.delete(userID);
-    if (domId) this._detachView(domId);
-  }
-
-  _viewElement(ref) {
-    if (ref && typeof ref === 'object' && ref.nodeType === 1) return ref; // the element itself
-    return typeof document !== 'undefined' && typeof ref === 'string' ? document.getElementById(ref) : null;
-  }
-
-  _videoFor(domId) {
-    const el = this._viewElement(domId);
-    if (!el) return null;
-    if (el.tagName === 'VIDEO') return el;
-    let video = el.querySelector('video[data-callcenter]');
-    if (!video) {
-      video = document.createElement('video');
-      video.dataset.callcenter = '1';
-      video.className = 'callcenter-video';
-      el.appendChild(video);
-    }
-    return video;
-  }
-
-  _attach(video, tracks) {
-    // Videos are always muted: remote sound plays through a separate <audio> per peer.
-    video.muted = true;
-    video.autoplay = true;
-    video.playsInline = true;
-    if (!tracks.length) {
-      video.srcObject = null;
-      return;
-    }
-    const current = video.srcObject;
-    const same = current && current.getTracks().length === tracks.length
-      && tracks.every((t) => current.getTracks().includes(t));
-    if (!same) video.srcObject = new MediaStream(tracks);
-    const p = video.play();
-    if (p && p.catch) p.catch(() => {});
-  }
-
-  _detachView(domId) {
-    const el = this._viewElement(domId);
-    if (!el) return;
-    if (el.tagName === 'VIDEO') {
-      el.srcObject = null;
-    } else {
-      const video = el.querySelector('video[data-callcenter]');
-      if (video) { video.srcObject = null; video.remove(); }
-    }
+    const ref = this._views.remote.get(userID);
+    this._views.remote.delete(userID);
+    if (ref) this._views.detach(ref);
   }
 
   _renderLocal() {
-    for (const domId of this._localViews.values()) {
-      const video = this._videoFor(domId);
-      if (video) this._attach(video, this._localVideo ? [this._localVideo] : []);
-    }
-  }
-
-  _renderRemote(userID) {
-    const peer = this._peers.get(userID);
-    if (!peer || typeof document === 'undefined') return;
-    const audio = peer.remoteStream.getAudioTracks();
-    if (audio.length) {
-      if (!peer.audioEl) {
-        peer.audioEl = document.createElement('audio');
-        peer.audioEl.autoplay = true;
-        peer.audioEl.dataset.callcenterAudio = userID;
-        peer.audioEl.style.display = 'none';
-        document.body.appendChild(peer.audioEl);
-      }
-      if (!peer.audioEl.srcObject) {
-        peer.audioEl.srcObject = new MediaStream(audio);
-        this._play(peer.audioEl);
-      }
-    }
-    const domId = this._remoteViews.get(userID);
-    if (domId) {
-      const video = this._videoFor(domId);
-      if (video) this._attach(video, peer.remoteStream.getVideoTracks());
-    }
-  }
-
-  _clearRemoteView(userID) {
-    const domId = this._remoteViews.get(userID);
-    if (domId) this._detachView(domId);
-  }
-
-  /** Plays an element; if autoplay is refused, retries on the next user gesture. */
-  _play(el) {
-    const p = el.play();
-    if (!p || !p.catch) return;
-    p.catch((err) => {
-      if (!err || err.name !== 'NotAllowedError') return;
-      this._pendingPlay.add(el);
-      if (this._playOnGesture) return;
-      this._playOnGesture = () => {
-        for (const pending of this._pendingPlay) pending.play().catch(() => {});
-        this._pendingPlay.clear();
-        document.removeEventListener('click', this._playOnGesture, true);
-        document.removeEventListener('keydown', this._playOnGesture, true);
-        this._playOnGesture = null;
-      };
-      document.addEventListener('click', this._playOnGesture, true);
-      document.addEventListener('keydown', this._playOnGesture, true);
-    });
+    this._views.renderLocal(this._media.video);
   }
 
   // ---------------------------------------------------------------- call type
@@ -1362,14 +879,15 @@ export class CallClient {
 
   async _switchType(type) {
     const call = this._call;
-    if (!call) throw makeError('NOT_IN_CALL', 'not in a call');
+    if (!call) throw sdkError('NOT_IN_CALL', 'not in a call');
     if (call.type === type) return { oldType: type, newType: type };
-    if (type === CALL_TYPE.VIDEO_CALL && !this._localVideo) {
+    if (type === CALL_TYPE.VIDEO_CALL && !this._media.video) {
       await this.openCamera(); // fails (60004/60005) before anything changes on the server
     }
     const ack = await this._request('switch_type', { callId: call.callId, type });
     return { oldType: ack.oldType, newType: ack.newType };
   }
+
 
   // ---------------------------------------------------------------- statistics
 
@@ -1386,22 +904,8 @@ export class CallClient {
   }
 
   async _measureVolume() {
-    if (!this._call || this._peers.size === 0) return;
-    const volumeMap = {};
-    let local = null;
-    for (const [userID, peer] of this._peers) {
-      const report = await peer.pc.getStats();
-      let level = 0;
-      report.forEach((s) => {
-        if (s.kind !== 'audio' || typeof s.audioLevel !== 'number') return;
-        if (s.type === 'inbound-rtp') level = Math.max(level, s.audioLevel);
-        else if (s.type === 'media-source') local = Math.max(local || 0, s.audioLevel);
-      });
-      volumeMap[userID] = Math.round(Math.min(1, level) * 100);
-    }
-    if (this._userID) {
-      volumeMap[this._userID] = this._micMuted || local === null ? 0 : Math.round(Math.min(1, local) * 100);
-    }
+    if (!this._call || this._mesh.size === 0) return;
+    const volumeMap = await voiceLevels(this._mesh.peers, this._userID, this._media.muted);
     if (this._call) this._emit(EVENT.USER_VOICE_VOLUME, { volumeMap });
   }
 
@@ -1412,28 +916,10 @@ export class CallClient {
    * send-only leg to the media worker).
    */
   async getStats() {
-    const result = {};
-    for (const [userID, peer] of this._peers) {
-      const s = { audioBytesReceived: 0, videoBytesReceived: 0, audioBytesSent: 0, videoBytesSent: 0 };
-      const report = await peer.pc.getStats();
-      report.forEach((r) => {
-        const kind = r.kind || r.mediaType;
-        if (kind !== 'audio' && kind !== 'video') return;
-        if (r.type === 'inbound-rtp') s[`${kind}BytesReceived`] += r.bytesReceived || 0;
-        else if (r.type === 'outbound-rtp') s[`${kind}BytesSent`] += r.bytesSent || 0;
-      });
-      result[userID] = s;
-    }
+    const result = await byteCounters(this._mesh.peers);
     const rec = this._recorder;
     if (rec) {
-      const s = { audioBytesSent: 0, videoBytesSent: 0, connectionState: rec.pc.connectionState };
-      const report = await rec.pc.getStats();
-      report.forEach((r) => {
-        const kind = r.kind || r.mediaType;
-        if (r.type === 'outbound-rtp' && (kind === 'audio' || kind === 'video')) {
-          s[`${kind}BytesSent`] += r.bytesSent || 0;
-        }
-      });
+      const s = await rec.stats();
       if (this._recorder === rec) result.recorder = s;
     }
     return result;

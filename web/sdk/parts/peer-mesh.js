@@ -1,0 +1,133 @@
+// The call's media: a mesh of RTCPeerConnections, one per remote participant. The participant who
+// accepts sends an offer to everybody already in the call; joined participants only answer. ICE
+// candidates trickle through `signal` (kind `candidate`). Each connection is created with one
+// audio and one video transceiver, so turning the camera on or off and switching between audio
+// and video calls never needs a renegotiation (`RTCRtpSender.replaceTrack`).
+import { candidatePayload, RemoteCandidates } from './ice.js';
+
+export class PeerMesh {
+  /**
+   * @param {{iceServers: Function, tracks: Function, sendSignal: Function, onTrack: Function,
+   *          onClose: Function}} hooks
+   *   iceServers(): from the hello ack; tracks(): this side's {audio, video} tracks (or null);
+   *   sendSignal(userID, kind, payload): relays through the server; onTrack(userID, stream): a
+   *   remote track arrived or unmuted; onClose(userID): the connection with userID is gone.
+   */
+  constructor({ iceServers, tracks, sendSignal, onTrack, onClose }) {
+    Object.assign(this, { iceServers, tracks, sendSignal, onTrack, onClose });
+    this.peers = new Map(); // remote userID -> peer record
+  }
+
+  get size() { return this.peers.size; }
+
+  /** The connection with `userID`, made on first use. */
+  peer(userID) {
+    let peer = this.peers.get(userID);
+    if (peer) return peer;
+    const pc = new RTCPeerConnection({ iceServers: this.iceServers(), bundlePolicy: 'max-bundle' });
+    peer = {
+      userID, pc, chain: Promise.resolve(), localCandidates: [], descriptionSent: false,
+      remoteCandidates: new RemoteCandidates(pc, userID),
+      audioSender: null, videoSender: null, remoteStream: new MediaStream(),
+    };
+    this.peers.set(userID, peer);
+    pc.onicecandidate = (ev) => {
+      const c = ev.candidate;
+      const payload = c ? candidatePayload(c) : null;
+      if (peer.descriptionSent) this.sendSignal(userID, 'candidate', payload);
+      else peer.localCandidates.push(payload);
+    };
+    pc.ontrack = (ev) => {
+      if (!peer.remoteStream.getTracks().includes(ev.track)) peer.remoteStream.addTrack(ev.track);
+      ev.track.onunmute = () => this.onTrack(userID, peer.remoteStream);
+      this.onTrack(userID, peer.remoteStream);
+    };
+    pc.onconnectionstatechange = () => {
+      if (pc.connectionState === 'failed') {
+        console.warn(`[callcenter] media connection with ${userID} failed`);
+      }
+    };
+    return peer;
+  }
+
+  /** Offers media to `userID` (who joined before us). Resolves once the offer is sent. */
+  offerTo(userID) {
+    const peer = this.peer(userID);
+    peer.chain = peer.chain.then(async () => {
+      const { pc } = peer;
+      const { audio, video } = this.tracks();
+      peer.audioSender = pc.addTransceiver(audio || 'audio', { direction: 'sendrecv' }).sender;
+      peer.videoSender = pc.addTransceiver(video || 'video', { direction: 'sendrecv' }).sender;
+      await pc.setLocalDescription(await pc.createOffer());
+      const { type, sdp } = pc.localDescription;
+      this.sendSignal(userID, 'offer', { type, sdp });
+      this.descriptionSent(peer);
+    });
+    return peer.chain;
+  }
+
+  /** A `signal` from `from`: handled after what came before from the same participant. */
+  signal(from, kind, payload) {
+    const peer = this.peer(from);
+    peer.chain = peer.chain.then(() => this.handle(peer, kind, payload)).catch((err) => {
+      console.warn(`[callcenter] signal ${kind} from ${from} failed`, err);
+    });
+  }
+
+  async handle(peer, kind, payload) {
+    const { pc } = peer;
+    if (pc.signalingState === 'closed') return;
+    if (kind === 'offer') {
+      await pc.setRemoteDescription(payload);
+      const tracks = this.tracks();
+      for (const t of pc.getTransceivers()) {
+        const k = t.receiver.track && t.receiver.track.kind;
+        if (k === 'audio' && !peer.audioSender) {
+          t.direction = 'sendrecv';
+          peer.audioSender = t.sender;
+          await t.sender.replaceTrack(tracks.audio);
+        } else if (k === 'video' && !peer.videoSender) {
+          t.direction = 'sendrecv';
+          peer.videoSender = t.sender;
+          await t.sender.replaceTrack(tracks.video);
+        }
+      }
+      await pc.setLocalDescription(await pc.createAnswer());
+      const { type, sdp } = pc.localDescription;
+      this.sendSignal(peer.userID, 'answer', { type, sdp });
+      this.descriptionSent(peer);
+      await peer.remoteCandidates.flush();
+    } else if (kind === 'answer') {
+      await pc.setRemoteDescription(payload);
+      await peer.remoteCandidates.flush();
+    } else if (kind === 'candidate') {
+      await peer.remoteCandidates.add(payload);
+    }
+  }
+
+  /** Candidates gathered before the description went out follow it now. */
+  descriptionSent(peer) {
+    peer.descriptionSent = true;
+    const queued = peer.localCandidates;
+    peer.localCandidates = [];
+    for (const payload of queued) this.sendSignal(peer.userID, 'candidate', payload);
+  }
+
+  close(userID) {
+    const peer = this.peers.get(userID);
+    if (!peer) return;
+    this.peers.delete(userID);
+    try { peer.pc.close(); } catch (err) { /* already closed */ }
+    for (const t of peer.remoteStream.getTracks()) t.stop();
+    this.onClose(userID);
+  }
+
+  closeAll() {
+    for (const userID of [...this.peers.keys()]) this.close(userID);
+  }
+
+  /** Every peer's sender of `key` ('audioSender' | 'videoSender'). */
+  senders(key) {
+    return [...this.peers.values()].map((p) => p[key]).filter(Boolean);
+  }
+}
