@@ -344,14 +344,6 @@ class CallClient:
         return [e for e in self.events
                 if not e.consumed and (name is None or e.matches(name, match))]
 
-    async def assert_no_event(self, name: str | None = None, within: float = 0.5,
-                              **match: Any) -> None:
-        """Wait `within` seconds, then fail if an event `name` (any event if None) is pending."""
-        await asyncio.sleep(within)
-        unexpected = self.pending(name, **match)
-        assert not unexpected, (f"{self.user_id}: unexpected events "
-                                f"{[(e.name, e.data) for e in unexpected]}")
-
     async def _on_any(self, name: str, *args: Any) -> None:
         data = args[0] if len(args) == 1 else (list(args) if args else None)
         self.events.append(ReceivedEvent(name, data))

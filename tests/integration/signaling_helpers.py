@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from typing import Any
 
 from callcenter.client import CallClient
 
@@ -20,3 +22,13 @@ async def in_call(caller: CallClient, callee: CallClient, type: int = 2) -> str:
     await caller.next_event("user_accept", callId=call_id, userID=callee.user_id)
     await caller.next_event("user_enter", callId=call_id, userID=callee.user_id)
     return call_id
+
+
+async def no_event(client: CallClient, name: str | None = None, within: float = 0.5,
+                   **match: Any) -> None:
+    """Wait `within` seconds, then fail if `client` has an event `name` (any event if None)
+    pending that matches `match`."""
+    await asyncio.sleep(within)
+    unexpected = client.pending(name, **match)
+    assert not unexpected, (f"{client.user_id}: unexpected events "
+                            f"{[(e.name, e.data) for e in unexpected]}")

@@ -11,7 +11,7 @@ import time
 
 import jwt
 import pytest
-from signaling_helpers import in_call, unique
+from signaling_helpers import in_call, no_event, unique
 
 from callcenter.client import CallClient, CallClientError
 from callcenter.credentials import mint
@@ -117,7 +117,7 @@ async def test_refused_connections_kick_nobody(srv, clients):
     await refused(srv, {"appId": "demo", "userID": alice.user_id, "userSig": forged})
     await refused(srv, {"appId": "demo", "userID": alice.user_id,
                         "userSig": srv.token(alice.user_id, ttl=-30)})
-    await alice.assert_no_event("kicked_out", within=0.3)
+    await no_event(alice, "kicked_out", within=0.3)
     assert alice.connected
     assert (await alice.request("hello", {}))["ok"] is True
 
@@ -161,8 +161,8 @@ async def test_malformed_requests_are_bad_request_and_change_nothing(srv, client
         ack = await alice.request(event, payload)
         assert code(ack) == "BAD_REQUEST", (event, payload, ack)
     assert alice.connected
-    await bob.assert_no_event(within=0.3)
-    await alice.assert_no_event(within=0)
+    await no_event(bob, within=0.3)
+    await no_event(alice, within=0)
     # nothing started, nobody logged out: a real call still works
     call_id = await in_call(alice, bob)
     # malformed requests about a live call do not disturb it either
@@ -172,7 +172,7 @@ async def test_malformed_requests_are_bad_request_and_change_nothing(srv, client
                                              "kind": "offer", "payload": {"sdp": 1,
                                                                           "type": "offer"}})) \
         == "BAD_REQUEST"
-    await alice.assert_no_event(within=0.3)
+    await no_event(alice, within=0.3)
     await bob.media_state(call_id, video=True)
     await alice.next_event("media_state", callId=call_id, video=True)
 
@@ -196,7 +196,7 @@ async def test_binary_and_other_non_json_payloads_are_bad_request(srv, clients):
         ack = await alice.request(event, payload)
         assert code(ack) == "BAD_REQUEST", (event, payload, ack)
         assert "JSON" in ack["error"]["message"]
-    await bob.assert_no_event(within=0.3)
+    await no_event(bob, within=0.3)
     assert (await alice.request("hello", {}))["ok"] is True
 
 
@@ -211,7 +211,7 @@ async def test_oversized_request_is_payload_too_large(srv, clients):
     alice, bob = await clients(srv, "alice"), await clients(srv, "bob")
     big = {"userIDList": [bob.user_id], "type": 2, "data": {"blob": "x" * (70 * 1024)}}
     assert code(await alice.request("invite", big)) == "PAYLOAD_TOO_LARGE"
-    await bob.assert_no_event("invited", within=0.3)
+    await no_event(bob, "invited", within=0.3)
     assert alice.connected
     call_id = await alice.call(bob.user_id)
     await bob.next_event("invited", callId=call_id)
@@ -222,12 +222,12 @@ async def test_oversized_invite_data_and_sdp_are_refused(srv, clients):
     ack = await alice.request("invite", {"userIDList": [bob.user_id], "type": 2,
                                          "data": {"blob": "x" * 3000}})
     assert code(ack) == "BAD_REQUEST"
-    await bob.assert_no_event("invited", within=0.3)
+    await no_event(bob, "invited", within=0.3)
     call_id = await in_call(alice, bob)
     ack = await bob.request("signal", {"callId": call_id, "to": alice.user_id, "kind": "offer",
                                        "payload": {"type": "offer", "sdp": "a" * (33 * 1024)}})
     assert code(ack) in ("BAD_REQUEST", "PAYLOAD_TOO_LARGE")
-    await alice.assert_no_event("signal", within=0.3)
+    await no_event(alice, "signal", within=0.3)
 
 
 async def test_message_over_engineio_limit_closes_only_that_connection(srv, clients):
@@ -236,7 +236,7 @@ async def test_message_over_engineio_limit_closes_only_that_connection(srv, clie
         await alice.request("invite", {"userIDList": [bob.user_id], "type": 2,
                                        "data": {"blob": "x" * (300 * 1024)}}, timeout=3)
     await alice.wait_disconnected(timeout=5)
-    await bob.assert_no_event("invited", within=0.2)
+    await no_event(bob, "invited", within=0.2)
     carol = await clients(srv, "carol")
     call_id = await carol.call(bob.user_id)
     await bob.next_event("invited", callId=call_id)
@@ -257,11 +257,11 @@ async def test_bad_call_type_is_refused(srv, clients, bad_type):
     alice, bob = await clients(srv, "alice"), await clients(srv, "bob")
     ack = await alice.request("invite", {"userIDList": [bob.user_id], "type": bad_type})
     assert code(ack) == "BAD_CALL_TYPE"
-    await bob.assert_no_event("invited", within=0.2)
+    await no_event(bob, "invited", within=0.2)
     call_id = await in_call(alice, bob)
     assert code(await alice.request("switch_type", {"callId": call_id, "type": bad_type})) \
         == "BAD_CALL_TYPE"
-    await bob.assert_no_event("call_type_changed", within=0.2)
+    await no_event(bob, "call_type_changed", within=0.2)
 
 
 @pytest.mark.parametrize("bad_timeout", [-1, 601, 10**9])
@@ -270,7 +270,7 @@ async def test_bad_timeout_is_refused(srv, clients, bad_timeout):
     ack = await alice.request("invite", {"userIDList": [bob.user_id], "type": 2,
                                          "timeout": bad_timeout})
     assert code(ack) == "BAD_TIMEOUT"
-    await bob.assert_no_event("invited", within=0.2)
+    await no_event(bob, "invited", within=0.2)
     await alice.call(bob.user_id, timeout=600)
     await bob.next_event("invited")
 
@@ -282,8 +282,8 @@ async def test_calling_self_is_refused(srv, clients):
     ack = await alice.request("invite", {"userIDList": [bob.user_id, alice.user_id], "type": 2,
                                          "group": True})
     assert code(ack) == "CANNOT_CALL_SELF"
-    await alice.assert_no_event(within=0.2)
-    await bob.assert_no_event(within=0)
+    await no_event(alice, within=0.2)
+    await no_event(bob, within=0)
     await in_call(alice, bob)
 
 
@@ -295,8 +295,8 @@ async def test_several_invitees_without_group_flag_are_refused(srv, clients):
     ack = await alice.request("invite", {"userIDList": [bob.user_id, bob.user_id], "type": 2,
                                          "group": True})
     assert code(ack) == "BAD_REQUEST"
-    await bob.assert_no_event("invited", within=0.3)
-    await carol.assert_no_event("invited", within=0)
+    await no_event(bob, "invited", within=0.3)
+    await no_event(carol, "invited", within=0)
 
 
 # -- calls one is not part of ----------------------------------------------------------------------
@@ -315,7 +315,7 @@ async def test_requests_about_unknown_calls_are_call_not_found(srv, clients):
         ("switch_type", {"callId": "no-such-call", "type": 1}),
     ]:
         assert code(await alice.request(event, payload)) == "CALL_NOT_FOUND", event
-    await bob.assert_no_event(within=0.2)
+    await no_event(bob, within=0.2)
 
 
 async def test_outsider_cannot_touch_a_call(srv, clients):
@@ -336,8 +336,8 @@ async def test_outsider_cannot_touch_a_call(srv, clients):
         == "NOT_IN_CALL"
     # the caller is a participant, not an invitee
     assert code(await alice.request("accept", {"callId": call_id})) == "NOT_INVITED"
-    await alice.assert_no_event(within=0.3)
-    await bob.assert_no_event(within=0)
+    await no_event(alice, within=0.3)
+    await no_event(bob, within=0)
     # the invitation still rings and can be accepted once, then not again
     assert (await bob.accept(call_id))["participants"] == [alice.user_id]
     assert code(await bob.request("accept", {"callId": call_id})) == "NOT_INVITED"
@@ -352,13 +352,13 @@ async def test_apps_are_isolated_even_with_the_same_user_ids(srv, clients):
     # as app "other" lets no customer call directly)
     other_alice = await clients(srv, user_id=alice.user_id, app="other", role="agent")
     assert other_alice.hello_ack["appId"] == "other"
-    await alice.assert_no_event("kicked_out", within=0.3)
+    await no_event(alice, "kicked_out", within=0.3)
     assert alice.connected
 
     call_id = await other_alice.call(bob.user_id)
     no_resp = await other_alice.next_event("no_resp", callId=call_id)
     assert no_resp["reason"] == "offline"
-    await bob.assert_no_event(within=0.3)
+    await no_event(bob, within=0.3)
     # a demo call cannot be reached from app "other" by its id
     demo_call = await alice.call(bob.user_id)
     await bob.next_event("invited", callId=demo_call)
@@ -366,7 +366,7 @@ async def test_apps_are_isolated_even_with_the_same_user_ids(srv, clients):
                            ("signal", {"callId": demo_call, "to": alice.user_id,
                                        "kind": "candidate", "payload": None})]:
         assert code(await other_alice.request(event, payload)) == "CALL_NOT_FOUND", event
-    await alice.assert_no_event(within=0.3)
+    await no_event(alice, within=0.3)
     # bob of demo never saw the other app's call as missed either
     await bob.close()
     bob_again = await clients(srv, user_id=bob.user_id)

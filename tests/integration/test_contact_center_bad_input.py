@@ -24,6 +24,7 @@ from contact_center_helpers import (
     queue,
     serve,
 )
+from signaling_helpers import no_event
 
 from callcenter.client import CallClient
 
@@ -202,7 +203,7 @@ async def test_agent_accepting_a_call_offered_to_someone_else_is_not_invited(des
     assert error_code(await intruder.request("reject", {"callId": call_id})) == "NOT_INVITED"
     # nothing changed: the offered agent still takes the call
     await connect(offered, customer, call_id)
-    await customer.assert_no_event("user_accept", within=0.2, userID=intruder.user_id)
+    await no_event(customer, "user_accept", within=0.2, userID=intruder.user_id)
 
 
 @pytest.mark.parametrize("payload", [

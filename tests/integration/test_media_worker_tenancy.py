@@ -19,7 +19,7 @@ from contact_center_helpers import (
     first_offer,
     queue,
 )
-from signaling_helpers import unique
+from signaling_helpers import no_event, unique
 
 from callcenter.client import CallClient
 from callcenter.credentials import SHARED, mint
@@ -93,15 +93,15 @@ async def test_a_worker_gets_only_its_own_apps_jobs(server):
             other_worker = await worker(made, server, "other", unique("wo"))
             customer, _, call_id = await answered_call(desk, "demo", "da")
             # no worker of demo: the call goes on unrecorded; other's worker saw nothing of it
-            await other_worker.assert_no_event("record_start", within=0.5)
-            await customer.assert_no_event("record_start", within=0.1)
+            await no_event(other_worker, "record_start", within=0.5)
+            await no_event(customer, "record_start", within=0.1)
             # ... and cannot reach demo's participants with a job id it makes up or overhears
             for job in ("no-such-job", call_id):
                 ack = await other_worker.request("record_signal", {
                     "jobId": job, "to": customer.user_id, "kind": "candidate",
                     "payload": None})
                 assert ack["error"]["code"] == "JOB_NOT_FOUND"
-            await customer.assert_no_event("record_signal", within=0.3)
+            await no_event(customer, "record_signal", within=0.3)
 
             # other's own call goes to other's worker, with other's legs only
             o_customer, o_agent, o_call = await answered_call(desk, "other", "oa")
@@ -114,7 +114,7 @@ async def test_a_worker_gets_only_its_own_apps_jobs(server):
                                                            "kind": "candidate",
                                                            "payload": None})
             assert ack["error"]["code"] == "NOT_RECORDED"
-            await other_worker.assert_no_event("record_signal", within=0.3)
+            await no_event(other_worker, "record_signal", within=0.3)
     finally:
         await asyncio.gather(*(c.close() for c in made))
 

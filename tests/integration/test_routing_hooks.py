@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from signaling_helpers import no_event
 from werkzeug.security import generate_password_hash
 
 from callcenter.config import ConfigError, parse
@@ -42,8 +43,8 @@ async def test_hook_callcenter_strategies(server_factory, clients):
     customer = await clients(server, "cust")
     call_id = (await customer.request("enqueue", {"queue": "q", "type": 1}))["callId"]
     await agents["a3"].next_event("offer", callId=call_id)
-    await agents["a1"].assert_no_event("offer", within=0.3)
-    await agents["a2"].assert_no_event("offer", within=0.1)
+    await no_event(agents["a1"], "offer", within=0.3)
+    await no_event(agents["a2"], "offer", within=0.1)
 
 
 async def test_hook_callcenter_queueings(server_factory, clients):

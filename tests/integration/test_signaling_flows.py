@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from signaling_helpers import in_call, unique
+from signaling_helpers import in_call, no_event, unique
 
 from callcenter.client import AUDIO_CALL, VIDEO_CALL, CallClient, CallClientError
 
@@ -55,8 +55,8 @@ async def test_accepted_call_notifies_caller_and_ack_lists_participants(srv, cli
     await alice.next_event("user_accept", callId=call_id, userID=bob.user_id)
     await alice.next_event("user_enter", callId=call_id, userID=bob.user_id)
     # the one who accepts learns who is there from the ack, not from events about itself
-    await bob.assert_no_event("user_accept", within=0.2)
-    await bob.assert_no_event("user_enter", within=0)
+    await no_event(bob, "user_accept", within=0.2)
+    await no_event(bob, "user_enter", within=0)
 
 
 async def test_hangup_of_joined_call_sends_user_leave_and_call_end_to_the_other(srv, clients):
@@ -67,7 +67,7 @@ async def test_hangup_of_joined_call_sends_user_leave_and_call_end_to_the_other(
     await alice.next_event("user_leave", callId=call_id, userID=bob.user_id)
     end = await alice.next_event("call_end", callId=call_id)
     assert end["reason"] == "hangup"
-    await bob.assert_no_event("call_end", within=0.3)
+    await no_event(bob, "call_end", within=0.3)
     # the call is over for both; a second hangup is refused and both lines are free again
     assert (await alice.request("hangup", {"callId": call_id}))["ok"] is False
     call2 = await bob.call(alice.user_id)
@@ -102,7 +102,7 @@ async def test_caller_hangup_before_answer_cancels_the_invitation(srv, clients):
     ack = await bob.request("accept", {"callId": call_id})
     assert ack["ok"] is False
     assert ack["error"]["code"] in ("CALL_NOT_FOUND", "NOT_INVITED")
-    await alice.assert_no_event("user_accept", within=0.2)
+    await no_event(alice, "user_accept", within=0.2)
     call2 = await alice.call(bob.user_id)
     await bob.next_event("invited", callId=call2)
 
@@ -117,12 +117,12 @@ async def test_callee_already_ringing_gives_line_busy(srv, clients):
     busy = await carol.next_event("line_busy", callId=second)
     assert busy["userID"] == bob.user_id
     await carol.next_event("call_end", callId=second)  # nobody left ringing
-    await bob.assert_no_event("invited", within=0.3)
+    await no_event(bob, "invited", within=0.3)
     # neither the ringing callee nor the waiting caller can start another call
     for busy_one in (alice, bob):
         ack = await busy_one.request("invite", {"userIDList": [carol.user_id], "type": 2})
         assert code_of(ack) == "ALREADY_IN_CALL"
-    await carol.assert_no_event("invited", within=0.2)
+    await no_event(carol, "invited", within=0.2)
     # bob's first invitation is untouched
     ack = await bob.accept(first)
     assert ack["participants"] == [alice.user_id]
@@ -153,8 +153,8 @@ async def test_callee_in_a_call_gives_line_busy_and_caller_cannot_call_twice(srv
     with pytest.raises(CallClientError) as err:
         await alice.call(carol.user_id)
     assert err.value.code == "ALREADY_IN_CALL"
-    await carol.assert_no_event("invited", within=0.3)
-    await alice.assert_no_event("invited", within=0)
+    await no_event(carol, "invited", within=0.3)
+    await no_event(alice, "invited", within=0)
     # the call is intact
     await alice.media_state(call_id, audio=False)
     await bob.next_event("media_state", callId=call_id, userID=alice.user_id)
@@ -190,7 +190,7 @@ async def test_zero_timeout_rings_until_answered(srv, clients):
     alice, bob = await clients(srv, "alice"), await clients(srv, "bob")
     call_id = await alice.call(bob.user_id, timeout=0)
     assert (await bob.next_event("invited", callId=call_id))["timeout"] == 0
-    await alice.assert_no_event("no_resp", within=1.2)
+    await no_event(alice, "no_resp", within=1.2)
     assert (await bob.accept(call_id))["participants"] == [alice.user_id]
 
 
@@ -243,7 +243,7 @@ async def test_second_login_kicks_out_the_first_and_ends_its_call(srv, clients):
     assert leave["reason"] == "kicked_out"
     end = await alice.next_event("call_end", callId=call_id)
     assert end["reason"] == "kicked_out"
-    await bob2.assert_no_event("kicked_out", within=0.3)
+    await no_event(bob2, "kicked_out", within=0.3)
     # the new session works: it can call and be called
     call2 = await bob2.call(alice.user_id)
     await alice.next_event("invited", callId=call2, sponsor=bob1.user_id)
@@ -309,7 +309,7 @@ async def test_signal_is_relayed_between_joined_participants(srv, clients):
     await bob.signal(call_id, alice.user_id, "candidate", None)
     assert (await alice.next_event("signal", kind="candidate"))["payload"] is None
     # the sender does not get its own signal back
-    await bob.assert_no_event("signal", within=0.2)
+    await no_event(bob, "signal", within=0.2)
 
 
 async def test_signal_needs_both_sender_and_target_joined(srv, clients):
@@ -335,9 +335,9 @@ async def test_signal_needs_both_sender_and_target_joined(srv, clients):
     ack = await alice.request("signal", {"callId": call_id, "to": carol.user_id, "kind": "offer",
                                          "payload": offer})
     assert ack["error"]["code"] == "PEER_NOT_IN_CALL"
-    await alice.assert_no_event("signal", within=0.3)
-    await bob.assert_no_event("signal", within=0)
-    await carol.assert_no_event("signal", within=0)
+    await no_event(alice, "signal", within=0.3)
+    await no_event(bob, "signal", within=0)
+    await no_event(carol, "signal", within=0)
 
 
 async def test_media_state_is_relayed_to_the_other_participants(srv, clients):
@@ -352,7 +352,7 @@ async def test_media_state_is_relayed_to_the_other_participants(srv, clients):
     await alice.media_state(call_id, audio=True, video=False)
     state = await bob.next_event("media_state", callId=call_id)
     assert state == {"callId": call_id, "userID": alice.user_id, "audio": True, "video": False}
-    await alice.assert_no_event("media_state", within=0.2)
+    await no_event(alice, "media_state", within=0.2)
 
 
 async def test_switch_type_is_announced_to_every_participant(srv, clients):
@@ -401,13 +401,13 @@ async def test_group_call_grows_with_each_accept_and_ends_with_the_last_two(srv,
     await bob.hangup(call_id)
     for other in (alice, carol):
         await other.next_event("user_leave", callId=call_id, userID=bob.user_id)
-    await alice.assert_no_event("call_end", within=0.3)
+    await no_event(alice, "call_end", within=0.3)
     await carol.hangup(call_id)
     await alice.next_event("user_leave", callId=call_id, userID=carol.user_id)
     end = await alice.next_event("call_end", callId=call_id)
     assert end["reason"] == "hangup"
     for gone in (bob, carol, dave):
-        await gone.assert_no_event("call_end", within=0)
+        await no_event(gone, "call_end", within=0)
 
 
 async def test_group_call_goes_on_after_invitees_reject(srv, clients):
@@ -418,7 +418,7 @@ async def test_group_call_goes_on_after_invitees_reject(srv, clients):
 
     await bob.reject(call_id)
     await alice.next_event("reject", callId=call_id, userID=bob.user_id)
-    await alice.assert_no_event("call_end", within=0.3)
+    await no_event(alice, "call_end", within=0.3)
     ack = await carol.accept(call_id)
     assert ack["participants"] == [alice.user_id]
     await alice.next_event("user_enter", callId=call_id, userID=carol.user_id)
@@ -426,14 +426,14 @@ async def test_group_call_goes_on_after_invitees_reject(srv, clients):
     await dave.reject(call_id)
     await alice.next_event("reject", callId=call_id, userID=dave.user_id)
     await carol.next_event("reject", callId=call_id, userID=dave.user_id)
-    await alice.assert_no_event("call_end", within=0.2)
+    await no_event(alice, "call_end", within=0.2)
     # who stopped ringing hears nothing more about the call
     for gone in (bob, dave):
-        await gone.assert_no_event("user_enter", within=0)
-        await gone.assert_no_event("reject", within=0)
+        await no_event(gone, "user_enter", within=0)
+        await no_event(gone, "reject", within=0)
     await carol.hangup(call_id)
     await alice.next_event("call_end", callId=call_id, reason="hangup")
-    await bob.assert_no_event("call_end", within=0.2)
+    await no_event(bob, "call_end", within=0.2)
 
 
 async def test_group_invitee_timing_out_leaves_the_call_going(srv, clients):
@@ -449,7 +449,7 @@ async def test_group_invitee_timing_out_leaves_the_call_going(srv, clients):
     # every joined participant hears of it, not only the caller
     await bob.next_event("no_resp", callId=call_id, userID=carol.user_id, reason="timeout")
     await carol.next_event("calling_timeout", callId=call_id, timeout=4)
-    await alice.assert_no_event("call_end", within=0.2)
+    await no_event(alice, "call_end", within=0.2)
     assert code_of(await carol.request("accept", {"callId": call_id})) == "NOT_INVITED"
     await alice.media_state(call_id, audio=True)
     await bob.next_event("media_state", callId=call_id, userID=alice.user_id)
@@ -465,7 +465,7 @@ async def test_group_call_with_busy_and_offline_invitees_rings_the_rest(srv, cli
     await alice.next_event("line_busy", callId=call_id, userID=dave.user_id)
     await alice.next_event("no_resp", callId=call_id, userID=offline, reason="offline")
     await bob.next_event("invited", callId=call_id)
-    await alice.assert_no_event("call_end", within=0.2)
+    await no_event(alice, "call_end", within=0.2)
     assert (await bob.accept(call_id))["participants"] == [alice.user_id]
 
 
@@ -478,7 +478,7 @@ async def test_group_call_over_group_max_is_refused(srv, clients):
     assert ack["ok"] is False
     assert ack["error"]["code"] == "GROUP_TOO_LARGE"
     for other in others:
-        await other.assert_no_event("invited", within=0.1)
+        await no_event(other, "invited", within=0.1)
     # alice is not in a call
     call_id = await alice.group_call([o.user_id for o in others[:3]])
     await others[0].next_event("invited", callId=call_id)
@@ -493,7 +493,7 @@ async def test_switch_type_is_refused_in_group_calls(srv, clients):
 
     ack = await alice.request("switch_type", {"callId": call_id, "type": AUDIO_CALL})
     assert ack["error"]["code"] == "GROUP_CALL"
-    await bob.assert_no_event("call_type_changed", within=0.3)
+    await no_event(bob, "call_type_changed", within=0.3)
 
 
 async def test_concurrent_calls_between_separate_pairs_do_not_interfere(srv, clients):
