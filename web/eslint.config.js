@@ -1,13 +1,14 @@
 // ESLint for the browser code (flat config; `make test` runs it from the repository root with
 // `web/node_modules/.bin/eslint --config web/eslint.config.js web`). Everything in web/ is an ES
 // module for the browser, except the widget's loader, which a business's page includes as a
-// classic <script>, and this file, which Node reads.
+// classic <script>, and this file, which Node reads. The patterns start with **/ because ESLint
+// takes them relative to where it runs: the repository root or web/.
 import js from '@eslint/js';
 import globals from 'globals';
 
 export default [
   // Vendored code comes from npm (served out of node_modules), not from us.
-  { ignores: ['node_modules/**'] },
+  { ignores: ['**/node_modules/**'] },
   js.configs.recommended,
   {
     files: ['**/*.js'],
@@ -25,11 +26,11 @@ export default [
     },
   },
   {
-    files: ['widget/widget.js'],
+    files: ['**/widget/widget.js'],
     languageOptions: { sourceType: 'script' },
   },
   {
-    files: ['eslint.config.js'],
+    files: ['**/eslint.config.js'],
     languageOptions: { globals: { ...globals.node } },
   },
 ];
