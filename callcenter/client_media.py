@@ -257,35 +257,36 @@ class CallMedia:
             self._queue.put_nowait((name, data))
 
     async def _work(self) -> None:
+        handlers = {"signal": self._on_signal, "record_start": self._start_recording,
+                    "record_signal": self._on_record_signal, "user_leave": self._on_user_leave,
+                    "call_end": self._on_call_end, "kicked_out": self._on_kicked_out}
         while True:
             item = await self._queue.get()
             if item is None:
                 return
             name, data = item
             try:
-                if name == "signal":
-                    await self._on_signal(data)
-                elif name == "record_start":
-                    await self._start_recording(data)
-                elif name == "record_signal":
-                    await self._on_record_signal(data)
-                elif name == "user_leave":
-                    peer = self.peers.get(data.get("userID"))
-                    if peer is not None and peer.call_id == data.get("callId"):
-                        await self._close_peer(peer.user_id)
-                elif name == "call_end":
-                    for peer in list(self.peers.values()):
-                        if peer.call_id == data.get("callId"):
-                            await self._close_peer(peer.user_id)
-                    await self._close_recorder(data.get("callId"))
-                elif name == "kicked_out":
-                    for user_id in list(self.peers):
-                        await self._close_peer(user_id)
-                    for call_id in list(self.recorders):
-                        await self._close_recorder(call_id)
+                await handlers[name](data)
             except Exception as exc:  # keep serving; surfaced by wait_connected
                 log.exception("media: handling %s %r failed", name, data)
                 self.errors.append(exc)
+
+    async def _on_user_leave(self, data: dict[str, Any]) -> None:
+        peer = self.peers.get(data.get("userID"))
+        if peer is not None and peer.call_id == data.get("callId"):
+            await self._close_peer(peer.user_id)
+
+    async def _on_call_end(self, data: dict[str, Any]) -> None:
+        for peer in list(self.peers.values()):
+            if peer.call_id == data.get("callId"):
+                await self._close_peer(peer.user_id)
+        await self._close_recorder(data.get("callId"))
+
+    async def _on_kicked_out(self, data: dict[str, Any]) -> None:
+        for user_id in list(self.peers):
+            await self._close_peer(user_id)
+        for call_id in list(self.recorders):
+            await self._close_recorder(call_id)
 
     def _configuration(self) -> Any:
         from aiortc import RTCConfiguration, RTCIceServer
