@@ -9,6 +9,7 @@ test:
 
 lint:
 	.venv/bin/ruff check callcenter plugins tests
+	.venv/bin/lint-imports
 	web/node_modules/.bin/eslint --config web/eslint.config.js web
 
 # Contact-center benchmarks (docs/benchmarks.md): ours and the Node socket.io reference, a few

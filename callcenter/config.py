@@ -16,6 +16,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 APP_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+DATABASE_URL = re.compile(r"^(?P<backend>\w+)(?:\+\w+)?://")
 MIN_SECRET_BYTES = 32  # HS256 keys shorter than the hash output weaken the signature
 
 
@@ -230,14 +231,12 @@ class DatabaseSettings(_Strict):
     @field_validator("url")
     @classmethod
     def _url(cls, value: str) -> str:
-        from sqlalchemy.engine import make_url
-        from sqlalchemy.exc import ArgumentError
-
-        try:
-            backend = make_url(value).get_backend_name()
-        except ArgumentError:
-            raise ValueError("not a database URL like sqlite:///var/callcenter.db") from None
-        if backend not in ("sqlite", "postgresql"):
+        # SQLAlchemy's URL form, `backend[+driver]://...`, read here without SQLAlchemy: the
+        # settings are imported by the domain, which must not pull the database in with them.
+        match = DATABASE_URL.match(value)
+        if match is None:
+            raise ValueError("not a database URL like sqlite:///var/callcenter.db")
+        if match.group("backend") not in ("sqlite", "postgresql"):
             raise ValueError("only sqlite and postgresql databases are supported")
         return value
 

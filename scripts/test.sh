@@ -5,5 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh test
 .venv/bin/ruff check callcenter plugins tests
+# The layer rules (.importlinter): the domain imports no framework, the media worker never the
+# server, stock plugins only the public plugin API.
+.venv/bin/lint-imports
 web/node_modules/.bin/eslint --config web/eslint.config.js web
 exec .venv/bin/python -m pytest -q "$@"
