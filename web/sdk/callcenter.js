@@ -756,6 +756,7 @@ export class CallClient extends Emitter {
     this._emit(EVENT.CALL_END, { callId: call.callId, reason, local: !!local });
   }
 
+  // ---------------------------------------------------------------- WebRTC (parts/peer-mesh.js)
 
   /** Relays a WebRTC signal to `userID` in the current call (or the one ringing). */
   _sendSignal(userID, kind, payload) {
