@@ -157,7 +157,7 @@ class Switchboard:
     def _check_user_id(user_id: str) -> None:
         if not USER_ID.match(user_id):
             raise Refused("BAD_USER_ID", f"invalid user id {user_id[:40]!r}: use [A-Za-z0-9_-], "
-                                           "1 to 32 characters")
+                          "1 to 32 characters")
 
     def _save(self, call: Call) -> None:
         """Store the call, or forget it once it has ended (its record went out as call.ended)."""

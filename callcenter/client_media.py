@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from callcenter.client import CallClient
+from callcenter.media.ice import ice_candidate
 
 if TYPE_CHECKING:
     from aiortc import MediaStreamTrack, RTCPeerConnection
@@ -383,20 +384,9 @@ class CallMedia:
                 await self._flush_candidates(peer)
 
     async def _flush_candidates(self, peer: _Peer) -> None:
-        from aiortc.sdp import candidate_from_sdp
-
         pending, peer.pending_candidates = peer.pending_candidates, []
         for payload in pending:
-            if payload is None or not payload.get("candidate"):
-                await peer.pc.addIceCandidate(None)  # end of candidates
-                continue
-            line = payload["candidate"]
-            if line.startswith("candidate:"):
-                line = line[len("candidate:"):]
-            candidate = candidate_from_sdp(line)
-            candidate.sdpMid = payload.get("sdpMid")
-            candidate.sdpMLineIndex = payload.get("sdpMLineIndex")
-            await peer.pc.addIceCandidate(candidate)
+            await peer.pc.addIceCandidate(ice_candidate(payload))
 
     async def _start_recording(self, data: dict[str, Any]) -> None:
         """`record_start` for a call of ours: offer our outgoing media, send-only, to the

@@ -242,7 +242,7 @@ class Signaling:
         payload = args[0] if args else None
         if wire.encoded_size(payload) > self.config.server.max_message_bytes:
             raise Refused("PAYLOAD_TOO_LARGE",
-                               f"at most {self.config.server.max_message_bytes} bytes")
+                          f"at most {self.config.server.max_message_bytes} bytes")
         return handler(session, payload)
 
     def check_access(self, session: Session, event: str) -> None:
@@ -254,7 +254,7 @@ class Signaling:
             app = self.config.app(session.app_id)
             if app is None or not app.customer_direct_calls:
                 raise Refused("FORBIDDEN", "customers reach agents through a queue "
-                                   "(enqueue); this app allows no direct calls")
+                              "(enqueue); this app allows no direct calls")
 
     def on_hello(self, session: Session, payload: Any) -> dict[str, Any]:
         wire.parse(wire.Empty, payload)
@@ -324,7 +324,7 @@ class Signaling:
         req = wire.parse(wire.Enqueue, payload)
         if not self.enqueue_limiter.hit((session.app_id, session.user_id)):
             raise Refused("RATE_LIMITED",
-                               f"at most {self.config.contact_center.enqueue_rate} calls")
+                          f"at most {self.config.contact_center.enqueue_rate} calls")
         out = self.center.enqueue(session.identity, req.queue, req.type, req.attributes or {})
         # The ack (with the position) goes out before queue_update and the agents' offers.
         self.socketio.start_background_task(self.deliver, session.app_id, out)

@@ -11,6 +11,8 @@ stereo WAV file. One module per concern, so each can be read and tested alone:
 - `opus`: decoding; libopus through ctypes, straight to mono, in the event loop
   (`InlineDecoder` in place of aiortc's decoder thread). The part tied to native code and to
   aiortc's internals.
+- `ice`: ICE candidates from the protocol's form to aiortc's (the Python client's media uses it
+  too).
 - `worker`: the Socket.IO client (`MediaWorker`, `run_worker`, `python -m
   callcenter.media.worker`): jobs, the legs' peer connections, the flush loop.
 

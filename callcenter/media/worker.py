@@ -47,6 +47,7 @@ from typing import Any
 import socketio
 import socketio.exceptions
 
+from callcenter.media.ice import ice_candidate
 from callcenter.media.mixer import LegAudio, StereoMixer
 from callcenter.media.opus import InlineDecoder
 from callcenter.media.wav import CHANNELS, SAMPLE_RATE, WavWriter, sha256_of
@@ -368,20 +369,9 @@ class MediaWorker:
 
     @staticmethod
     async def _flush_candidates(leg: Leg) -> None:
-        from aiortc.sdp import candidate_from_sdp
-
         pending, leg.pending_candidates = leg.pending_candidates, []
         for payload in pending:
-            if not isinstance(payload, dict) or not payload.get("candidate"):
-                await leg.pc.addIceCandidate(None)  # end of candidates
-                continue
-            line = str(payload["candidate"])
-            if line.startswith("candidate:"):
-                line = line[len("candidate:"):]
-            candidate = candidate_from_sdp(line)
-            candidate.sdpMid = payload.get("sdpMid")
-            candidate.sdpMLineIndex = payload.get("sdpMLineIndex")
-            await leg.pc.addIceCandidate(candidate)
+            await leg.pc.addIceCandidate(ice_candidate(payload))
 
     def _receive_audio(self, job: Job, leg: Leg, pc: Any, track: Any) -> None:
         """Feed the leg's audio to the job's mixer: decoded in the event loop by an
