@@ -37,9 +37,10 @@ from common import (  # noqa: E402
     write_json,
 )
 
-from callcenter import access, wire  # noqa: E402
-from callcenter.client import CallClient, CallClientError  # noqa: E402
-from callcenter.credentials import mint  # noqa: E402
+from callcenter.client.call_client import CallClient, CallClientError  # noqa: E402
+from callcenter.domain import access  # noqa: E402
+from callcenter.domain.credentials import mint  # noqa: E402
+from callcenter.server.socketio import wire  # noqa: E402
 
 RESERVED = ["connect", "disconnect", "*", "connect_error", "message", "error"]
 ROLES = ("customer", "agent", "supervisor", "service")

@@ -19,8 +19,8 @@ from typing import Any
 
 from sqlalchemy import text
 
-from callcenter.db.database import CallFilter, Database
-from callcenter.statistics import Thresholds, series, summarize
+from callcenter.domain.statistics import Thresholds, series, summarize
+from callcenter.history.db.database import CallFilter, Database
 
 DAY = 86400.0
 START = 1_790_000_000.0  # the first simulated day begins here

@@ -1,4 +1,5 @@
-"""One load-generator process: many `CallClient`s (callcenter/client.py) in one asyncio loop.
+"""One load-generator process: many `CallClient`s (callcenter/client/call_client.py) in one asyncio
+loop.
 
 The bench parent (bench/contact_center.py) starts several of these, pinned to the load
 generator's core, and drives them with one JSON object per line on stdin; each answers one JSON
@@ -42,8 +43,8 @@ warnings.filterwarnings("ignore")
 
 from common import APP, QUEUE, SECRET  # noqa: E402
 
-from callcenter.client import VIDEO_CALL, CallClient, CallClientError  # noqa: E402
-from callcenter.credentials import mint  # noqa: E402
+from callcenter.client.call_client import VIDEO_CALL, CallClient, CallClientError  # noqa: E402
+from callcenter.domain.credentials import mint  # noqa: E402
 
 now = time.monotonic
 # A client keeps its recent events for next_event(); the generator reads them through listeners,

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 FRAME = re.compile(r"^(?P<func>.*?) \((?P<file>[^()]*?)(?::(?P<line>\d+))?\)$")
-# py-spy names files relative to their sys.path entry: "callcenter/agents.py",
+# py-spy names files relative to their sys.path entry: "callcenter/domain/agents.py",
 # "eventlet/hubs/hub.py", "threading.py".
 OURS = ("callcenter/", "plugins/", "callcenter_plugins/")
 PACKAGES = [

@@ -10,7 +10,7 @@ with the real worker (`callcenter.media`: decode, downmix, mix, write WAV):
    core 0, and one worker process pinned to core 1 (`taskset -c 1`);
 2. this process (pinned to core 0: the load generator) logs in N agents and N customers; each
    customer joins the queue, an agent accepts, and both open their send-only recorder leg, as
-   `callcenter.client_media` does. The legs send pre-encoded Opus (20 ms packets of a 440 Hz tone
+   `callcenter.client.media` does. The legs send pre-encoded Opus (20 ms packets of a 440 Hz tone
    for customers, 880 Hz for agents), so the generator pays for RTP and SRTP but not for encoding.
    The calls' own peer-to-peer media is left out: the worker never sees it;
 3. after a warm-up, the worker's CPU time (all its threads, /proc/PID/stat) is measured over
@@ -317,9 +317,9 @@ async def run_round(calls: int, mode: str, talk: float, profile: bool, workdir: 
                     customer_packets: list[bytes], agent_packets: list[bytes]) -> dict[str, Any]:
     import requests
 
-    from callcenter.client import AUDIO_CALL, CallClient
-    from callcenter.client_media import CallMedia
-    from callcenter.credentials import mint
+    from callcenter.client.call_client import AUDIO_CALL, CallClient
+    from callcenter.client.media import CallMedia
+    from callcenter.domain.credentials import mint
 
     directory = Path(tempfile.mkdtemp(prefix=f"rec-{mode}-{calls}-", dir=workdir))
     port = free_port()

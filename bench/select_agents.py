@@ -26,12 +26,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from callcenter.agents import AgentStatus  # noqa: E402
-from callcenter.calls import Limits, Switchboard  # noqa: E402
 from callcenter.config import parse  # noqa: E402
-from callcenter.contact_center import ContactCenter, QueuedCall  # noqa: E402
-from callcenter.credentials import Identity, Role  # noqa: E402
-from callcenter.plugin_host import PluginHost  # noqa: E402
+from callcenter.domain.agents import AgentStatus  # noqa: E402
+from callcenter.domain.calls import Limits, Switchboard  # noqa: E402
+from callcenter.domain.contact_center import ContactCenter, QueuedCall  # noqa: E402
+from callcenter.domain.credentials import Identity, Role  # noqa: E402
+from callcenter.hooks.host import PluginHost  # noqa: E402
 from callcenter.store import MemoryStore  # noqa: E402
 
 APP = "bench"

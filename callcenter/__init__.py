@@ -4,7 +4,7 @@ A plugin imports what it uses from ``callcenter.plugin`` (docs/plugins.md, "The 
 ``from callcenter import hookimpl`` is the same marker.
 """
 
-from callcenter.hookspecs import hookimpl
+from callcenter.hooks.specs import hookimpl
 
 __version__ = "0.1.0"
 __all__ = ["hookimpl", "__version__"]

@@ -14,7 +14,7 @@ import click
 
 def _load(config_path: str):  # -> tuple[Config, PluginHost]
     from callcenter.config import ConfigError, load
-    from callcenter.plugin_host import PluginHost
+    from callcenter.hooks.host import PluginHost
 
     try:
         config = load(config_path)
@@ -39,7 +39,7 @@ def main() -> None:
 @click.option("--port", default=None, type=int, help="Port to listen on (default: server.port).")
 def serve(config_path: str, host: str | None, port: int | None) -> None:
     """Run the server."""
-    from callcenter import serve as serving  # monkey-patches the standard library
+    from callcenter.server import serve as serving  # monkey-patches the standard library
 
     config, plugins = _load(config_path)
     logging.basicConfig(level=config.server.log_level.upper(),
@@ -57,8 +57,8 @@ def serve(config_path: str, host: str | None, port: int | None) -> None:
               help="Seconds the credential is valid (default: the app's token_ttl).")
 def token(config_path: str, app_id: str, user_id: str, role: str, ttl: int | None) -> None:
     """Print a credential (userSig) for a user of an app."""
-    from callcenter.credentials import mint
-    from callcenter.errors import Refused
+    from callcenter.domain.credentials import mint
+    from callcenter.domain.errors import Refused
 
     config, _ = _load(config_path)
     app = config.app(app_id)
@@ -176,7 +176,7 @@ def media(server_url: str, app_id: str, token: str | None, config_path: str | No
         if config_path is None:
             click.echo("error: give --token, $CALLCENTER_SERVICE_TOKEN or --config", err=True)
             sys.exit(2)
-        from callcenter.credentials import SHARED, Role, mint
+        from callcenter.domain.credentials import SHARED, Role, mint
 
         config, _ = _load(config_path)
         app = config.app(app_id)

@@ -219,7 +219,7 @@ class RecordingSettings(_Strict):
 
 class DatabaseSettings(_Strict):
     # SQLAlchemy URL: a SQLite file (relative to the config file) or postgresql://user:pw@host/db
-    url: str = "sqlite:///var/callcenter.db"
+    url: str = "sqlite:///var/callcenter.history.db"
     # This server's name in the calls it writes: at start it closes its own calls left open by a
     # crash, and only those. Give each server sharing one database its own name.
     node: Name = "main"
@@ -235,7 +235,7 @@ class DatabaseSettings(_Strict):
         # settings are imported by the domain, which must not pull the database in with them.
         match = DATABASE_URL.match(value)
         if match is None:
-            raise ValueError("not a database URL like sqlite:///var/callcenter.db")
+            raise ValueError("not a database URL like sqlite:///var/callcenter.history.db")
         if match.group("backend") not in ("sqlite", "postgresql"):
             raise ValueError("only sqlite and postgresql databases are supported")
         return value

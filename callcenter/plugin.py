@@ -9,7 +9,6 @@ The stock plugins in ``plugins/`` hold to this (a test fails if one imports anyt
 
 from __future__ import annotations
 
-from callcenter.agents import Agent, AgentState, AgentStatus
 from callcenter.config import (
     App,
     Config,
@@ -17,10 +16,10 @@ from callcenter.config import (
     check_app_filter,
     settings_error,
 )
-from callcenter.contact_center import QueuedCall, RingAttempt
-from callcenter.events import CallEvent, EventName
-from callcenter.hookspecs import QueueKey, Strategy, hookimpl
-from callcenter.outbox import (
+from callcenter.domain.agents import Agent, AgentState, AgentStatus
+from callcenter.domain.contact_center import QueuedCall, RingAttempt
+from callcenter.domain.events import CallEvent, EventName
+from callcenter.history.outbox import (
     Notification,
     Outbox,
     RetryPolicy,
@@ -28,7 +27,8 @@ from callcenter.outbox import (
     describe_failure,
     event_payload,
 )
-from callcenter.services import Services
+from callcenter.hooks.services import Services
+from callcenter.hooks.specs import QueueKey, Strategy, hookimpl
 
 __all__ = [
     # the marker of hook implementations, and what the routing hooks register

@@ -9,7 +9,8 @@ Settings (``[plugins.settings.webhook]``):
     backoff_max  -- the longest wait between two attempts (default 300)
     timeout      -- seconds one request may take (default 5)
 
-Each matching event becomes a notification in the server's outbox (``callcenter.outbox``), so it
+Each matching event becomes a notification in the server's outbox (``callcenter.history.outbox``),
+so it
 survives a restart; a delivery task of this plugin posts what is due. Every request carries
 ``Webhook-Id`` (the idempotency key, the same on every attempt), ``Webhook-Timestamp`` and
 ``Webhook-Signature: v1=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>``; docs/plugins.md shows

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from callcenter.credentials import mint
+from callcenter.domain.credentials import mint
 
 DEMO_SECRET = "test-secret-demo-0123456789abcdef0123456789"
 OTHER_SECRET = "test-secret-other-0123456789abcdef012345678"

@@ -6,7 +6,7 @@ import re
 import subprocess
 from pathlib import Path
 
-from callcenter import hookspecs
+from callcenter.hooks import specs as hookspecs
 
 ROOT = Path(__file__).parents[1]
 
@@ -33,15 +33,15 @@ def test_every_hook_has_a_test_named_after_it():
 
 
 def test_every_request_and_event_is_in_the_protocol_doc():
-    from callcenter.signaling import Signaling
+    from callcenter.server.socketio.signaling import Signaling
 
     protocol = (ROOT / "docs" / "protocol.md").read_text()
     for request in Signaling.REQUESTS:
         assert f"### `{request}`" in protocol, request
     emitted = set(re.findall(r'notify\([^,]+, "(\w+)"',
-                             (ROOT / "callcenter" / "calls.py").read_text()))
+                             (ROOT / "callcenter" / "domain" / "calls.py").read_text()))
     emitted |= set(re.findall(r'emit(?:_to_user)?\([^"]*"(\w+)"',
-                              (ROOT / "callcenter" / "signaling.py").read_text()))
+                              (ROOT / "callcenter" / "server" / "socketio" / "signaling.py").read_text()))
     assert emitted, "no events found: the pattern above is stale"
     for event in emitted:
         assert f"| `{event}` |" in protocol, event

@@ -4,7 +4,8 @@ stereo WAV file. One module per concern, so each can be read and tested alone:
 
 - `wav`: the recording format; the file written by appending, its header kept up to date, the
   repair of a file whose writer died, its sha256. Standard library only: the core's recording
-  index (`callcenter.recording`) uses it too, and it is the only module here the core imports.
+  index (`callcenter.history.recordings`) uses it too, and it is the only module here the core
+  imports.
 - `mixer`: the sample clock of a job; each leg's audio placed on it by RTP time (`LegAudio`) and
   the two lanes interleaved into stereo (`StereoMixer`). Pure computation, tested with synthetic
   samples.

@@ -13,7 +13,7 @@ import time
 import pytest
 from werkzeug.security import generate_password_hash
 
-from callcenter.credentials import mint
+from callcenter.domain.credentials import mint
 
 pytestmark = pytest.mark.browser
 

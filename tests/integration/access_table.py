@@ -1,13 +1,13 @@
 """Reading the role × request tables of docs/protocol.md ("Who may do what"), for the tests that
-hold them to callcenter.access."""
+hold them to callcenter.domain.access."""
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
 
-from callcenter.access import Scope
-from callcenter.credentials import Role
+from callcenter.domain.access import Scope
+from callcenter.domain.credentials import Role
 
 PROTOCOL = Path(__file__).parents[2] / "docs" / "protocol.md"
 ROLES = (Role.CUSTOMER, Role.AGENT, Role.SUPERVISOR, Role.SERVICE)

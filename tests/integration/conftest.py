@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from signaling_helpers import unique
 
-from callcenter.client import CallClient
+from callcenter.client.call_client import CallClient
 
 Login = Callable[..., Awaitable[CallClient]]
 

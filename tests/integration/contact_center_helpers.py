@@ -20,7 +20,7 @@ import pytest
 from signaling_helpers import unique
 from werkzeug.security import generate_password_hash
 
-from callcenter.client import VIDEO_CALL, CallClient, CallClientError
+from callcenter.client.call_client import VIDEO_CALL, CallClient, CallClientError
 
 PASSWORD = "agent-password-123"
 ORIGIN = "https://shop.example"

@@ -14,8 +14,8 @@ import asyncio
 import json
 import sys
 
-from callcenter.client import AUDIO_CALL, CallClient
-from callcenter.client_media import CallMedia, tone_tracks
+from callcenter.client.call_client import AUDIO_CALL, CallClient
+from callcenter.client.media import CallMedia, tone_tracks
 
 
 async def main(url: str, app: str, user: str, token: str, queue: str, frequency: int) -> None:

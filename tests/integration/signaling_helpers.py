@@ -6,7 +6,7 @@ import asyncio
 import uuid
 from typing import Any
 
-from callcenter.client import CallClient
+from callcenter.client.call_client import CallClient
 
 
 def unique(name: str) -> str:

@@ -1,4 +1,5 @@
-"""The role × request table: docs/protocol.md and callcenter.access agree, and every cell holds
+"""The role × request table: docs/protocol.md and callcenter.domain.access agree, and every cell
+holds
 against a real server (the HTTP cells are tried in test_http_access.py)."""
 
 from __future__ import annotations
@@ -9,9 +10,9 @@ from contact_center_helpers import _start_server
 from signaling_helpers import no_event, unique
 from werkzeug.security import generate_password_hash
 
-from callcenter import access
-from callcenter.access import Scope
-from callcenter.credentials import Role
+from callcenter.domain import access
+from callcenter.domain.access import Scope
+from callcenter.domain.credentials import Role
 
 # A request of each kind, with ids nobody has: an allowed request gets past the table and is
 # answered by the domain (ok, or CALL_NOT_FOUND and the like), a refused one gets FORBIDDEN.

@@ -25,7 +25,7 @@ from contact_center_helpers import (
 )
 from werkzeug.security import generate_password_hash
 
-from callcenter.client import CallClient, CallClientError
+from callcenter.client.call_client import CallClient, CallClientError
 
 pytestmark = pytest.mark.timeout(60)
 

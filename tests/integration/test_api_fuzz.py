@@ -25,7 +25,7 @@ from contact_center_helpers import (
 )
 from hypothesis import HealthCheck, settings
 
-OPENAPI = Path(__file__).parents[2] / "callcenter" / "openapi.json"
+OPENAPI = Path(__file__).parents[2] / "callcenter" / "server" / "http" / "openapi.json"
 
 schema = schemathesis.openapi.from_path(OPENAPI, config=schemathesis.Config.from_dict({
     # A schema-valid request may still be refused 400 for rules the document cannot state:

@@ -13,8 +13,8 @@ import jwt
 import pytest
 from signaling_helpers import in_call, no_event, unique
 
-from callcenter.client import CallClient, CallClientError
-from callcenter.credentials import mint
+from callcenter.client.call_client import CallClient, CallClientError
+from callcenter.domain.credentials import mint
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ from contact_center_helpers import (
 )
 from signaling_helpers import no_event
 
-from callcenter.client import CallClient
+from callcenter.client.call_client import CallClient
 
 QUEUES = [
     queue("bq"),

@@ -27,8 +27,8 @@ from contact_center_helpers import (
     until_agent,
 )
 
-from callcenter.client import AUDIO_CALL, CallClient
-from callcenter.credentials import verify
+from callcenter.client.call_client import AUDIO_CALL, CallClient
+from callcenter.domain.credentials import verify
 
 SNAPSHOT_KEYS = {"agentId", "name", "status", "reason", "state", "since", "queues", "skills",
                  "answered", "talkTime", "missedInRow", "lastCallEnd", "callId"}

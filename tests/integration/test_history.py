@@ -28,7 +28,7 @@ from contact_center_helpers import (
 )
 from sqlalchemy import create_engine, func, select
 
-from callcenter.db.schema import calls
+from callcenter.history.db.schema import calls
 
 pytestmark = pytest.mark.timeout(120)
 

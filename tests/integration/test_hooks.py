@@ -1,4 +1,4 @@
-"""Every hook in callcenter/hookspecs.py, exercised through a real server process."""
+"""Every hook in callcenter/hooks/specs.py, exercised through a real server process."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 import requests
 from signaling_helpers import in_call
 
-TEST_PLUGINS = Path(__file__).parents[1] / "plugins"
+TEST_PLUGINS = Path(__file__).parents[1] / "sample_plugins"
 
 
 def plugin_config(enable: list[str], settings: str = "") -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import requests
 
-from callcenter.credentials import verify
+from callcenter.domain.credentials import verify
 
 
 def test_health_reports_ok(shared_server):

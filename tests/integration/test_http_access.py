@@ -1,4 +1,4 @@
-"""The HTTP half of the role × request table (callcenter.access.HTTP): docs/protocol.md, the
+"""The HTTP half of the role × request table (callcenter.domain.access.HTTP): docs/protocol.md, the
 OpenAPI document and the module agree, and every cell holds against a real server, for the
 caller's own app and for another app's ids (the socket half is test_access.py).
 
@@ -23,10 +23,10 @@ from access_table import CELLS, ROLES, documented_table
 from contact_center_helpers import _start_server, agent, demo_extra, first_offer, queue, until_agent
 from signaling_helpers import unique
 
-from callcenter import access
-from callcenter.access import Scope
-from callcenter.client import AUDIO_CALL, CallClient
-from callcenter.credentials import Role
+from callcenter.client.call_client import AUDIO_CALL, CallClient
+from callcenter.domain import access
+from callcenter.domain.access import Scope
+from callcenter.domain.credentials import Role
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -50,7 +50,7 @@ def test_the_documented_http_table_is_the_one_the_server_enforces():
 
 
 def test_every_operation_of_the_openapi_document_carries_its_row_of_the_table():
-    spec = json.loads((ROOT / "callcenter" / "openapi.json").read_text())
+    spec = json.loads((ROOT / "callcenter" / "server" / "http" / "openapi.json").read_text())
     documented = {}
     for path, operations in spec["paths"].items():
         for method, operation in operations.items():

@@ -12,7 +12,7 @@ import pytest
 import requests
 from contact_center_helpers import _start_server, agent, demo_extra, queue
 
-from callcenter.client import CallClient, CallClientError
+from callcenter.client.call_client import CallClient, CallClientError
 
 pytestmark = pytest.mark.timeout(60)
 

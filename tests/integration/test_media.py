@@ -10,8 +10,8 @@ import asyncio
 
 import pytest
 
-from callcenter.client import AUDIO_CALL, VIDEO_CALL  # noqa: E402
-from callcenter.client_media import CallMedia, default_tracks  # noqa: E402
+from callcenter.client.call_client import AUDIO_CALL, VIDEO_CALL  # noqa: E402
+from callcenter.client.media import CallMedia, default_tracks  # noqa: E402
 
 
 @pytest.fixture

@@ -21,8 +21,8 @@ from contact_center_helpers import (
 )
 from signaling_helpers import no_event, unique
 
-from callcenter.client import CallClient
-from callcenter.credentials import SHARED, mint
+from callcenter.client.call_client import CallClient
+from callcenter.domain.credentials import SHARED, mint
 
 SHARED_SECRET = "shared-worker-secret-0123456789abcdef0123"
 

@@ -23,8 +23,9 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from signaling_helpers import unique
 
-from callcenter import access, wire
-from callcenter.client import CallClient
+from callcenter.client.call_client import CallClient
+from callcenter.domain import access
+from callcenter.server.socketio import wire
 
 PROTOCOL = Path(__file__).parents[2] / "docs" / "protocol.md"
 FUZZ_EXAMPLES = 400

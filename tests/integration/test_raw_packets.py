@@ -1,5 +1,6 @@
 """Raw Engine.IO v4 / Socket.IO v5 frames that no Socket.IO client would send, on a real websocket
-to a real server (callcenter/packet_guard.py; docs/protocol.md, "Bad input at the packet level").
+to a real server (callcenter/server/socketio/packet_guard.py; docs/protocol.md, "Bad input at the
+packet level").
 
 Whatever the frame, the server's log gets no traceback (the fixtures fail the test otherwise) and
 at most one warning naming the connection; the connection then either still answers `hello`, or
@@ -23,7 +24,7 @@ import websocket
 from signaling_helpers import unique
 from werkzeug.serving import make_server
 
-from callcenter import packet_guard
+from callcenter.server.socketio import packet_guard
 
 DEEP = "[" * 5000
 BIG_INT = "1" * 5000  # past Python's 4300-digit limit for int()
@@ -435,5 +436,5 @@ def test_the_guard_works_without_eventlet_in_threading_mode(caplog):
         thread.join(5)
     assert seen == ["ping"]
     assert not [r for r in caplog.records if r.exc_info], caplog.text
-    guard_lines = [r for r in caplog.records if r.name == "callcenter.packet_guard"]
+    guard_lines = [r for r in caplog.records if r.name == "callcenter.server.socketio.packet_guard"]
     assert len(guard_lines) == 4, caplog.text

@@ -32,8 +32,8 @@ from contact_center_helpers import (  # noqa: E402
 )
 from signaling_helpers import unique  # noqa: E402
 
-from callcenter.client import AUDIO_CALL, CallClient  # noqa: E402
-from callcenter.client_media import CallMedia, tone_tracks  # noqa: E402
+from callcenter.client.call_client import AUDIO_CALL, CallClient  # noqa: E402
+from callcenter.client.media import CallMedia, tone_tracks  # noqa: E402
 
 CUSTOMER_TONE = 440
 AGENT_TONE = 880

@@ -11,7 +11,7 @@ import requests
 from signaling_helpers import no_event
 from werkzeug.security import generate_password_hash
 
-TEST_PLUGINS = Path(__file__).parents[1] / "plugins"
+TEST_PLUGINS = Path(__file__).parents[1] / "sample_plugins"
 HASH = generate_password_hash("pw")
 DEMO = f"""
 [[apps.queues]]

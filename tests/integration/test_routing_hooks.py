@@ -9,9 +9,9 @@ from signaling_helpers import no_event
 from werkzeug.security import generate_password_hash
 
 from callcenter.config import ConfigError, parse
-from callcenter.plugin_host import PluginHost
+from callcenter.hooks.host import PluginHost
 
-TEST_PLUGINS = Path(__file__).parents[1] / "plugins"
+TEST_PLUGINS = Path(__file__).parents[1] / "sample_plugins"
 HASH = generate_password_hash("pw")
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import requests
 
-TEST_PLUGINS = Path(__file__).parents[1] / "plugins"
+TEST_PLUGINS = Path(__file__).parents[1] / "sample_plugins"
 
 
 def start_serve(server, port: int | None = None, env: dict[str, str] | None = None,

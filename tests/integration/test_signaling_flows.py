@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from signaling_helpers import in_call, no_event, unique
 
-from callcenter.client import AUDIO_CALL, VIDEO_CALL, CallClient, CallClientError
+from callcenter.client.call_client import AUDIO_CALL, VIDEO_CALL, CallClient, CallClientError
 
 
 def code_of(ack: dict) -> str:

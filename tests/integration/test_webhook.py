@@ -25,7 +25,7 @@ import pytest
 import requests
 from contact_center_helpers import Desk, agent, connect, demo_extra, enqueue, extra_toml, queue
 
-from callcenter.db.database import Database
+from callcenter.history.db.database import Database
 
 pytestmark = pytest.mark.timeout(30)
 

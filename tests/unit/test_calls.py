@@ -1,12 +1,13 @@
-"""The call state machine (callcenter.calls), without a server: every transition and rejection."""
+"""The call state machine (callcenter.domain.calls), without a server: every transition and
+rejection."""
 
 from __future__ import annotations
 
 import pytest
 
-from callcenter.calls import EndReason, Leg, Limits, Outcome, Switchboard
-from callcenter.errors import Refused
-from callcenter.events import EventName
+from callcenter.domain.calls import EndReason, Leg, Limits, Outcome, Switchboard
+from callcenter.domain.errors import Refused
+from callcenter.domain.events import EventName
 from callcenter.store import MemoryStore
 
 APP = "demo"
@@ -323,7 +324,7 @@ def test_every_ended_call_emits_exactly_one_ended_event(board: Switchboard):
 
 
 def test_call_ids_never_begin_with_a_character_a_spreadsheet_reads_as_a_formula():
-    from callcenter.calls import new_call_id
+    from callcenter.domain.calls import new_call_id
 
     ids = [new_call_id() for _ in range(5000)]
     assert all(i[0].isalnum() and len(i) == 16 for i in ids)

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from callcenter.cli import main
-from callcenter.credentials import verify
+from callcenter.domain.credentials import verify
 
 SECRET = "c" * 40
 CONFIG = f"""

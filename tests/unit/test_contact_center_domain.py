@@ -7,12 +7,12 @@ from typing import Any
 
 import pytest
 
-from callcenter.calls import EndReason, Limits, Outcome, Switchboard
 from callcenter.config import parse
-from callcenter.contact_center import ContactCenter
-from callcenter.credentials import Identity, Role
-from callcenter.errors import Refused
-from callcenter.plugin_host import PluginHost
+from callcenter.domain.calls import EndReason, Limits, Outcome, Switchboard
+from callcenter.domain.contact_center import ContactCenter
+from callcenter.domain.credentials import Identity, Role
+from callcenter.domain.errors import Refused
+from callcenter.hooks.host import PluginHost
 from callcenter.store import MemoryStore
 
 APP = "demo"

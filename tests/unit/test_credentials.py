@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from callcenter.credentials import Role, app_of, mint, valid_user_id, verify
-from callcenter.errors import Refused
+from callcenter.domain.credentials import Role, app_of, mint, valid_user_id, verify
+from callcenter.domain.errors import Refused
 
 SECRET = "k" * 40
 OTHER = "o" * 40

@@ -1,4 +1,5 @@
-"""Every error code the server can answer is in callcenter.errors.ErrorCode, and docs/protocol.md
+"""Every error code the server can answer is in callcenter.domain.errors.ErrorCode, and
+docs/protocol.md
 documents every one of them."""
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from callcenter.errors import ErrorCode, Refused
+from callcenter.domain.errors import ErrorCode, Refused
 
 ROOT = Path(__file__).resolve().parents[2]
 CODE = re.compile(r"^[A-Z][A-Z_]{2,}$")

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from callcenter.db.database import CallFilter, Database
-from callcenter.events import CallEvent, EventName
-from callcenter.history import History
-from callcenter.outbox import Outbox
+from callcenter.domain.events import CallEvent, EventName
+from callcenter.history.db.database import CallFilter, Database
+from callcenter.history.outbox import Outbox
+from callcenter.history.records import History
 
 
 @pytest.fixture

@@ -19,11 +19,11 @@ from aiosmtpd.controller import Controller
 from callcenter_plugins import email_alerts, webhook
 
 from callcenter.config import Config, parse
-from callcenter.db.database import Database
-from callcenter.events import CallEvent, EventName
-from callcenter.history import History
-from callcenter.outbox import Outbox, RetryPolicy, event_payload
-from callcenter.services import Services
+from callcenter.domain.events import CallEvent, EventName
+from callcenter.history.db.database import Database
+from callcenter.history.outbox import Outbox, RetryPolicy, event_payload
+from callcenter.history.records import History
+from callcenter.hooks.services import Services
 
 SECRET = "whsec-0123456789abcdef"
 

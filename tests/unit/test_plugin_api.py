@@ -35,11 +35,11 @@ def test_stock_plugins_import_only_the_public_plugin_api(path: Path):
 
 def test_the_check_sees_an_import_of_internals(tmp_path: Path):
     bad = tmp_path / "bad.py"
-    bad.write_text("from callcenter.contact_center import QueuedCall\n"
-                   "from callcenter import config\nimport callcenter.store\n"
-                   "def f():\n    from callcenter.calls import Call\n")
-    assert callcenter_imports(bad) == ["callcenter.contact_center", "callcenter.config",
-                                       "callcenter.store", "callcenter.calls"]
+    bad.write_text("from callcenter.domain.contact_center import QueuedCall\n"
+                   "from callcenter import config\nimport callcenter.store.memory\n"
+                   "def f():\n    from callcenter.domain.calls import Call\n")
+    assert callcenter_imports(bad) == ["callcenter.domain.contact_center", "callcenter.config",
+                                       "callcenter.store.memory", "callcenter.domain.calls"]
 
 
 def test_every_name_of_the_plugin_api_is_documented():

@@ -1,4 +1,4 @@
-"""Plugin loading and guarded hook calls (callcenter.plugin_host), without a server."""
+"""Plugin loading and guarded hook calls (callcenter.hooks.host), without a server."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from callcenter.config import ConfigError, parse
-from callcenter.events import CallEvent, EventName
-from callcenter.plugin_host import PluginHost
+from callcenter.domain.events import CallEvent, EventName
+from callcenter.hooks.host import PluginHost
 
-TEST_PLUGINS = str(Path(__file__).parents[1] / "plugins")
+TEST_PLUGINS = str(Path(__file__).parents[1] / "sample_plugins")
 SECRET = "s" * 40
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from callcenter.rate_limit import MovingWindow
+from callcenter.server.http.rate_limit import MovingWindow
 
 
 def test_a_key_gets_its_allowance_then_is_refused_until_the_window_moves(monkeypatch):

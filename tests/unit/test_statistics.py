@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from callcenter.statistics import Thresholds, series, summarize
+from callcenter.domain.statistics import Thresholds, series, summarize
 
 T = 36_000.0  # the window's start
 END = T + 3600

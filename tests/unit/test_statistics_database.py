@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from test_statistics import CALLS, END, EVENTS, THRESHOLDS, T
 
-from callcenter.db.database import CallFilter, Database
-from callcenter.statistics import summarize
+from callcenter.domain.statistics import summarize
+from callcenter.history.db.database import CallFilter, Database
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

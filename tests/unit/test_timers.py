@@ -1,10 +1,10 @@
-"""The timer scheduler (callcenter.timers) and the cancellations the domain asks for."""
+"""The timer scheduler (callcenter.domain.timers) and the cancellations the domain asks for."""
 
 from __future__ import annotations
 
-from callcenter.calls import Limits, Switchboard
+from callcenter.domain.calls import Limits, Switchboard
+from callcenter.domain.timers import Timer, TimerKind, TimerQueue, timer_key
 from callcenter.store import MemoryStore
-from callcenter.timers import Timer, TimerKind, TimerQueue, timer_key
 
 
 def ring(delay: float, user: str, call: str = "c1") -> Timer:

@@ -129,7 +129,7 @@ def test_a_file_left_mid_write_is_repaired_to_whole_frames_and_hashed(tmp_path):
 
 def test_the_core_loads_the_wav_module_and_nothing_else_of_the_media_package():
     """The core server imports recording.py; aiortc, PyAV and the worker stay out of it."""
-    code = ("import sys, callcenter.recording; print(sorted(m for m in sys.modules if "
+    code = ("import sys, callcenter.history.recordings; print(sorted(m for m in sys.modules if "
             "m.split('.')[0] in ('aiortc', 'av', 'numpy') or m.startswith('callcenter.media')))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True).stdout

@@ -1,0 +1,466 @@
+"""The life of a call, in one place: invite, ring, accept or refuse, talk, leave, end.
+
+Plain Python: no Flask, no Socket.IO, no I/O. ``Switchboard`` turns a user's request into an
+``Outcome``: the reply for the requester, the notices for other users, the events for plugins and
+the timers to set. Adapters deliver those; nothing here knows how.
+
+A call has a sponsor (the caller) and legs, one per participant, each in one of the ``Leg`` states:
+
+    RINGING --accept--> JOINED --hangup/disconnect/kick--> LEFT
+    RINGING --reject--> REJECTED     RINGING --timer--> TIMED_OUT
+    RINGING --caller gives up or call ends--> CANCELLED
+    (at invite) BUSY: the invitee's line was taken; OFFLINE: not logged in (a missed call)
+
+A call goes on while it has two joined legs, or one joined leg and someone ringing; otherwise it
+ends, once, with a reason. A user holds at most one line (one call ringing or joined) at a time.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from dataclasses import dataclass, field
+from enum import IntEnum, StrEnum
+from typing import TYPE_CHECKING, Any
+
+from callcenter.domain.errors import Refused
+from callcenter.domain.events import CallEvent, EventName
+from callcenter.domain.timers import Timer, TimerKey, TimerKind, timer_key
+
+if TYPE_CHECKING:
+    from callcenter.domain.store import Store
+
+USER_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+
+
+class CallType(IntEnum):
+    UNKNOWN = 0
+    AUDIO = 1
+    VIDEO = 2
+
+
+class Leg(StrEnum):
+    RINGING = "ringing"
+    JOINED = "joined"
+    LEFT = "left"
+    REJECTED = "rejected"
+    TIMED_OUT = "timed_out"
+    CANCELLED = "cancelled"
+    BUSY = "busy"
+    OFFLINE = "offline"
+
+
+class EndReason(StrEnum):
+    QUEUE_TIMEOUT = "queue_timeout"
+    NO_AGENTS = "no_agents"
+    HANGUP = "hangup"
+    REJECTED = "rejected"
+    CANCELLED = "cancelled"
+    NO_ANSWER = "no_answer"
+    BUSY = "busy"
+    KICKED_OUT = "kicked_out"
+    DISCONNECTED = "disconnected"
+    LOGOUT = "logout"
+
+
+def new_call_id() -> str:
+    """16 URL-safe characters, the first a letter or digit: ids land in CSV exports, where a
+    leading '-' would read as a formula to a spreadsheet (and be quoted by the export)."""
+    while True:
+        call_id = secrets.token_urlsafe(12)
+        if call_id[0].isalnum():
+            return call_id
+
+
+@dataclass
+class Call:
+    id: str
+    app_id: str
+    sponsor: str
+    type: CallType
+    group: bool
+    timeout: int
+    created_at: float
+    data: dict[str, Any] | None
+    legs: dict[str, Leg]
+    answered_at: float | None = None
+    ended_at: float | None = None
+    end_reason: EndReason | None = None
+    # Set for a contact-center call: the customer (sponsor) waits in this queue while agents are
+    # offered the call one leg at a time; it does not end when an offer fails.
+    queue: str | None = None
+
+    def users(self, state: Leg) -> list[str]:
+        return [user for user, leg in self.legs.items() if leg is state]
+
+    @property
+    def invitees(self) -> list[str]:
+        return [user for user in self.legs if user != self.sponsor]
+
+
+@dataclass(frozen=True)
+class Notice:
+    """A server event for one user of the call's app."""
+
+    to: str
+    event: str
+    payload: dict[str, Any]
+
+
+@dataclass
+class Outcome:
+    reply: dict[str, Any] = field(default_factory=dict)
+    notices: list[Notice] = field(default_factory=list)
+    events: list[CallEvent] = field(default_factory=list)
+    timers: list[Timer] = field(default_factory=list)
+    # Timers set earlier that must no longer fire (TimerQueue.cancel).
+    cancelled: list[TimerKey] = field(default_factory=list)
+    ended_call: Call | None = None  # set when this step ended the call
+    # Messages for media workers: (worker id, event, payload).
+    to_workers: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    # Call detail records that changed in this step, for the history (contact_center.py).
+    records: list[dict[str, Any]] = field(default_factory=list)
+
+    def notify(self, to: str | list[str], event: str, payload: dict[str, Any]) -> None:
+        for user in [to] if isinstance(to, str) else to:
+            self.notices.append(Notice(user, event, payload))
+
+
+@dataclass(frozen=True)
+class Limits:
+    group_max: int = 4
+    default_timeout: int = 30
+    max_timeout: int = 600
+
+
+class Switchboard:
+    """Carries out call requests against the store. Each method is one atomic step."""
+
+    def __init__(self, store: Store, limits: Limits, clock: Any) -> None:
+        self.store = store
+        self.limits = limits
+        self.clock = clock  # a callable returning seconds since the epoch
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _event(self, out: Outcome, name: EventName, call: Call, user: str | None,
+               **data: Any) -> None:
+        out.events.append(CallEvent(name, call.app_id, call.id, user, self.clock(), data))
+
+    def _call_for(self, app_id: str, call_id: str) -> Call:
+        call = self.store.get_call(app_id, call_id)
+        if call is None or call.ended_at is not None:
+            raise Refused("CALL_NOT_FOUND", "no such call")
+        return call
+
+    @staticmethod
+    def _check_user_id(user_id: str) -> None:
+        if not USER_ID.match(user_id):
+            raise Refused("BAD_USER_ID", f"invalid user id {user_id[:40]!r}: use [A-Za-z0-9_-], "
+                          "1 to 32 characters")
+
+    def _save(self, call: Call) -> None:
+        """Store the call, or forget it once it has ended (its record went out as call.ended)."""
+        if call.ended_at is None:
+            self.store.put_call(call)
+        else:
+            self.store.delete_call(call.app_id, call.id)
+
+    def _set_leg(self, call: Call, user: str, leg: Leg) -> None:
+        call.legs[user] = leg
+        if leg not in (Leg.RINGING, Leg.JOINED):
+            self.store.release_line(call.app_id, user, call.id)
+
+    # -- requests --------------------------------------------------------------------------
+
+    def invite(self, app_id: str, caller: str, invitees: list[str], call_type: int,
+               timeout: int | None, group: bool, data: dict[str, Any] | None) -> Outcome:
+        """Start a call from ``caller`` to ``invitees`` (one, or several for a group call)."""
+        timeout = self._check_invite(caller, invitees, call_type, timeout, group)
+        call_id = new_call_id()
+        with self.store.transaction(f"{app_id}:{call_id}"):
+            if not self.store.claim_line(app_id, caller, call_id):
+                raise Refused("ALREADY_IN_CALL", "you are already ringing or in a call")
+            now = self.clock()
+            call = Call(id=call_id, app_id=app_id, sponsor=caller, type=CallType(call_type),
+                        group=group, timeout=timeout, created_at=now, data=data,
+                        legs={caller: Leg.JOINED})
+            out = Outcome(reply={"callId": call_id})
+            invited_payload = {
+                "callId": call_id, "inviteID": call_id, "sponsor": caller,
+                "userIDList": list(invitees), "type": call.type.value, "timeout": timeout,
+                "group": group, "inviteData": {"callType": call.type.value, "data": data},
+            }
+            for user in invitees:
+                if self.store.session_of(app_id, user) is None:
+                    call.legs[user] = Leg.OFFLINE
+                    self.store.add_missed(app_id, user, {
+                        "callId": call_id, "from": caller, "type": call.type.value,
+                        "group": group, "at": now})
+                    out.notify(caller, "no_resp", {"callId": call_id, "userID": user,
+                                                   "reason": "offline"})
+                    self._event(out, EventName.MISSED, call, user, **{"from": caller})
+                elif not self.store.claim_line(app_id, user, call_id):
+                    call.legs[user] = Leg.BUSY
+                    out.notify(caller, "line_busy", {"callId": call_id, "userID": user})
+                    self._event(out, EventName.BUSY, call, user, **{"from": caller})
+                else:
+                    call.legs[user] = Leg.RINGING
+                    out.notify(user, "invited", invited_payload)
+                    self._event(out, EventName.INVITED, call, user, **{
+                        "from": caller, "type": call.type.value, "group": group})
+                    if timeout:
+                        out.timers.append(Timer(timeout, app_id, call_id, user))
+            self._save(call)
+            busy_only = all(call.legs[u] is Leg.BUSY for u in invitees)
+            self._settle(call, out, EndReason.BUSY if busy_only else EndReason.NO_ANSWER)
+            return out
+
+    def _check_invite(self, caller: str, invitees: list[str], call_type: int,
+                      timeout: int | None, group: bool) -> int:
+        """Refuse an invitation that cannot be made; return its ring timeout."""
+        if call_type not in (CallType.AUDIO, CallType.VIDEO):
+            raise Refused("BAD_CALL_TYPE", "type must be 1 (audio) or 2 (video)")
+        for user in invitees:
+            self._check_user_id(user)
+        if not invitees:
+            raise Refused("BAD_REQUEST", "userIDList is empty")
+        if len(set(invitees)) != len(invitees):
+            raise Refused("BAD_REQUEST", "userIDList has duplicates")
+        if not group and len(invitees) != 1:
+            raise Refused("BAD_REQUEST", "a 1:1 call invites exactly one user; use group")
+        if len(invitees) + 1 > self.limits.group_max:
+            raise Refused("GROUP_TOO_LARGE",
+                          f"a call has at most {self.limits.group_max} participants")
+        if caller in invitees:
+            raise Refused("CANNOT_CALL_SELF", "a user cannot call themselves")
+        if timeout is None:
+            timeout = self.limits.default_timeout
+        if not 0 <= timeout <= self.limits.max_timeout:
+            raise Refused("BAD_TIMEOUT", f"timeout must be 0 to {self.limits.max_timeout} s")
+        return timeout
+
+    def accept(self, app_id: str, user: str, call_id: str) -> Outcome:
+        with self.store.transaction(f"{app_id}:{call_id}"):
+            call = self._call_for(app_id, call_id)
+            if call.legs.get(user) is not Leg.RINGING:
+                raise Refused("NOT_INVITED", "you are not being invited to this call")
+            others = call.users(Leg.JOINED)
+            self._set_leg(call, user, Leg.JOINED)
+            if call.answered_at is None:
+                call.answered_at = self.clock()
+            out = Outcome(reply={"callId": call_id, "type": call.type.value,
+                                 "participants": others})
+            out.notify(others, "user_accept", {"callId": call_id, "userID": user})
+            out.notify(others, "user_enter", {"callId": call_id, "userID": user})
+            self._stop_ringing(call, user, out)
+            self._event(out, EventName.ACCEPTED, call, user,
+                        wait=round(self.clock() - call.created_at, 3))
+            if call.queue:
+                # Ring-all: the first agent to accept wins; the others stop ringing.
+                for other in call.users(Leg.RINGING):
+                    self._cancel_leg(call, other, "taken", out)
+            self._save(call)
+            return out
+
+    def reject(self, app_id: str, user: str, call_id: str) -> Outcome:
+        with self.store.transaction(f"{app_id}:{call_id}"):
+            call = self._call_for(app_id, call_id)
+            if call.legs.get(user) is not Leg.RINGING:
+                raise Refused("NOT_INVITED", "you are not being invited to this call")
+            return self._refuse(call, user)
+
+    def _refuse(self, call: Call, user: str) -> Outcome:
+        self._set_leg(call, user, Leg.REJECTED)
+        out = Outcome()
+        self._stop_ringing(call, user, out)
+        if not call.queue:  # a waiting customer is not told about agents refusing
+            # Whoever is in the call hears it (in a 1:1 call, the caller).
+            out.notify(call.users(Leg.JOINED), "reject", {"callId": call.id, "userID": user})
+        self._event(out, EventName.REJECTED, call, user)
+        self._settle(call, out, EndReason.REJECTED)
+        self._save(call)
+        return out
+
+    def hangup(self, app_id: str, user: str, call_id: str,
+               reason: EndReason = EndReason.HANGUP) -> Outcome:
+        """Leave a call: cancel it (caller, unanswered), refuse it (ringing) or leave it."""
+        with self.store.transaction(f"{app_id}:{call_id}"):
+            call = self._call_for(app_id, call_id)
+            leg = call.legs.get(user)
+            if leg is Leg.RINGING:
+                return self._refuse(call, user)
+            if leg is not Leg.JOINED:
+                raise Refused("NOT_IN_CALL", "you are not in this call")
+            out = Outcome()
+            self._set_leg(call, user, Leg.LEFT)
+            if user == call.sponsor and call.answered_at is None:
+                self._settle(call, out, EndReason.CANCELLED)
+            else:
+                others = call.users(Leg.JOINED)
+                out.notify(others, "user_leave",
+                           {"callId": call_id, "userID": user, "reason": reason.value})
+                self._event(out, EventName.LEFT, call, user, reason=reason.value)
+                self._settle(call, out, reason)
+            self._save(call)
+            return out
+
+    def expire_invite(self, app_id: str, call_id: str, user: str) -> Outcome:
+        """The ring timer of ``user`` ran out; nothing happens if they stopped ringing."""
+        with self.store.transaction(f"{app_id}:{call_id}"):
+            call = self.store.get_call(app_id, call_id)
+            if call is None or call.ended_at is not None or call.legs.get(user) is not Leg.RINGING:
+                return Outcome()
+            self._set_leg(call, user, Leg.TIMED_OUT)
+            out = Outcome()
+            if call.queue:
+                out.notify(user, "calling_cancel", {"callId": call_id, "userID": call.sponsor,
+                                                    "reason": "timeout"})
+            else:
+                out.notify(user, "calling_timeout", {"callId": call_id})
+                out.notify(call.users(Leg.JOINED), "no_resp",
+                           {"callId": call_id, "userID": user, "reason": "timeout"})
+            self._event(out, EventName.TIMED_OUT, call, user, timeout=call.timeout)
+            self._settle(call, out, EndReason.NO_ANSWER)
+            self._save(call)
+            return out
+
+    # -- contact-center calls: a customer waits, agents are offered the call ----------------
+
+    def open_queue_call(self, app_id: str, customer: str, call_type: int, queue: str,
+                        data: dict[str, Any] | None) -> Call:
+        """The customer joins a queue: a call with only them in it, waiting for an agent."""
+        if call_type not in (CallType.AUDIO, CallType.VIDEO):
+            raise Refused("BAD_CALL_TYPE", "type must be 1 (audio) or 2 (video)")
+        call_id = new_call_id()
+        with self.store.transaction(f"{app_id}:{call_id}"):
+            if not self.store.claim_line(app_id, customer, call_id):
+                raise Refused("ALREADY_IN_CALL", "you are already ringing or in a call")
+            call = Call(id=call_id, app_id=app_id, sponsor=customer, type=CallType(call_type),
+                        group=False, timeout=0, created_at=self.clock(), data=data,
+                        legs={customer: Leg.JOINED}, queue=queue)
+            self._save(call)
+            return call
+
+    def offer(self, app_id: str, call_id: str, agent: str, timeout: int,
+              payload: dict[str, Any]) -> Outcome | None:
+        """Ring ``agent`` for a waiting call; None if the agent's line is taken."""
+        with self.store.transaction(f"{app_id}:{call_id}"):
+            call = self._call_for(app_id, call_id)
+            if not self.store.claim_line(app_id, agent, call_id):
+                return None
+            call.legs[agent] = Leg.RINGING
+            out = Outcome()
+            out.notify(agent, "offer", payload)
+            out.timers.append(Timer(timeout, app_id, call_id, agent))
+            self._save(call)
+            return out
+
+    def withdraw(self, app_id: str, call_id: str, agent: str, reason: str) -> Outcome:
+        """Stop ringing ``agent`` (their connection dropped, the call moved...)."""
+        with self.store.transaction(f"{app_id}:{call_id}"):
+            call = self.store.get_call(app_id, call_id)
+            out = Outcome()
+            if call is not None and call.legs.get(agent) is Leg.RINGING:
+                self._cancel_leg(call, agent, reason, out)
+                self._save(call)
+            return out
+
+    def end_waiting(self, app_id: str, call_id: str, reason: EndReason) -> Outcome:
+        """End a call that is still waiting in its queue (max wait, no agents left)."""
+        with self.store.transaction(f"{app_id}:{call_id}"):
+            call = self._call_for(app_id, call_id)
+            out = Outcome()
+            for user in call.users(Leg.RINGING):
+                self._cancel_leg(call, user, reason.value, out)
+            call.queue = None  # no longer waits: let the call settle like any other
+            self._settle(call, out, reason)
+            self._save(call)
+            return out
+
+    def check_relay(self, app_id: str, user: str, call_id: str, to: str | None = None) -> Call:
+        """Refuse a relay (signal, media state) unless sender and target have joined the call."""
+        call = self._call_for(app_id, call_id)
+        if call.legs.get(user) is not Leg.JOINED:
+            raise Refused("NOT_IN_CALL", "you have not joined this call")
+        if to is not None and (to == user or call.legs.get(to) is not Leg.JOINED):
+            raise Refused("PEER_NOT_IN_CALL", "the target has not joined this call")
+        return call
+
+    def media_state(self, app_id: str, user: str, call_id: str,
+                    state: dict[str, bool]) -> Outcome:
+        call = self.check_relay(app_id, user, call_id)
+        out = Outcome()
+        others = [u for u in call.users(Leg.JOINED) if u != user]
+        out.notify(others, "media_state", {"callId": call_id, "userID": user, **state})
+        return out
+
+    def switch_type(self, app_id: str, user: str, call_id: str, new_type: int) -> Outcome:
+        if new_type not in (CallType.AUDIO, CallType.VIDEO):
+            raise Refused("BAD_CALL_TYPE", "type must be 1 (audio) or 2 (video)")
+        with self.store.transaction(f"{app_id}:{call_id}"):
+            call = self.check_relay(app_id, user, call_id)
+            if call.group:
+                raise Refused("GROUP_CALL", "a group call cannot change its type")
+            old = call.type
+            call.type = CallType(new_type)
+            self._save(call)
+            payload = {"callId": call_id, "userID": user, "oldType": old.value,
+                       "newType": call.type.value}
+            out = Outcome(reply={"oldType": old.value, "newType": call.type.value})
+            out.notify([u for u, leg in call.legs.items() if leg in (Leg.JOINED, Leg.RINGING)],
+                       "call_type_changed", payload)
+            return out
+
+    def leave_all(self, app_id: str, user: str, reason: EndReason) -> Outcome:
+        """The user's session ends (disconnect, kick, logout): leave the call on their line."""
+        call_id = self.store.line_of(app_id, user)
+        if call_id is None:
+            return Outcome()
+        try:
+            return self.hangup(app_id, user, call_id, reason)
+        except Refused:
+            # The line pointed at a call that is gone; free it so the user is not stuck busy.
+            self.store.release_line(app_id, user, call_id)
+            return Outcome()
+
+    def take_missed(self, app_id: str, user: str) -> list[dict[str, Any]]:
+        return self.store.take_missed(app_id, user)
+
+    # -- the end of a call -----------------------------------------------------------------
+
+    @staticmethod
+    def _stop_ringing(call: Call, user: str, out: Outcome) -> None:
+        """The user stopped ringing before the ring timeout: its timer is not needed."""
+        out.cancelled.append(timer_key(TimerKind.RING, call.app_id, call.id, user))
+
+    def _cancel_leg(self, call: Call, user: str, reason: str, out: Outcome) -> None:
+        self._set_leg(call, user, Leg.CANCELLED)
+        self._stop_ringing(call, user, out)
+        out.notify(user, "calling_cancel", {"callId": call.id, "userID": call.sponsor,
+                                            "reason": reason})
+        self._event(out, EventName.CANCELLED, call, user, reason=reason)
+
+    def _settle(self, call: Call, out: Outcome, reason: EndReason) -> None:
+        """End the call if nobody is left to talk to; cancel whoever still rings."""
+        joined, ringing = call.users(Leg.JOINED), call.users(Leg.RINGING)
+        if len(joined) >= 2 or (len(joined) == 1 and ringing):
+            return
+        if call.queue and call.answered_at is None and call.sponsor in joined:
+            return  # the customer waits in the queue for the next offer
+        if not joined and ringing:
+            reason = EndReason.CANCELLED
+        cancel = {EndReason.CANCELLED: "abandoned" if call.queue else "cancelled"}.get(
+            reason, reason.value)
+        for user in ringing:
+            self._cancel_leg(call, user, cancel, out)
+        for user in joined:
+            self._set_leg(call, user, Leg.LEFT)
+            out.notify(user, "call_end", {"callId": call.id, "reason": reason.value})
+        call.ended_at = self.clock()
+        call.end_reason = reason
+        talk = call.ended_at - call.answered_at if call.answered_at is not None else 0.0
+        self._event(out, EventName.ENDED, call, None, reason=reason.value,
+                    answered=call.answered_at is not None, duration=round(talk, 3),
+                    legs={u: leg.value for u, leg in call.legs.items()}, queue=call.queue)
+        out.ended_call = call

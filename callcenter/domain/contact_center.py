@@ -1,0 +1,824 @@
+"""The contact center: customers wait in queues, agents are offered their calls, one call's life.
+
+    enqueue ──> waiting ──dispatch──> ringing (an offer to one agent, or several with ring-all)
+                  ^                      │ accept ──> answered ──hangup──> ended; agent wraps up
+                  └── timeout / reject / withdrawn ┘
+    waiting/ringing ──customer hangs up──> abandoned     ──max_wait──> overflowed or timed out
+
+The switchboard (calls.py) keeps the legs of the underlying call; this module keeps the queue side
+(position, attempts, history) and the agents, and reconciles the agents with the call's legs after
+every step (``_sync``), whatever caused it: a request, a timer or a dropped connection. Which agent
+gets a call and in which order calls are served are decided by plugins through ``Policies``.
+Plain Python, no I/O: every method returns an ``Outcome`` for the adapter to deliver.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from callcenter.config import App, Config, QueueSettings
+from callcenter.domain.agents import Agent, AgentState, AgentStatus
+from callcenter.domain.calls import Call, EndReason, Leg, Outcome, Switchboard
+from callcenter.domain.credentials import Identity
+from callcenter.domain.errors import Refused
+from callcenter.domain.events import CallEvent, EventName
+from callcenter.domain.timers import Timer, TimerKind, timer_key
+
+DEFAULT_HANDLE_TIME = 120.0  # seconds, for the estimated wait before a queue has history
+HANDLE_TIMES_KEPT = 20
+HISTORY_KEPT = 10_000  # finished calls per app kept in memory (the database keeps them all)
+RATING_WINDOW = 600.0
+
+
+@dataclass
+class RingAttempt:
+    agent: str
+    offered_at: float
+    ended_at: float | None = None
+    outcome: str | None = None  # answered, no_answer, rejected, taken, abandoned, ...
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"agent": self.agent, "offeredAt": self.offered_at, "endedAt": self.ended_at,
+                "outcome": self.outcome}
+
+
+@dataclass
+class QueuedCall:
+    """A customer's call through a queue, from joining to its history record."""
+
+    call_id: str
+    app_id: str
+    customer: str
+    queue: str
+    type: int
+    attributes: dict[str, str]
+    verified: dict[str, Any]
+    priority: int
+    joined_at: float
+    original_queue: str = ""
+    original_position: int = 0
+    position: int = 0
+    estimated_wait: int = 0
+    ringing: bool = False
+    offered_at: float | None = None
+    answered_at: float | None = None
+    ended_at: float | None = None
+    agent: str | None = None
+    attempts: list[RingAttempt] = field(default_factory=list)
+    outcome: str | None = None  # completed, abandoned, timed_out, no_agents
+    end_reason: str | None = None
+    ended_by: str | None = None  # customer, agent, system
+    wrap_up_ended_at: float | None = None
+    disposition: str | None = None
+    notes: str | None = None
+    rating: int | None = None
+    max_wait_token: int = 0
+    recorded: bool = False
+    wait_alerted: bool = False
+
+    @property
+    def waiting(self) -> bool:
+        return self.answered_at is None and self.ended_at is None
+
+    def wait(self, now: float) -> float:
+        return (self.answered_at or self.ended_at or now) - self.joined_at
+
+    @property
+    def talk(self) -> float:
+        if self.answered_at is None or self.ended_at is None:
+            return 0.0
+        return self.ended_at - self.answered_at
+
+    def tried(self) -> set[str]:
+        return {a.agent for a in self.attempts}
+
+    def open_attempts(self) -> list[RingAttempt]:
+        return [a for a in self.attempts if a.outcome is None]
+
+    def customer_view(self) -> dict[str, Any]:
+        attrs = self.attributes
+        verified_attrs = self.verified.get("attrs") or {}
+        return {
+            "userID": self.customer,
+            "name": self.verified.get("name") or attrs.get("name", ""),
+            "topic": attrs.get("topic", ""), "language": attrs.get("language", ""),
+            "pageUrl": attrs.get("pageUrl", ""), "attributes": dict(attrs),
+            "verified": {**({"name": self.verified["name"]} if "name" in self.verified else {}),
+                         **({"attrs": verified_attrs} if verified_attrs else {}),
+                         **({"priority": self.priority} if self.priority else {})},
+        }
+
+    def record(self) -> dict[str, Any]:
+        """The call detail record, as it stands now (``endedAt`` is None while it goes on)."""
+        wrap_up = None
+        if self.wrap_up_ended_at is not None and self.ended_at is not None:
+            wrap_up = round(self.wrap_up_ended_at - self.ended_at, 3)
+        return {
+            "callId": self.call_id, "queue": self.queue, "originalQueue": self.original_queue,
+            "customer": self.customer_view(), "agent": self.agent, "type": self.type,
+            "priority": self.priority, "joinedAt": self.joined_at, "offeredAt": self.offered_at,
+            "answeredAt": self.answered_at, "endedAt": self.ended_at,
+            "wrapUpEndedAt": self.wrap_up_ended_at,
+            "wait": round(self.wait(self.ended_at or time.time()), 3),
+            "talk": round(self.talk, 3), "hold": 0.0, "wrapUp": wrap_up,
+            "originalPosition": self.original_position, "finalPosition": self.position,
+            "attempts": [a.as_dict() for a in self.attempts], "outcome": self.outcome,
+            "endReason": self.end_reason, "endedBy": self.ended_by,
+            "disposition": self.disposition, "notes": self.notes, "rating": self.rating,
+            "recorded": self.recorded,
+        }
+
+
+class Recordings(Protocol):
+    """The recorder as the domain sees it (``callcenter.history.recordings.Recorder``): it hands
+    a call's legs to a media worker, through messages added to the step's outcome."""
+
+    def start(self, app_id: str, call_id: str, legs: dict[str, str], video: bool,
+              out: Outcome) -> object | None:
+        """Start recording the call; None if no media worker has room."""
+
+    def stop(self, app_id: str, call_id: str, out: Outcome) -> None: ...
+
+
+class Policies(Protocol):
+    """What plugins decide: the order calls are served in and which agents get a call."""
+
+    def queue_key(self, queue: QueueSettings, call: QueuedCall, now: float) -> Any: ...
+
+    def select_agents(self, queue: QueueSettings, call: QueuedCall, agents: list[Agent],
+                      now: float) -> list[Agent]: ...
+
+    def should_record(self, app_id: str, queue: QueueSettings, call: QueuedCall) -> bool: ...
+
+
+def _merge(out: Outcome, more: Outcome | None) -> Outcome:
+    if more is not None:
+        out.notices += more.notices
+        out.events += more.events
+        out.timers += more.timers
+        out.cancelled += more.cancelled
+        out.to_workers += more.to_workers
+        out.records += more.records
+        if more.ended_call is not None:
+            out.ended_call = more.ended_call
+    return out
+
+
+class ContactCenter:
+    """Queues and agents of every app, on top of the switchboard."""
+
+    def __init__(self, config: Config, switchboard: Switchboard, policies: Policies,
+                 clock: Callable[[], float] = time.time, recorder: Recordings | None = None
+                 ) -> None:
+        self.config = config
+        self.switchboard = switchboard
+        self.policies = policies
+        self.clock = clock
+        self.recorder = recorder
+        self.agents: dict[tuple[str, str], Agent] = {}
+        # The agents of each queue, in config order: routing reads this on every step.
+        self._queue_agents: dict[tuple[str, str], list[Agent]] = {}
+        for app in config.apps:
+            for settings in app.agents:
+                agent = Agent.from_settings(app.id, settings)
+                self.agents[(app.id, settings.id)] = agent
+                for queue in agent.queues:
+                    self._queue_agents.setdefault((app.id, queue), []).append(agent)
+        self.calls: dict[tuple[str, str], QueuedCall] = {}
+        self.finished: OrderedDict[tuple[str, str], QueuedCall] = OrderedDict()
+        self.handle_times: dict[tuple[str, str], deque[float]] = {}
+        self._last_stats: dict[tuple[str, str], dict[str, Any]] = {}
+        # Supervisors watching each app's live view, and what they were last sent.
+        self.watchers: dict[str, set[str]] = {}
+        self._last_live: dict[str, dict[str, Any]] = {}
+
+    # -- lookups ---------------------------------------------------------------------------
+
+    def _app(self, app_id: str) -> App:
+        app = self.config.app(app_id)
+        assert app is not None, app_id  # sessions exist only for configured apps
+        return app
+
+    def agent(self, app_id: str, user_id: str) -> Agent:
+        agent = self.agents.get((app_id, user_id))
+        if agent is None:
+            raise Refused("FORBIDDEN", "you are not an agent of this app")
+        return agent
+
+    def _queue(self, app_id: str, name: str) -> QueueSettings:
+        queue = self._app(app_id).queue(name)
+        if queue is None:
+            raise Refused("UNKNOWN_QUEUE", "no such queue")
+        return queue
+
+    def _agents_of(self, app_id: str, queue: str) -> list[Agent]:
+        """The agents serving a queue (the index itself: do not change the list)."""
+        return self._queue_agents.get((app_id, queue), [])
+
+    def _in_queue(self, app_id: str, queue: str) -> list[QueuedCall]:
+        """The calls not yet answered in a queue, in the order they will be served."""
+        now = self.clock()
+        settings = self._queue(app_id, queue)
+        calls = [c for (app, _), c in self.calls.items()
+                 if app == app_id and c.queue == queue and c.waiting]
+        # Calls already ringing an agent are served first: they are being served now.
+        return sorted(calls, key=lambda c: (not c.ringing,
+                                            self.policies.queue_key(settings, c, now)))
+
+    # -- agent status and state ------------------------------------------------------------
+
+    def _event(self, out: Outcome, name: EventName, app_id: str, call_id: str | None,
+               user: str | None, **data: Any) -> None:
+        out.events.append(CallEvent(name, app_id, call_id, user, self.clock(), data))
+
+    def _agent_changed(self, agent: Agent, out: Outcome) -> None:
+        out.notify(agent.id, "agent_update", {"agent": agent.snapshot()})
+
+    def _set_state(self, agent: Agent, state: AgentState, out: Outcome,
+                   call_id: str | None = None) -> None:
+        previous = agent.state
+        agent.state, agent.since, agent.call_id = state, self.clock(), call_id
+        self._event(out, EventName.AGENT_STATE, agent.app_id, call_id, agent.id,
+                    state=state.value, previous=previous.value)
+        self._agent_changed(agent, out)
+
+    def _set_status(self, agent: Agent, status: AgentStatus, reason: str, out: Outcome) -> None:
+        previous = agent.status
+        agent.status, agent.reason, agent.status_since = status, reason, self.clock()
+        if status is AgentStatus.AVAILABLE:
+            agent.missed_in_row = 0
+        self._event(out, EventName.AGENT_STATUS, agent.app_id, None, agent.id,
+                    status=status.value, reason=reason, previous=previous.value)
+        self._agent_changed(agent, out)
+
+    def session_started(self, app_id: str, user_id: str) -> Outcome:
+        """A user logged in; for an agent this is logging in, or coming back within grace."""
+        out = Outcome()
+        agent = self.agents.get((app_id, user_id))
+        if agent is None:
+            return out
+        agent.connected = True
+        agent.connection_epoch += 1
+        out.cancelled.append(timer_key(TimerKind.AGENT_GRACE, app_id, None, user_id))
+        if agent.status is AgentStatus.OFFLINE:
+            agent.logged_in_at = self.clock()
+            if agent.state is AgentState.WAITING:
+                agent.since = agent.logged_in_at
+            self._set_status(agent, AgentStatus.BREAK, "login", out)
+        else:
+            self._agent_changed(agent, out)
+        for queue in agent.queues:
+            self.dispatch(app_id, queue, out)
+        return out
+
+    def session_ended(self, app_id: str, user_id: str, reason: EndReason,
+                      replaced: bool = False) -> Outcome:
+        """A user's session ended: leave their call; an agent keeps their status for the grace
+        period unless ``replaced`` (they logged in again elsewhere)."""
+        out = Outcome()
+        agent = self.agents.get((app_id, user_id))
+        if agent is not None and not replaced and reason is not EndReason.LOGOUT:
+            agent.connected = False
+            agent.connection_epoch += 1
+            if agent.state is AgentState.RINGING and agent.call_id:
+                self._step(app_id, agent.call_id, out, lambda: self.switchboard.withdraw(
+                    app_id, agent.call_id, user_id, "disconnected"))
+            grace = self.config.contact_center.agent_grace
+            out.timers.append(Timer(grace, app_id, None, user_id, TimerKind.AGENT_GRACE,
+                                    agent.connection_epoch))
+        call_id = self.switchboard.store.line_of(app_id, user_id)
+        self._step(app_id, call_id, out,
+                   lambda: self.switchboard.leave_all(app_id, user_id, reason), by=user_id)
+        if agent is not None and reason is EndReason.LOGOUT:
+            agent.connected = False
+            self._set_status(agent, AgentStatus.OFFLINE, "logout", out)
+            self._empty_queues_check(agent, out)
+        return out
+
+    def set_status(self, app_id: str, user_id: str, status: str, reason: str | None) -> Outcome:
+        agent = self.agent(app_id, user_id)
+        try:
+            new = AgentStatus(status)
+        except ValueError:
+            raise Refused("BAD_REQUEST", "status: available, break or offline") from None
+        out = Outcome()
+        reason = (reason or "break") if new is AgentStatus.BREAK else ""
+        if (new, reason) != (agent.status, agent.reason):
+            self._set_status(agent, new, reason, out)
+        if new is AgentStatus.AVAILABLE:
+            for queue in agent.queues:
+                self.dispatch(app_id, queue, out)
+        out.reply = {"agent": agent.snapshot()}
+        return out
+
+    def agent_state(self, app_id: str, user_id: str) -> dict[str, Any]:
+        agent = self.agent(app_id, user_id)
+        midnight = time.mktime(time.localtime(self.clock())[:3] + (0, 0, 0, 0, 0, -1))
+        today = [c for (app, _), c in reversed(self.finished.items())
+                 if app == app_id and c.agent == user_id and (c.ended_at or 0) >= midnight]
+        return {
+            "agent": agent.snapshot(),
+            "queues": [self.queue_stats(app_id, q) for q in agent.queues],
+            "callsToday": [{"callId": c.call_id, "queue": c.queue,
+                            "customer": c.customer_view(), "answeredAt": c.answered_at,
+                            "endedAt": c.ended_at, "talk": round(c.talk, 3),
+                            "disposition": c.disposition, "notes": c.notes,
+                            "rating": c.rating, "recorded": c.recorded} for c in today],
+        }
+
+    # -- customers -------------------------------------------------------------------------
+
+    def enqueue(self, identity: Identity, queue_name: str, call_type: int,
+                attributes: dict[str, str]) -> Outcome:
+        app_id, customer = identity.app_id, identity.user_id
+        queue = self._queue(app_id, queue_name)
+        staffed = [a for a in self._agents_of(app_id, queue_name)
+                   if a.connected and a.status is not AgentStatus.OFFLINE]
+        if not staffed and queue.when_empty == "refuse":
+            raise Refused("NO_AGENTS", "no agent of this queue is logged in")
+        if len(self._in_queue(app_id, queue_name)) >= queue.max_length:
+            raise Refused("QUEUE_FULL", "the queue is full; try again later")
+        call = self.switchboard.open_queue_call(app_id, customer, call_type, queue_name,
+                                                {"attributes": attributes})
+        now = self.clock()
+        qc = QueuedCall(call_id=call.id, app_id=app_id, customer=customer, queue=queue_name,
+                        type=call_type, attributes=attributes, verified=identity.claims,
+                        priority=identity.priority, joined_at=now, original_queue=queue_name)
+        qc.recorded = self.recorder is not None and self.policies.should_record(app_id, queue, qc)
+        self.calls[(app_id, call.id)] = qc
+        out = Outcome()
+        order = self._in_queue(app_id, queue_name)
+        qc.original_position = qc.position = order.index(qc) + 1
+        self._event(out, EventName.QUEUE_JOINED, app_id, call.id, customer, queue=queue_name,
+                    position=qc.position, priority=qc.priority)
+        out.records.append(qc.record())
+        self._set_max_wait(qc, queue, out)
+        self.dispatch(app_id, queue_name, out)
+        self._refresh(app_id, queue_name, out, force={call.id})
+        # The ack tells the position; the first queue_update repeats it (harmless, and it keeps
+        # "every change is an event" true for a widget that only listens).
+        out.reply = {"callId": call.id, "queue": queue_name, "position": qc.position,
+                     "estimatedWait": qc.estimated_wait, "recorded": qc.recorded}
+        return out
+
+    def rate(self, app_id: str, customer: str, call_id: str, rating: int) -> Outcome:
+        qc = self.finished.get((app_id, call_id))
+        if qc is None or qc.customer != customer or qc.answered_at is None:
+            raise Refused("CALL_NOT_FOUND", "no answered call of yours with that id")
+        if not 1 <= rating <= 5:
+            raise Refused("BAD_RATING", "rating must be 1 to 5")
+        if qc.rating is not None:
+            raise Refused("ALREADY_RATED", "this call is rated already")
+        if self.clock() - (qc.ended_at or 0) > RATING_WINDOW:
+            raise Refused("CALL_NOT_FOUND", "the call ended too long ago to be rated")
+        qc.rating = rating
+        out = Outcome(reply={"callId": call_id, "rating": rating})
+        out.records.append(qc.record())
+        self._event(out, EventName.CALL_RATED, app_id, call_id, customer, rating=rating,
+                    agent=qc.agent, queue=qc.queue)
+        return out
+
+    def wrap_up(self, app_id: str, user_id: str, call_id: str, disposition: str | None,
+                notes: str | None) -> Outcome:
+        agent = self.agent(app_id, user_id)
+        if agent.state is not AgentState.WRAP_UP or agent.call_id != call_id:
+            raise Refused("NOT_IN_WRAP_UP", "you are not wrapping up that call")
+        out = Outcome(reply={"callId": call_id})
+        qc = self.finished.get((app_id, call_id))
+        if qc is not None:
+            qc.disposition, qc.notes = disposition, notes
+            qc.wrap_up_ended_at = self.clock()
+        self._event(out, EventName.AGENT_WRAP_UP, app_id, call_id, user_id,
+                    disposition=disposition, notes=notes)
+        self._end_wrap_up(agent, out)
+        return out
+
+    def _end_wrap_up(self, agent: Agent, out: Outcome) -> None:
+        out.cancelled.append(timer_key(TimerKind.WRAP_UP, agent.app_id, agent.call_id, agent.id))
+        qc = self.finished.get((agent.app_id, agent.call_id or ""))
+        if qc is not None:
+            if qc.wrap_up_ended_at is None:
+                qc.wrap_up_ended_at = self.clock()
+            handled = qc.talk + (qc.wrap_up_ended_at - (qc.ended_at or qc.wrap_up_ended_at))
+            self.handle_times.setdefault((agent.app_id, qc.queue),
+                                         deque(maxlen=HANDLE_TIMES_KEPT)).append(handled)
+            out.records.append(qc.record())
+        self._set_state(agent, AgentState.WAITING, out)
+        for queue in agent.queues:
+            self.dispatch(agent.app_id, queue, out)
+
+    # -- requests on calls that may be queue calls -----------------------------------------
+
+    def accept(self, app_id: str, user: str, call_id: str) -> Outcome:
+        out = Outcome()
+        return self._step(app_id, call_id, out,
+                          lambda: self.switchboard.accept(app_id, user, call_id), by=user,
+                          reply=True)
+
+    def reject(self, app_id: str, user: str, call_id: str) -> Outcome:
+        out = Outcome()
+        return self._step(app_id, call_id, out,
+                          lambda: self.switchboard.reject(app_id, user, call_id), by=user,
+                          reply=True)
+
+    def hangup(self, app_id: str, user: str, call_id: str) -> Outcome:
+        out = Outcome()
+        return self._step(app_id, call_id, out,
+                          lambda: self.switchboard.hangup(app_id, user, call_id), by=user,
+                          reply=True)
+
+    def _step(self, app_id: str, call_id: str | None, out: Outcome,
+              action: Callable[[], Outcome], by: str | None = None,
+              reply: bool = False) -> Outcome:
+        """Run one switchboard step, then bring the queue side up to date with it."""
+        result = action()
+        _merge(out, result)
+        if reply:
+            out.reply = result.reply
+        qc = self.calls.get((app_id, call_id)) if call_id else None
+        if qc is not None:
+            ended = result.ended_call
+            call = ended if ended is not None and ended.id == call_id else \
+                self.switchboard.store.get_call(app_id, call_id)
+            self._sync(qc, call, out, by)
+        return out
+
+    # -- keeping agents and queue records in line with the call's legs ----------------------
+
+    def _sync(self, qc: QueuedCall, call: Call | None, out: Outcome, by: str | None) -> None:
+        now = self.clock()
+        app_id = qc.app_id
+        queue = self._queue(app_id, qc.queue)
+        legs = call.legs if call is not None else {}
+        ended = call is None or call.ended_at is not None
+        for attempt in qc.open_attempts():
+            leg = legs.get(attempt.agent)
+            if leg is Leg.RINGING and not ended:
+                continue
+            agent = self.agents[(app_id, attempt.agent)]
+            attempt.ended_at = now
+            if leg is Leg.JOINED:
+                attempt.outcome = "answered"
+                qc.answered_at, qc.agent = now, agent.id
+                out.cancelled.append(timer_key(TimerKind.MAX_WAIT, app_id, qc.call_id, None))
+                agent.answered += 1
+                agent.missed_in_row = 0
+                self._set_state(agent, AgentState.IN_CALL, out, qc.call_id)
+                self._event(out, EventName.QUEUE_ANSWERED, app_id, qc.call_id, agent.id,
+                            queue=qc.queue, hold=round(qc.wait(now), 3),
+                            ring=round(now - attempt.offered_at, 3))
+                self._start_recording(qc, agent, out)
+                out.records.append(qc.record())
+                continue
+            if leg is Leg.TIMED_OUT:
+                attempt.outcome = "no_answer"
+                agent.missed_in_row += 1
+                self._event(out, EventName.QUEUE_RING_NO_ANSWER, app_id, qc.call_id, agent.id,
+                            queue=qc.queue, ring=round(now - attempt.offered_at, 3))
+            elif leg is Leg.REJECTED:
+                attempt.outcome = "rejected"
+                agent.blocked_until = now + queue.reject_delay
+                self._event(out, EventName.QUEUE_OFFER_REJECTED, app_id, qc.call_id, agent.id,
+                            queue=qc.queue)
+            else:
+                attempt.outcome = "cancelled" if ended else "withdrawn"
+            if agent.call_id == qc.call_id and agent.state is AgentState.RINGING:
+                self._set_state(agent, AgentState.WAITING, out)
+            if agent.missed_in_row >= queue.max_no_answer and \
+                    agent.status is AgentStatus.AVAILABLE:
+                self._set_status(agent, AgentStatus.BREAK, "no_answer", out)
+            for other in agent.queues:
+                if other != qc.queue:
+                    self.dispatch(app_id, other, out)
+        qc.ringing = bool(qc.open_attempts())
+        if ended:
+            self._finish(qc, call, out, by)
+        elif qc.waiting and not qc.ringing:
+            self.dispatch(app_id, qc.queue, out)
+        self._refresh(app_id, qc.queue, out)
+
+    def _start_recording(self, qc: QueuedCall, agent: Agent, out: Outcome) -> None:
+        if not qc.recorded or self.recorder is None:
+            return
+        # Customer on the left channel, agent on the right.
+        job = self.recorder.start(qc.app_id, qc.call_id, {qc.customer: "left", agent.id: "right"},
+                                  False, out)
+        if job is None:
+            self._event(out, EventName.RECORDING_UNAVAILABLE, qc.app_id, qc.call_id, None,
+                        queue=qc.queue, reason="no media worker has room")
+
+    def _finish(self, qc: QueuedCall, call: Call | None, out: Outcome, by: str | None) -> None:
+        now = self.clock()
+        app_id = qc.app_id
+        if qc.recorded and self.recorder is not None:
+            self.recorder.stop(app_id, qc.call_id, out)
+        qc.ended_at = now
+        out.cancelled.append(timer_key(TimerKind.MAX_WAIT, app_id, qc.call_id, None))
+        reason = call.end_reason if call is not None and call.end_reason else EndReason.HANGUP
+        qc.end_reason = reason.value
+        qc.ended_by = ("customer" if by == qc.customer else
+                       "agent" if by is not None and by == qc.agent else "system")
+        if qc.answered_at is not None:
+            qc.outcome = "completed"
+            agent = self.agents[(app_id, qc.agent)] if qc.agent else None
+            self._event(out, EventName.QUEUE_COMPLETED, app_id, qc.call_id, qc.agent,
+                        queue=qc.queue, hold=round(qc.wait(now), 3), talk=round(qc.talk, 3),
+                        ended_by=qc.ended_by)
+            if agent is not None:
+                agent.talk_time += qc.talk
+                agent.last_call_end = now
+                wrap = self._queue(app_id, qc.queue).wrap_up
+                agent.wrap_up_until = now + wrap
+                self._set_state(agent, AgentState.WRAP_UP, out, qc.call_id)
+                out.timers.append(Timer(wrap, app_id, qc.call_id, agent.id, TimerKind.WRAP_UP))
+        elif reason in (EndReason.QUEUE_TIMEOUT, EndReason.NO_AGENTS):
+            qc.outcome = "timed_out" if reason is EndReason.QUEUE_TIMEOUT else "no_agents"
+            self._event(out, EventName.QUEUE_TIMED_OUT, app_id, qc.call_id, qc.customer,
+                        queue=qc.queue, wait=round(qc.wait(now), 3), reason=reason.value)
+        else:
+            qc.outcome = "abandoned"
+            self._event(out, EventName.QUEUE_ABANDONED, app_id, qc.call_id, qc.customer,
+                        queue=qc.queue, position=qc.position,
+                        original_position=qc.original_position, wait=round(qc.wait(now), 3))
+        del self.calls[(app_id, qc.call_id)]
+        self.finished[(app_id, qc.call_id)] = qc
+        out.records.append(qc.record())
+        while len(self.finished) > HISTORY_KEPT * max(1, len(self.config.apps)):
+            self.finished.popitem(last=False)
+
+    # -- routing ---------------------------------------------------------------------------
+
+    def dispatch(self, app_id: str, queue_name: str, out: Outcome) -> None:
+        """Offer the queue's waiting calls, in order, to the agents who can take them."""
+        queue = self._queue(app_id, queue_name)
+        now = self.clock()
+        candidates: list[Agent] | None = None
+        for qc in self._in_queue(app_id, queue_name):
+            if qc.ringing:
+                continue
+            # Offers only take agents away, so the agents still free are found among those who
+            # were free for the previous call.
+            candidates = [a for a in (self._agents_of(app_id, queue_name)
+                                      if candidates is None else candidates)
+                          if a.can_take(queue, now)]
+            if not candidates:
+                return
+            tried = qc.tried()
+            untried = [a for a in candidates if a.id not in tried]
+            chosen = self.policies.select_agents(queue, qc, untried or candidates, now)
+            by_id = {a.id: a for a in candidates}
+            for agent in chosen:
+                found = by_id.get(getattr(agent, "id", None))
+                if found is not None and (found is agent or found == agent):
+                    self._offer(qc, queue, found, out)
+
+    def _offer(self, qc: QueuedCall, queue: QueueSettings, agent: Agent, out: Outcome) -> None:
+        now = self.clock()
+        payload = {"callId": qc.call_id, "queue": qc.queue, "type": qc.type,
+                   "customer": qc.customer_view(), "waited": round(qc.wait(now), 3),
+                   "position": qc.position, "ringTimeout": queue.ring_timeout}
+        offered = self.switchboard.offer(qc.app_id, qc.call_id, agent.id, queue.ring_timeout,
+                                         payload)
+        if offered is None:
+            return  # the agent's line is busy with a call of their own
+        _merge(out, offered)
+        qc.attempts.append(RingAttempt(agent.id, now))
+        qc.ringing = True
+        qc.offered_at = qc.offered_at or now
+        self._set_state(agent, AgentState.RINGING, out, qc.call_id)
+        self._event(out, EventName.QUEUE_OFFERED, qc.app_id, qc.call_id, agent.id,
+                    queue=qc.queue, attempt=len(qc.attempts))
+
+    def _set_max_wait(self, qc: QueuedCall, queue: QueueSettings, out: Outcome) -> None:
+        qc.max_wait_token += 1
+        out.timers.append(Timer(queue.max_wait - qc.wait(self.clock()), qc.app_id, qc.call_id,
+                                None, TimerKind.MAX_WAIT, qc.max_wait_token))
+
+    def _max_wait(self, timer: Timer, out: Outcome) -> None:
+        qc = self.calls.get((timer.app_id, timer.call_id or ""))
+        if qc is None or not qc.waiting or timer.token != qc.max_wait_token:
+            return
+        queue = self._queue(qc.app_id, qc.queue)
+        for attempt in qc.open_attempts():
+            self._step(qc.app_id, qc.call_id, out, lambda a=attempt: self.switchboard.withdraw(
+                qc.app_id, qc.call_id, a.agent, "timeout"))
+        if queue.overflow is None:
+            self._step(qc.app_id, qc.call_id, out, lambda: self.switchboard.end_waiting(
+                qc.app_id, qc.call_id, EndReason.QUEUE_TIMEOUT))
+            return
+        target = self._queue(qc.app_id, queue.overflow)
+        call = self.switchboard.store.get_call(qc.app_id, qc.call_id)
+        if call is not None:
+            call.queue = target.name
+            self.switchboard.store.put_call(call)
+        self._event(out, EventName.QUEUE_OVERFLOWED, qc.app_id, qc.call_id, qc.customer,
+                    queue=qc.queue, to=target.name, wait=round(qc.wait(self.clock()), 3))
+        old = qc.queue
+        qc.queue = target.name
+        out.records.append(qc.record())
+        # The overflow queue gets its own max_wait, counted from now.
+        qc.max_wait_token += 1
+        out.timers.append(Timer(target.max_wait, qc.app_id, qc.call_id, None, TimerKind.MAX_WAIT,
+                                qc.max_wait_token))
+        self._refresh(qc.app_id, old, out)
+        self.dispatch(qc.app_id, target.name, out)
+        self._refresh(qc.app_id, target.name, out, force={qc.call_id})
+
+    # -- timers and the clock --------------------------------------------------------------
+
+    def on_timer(self, timer: Timer) -> Outcome:
+        out = Outcome()
+        if timer.kind is TimerKind.RING:
+            self._step(timer.app_id, timer.call_id, out, lambda: self.switchboard.expire_invite(
+                timer.app_id, timer.call_id or "", timer.user_id or ""))
+        elif timer.kind is TimerKind.MAX_WAIT:
+            self._max_wait(timer, out)
+        elif timer.kind is TimerKind.WRAP_UP:
+            agent = self.agents.get((timer.app_id, timer.user_id or ""))
+            if agent and agent.state is AgentState.WRAP_UP and agent.call_id == timer.call_id:
+                self._end_wrap_up(agent, out)
+        elif timer.kind is TimerKind.AGENT_GRACE:
+            agent = self.agents.get((timer.app_id, timer.user_id or ""))
+            if agent and not agent.connected and agent.connection_epoch == timer.token:
+                self._set_status(agent, AgentStatus.OFFLINE, "disconnected", out)
+                self._empty_queues_check(agent, out)
+        return out
+
+    def _empty_queues_check(self, agent: Agent, out: Outcome) -> None:
+        """The last agent of a `when_empty = "refuse"` queue left: its callers are told."""
+        for name in agent.queues:
+            queue = self._queue(agent.app_id, name)
+            staffed = [a for a in self._agents_of(agent.app_id, name)
+                       if a.connected and a.status is not AgentStatus.OFFLINE]
+            if staffed or queue.when_empty != "refuse":
+                continue
+            for qc in self._in_queue(agent.app_id, name):
+                self._step(qc.app_id, qc.call_id, out, lambda c=qc: self.switchboard.end_waiting(
+                    c.app_id, c.call_id, EndReason.NO_AGENTS))
+
+    def tick(self, app_id: str) -> Outcome:
+        """Once a second per app: offers that became possible with time (reject delays over,
+        skills widening with the wait), queue positions, and queue statistics for agents."""
+        out = Outcome()
+        app = self._app(app_id)
+        for queue in app.queues:
+            self.dispatch(app.id, queue.name, out)
+            self._refresh(app.id, queue.name, out)
+            if queue.wait_alert is not None:
+                self._wait_alerts(app.id, queue, out)
+        self._push_stats(app, out)
+        self._push_live(app.id, out)
+        return out
+
+    def _wait_alerts(self, app_id: str, queue: QueueSettings, out: Outcome) -> None:
+        now = self.clock()
+        for qc in self._in_queue(app_id, queue.name):
+            if not qc.wait_alerted and qc.wait(now) >= (queue.wait_alert or 0):
+                qc.wait_alerted = True
+                self._event(out, EventName.QUEUE_LONG_WAIT, app_id, qc.call_id, qc.customer,
+                            queue=queue.name, wait=round(qc.wait(now), 3),
+                            position=qc.position, threshold=queue.wait_alert)
+
+    # -- what customers and agents are told ------------------------------------------------
+
+    def estimated_wait(self, app_id: str, queue: str, position: int) -> int:
+        """Seconds: calls ahead of this one beyond the free agents, times the average handle
+        time (talk + wrap-up, last 20 calls), shared among the agents staffing the queue."""
+        return self._estimate(self._wait_model(app_id, queue), position)
+
+    def _wait_model(self, app_id: str, queue: str) -> tuple[int, int, float]:
+        """(free agents, staffing agents, average handle time) of a queue, for estimates."""
+        settings = self._queue(app_id, queue)
+        now = self.clock()
+        staffed = [a for a in self._agents_of(app_id, queue)
+                   if a.connected and a.status is AgentStatus.AVAILABLE]
+        free = sum(1 for a in staffed if a.can_take(settings, now))
+        times = self.handle_times.get((app_id, queue))
+        handle = sum(times) / len(times) if times else DEFAULT_HANDLE_TIME
+        return free, len(staffed), handle
+
+    @staticmethod
+    def _estimate(model: tuple[int, int, float], position: int) -> int:
+        free, staffed, handle = model
+        ahead = max(0, position - free)
+        return math.ceil(ahead * handle / max(1, staffed))
+
+    def _refresh(self, app_id: str, queue: str, out: Outcome, force: set[str] = frozenset()
+                 ) -> None:
+        calls = self._in_queue(app_id, queue)
+        if not calls:
+            return
+        model = self._wait_model(app_id, queue)  # once: it is the same for every position
+        for position, qc in enumerate(calls, start=1):
+            wait = self._estimate(model, position)
+            if (position, wait) != (qc.position, qc.estimated_wait) or qc.call_id in force:
+                qc.position, qc.estimated_wait = position, wait
+                out.notify(qc.customer, "queue_update", {"callId": qc.call_id,
+                                                         "position": position,
+                                                         "estimatedWait": wait})
+
+    def queue_stats(self, app_id: str, queue: str) -> dict[str, Any]:
+        now = self.clock()
+        waiting = self._in_queue(app_id, queue)
+        settings = self._queue(app_id, queue)
+        return {
+            "name": queue, "waiting": len(waiting),
+            "longestWait": round(max((c.wait(now) for c in waiting), default=0)),
+            "agentsAvailable": sum(1 for a in self._agents_of(app_id, queue)
+                                   if a.can_take(settings, now)),
+        }
+
+    # -- the supervisors' live view -----------------------------------------------------------
+
+    def watch(self, app_id: str, user_id: str) -> dict[str, Any]:
+        """A supervisor opens the live view: they get ``supervisor_stats`` on every change
+        (at most once a second, with the tick) until ``unwatch``."""
+        self.watchers.setdefault(app_id, set()).add(user_id)
+        return self.live(app_id)
+
+    def unwatch(self, app_id: str, user_id: str) -> None:
+        self.watchers.get(app_id, set()).discard(user_id)
+
+    @staticmethod
+    def shown_state(agent: Agent) -> str:
+        """One word for a supervisor: offline, break, available, ringing, in_call, wrap_up.
+        What the agent is doing wins over the status they chose (a call goes on during a
+        break they asked for)."""
+        if agent.status is AgentStatus.OFFLINE:
+            return "offline"
+        if agent.state is not AgentState.WAITING:
+            return agent.state.value
+        return "break" if agent.status is AgentStatus.BREAK else "available"
+
+    def live(self, app_id: str) -> dict[str, Any]:
+        """Right now: per queue the calls waiting, the longest wait and the calls in progress,
+        agents by state, and every call not yet ended."""
+        now = self.clock()
+        app = self._app(app_id)
+        states = ("available", "ringing", "in_call", "wrap_up", "break", "offline")
+        agents = [a for (aid, _), a in self.agents.items() if aid == app_id]
+        calls = [c for (aid, _), c in self.calls.items() if aid == app_id]
+        queues = []
+        for queue in app.queues:
+            mine = [c for c in calls if c.queue == queue.name]
+            waiting = [c for c in mine if c.waiting]
+            by_state = dict.fromkeys(states, 0)
+            for agent in self._agents_of(app_id, queue.name):
+                by_state[self.shown_state(agent)] += 1
+            queues.append({
+                "name": queue.name, "waiting": len(waiting),
+                "longestWait": round(max((c.wait(now) for c in waiting), default=0)),
+                "inProgress": sum(1 for c in mine if c.answered_at is not None),
+                "agents": by_state,
+            })
+        totals = dict.fromkeys(states, 0)
+        for agent in agents:
+            totals[self.shown_state(agent)] += 1
+        return {
+            "queues": queues,
+            # `since`: when the shown state began, a change of status or of state.
+            "agents": [{"agentId": a.id, "name": a.name, "state": self.shown_state(a),
+                        "status": a.status.value, "reason": a.reason,
+                        "since": max(a.since, a.status_since),
+                        "callId": a.call_id, "queues": list(a.queues),
+                        "answered": a.answered} for a in agents],
+            "agentsByState": totals,
+            "calls": [{"callId": c.call_id, "queue": c.queue,
+                       "customer": c.customer_view()["name"] or c.customer,
+                       "state": "in_call" if c.answered_at is not None else
+                       "ringing" if c.ringing else "waiting",
+                       "joinedAt": c.joined_at, "answeredAt": c.answered_at,
+                       "agent": c.agent, "position": c.position if c.waiting else None}
+                      for c in sorted(calls, key=lambda c: c.joined_at)],
+        }
+
+    def _push_live(self, app_id: str, out: Outcome) -> None:
+        watchers = self.watchers.get(app_id)
+        if not watchers:
+            return
+        live = self.live(app_id)
+        if live == self._last_live.get(app_id):
+            return
+        self._last_live[app_id] = live
+        out.notify(sorted(watchers), "supervisor_stats", {**live, "at": self.clock()})
+
+    def _push_stats(self, app: App, out: Outcome) -> None:
+        stats = {q.name: self.queue_stats(app.id, q.name) for q in app.queues}
+        changed = {name for name, s in stats.items() if self._last_stats.get((app.id, name)) != s}
+        if not changed:
+            return
+        for name in changed:
+            self._last_stats[(app.id, name)] = stats[name]
+        # Agents serving the same queues get the same payload object: one notify, which the
+        # adapter sends as one emit to all of them.
+        groups: dict[tuple[str, ...], list[str]] = {}
+        for (app_id, _), agent in self.agents.items():
+            if app_id == app.id and agent.connected and changed.intersection(agent.queues):
+                groups.setdefault(agent.queues, []).append(agent.id)
+        for queues, agent_ids in groups.items():
+            out.notify(agent_ids, "queue_stats", {"queues": [stats[q] for q in queues]})

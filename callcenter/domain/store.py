@@ -1,0 +1,50 @@
+"""What the domain needs of live state: sessions, lines, calls and missed calls.
+
+The switchboard reads and changes live state only through this interface, so that where it lives
+is the adapter's choice (``callcenter.store``: in this process's memory, or shared). Every
+operation is one step that a shared implementation can make atomic across processes (noted beside
+each: SET NX, compare-and-delete scripts, lists). Calls are stored whole; the switchboard changes a
+call only inside ``transaction()``, which a shared store implements as a lock on the call's key.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from callcenter.domain.calls import Call
+
+MISSED_CALLS_KEPT = 100  # per user; older ones are dropped so an offline user cannot fill memory
+
+
+class Store(Protocol):
+    def transaction(self, key: str) -> Any:
+        """A context manager that serialises operations on one call or user key."""
+
+    # sessions: which connection a user of an app is logged in on (one at a time)
+    def bind_session(self, app_id: str, user_id: str, sid: str) -> str | None:
+        """Make ``sid`` the user's session; return the session it replaced (Redis: GETSET)."""
+
+    def unbind_session(self, app_id: str, user_id: str, sid: str) -> bool:
+        """Forget the user's session if it is still ``sid`` (Redis: compare-and-delete)."""
+
+    def session_of(self, app_id: str, user_id: str) -> str | None: ...
+
+    # lines: the one call a user is ringing for or talking in
+    def claim_line(self, app_id: str, user_id: str, call_id: str) -> bool:
+        """Take the user's line for ``call_id`` if it is free (Redis: SET NX)."""
+
+    def release_line(self, app_id: str, user_id: str, call_id: str) -> None:
+        """Free the user's line if ``call_id`` holds it (Redis: compare-and-delete)."""
+
+    def line_of(self, app_id: str, user_id: str) -> str | None: ...
+
+    # calls
+    def put_call(self, call: Call) -> None: ...
+    def get_call(self, app_id: str, call_id: str) -> Call | None: ...
+    def delete_call(self, app_id: str, call_id: str) -> None: ...
+
+    # missed calls, handed out once at the user's next login (Redis: RPUSH + LTRIM, then a
+    # MULTI of LRANGE and DEL)
+    def add_missed(self, app_id: str, user_id: str, record: dict[str, Any]) -> None: ...
+    def take_missed(self, app_id: str, user_id: str) -> list[dict[str, Any]]: ...

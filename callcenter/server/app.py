@@ -1,0 +1,319 @@
+"""The application factory: one Flask app with Socket.IO signaling, the SDK and the demo.
+
+``create_app(config)`` wires the parts together and starts nothing; ``callcenter.server.serve``
+runs it
+under eventlet. Tests of the factory itself can build an app without a network.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, abort, jsonify, request, send_file, send_from_directory
+from flask_socketio import SocketIO
+from limits import parse as parse_rate
+from limits.storage import MemoryStorage
+from limits.strategies import MovingWindowRateLimiter
+from prometheus_client import CONTENT_TYPE_LATEST
+from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from callcenter.config import Config
+from callcenter.domain.access import Scope
+from callcenter.domain.calls import Limits, Switchboard
+from callcenter.domain.contact_center import ContactCenter
+from callcenter.domain.credentials import SHARED, Identity, Role, mint
+from callcenter.domain.errors import Refused
+from callcenter.domain.events import CallEvent
+from callcenter.history.db.database import Database
+from callcenter.history.outbox import Outbox
+from callcenter.history.recordings import Recorder
+from callcenter.history.records import History
+from callcenter.hooks.host import PluginHost
+from callcenter.hooks.services import Services
+from callcenter.server.http.api import ApiError, add_api_routes, bearer_token, endpoint
+from callcenter.server.http.metrics import Metrics
+from callcenter.server.socketio import packet_guard
+from callcenter.server.socketio.signaling import Signaling, error
+from callcenter.store import MemoryStore
+
+log = logging.getLogger("callcenter.server.app")
+
+WEB_ROOT = Path(__file__).resolve().parents[2] / "web"
+SOCKET_IO_CLIENT = WEB_ROOT / "node_modules" / "socket.io-client" / "dist"
+# Anonymous demo credentials are cheap to ask for; keep a page from minting thousands.
+DEMO_CREDENTIAL_RATE = "10/second"
+
+
+@dataclass
+class Runtime:
+    """What a running server is made of, for the serve entry point and tests."""
+
+    app: Flask
+    socketio: SocketIO
+    plugins: PluginHost
+    signaling: Signaling
+    history: History
+    services: Services
+    # The calls a crash left open, closed by open_database: told to the plugins once they start.
+    interrupted: list[CallEvent] = field(default_factory=list)
+
+    def open_database(self) -> None:
+        """Before serving: migrate the schema, close the calls a crash left open, and record the
+        configured agents."""
+        database = self.history.database
+        database.migrate()
+        self.interrupted = self.history.close_interrupted()
+        database.sync_agents(((app.id, a.id, a.name or a.id, list(a.queues))
+                              for app in self.signaling.config.apps for a in app.agents),
+                             time.time())
+
+
+def create_app(config: Config, plugins: PluginHost | None = None,
+               async_mode: str | None = None,
+               offload: Callable[..., Any] | None = None) -> Runtime:
+    """Build the server. ``offload(fn, *args)`` runs database work off the event loop and returns
+    its result (serve.py passes eventlet's thread pool); by default it is called in place."""
+    if plugins is None:
+        plugins = PluginHost(config)
+        plugins.load()
+    app = Flask(__name__, static_folder=None)
+    app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
+    socketio = SocketIO(
+        app, async_mode=async_mode, cors_allowed_origins="*", logger=False, engineio_logger=False,
+        # Oversized frames are refused by Engine.IO itself (connection closed); below that our
+        # own check answers PAYLOAD_TOO_LARGE, which a client can act on.
+        max_http_buffer_size=config.server.max_message_bytes * 4,
+        # One zlib compressor per connection costs ~90 KB; signaling messages are small.
+        websocket_compression=False,
+    )
+    # Client frames are checked before python-socketio dispatches them: reserved event names
+    # (connect, disconnect, *) never reach our handlers, and malformed packets are refused or
+    # close the connection, with one warning (docs/protocol.md, "Bad input at the packet level").
+    packet_guard.install(socketio.server, refuse=error)
+    store = MemoryStore()
+    limits = Limits(group_max=config.signaling.group_max,
+                    default_timeout=config.signaling.default_timeout,
+                    max_timeout=config.signaling.max_timeout)
+    switchboard = Switchboard(store, limits, time.time)
+    recorder = Recorder(config.recordings_dir)
+    center = ContactCenter(config, switchboard, plugins, time.time, recorder)
+    database = Database(config.database.url, config.base_dir)
+    history = History(database, config.database.node,
+                      **({"offload": offload} if offload is not None else {}),
+                      spawn=socketio.start_background_task, sleep=socketio.sleep,
+                      write_interval=config.database.write_interval)
+    metrics = Metrics(center, plugins)
+    signaling = Signaling(socketio, config, store, switchboard, center, plugins, history, metrics)
+    services = Services(Outbox(history), socketio.start_background_task, socketio.sleep)
+    _add_routes(app, config, plugins, recorder, history)
+    _add_contact_center_routes(app, config)
+    _add_recording_routes(app, config, recorder, history)
+    add_api_routes(app, config, center, history)
+    _add_metrics_route(app, config, metrics)
+    if config.server.trusted_proxies:
+        # Outermost, around Socket.IO's middleware too: every request sees the client's address.
+        n = config.server.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore
+    return Runtime(app, socketio, plugins, signaling, history, services)
+
+
+def _add_routes(app: Flask, config: Config, plugins: PluginHost, recorder: Recorder,
+                history: History) -> None:
+    demo_limiter = MovingWindowRateLimiter(MemoryStorage())
+    demo_rate = parse_rate(DEMO_CREDENTIAL_RATE)
+
+    @app.get("/healthz")
+    def healthz() -> Any:
+        workers = [{"id": w.id, "name": w.name, "capacity": w.capacity, "jobs": len(w.jobs),
+                    "app": w.app_id or SHARED} for w in recorder.workers.values()]
+        return jsonify(ok=True, plugins={"failures": plugins.failure_counts()},
+                       mediaWorkers=workers, history=history.status())
+
+    # Flask-SocketIO pushes a Flask request context built from the connection's environ (path
+    # /socket.io/, a websocket upgrade or a polling request) for every Socket.IO event. Without
+    # rules for that path each event raised and caught werkzeug's NotFound: CPU, and a traceback
+    # cycle per event for the garbage collector. Engine.IO answers /socket.io/ before Flask, so
+    # these views are never called.
+    def socket_io_path() -> Any:
+        abort(404)
+
+    app.add_url_rule("/socket.io/", "socket_io", socket_io_path)
+    app.add_url_rule("/socket.io/", "socket_io_websocket", socket_io_path, websocket=True)
+
+    # The OpenAPI document rendered by Swagger UI (from npm).
+    _serve_folder(app, "/api/docs/vendor", WEB_ROOT / "node_modules" / "swagger-ui-dist")
+    _serve_folder(app, "/api/docs", WEB_ROOT / "api-docs", index=True)
+
+    # Browsers fetch module scripts in CORS mode, and the widget imports the SDK from other
+    # sites' pages: the SDK is public code, so any origin may load it.
+    _serve_folder(app, "/sdk/vendor", SOCKET_IO_CLIENT, public=True)
+    _serve_folder(app, "/sdk", WEB_ROOT / "sdk", public=True)
+    _serve_folder(app, "/ui", WEB_ROOT / "ui", public=True)
+    _serve_folder(app, "/demo", WEB_ROOT / "demo", index=True)
+
+    @app.post("/demo/credential")
+    def demo_credential() -> Any:
+        app_config = config.app(config.server.demo_app) if config.server.demo_app else None
+        if app_config is None:
+            abort(404)
+        if not demo_limiter.hit(demo_rate, "demo-credential", request.remote_addr or "-"):
+            return _http_error(429, "RATE_LIMITED", f"at most {DEMO_CREDENTIAL_RATE}")
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict) or set(body) != {"userID"}:
+            return _http_error(400, "BAD_REQUEST", "send {\"userID\": \"...\"}")
+        try:
+            token = mint(app_config.id, app_config.secret, body["userID"], Role.CUSTOMER,
+                         app_config.token_ttl)
+        except (Refused, TypeError):
+            return _http_error(400, "BAD_USER_ID",
+                               "user id must match [A-Za-z0-9_-], 1 to 32 characters")
+        return jsonify(ok=True, userSig=token, appId=app_config.id, userID=body["userID"])
+
+
+def _serve_folder(app: Flask, url: str, folder: Path, index: bool = False,
+                  public: bool = False) -> None:
+    """Serve the files of ``folder`` under ``url``; ``index`` serves index.html at ``url`` itself,
+    ``public`` lets pages of any origin load them."""
+    endpoint = "files" + url.replace("/", "_")
+
+    def files(name: str = "index.html") -> Any:
+        response = send_from_directory(folder, name)
+        if public:
+            response.headers["Access-Control-Allow-Origin"] = "*"
+        return response
+
+    app.add_url_rule(f"{url}/<path:name>", endpoint, files)
+    if index:
+        app.add_url_rule(url, endpoint + "_index", files)
+        app.add_url_rule(url + "/", endpoint + "_index_slash", files)
+
+
+def _http_error(status: int, code: str, message: str) -> Any:
+    return jsonify(ok=False, error={"code": code, "message": message}), status
+
+
+# Checked against when the agent id is unknown, so that a wrong id and a wrong password take the
+# same time and get the same answer.
+_NO_AGENT_HASH = generate_password_hash("no agent has this password")
+
+
+def _add_contact_center_routes(app: Flask, config: Config) -> None:
+    limiter = MovingWindowRateLimiter(MemoryStorage())
+    credential_rate = parse_rate(config.contact_center.customer_credential_rate)
+    login_rate = parse_rate(config.contact_center.agent_login_rate)
+
+    # The widget is loaded by other sites' pages.
+    _serve_folder(app, "/widget", WEB_ROOT / "widget", public=True)
+    _serve_folder(app, "/console", WEB_ROOT / "console", index=True)
+    _serve_folder(app, "/console/vendor/chart.js", WEB_ROOT / "node_modules" / "chart.js" / "dist")
+
+    @app.route("/api/customer-credential", methods=["POST", "OPTIONS"])
+    def customer_credential() -> Any:
+        origin = request.headers.get("Origin", "")
+        body = request.get_json(silent=True) if request.method == "POST" else None
+        app_id = body.get("appId") if isinstance(body, dict) else request.args.get("appId")
+        # The CORS header goes on refusals too, so a widget can read why it was refused; the
+        # answer itself reveals nothing and grants nothing.
+        cors = {"Access-Control-Allow-Origin": origin or "*", "Vary": "Origin",
+                "Access-Control-Allow-Methods": "POST",
+                "Access-Control-Allow-Headers": "Content-Type"}
+        allowed = {o for a in config.apps for o in a.allowed_origins}
+        if origin not in allowed:
+            return (*_http_error(403, "FORBIDDEN_ORIGIN",
+                                 "this origin may not ask for credentials"), cors)
+        if request.method == "OPTIONS":
+            return "", 204, cors
+        app_config = config.app(app_id) if isinstance(app_id, str) else None
+        if app_config is None or origin not in app_config.allowed_origins:
+            return (*_http_error(403, "FORBIDDEN_ORIGIN",
+                                 "this origin may not ask for this app's credentials"), cors)
+        if not limiter.hit(credential_rate, "customer-credential", request.remote_addr or "-"):
+            return (*_http_error(429, "RATE_LIMITED", "too many credentials; wait a minute"),
+                    cors)
+        name = body.get("name", "") if isinstance(body, dict) else ""
+        if set(body) - {"appId", "name"} or not isinstance(name, str) or len(name) > 64:
+            return (*_http_error(400, "BAD_REQUEST", "send {appId, name?} (name ≤ 64 chars)"),
+                    cors)
+        user_id = "c_" + secrets.token_hex(8)
+        ttl = app_config.customer_token_ttl
+        token = mint(app_config.id, app_config.secret, user_id, Role.CUSTOMER, ttl)
+        return jsonify(ok=True, appId=app_config.id, userID=user_id, userSig=token,
+                       expiresIn=ttl), 200, cors
+
+    @app.post("/api/agent-login")
+    def agent_login() -> Any:
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict) or set(body) != {"appId", "agentId", "password"} or \
+                not all(isinstance(v, str) for v in body.values()):
+            return _http_error(400, "BAD_REQUEST", "send {appId, agentId, password}")
+        # Failures are counted per account and address, successes not at all: a whole office
+        # behind one NAT logs in at nine, while guessing one account's password stays slow and
+        # another account is not locked out by it. Checked before the password, so a locked
+        # account's right password is refused too (no oracle); counted only after a failure.
+        attempt = ("agent-login", body["appId"][:64], body["agentId"][:64],
+                   request.remote_addr or "-")
+        if not limiter.test(login_rate, *attempt):
+            return _http_error(429, "RATE_LIMITED", "too many failed logins; wait a minute")
+        app_config = config.app(body["appId"])
+        # Supervisors log in here too (their ids are never agents'); the answer's `role` says
+        # which console to show.
+        person = (app_config.agent(body["agentId"]) or app_config.supervisor(body["agentId"])
+                  ) if app_config else None
+        hashed = person.password_hash if person else _NO_AGENT_HASH
+        if not check_password_hash(hashed, body["password"]) or person is None \
+                or app_config is None:
+            limiter.hit(login_rate, *attempt)
+            return _http_error(401, "BAD_LOGIN", "unknown agent or wrong password")
+        role = Role.AGENT if app_config.agent(person.id) else Role.SUPERVISOR
+        token = mint(app_config.id, app_config.secret, person.id, role,
+                     app_config.agent_token_ttl)
+        return jsonify(ok=True, appId=app_config.id, userID=person.id, userSig=token,
+                       name=person.name or person.id, role=role.value,
+                       queues=getattr(person, "queues", [q.name for q in app_config.queues]))
+
+
+def _add_metrics_route(app: Flask, config: Config, metrics: Metrics) -> None:
+    @app.get("/metrics")
+    def prometheus() -> Any:
+        settings = config.metrics
+        if not settings.enabled:
+            abort(404)
+        if settings.token is not None and not secrets.compare_digest(
+                bearer_token(request.headers.get("Authorization", "")) or "", settings.token):
+            return _http_error(401, "AUTH_REQUIRED", "send Authorization: Bearer <metrics token>")
+        return metrics.exposition(), 200, {"Content-Type": CONTENT_TYPE_LATEST}
+
+
+def _add_recording_routes(app: Flask, config: Config, recorder: Recorder,
+                          history: History) -> None:
+    def visible(who: Identity, scope: Scope, call_id: str) -> dict[str, Any]:
+        """The index record of ``call_id`` if ``who`` may hear it: all of their app's (APP), or
+        only calls they took part in (OWN: a leg of the recording, or the call's agent)."""
+        record = recorder.record(who.app_id, call_id)  # another app's call: not found
+        if record is not None and scope is Scope.OWN and who.user_id not in record["legs"]:
+            call = history.read(history.database.get_call, who.app_id, call_id[:64])
+            if call is None or call["agent"] != who.user_id:
+                record = None
+        if record is None:
+            raise ApiError(404, "NOT_FOUND", "no recording of that call")
+        return record
+
+    @endpoint(app, config, "GET /api/recordings/{callId}")
+    def recording_record(who: Identity, scope: Scope, call_id: str) -> Any:
+        return jsonify(ok=True, **visible(who, scope, call_id))
+
+    @endpoint(app, config, "GET /api/recordings/{callId}/audio", links=True)
+    def recording_audio(who: Identity, scope: Scope, call_id: str) -> Any:
+        path = recorder.path_of(visible(who, scope, call_id))
+        if not path.is_file():
+            raise ApiError(404, "NOT_FOUND", "the recording's file is gone")
+        # conditional=True answers Range requests with 206 Partial Content.
+        return send_file(path, mimetype="audio/wav", conditional=True,
+                         download_name=f"{call_id}.wav")

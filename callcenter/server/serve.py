@@ -1,0 +1,262 @@
+"""Run the server under eventlet: everything eventlet-specific lives in this module.
+
+Eventlet is in bugfix-only maintenance; keeping it here means another async mode could replace it
+without touching the domain or the adapters.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+
+# Eventlet warns on import that it is in maintenance mode; that is known (see the module doc).
+warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+# Database work runs in eventlet's thread pool (see run): one thread, so every database operation
+# runs one at a time, in the order it was asked for, and SQLAlchemy's locks (made green by the
+# monkey patching) are never contended by two OS threads.
+os.environ["EVENTLET_THREADPOOL_SIZE"] = "1"
+
+import eventlet  # noqa: E402
+
+eventlet.monkey_patch()
+
+import errno  # noqa: E402
+import gc  # noqa: E402
+import importlib.util  # noqa: E402
+import logging  # noqa: E402
+import signal  # noqa: E402
+import socket  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+
+import eventlet.hubs  # noqa: E402
+import eventlet.patcher  # noqa: E402
+import eventlet.tpool  # noqa: E402
+import eventlet.wsgi  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+from sqlalchemy.exc import SQLAlchemyError  # noqa: E402
+
+from callcenter.config import Config  # noqa: E402
+from callcenter.domain.credentials import SHARED, Role, mint  # noqa: E402
+from callcenter.history.recordings import Recorder  # noqa: E402
+from callcenter.hooks.host import PluginHost  # noqa: E402
+from callcenter.server.app import WEB_ROOT, create_app  # noqa: E402
+
+log = logging.getLogger("callcenter.server.serve")
+
+
+def run(config: Config, plugins: PluginHost, host: str, port: int) -> None:
+    # SQLite and psycopg2 calls block the OS thread: they run in the pool, and only the greenlet
+    # that asked waits for them.
+    runtime = create_app(config, plugins, async_mode="eventlet", offload=eventlet.tpool.execute)
+    # Media workers are started only where something may be recorded: a plugin answers
+    # callcenter_should_record (the stock `recording` plugin, or one of the operator's own).
+    records = bool(plugins.pm.hook.callcenter_should_record.get_hookimpls())
+    child_workers = config.recording.workers if records else 0
+    missing = missing_media_packages() if child_workers else []
+    if missing:
+        log.error("recording is enabled but the media worker needs %s, which is not installed: "
+                  "pip install 'callcenter[media]' (or set [recording] workers = 0 and run "
+                  "`callcenter media` where it is installed)", " and ".join(missing))
+        sys.exit(2)
+    listener = _listen(host, port)
+    # eventlet leaves Nagle on: an ack followed by a relayed message to the same client would
+    # wait ~40 ms for the peer's delayed ACK. Accepted sockets inherit this option.
+    listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    # The port first: a second server started by mistake must stop before it touches the
+    # database, where it would close the first one's live calls as interrupted.
+    try:
+        runtime.open_database()
+    except SQLAlchemyError as exc:
+        # Unreachable, wrong password, not a database: say so in one line and stop.
+        url = make_url(runtime.history.database.url).render_as_string(hide_password=True)
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        log.error("cannot open the database %s: %s", url, reason)
+        sys.exit(2)
+    # Known before a signal can arrive: a SIGTERM during the plugins' start-up stops them too.
+    workers: list[_ChildWorker] = []
+
+    def graceful_exit() -> None:
+        # eventlet's server waits for every open websocket before it returns, so the process
+        # closes the sessions itself, runs the shutdown hooks and leaves.
+        log.info("callcenter stopping")
+        for sid in list(runtime.signaling.sessions):
+            runtime.socketio.server.disconnect(sid)
+        for worker in workers:
+            worker.stop()
+        eventlet.sleep(0.2)
+        # The calls those disconnects ended are written before the process goes.
+        try:
+            runtime.history.flush()
+        except Exception:
+            log.exception("writing the last history changes failed")
+        plugins.shutdown()
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)
+
+    # A signal handler cannot wake eventlet's hub (the interrupted poll is simply retried), so it
+    # writes to a pipe that a greenlet is waiting on.
+    wake_read, wake_write = os.pipe()
+    os.set_blocking(wake_read, False)
+    os.set_blocking(wake_write, False)
+    write_unpatched = eventlet.patcher.original("os").write
+
+    def wait_for_signal() -> None:
+        eventlet.hubs.trampoline(wake_read, read=True)
+        graceful_exit()
+
+    eventlet.spawn(wait_for_signal)
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: write_unpatched(wake_write, b"x"))
+    plugins.startup(runtime.services)
+    for event in runtime.interrupted:  # in the event log already; webhooks want them too
+        plugins.call_event(event)
+    runtime.signaling.start_clock()
+    eventlet.spawn(_expire_recordings, runtime.signaling.recorder,
+                   config.recording.retention_days)
+    bound = listener.getsockname()
+    log.info("callcenter listening on http://%s:%d (demo: /demo, agent console: /console, "
+             "SDK: /sdk/callcenter.js)", bound[0], bound[1])
+    if config.server.shop_demo_port:
+        _serve_shop_demo(host, config.server.shop_demo_port, f"http://{host}:{bound[1]}")
+    # The children record every app's calls: their credential is signed with the server's
+    # shared-worker secret.
+    workers += [_ChildWorker(config, runtime.signaling.shared_worker_secret,
+                             f"http://127.0.0.1:{bound[1]}", i) for i in range(child_workers)]
+    for worker in workers:
+        eventlet.spawn(worker.keep_running)
+    tune_gc()
+    # debug=False: eventlet's default sends a failing request's traceback to the client.
+    eventlet.wsgi.server(listener, runtime.app, log_output=False, debug=False,
+                         max_size=config.server.max_connections)
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The listening socket, or exit 2 with one line if the port is taken.
+
+    eventlet sets SO_REUSEPORT by default, so a second server on the same port would start
+    without a word and the kernel would split the clients between two processes with separate
+    state: agents and customers would never meet. Without it, the bind fails as it should.
+    """
+    try:
+        return eventlet.listen((host, port), reuse_port=False)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            log.error("cannot listen on %s:%d: the port is in use (another callcenter, or "
+                      "another program); stop it or choose another --port", host, port)
+        else:
+            log.error("cannot listen on %s:%d: %s", host, port, exc.strerror or exc)
+        sys.exit(2)
+
+
+def missing_media_packages() -> list[str]:
+    """The packages a media worker imports that this Python lacks (without importing them:
+    aiortc is heavy, and the server itself never uses it)."""
+    missing = []
+    for name in ("aiortc", "aiohttp"):
+        try:
+            found = importlib.util.find_spec(name) is not None
+        except (ImportError, ValueError):
+            found = False
+        if not found:
+            missing.append(name)
+    return missing
+
+
+# Python's default thresholds (700, 10, 10) made a full collection every few seconds under load:
+# each connection keeps ~200 framework objects (greenlets, timers, sockets), so at 3,000 clients
+# a full pass took ~0.4 s and set the call-setup p99. Young collections every 10,000 allocations
+# let short-lived objects die young; full collections become rare (garbage cycles in old objects,
+# e.g. of closed connections, wait longer to be freed).
+GC_THRESHOLDS = (10_000, 50, 1000)
+
+
+def tune_gc() -> None:
+    """Once started: everything allocated so far (modules, config, app) lives as long as the
+    process, so it leaves the collector's generations; then the thresholds above."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
+def _serve_shop_demo(host: str, port: int, callcenter_url: str) -> None:
+    """An example business page on a second origin, embedding the widget with one script tag."""
+    page = (WEB_ROOT / "shop" / "index.html").read_text().replace("{{CALLCENTER}}",
+                                                                   callcenter_url).encode()
+
+    def shop(environ: dict, start_response: Callable) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "text/html; charset=utf-8"),
+                                  ("Content-Length", str(len(page)))])
+        return [page]
+
+    listener = _listen(host, port)
+    eventlet.spawn(eventlet.wsgi.server, listener, shop, log_output=False, debug=False)
+    log.info("example shop page with the widget on http://%s:%d", host, port)
+
+
+class _ChildWorker:
+    """A media worker run as a child process in the single-machine setup, restarted if it dies.
+
+    It records every app's calls: its service credential is signed with the server's
+    shared-worker secret, minted here and handed over in the environment, so it never appears on
+    a command line.
+    """
+
+    RESTART_DELAY = 1.0
+    TOKEN_TTL = 30 * 86400
+
+    def __init__(self, config: Config, shared_secret: str, server_url: str, index: int) -> None:
+        self.config = config
+        self.shared_secret = shared_secret
+        self.server_url = server_url
+        self.name = f"child-{index + 1}"
+        self.process: subprocess.Popen | None = None
+        self.stopping = False
+
+    def start(self) -> None:
+        token = mint(SHARED, self.shared_secret, f"media-{self.name}", Role.SERVICE,
+                     self.TOKEN_TTL)
+        env = dict(os.environ, CALLCENTER_SERVICE_TOKEN=token)
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "callcenter", "media", "--server", self.server_url,
+             "--app", SHARED, "--name", self.name,
+             "--capacity", str(self.config.recording.worker_capacity)], env=env)
+        log.info("started media worker %s (pid %d)", self.name, self.process.pid)
+
+    def keep_running(self) -> None:
+        while not self.stopping:
+            if self.process is None or self.process.poll() is not None:
+                if self.process is not None:
+                    log.warning("media worker %s exited with %s; restarting", self.name,
+                                self.process.returncode)
+                    eventlet.sleep(self.RESTART_DELAY)
+                    if self.stopping:
+                        return
+                self.start()
+            eventlet.sleep(0.5)
+
+    def stop(self) -> None:
+        self.stopping = True
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+
+
+def _expire_recordings(recorder: Recorder | None, retention_days: int) -> None:
+    """Delete recordings past the retention period: at start, then once an hour."""
+    if recorder is None or retention_days <= 0:
+        return
+    while True:
+        try:
+            removed = recorder.expire(retention_days)
+            if removed:
+                log.info("deleted %d recordings older than %d days", removed, retention_days)
+        except OSError:
+            log.exception("deleting old recordings failed; trying again in an hour")
+        eventlet.sleep(3600)

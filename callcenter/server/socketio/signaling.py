@@ -1,0 +1,502 @@
+"""Socket.IO adapter: authenticates connections and turns client requests into switchboard calls.
+
+Thin on purpose. Each request is checked for size, rate and shape (``wire``), handed to the
+domain (``calls.Switchboard``), and the resulting ``Outcome`` is delivered: the reply as the
+acknowledgement, notices as events to the users' sessions, events to the plugins, timers as
+background tasks. Every request is answered ``{ok: true, ...}`` or ``{ok: false, error}``.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from flask import request
+from flask_socketio import ConnectionRefusedError, SocketIO
+
+from callcenter.config import Config
+from callcenter.domain import access
+from callcenter.domain.calls import EndReason, Outcome, Switchboard
+from callcenter.domain.contact_center import ContactCenter
+from callcenter.domain.credentials import (
+    SHARED,
+    Identity,
+    Role,
+    app_of,
+    valid_user_id,
+    verify,
+)
+from callcenter.domain.errors import Refused
+from callcenter.domain.events import CallEvent, EventName
+from callcenter.domain.store import Store
+from callcenter.domain.timers import Timer, TimerKey, TimerQueue
+from callcenter.history.records import History
+from callcenter.hooks.host import PluginHost
+from callcenter.server.http.metrics import Metrics
+from callcenter.server.http.rate_limit import MovingWindow
+from callcenter.server.socketio import wire
+
+log = logging.getLogger("callcenter.server.socketio.signaling")
+
+# How long a kicked or logged-out connection lives after its last message, so that message
+# (kicked_out, or the logout ack) is flushed before the socket closes.
+CLOSE_DELAY = 0.2
+# A notice to many users (queue_stats to every agent) goes out EMIT_SLICE recipients at a time,
+# EMIT_PAUSE seconds apart (see deliver).
+EMIT_SLICE = 50
+EMIT_PAUSE = 0.005
+
+
+def error(code: str, message: str) -> dict[str, Any]:
+    return {"ok": False, "error": {"code": code, "message": message}}
+
+
+@dataclass(frozen=True)
+class Session:
+    sid: str
+    identity: Identity
+
+    @property
+    def app_id(self) -> str:
+        return self.identity.app_id
+
+    @property
+    def user_id(self) -> str:
+        return self.identity.user_id
+
+
+class Signaling:
+    """The Socket.IO side of one server: sessions and the request table."""
+
+    # Every request a client may send (request X is handled by method on_X), and which role may
+    # send it: the table of callcenter.domain.access, also written out in docs/protocol.md.
+    REQUESTS = tuple(access.SOCKET)
+    TICK_SECONDS = 1.0
+
+    def __init__(self, socketio: SocketIO, config: Config, store: Store,
+                 switchboard: Switchboard, center: ContactCenter, plugins: PluginHost,
+                 history: History, metrics: Metrics) -> None:
+        self.socketio = socketio
+        self.history = history
+        self.metrics = metrics
+        self.config = config
+        self.store = store
+        self.switchboard = switchboard
+        self.center = center
+        self.plugins = plugins
+        self.enqueue_limiter = MovingWindow(config.contact_center.enqueue_rate)
+        self.recorder = center.recorder
+        # Signs the credentials of media workers shared by every app; without one in the config,
+        # a secret of this process's own, for the child workers serve starts.
+        self.shared_worker_secret = (config.recording.shared_worker_secret
+                                     or secrets.token_urlsafe(32))
+        # Media worker connections: worker id <-> Socket.IO session id.
+        self.worker_sids: dict[str, str] = {}
+        self.sid_workers: dict[str, str] = {}
+        self.sessions: dict[str, Session] = {}
+        # Every timer of every call and agent, fired by one task (started with the first).
+        self.timers = TimerQueue()
+        self._timer_wake: Any = None
+        self.request_limiter = MovingWindow(config.server.rate_limit)
+        self.requests: dict[str, Callable[[Session, Any], dict[str, Any]]] = {
+            name: getattr(self, f"on_{name}") for name in self.REQUESTS}
+        socketio.on_event("connect", self.on_connect)
+        socketio.on_event("disconnect", self.on_disconnect)
+        socketio.on_event("*", self.on_request)
+
+    def start_clock(self) -> None:
+        """Run the contact center's once-a-second tick (queue positions, statistics, offers
+        that became possible with time) for every app that has queues."""
+        apps = [app.id for app in self.config.apps if app.queues]
+
+        def run() -> None:
+            while True:
+                self.socketio.sleep(self.TICK_SECONDS)
+                for app_id in apps:
+                    try:
+                        self.deliver(app_id, self.center.tick(app_id))
+                    except Exception:
+                        log.exception("contact-center tick for app %s failed", app_id)
+
+        if apps:
+            self.socketio.start_background_task(run)
+    # -- connection ------------------------------------------------------------------------
+
+    def authenticate(self, auth: Any) -> Identity:
+        if not isinstance(auth, dict) or not all(
+                isinstance(auth.get(k), str) for k in ("appId", "userID", "userSig")):
+            raise Refused("AUTH_REQUIRED", "auth must be {appId, userID, userSig} strings")
+        if auth["appId"] == SHARED:
+            return self._shared_worker(auth)
+        app = self.config.app(auth["appId"])
+        if app is None:
+            raise Refused("UNKNOWN_APP", "no such app")
+        if not valid_user_id(auth["userID"]):
+            raise Refused("BAD_USER_ID", "user id must match [A-Za-z0-9_-], 1 to 32 chars")
+        claimed = app_of(auth["userSig"])
+        if claimed is not None and claimed != app.id:
+            raise Refused("AUTH_MISMATCH", "the credential is for another app")
+        identity = verify(auth["userSig"], app.id, app.secret)
+        if identity.user_id != auth["userID"]:
+            raise Refused("AUTH_MISMATCH", "the credential is for another user")
+        return identity
+
+    def _shared_worker(self, auth: dict[str, str]) -> Identity:
+        """A media worker for every app: a service credential signed with the server's
+        shared-worker secret."""
+        identity = verify(auth["userSig"], SHARED, self.shared_worker_secret)
+        if identity.role is not Role.SERVICE or identity.user_id != auth["userID"]:
+            raise Refused("AUTH_MISMATCH", "a shared credential is for a media worker")
+        return identity
+
+    def on_connect(self, auth: Any = None) -> None:
+        try:
+            identity = self.authenticate(auth)
+        except Refused as exc:
+            log.info("connection refused: %s", exc.code)
+            raise ConnectionRefusedError(
+                exc.message, {"code": exc.code, "message": exc.message}) from None
+        sid = request.sid
+        session = Session(sid, identity)
+        self.sessions[sid] = session
+        previous = self.store.bind_session(identity.app_id, identity.user_id, sid)
+        log.info("login %s/%s (%s) on %s", identity.app_id, identity.user_id, identity.role, sid)
+        if previous is not None and previous != sid:
+            self.kick(previous, session)
+        self.deliver(identity.app_id, self.center.session_started(identity.app_id,
+                                                                  identity.user_id))
+
+    def kick(self, old_sid: str, new: Session) -> None:
+        """The user logged in again: end the old connection's call, tell it, close it."""
+        self.sessions.pop(old_sid, None)  # its requests are refused from now on
+        self.socketio.emit("kicked_out", {"reason": "login_elsewhere"}, to=old_sid)
+        call_id = self.store.line_of(new.app_id, new.user_id)
+        self.deliver(new.app_id, self.center.session_ended(
+            new.app_id, new.user_id, EndReason.KICKED_OUT, replaced=True))
+        self.publish(CallEvent(EventName.KICKED_OUT, new.app_id, call_id, new.user_id,
+                               time.time(), {"reason": "login_elsewhere"}))
+        self.close_later(old_sid)
+
+    def close_later(self, sid: str) -> None:
+        def close() -> None:
+            self.socketio.sleep(CLOSE_DELAY)
+            self.socketio.server.disconnect(sid)
+
+        self.socketio.start_background_task(close)
+
+    def on_disconnect(self, reason: Any = None) -> None:
+        sid = request.sid
+        self.request_limiter.clear(sid)
+        worker_id = self.sid_workers.pop(sid, None)
+        if worker_id is not None and self.recorder is not None:
+            self.worker_sids.pop(worker_id, None)
+            log.warning("media worker %s went away", worker_id)
+            for record in self.recorder.worker_gone(worker_id):
+                self.recording_ready(record)
+        session = self.sessions.pop(sid, None)
+        if session is None:
+            return
+        if session.identity.role is Role.SUPERVISOR:
+            self.center.unwatch(session.app_id, session.user_id)
+        log.info("logout %s/%s (disconnected)", session.app_id, session.user_id)
+        if self.store.unbind_session(session.app_id, session.user_id, sid):
+            self.deliver(session.app_id, self.center.session_ended(
+                session.app_id, session.user_id, EndReason.DISCONNECTED))
+
+    # -- requests --------------------------------------------------------------------------
+
+    # Requests whose handling time is the server's share of call setup (a metric).
+    SETUP_REQUESTS = frozenset({"invite", "enqueue", "accept"})
+
+    def on_request(self, event: str, *args: Any) -> dict[str, Any]:
+        """Every client event arrives here; the answer is the acknowledgement."""
+        try:
+            if event in self.SETUP_REQUESTS:
+                started = time.perf_counter()
+                reply = {"ok": True, **self.handle(event, args)}
+                self.metrics.setup.labels(event).observe(time.perf_counter() - started)
+                return reply
+            return {"ok": True, **self.handle(event, args)}
+        except Refused as exc:
+            return {"ok": False, "error": exc.as_dict()}
+        except Exception:
+            log.exception("request %r failed", event)
+            return error("INTERNAL", "the server failed; the request was not carried out")
+
+    def handle(self, event: str, args: tuple[Any, ...]) -> dict[str, Any]:
+        sid = request.sid
+        if not self.request_limiter.hit(sid):
+            raise Refused("RATE_LIMITED", f"at most {self.config.server.rate_limit}")
+        session = self.sessions.get(sid)
+        if session is None:
+            raise Refused("NOT_LOGGED_IN", "this connection is no longer logged in")
+        handler = self.requests.get(event)
+        if handler is None:
+            raise Refused("UNKNOWN_EVENT", f"no such request: {str(event)[:64]!r}")
+        self.check_access(session, event)
+        if len(args) > 1:
+            raise Refused("BAD_REQUEST", "a request carries one payload object")
+        payload = args[0] if args else None
+        if wire.encoded_size(payload) > self.config.server.max_message_bytes:
+            raise Refused("PAYLOAD_TOO_LARGE",
+                          f"at most {self.config.server.max_message_bytes} bytes")
+        return handler(session, payload)
+
+    def check_access(self, session: Session, event: str) -> None:
+        """FORBIDDEN unless the table lets the session's role make this request."""
+        role = session.identity.role
+        if access.socket_scope(event, role) is access.Scope.NONE:
+            raise Refused("FORBIDDEN", f"{event} is not for the {role.value} role")
+        if event in access.DIRECT_CALL_REQUESTS and role is Role.CUSTOMER:
+            app = self.config.app(session.app_id)
+            if app is None or not app.customer_direct_calls:
+                raise Refused("FORBIDDEN", "customers reach agents through a queue "
+                              "(enqueue); this app allows no direct calls")
+
+    def on_hello(self, session: Session, payload: Any) -> dict[str, Any]:
+        wire.parse(wire.Empty, payload)
+        limits = self.switchboard.limits
+        return {
+            "userID": session.user_id, "appId": session.app_id,
+            "role": session.identity.role.value,
+            "iceServers": self.plugins.ice_servers(session.app_id, session.user_id),
+            "limits": {"groupMax": limits.group_max, "maxTimeout": limits.max_timeout,
+                       "defaultTimeout": limits.default_timeout},
+            "missedCalls": self.switchboard.take_missed(session.app_id, session.user_id),
+        }
+
+    def on_invite(self, session: Session, payload: Any) -> dict[str, Any]:
+        req = wire.parse(wire.Invite, payload)
+        out = self.switchboard.invite(session.app_id, session.user_id, req.userIDList, req.type,
+                                      req.timeout, req.group, req.data)
+        # The ack must reach the caller before line_busy/no_resp/call_end about this call.
+        self.socketio.start_background_task(self.deliver, session.app_id, out)
+        return out.reply
+
+    def on_accept(self, session: Session, payload: Any) -> dict[str, Any]:
+        req = wire.parse(wire.CallRef, payload)
+        return self.deliver(session.app_id, self.center.accept(
+            session.app_id, session.user_id, req.callId))
+
+    def on_reject(self, session: Session, payload: Any) -> dict[str, Any]:
+        req = wire.parse(wire.CallRef, payload)
+        return self.deliver(session.app_id, self.center.reject(
+            session.app_id, session.user_id, req.callId))
+
+    def on_hangup(self, session: Session, payload: Any) -> dict[str, Any]:
+        req = wire.parse(wire.CallRef, payload)
+        return self.deliver(session.app_id, self.center.hangup(
+            session.app_id, session.user_id, req.callId))
+
+    def on_signal(self, session: Session, payload: Any) -> dict[str, Any]:
+        req = wire.parse(wire.Signal, payload)
+        self.switchboard.check_relay(session.app_id, session.user_id, req.callId, req.to)
+        self.emit_to_user(session.app_id, req.to, "signal", {
+            "callId": req.callId, "from": session.user_id, "kind": req.kind,
+            "payload": req.payload})
+        return {}
+
+    def on_media_state(self, session: Session, payload: Any) -> dict[str, Any]:
+        req = wire.parse(wire.MediaState, payload)
+        state = {k: v for k, v in (("audio", req.audio), ("video", req.video)) if v is not None}
+        return self.deliver(session.app_id, self.switchboard.media_state(
+            session.app_id, session.user_id, req.callId, state))
+
+    def on_switch_type(self, session: Session, payload: Any) -> dict[str, Any]:
+        req = wire.parse(wire.SwitchType, payload)
+        return self.deliver(session.app_id, self.switchboard.switch_type(
+            session.app_id, session.user_id, req.callId, req.type))
+
+    def on_logout(self, session: Session, payload: Any) -> dict[str, Any]:
+        wire.parse(wire.Empty, payload)
+        self.sessions.pop(session.sid, None)
+        self.center.unwatch(session.app_id, session.user_id)
+        self.store.unbind_session(session.app_id, session.user_id, session.sid)
+        self.deliver(session.app_id, self.center.session_ended(
+            session.app_id, session.user_id, EndReason.LOGOUT))
+        self.close_later(session.sid)
+        return {}
+
+    def on_enqueue(self, session: Session, payload: Any) -> dict[str, Any]:
+        req = wire.parse(wire.Enqueue, payload)
+        if not self.enqueue_limiter.hit((session.app_id, session.user_id)):
+            raise Refused("RATE_LIMITED",
+                          f"at most {self.config.contact_center.enqueue_rate} calls")
+        out = self.center.enqueue(session.identity, req.queue, req.type, req.attributes or {})
+        # The ack (with the position) goes out before queue_update and the agents' offers.
+        self.socketio.start_background_task(self.deliver, session.app_id, out)
+        return out.reply
+
+    def on_rate(self, session: Session, payload: Any) -> dict[str, Any]:
+        req = wire.parse(wire.Rate, payload)
+        return self.deliver(session.app_id, self.center.rate(
+            session.app_id, session.user_id, req.callId, req.rating))
+
+    def on_agent_status(self, session: Session, payload: Any) -> dict[str, Any]:
+        req = wire.parse(wire.AgentStatus, payload)
+        return self.deliver(session.app_id, self.center.set_status(
+            session.app_id, session.user_id, req.status, req.reason))
+
+    def on_agent_state(self, session: Session, payload: Any) -> dict[str, Any]:
+        wire.parse(wire.Empty, payload)
+        return self.center.agent_state(session.app_id, session.user_id)
+
+    def on_wrap_up(self, session: Session, payload: Any) -> dict[str, Any]:
+        req = wire.parse(wire.WrapUp, payload)
+        return self.deliver(session.app_id, self.center.wrap_up(
+            session.app_id, session.user_id, req.callId, req.disposition, req.notes))
+
+    def on_supervisor_watch(self, session: Session, payload: Any) -> dict[str, Any]:
+        wire.parse(wire.Empty, payload)
+        return self.center.watch(session.app_id, session.user_id)
+
+    # -- media workers and recording --------------------------------------------------------
+
+    def _recorder(self) -> Any:
+        if self.recorder is None:
+            raise Refused("NOT_RECORDED", "recording is not configured")
+        return self.recorder
+
+    def on_worker_hello(self, session: Session, payload: Any) -> dict[str, Any]:
+        req = wire.parse(wire.WorkerHello, payload)
+        recorder = self._recorder()
+        if session.sid in self.sid_workers:
+            raise Refused("BAD_REQUEST", "this connection is a worker already")
+        app_id = None if session.app_id == SHARED else session.app_id
+        worker = recorder.add_worker(req.capacity, req.name or session.user_id, app_id)
+        self.worker_sids[worker.id] = session.sid
+        self.sid_workers[session.sid] = worker.id
+        log.info("media worker %s (%s) ready for %d jobs of %s", worker.id, worker.name,
+                 req.capacity, f"app {app_id}" if app_id else "every app")
+        return {"workerId": worker.id, "recordingsDir": str(recorder.directory)}
+
+    def on_job_update(self, session: Session, payload: Any) -> dict[str, Any]:
+        req = wire.parse(wire.JobUpdate, payload)
+        worker_id = self.sid_workers.get(session.sid)
+        try:
+            if worker_id is None:
+                raise KeyError(req.jobId)
+            record = self._recorder().update(worker_id, req.jobId, req.state,
+                                             req.model_dump(exclude_none=True))
+        except KeyError:
+            raise Refused("JOB_NOT_FOUND", "no such job of this worker") from None
+        if record is not None:
+            self.recording_ready(record)
+        return {}
+
+    def on_record_signal(self, session: Session, payload: Any) -> dict[str, Any]:
+        recorder = self._recorder()
+        worker_id = self.sid_workers.get(session.sid)
+        if worker_id is not None:
+            req = wire.parse(wire.WorkerSignal, payload)
+            job = recorder.jobs.get(req.jobId)
+            if job is None or job.worker_id != worker_id or req.to not in job.legs:
+                raise Refused("JOB_NOT_FOUND", "no such job and leg of this worker")
+            self.emit_to_user(job.app_id, req.to, "record_signal", {
+                "callId": job.call_id, "kind": req.kind, "payload": req.payload})
+            return {}
+        participant = wire.parse(wire.RecordSignal, payload)
+        job = recorder.job_for_call(session.app_id, participant.callId)
+        if job is None or session.user_id not in job.legs:
+            raise Refused("NOT_RECORDED", "no recording of this call for you")
+        sid = self.worker_sids.get(job.worker_id)
+        if sid is not None:
+            self.socketio.emit("record_signal", {
+                "jobId": job.id, "from": session.user_id, "kind": participant.kind,
+                "payload": participant.payload}, to=sid)
+        return {}
+
+    # -- delivery --------------------------------------------------------------------------
+
+    def emit_to_user(self, app_id: str, user_id: str, event: str, payload: dict[str, Any]) -> None:
+        sid = self.store.session_of(app_id, user_id)
+        if sid is not None:
+            self.socketio.emit(event, payload, to=sid)
+
+    def deliver(self, app_id: str, out: Outcome) -> dict[str, Any]:
+        notices = out.notices
+        i = 0
+        while i < len(notices):
+            notice = notices[i]
+            # Notices in a row with the same event and the same payload object (one notify to
+            # several users, e.g. queue_stats to every agent) go out as one emit, encoded once.
+            j = i + 1
+            while j < len(notices) and notices[j].payload is notice.payload \
+                    and notices[j].event == notice.event:
+                j += 1
+            if j == i + 1:
+                self.emit_to_user(app_id, notice.to, notice.event, notice.payload)
+            else:
+                sids = [sid for n in notices[i:j]
+                        if (sid := self.store.session_of(app_id, n.to)) is not None]
+                # A large group goes out in slices with requests served in between: sending
+                # queue_stats to 1,000 agents at once held every request up for ~50 ms.
+                for k in range(0, len(sids), EMIT_SLICE):
+                    if k:
+                        self.socketio.sleep(EMIT_PAUSE)
+                    self.socketio.emit(notice.event, notice.payload, to=sids[k:k + EMIT_SLICE])
+            i = j
+        for worker_id, event, payload in out.to_workers:
+            sid = self.worker_sids.get(worker_id)
+            if sid is not None:
+                self.socketio.emit(event, payload, to=sid)
+        if out.timers or out.cancelled:
+            self.set_timers(out.timers, out.cancelled)
+        # Records before events: a queue call's row must exist before its events are read.
+        for record in out.records:
+            self.history.call_record(app_id, record)
+        for event in out.events:
+            self.publish(event)
+        return out.reply
+
+    def publish(self, event: CallEvent) -> None:
+        """An event goes to the history's event log, the metrics and the plugins."""
+        self.history.event(event)
+        self.metrics.observe(event)
+        self.plugins.call_event(event)
+
+    def recording_ready(self, record: dict[str, Any]) -> None:
+        self.history.recording(record)
+        self.plugins.recording_ready(record)
+
+    # -- timers ----------------------------------------------------------------------------
+
+    def set_timers(self, timers: list[Timer], cancelled: list[TimerKey]) -> None:
+        """Hand a step's timers to the one scheduler, and wake it if one is due sooner."""
+        soonest = self.timers.next_due()
+        for key in cancelled:
+            self.timers.cancel(key)
+        now = time.monotonic()
+        for timer in timers:
+            self.timers.schedule(timer, now)
+        if self._timer_wake is None:
+            self._timer_wake = self.socketio.server.eio.create_event()
+            self.socketio.start_background_task(self._run_timers)
+        due = self.timers.next_due()
+        if due is not None and (soonest is None or due < soonest):
+            self._timer_wake.set()
+
+    # Longest sleep of the timer task with nothing due: it wakes when a sooner timer is set.
+    TIMER_IDLE_WAIT = 60.0
+
+    def _run_timers(self) -> None:
+        """The one task that fires timers, in order, as they come due."""
+        wake = self._timer_wake
+        assert wake is not None
+        while True:
+            due = self.timers.next_due()
+            wait = self.TIMER_IDLE_WAIT if due is None else due - time.monotonic()
+            if wait > 0:
+                wake.wait(wait)
+                wake.clear()
+                continue
+            for timer in self.timers.pop_due(time.monotonic()):
+                try:
+                    self.deliver(timer.app_id, self.center.on_timer(timer))
+                except Exception:
+                    log.exception("%s timer of %s in call %s failed", timer.kind,
+                                  timer.user_id, timer.call_id)

@@ -1,0 +1,78 @@
+"""The live state of a single server process, in dicts (``callcenter.domain.store.Store``)."""
+
+from __future__ import annotations
+
+import threading
+from collections import defaultdict, deque
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from callcenter.domain.calls import Call
+from callcenter.domain.store import MISSED_CALLS_KEPT
+
+
+class MemoryStore:
+    """The store of a single server process."""
+
+    def __init__(self) -> None:
+        # One lock for everything: greenlets rarely contend, and the domain never blocks inside.
+        self._lock = threading.RLock()
+        self._sessions: dict[tuple[str, str], str] = {}
+        self._lines: dict[tuple[str, str], str] = {}
+        self._calls: dict[tuple[str, str], Call] = {}
+        self._missed: defaultdict[tuple[str, str], deque[dict[str, Any]]] = defaultdict(
+            lambda: deque(maxlen=MISSED_CALLS_KEPT))
+
+    @contextmanager
+    def transaction(self, key: str) -> Iterator[None]:
+        with self._lock:
+            yield
+
+    def bind_session(self, app_id: str, user_id: str, sid: str) -> str | None:
+        with self._lock:
+            previous = self._sessions.get((app_id, user_id))
+            self._sessions[(app_id, user_id)] = sid
+            return previous
+
+    def unbind_session(self, app_id: str, user_id: str, sid: str) -> bool:
+        with self._lock:
+            if self._sessions.get((app_id, user_id)) == sid:
+                del self._sessions[(app_id, user_id)]
+                return True
+            return False
+
+    def session_of(self, app_id: str, user_id: str) -> str | None:
+        return self._sessions.get((app_id, user_id))
+
+    def claim_line(self, app_id: str, user_id: str, call_id: str) -> bool:
+        with self._lock:
+            if (app_id, user_id) in self._lines:
+                return False
+            self._lines[(app_id, user_id)] = call_id
+            return True
+
+    def release_line(self, app_id: str, user_id: str, call_id: str) -> None:
+        with self._lock:
+            if self._lines.get((app_id, user_id)) == call_id:
+                del self._lines[(app_id, user_id)]
+
+    def line_of(self, app_id: str, user_id: str) -> str | None:
+        return self._lines.get((app_id, user_id))
+
+    def put_call(self, call: Call) -> None:
+        self._calls[(call.app_id, call.id)] = call
+
+    def get_call(self, app_id: str, call_id: str) -> Call | None:
+        return self._calls.get((app_id, call_id))
+
+    def delete_call(self, app_id: str, call_id: str) -> None:
+        self._calls.pop((app_id, call_id), None)
+
+    def add_missed(self, app_id: str, user_id: str, record: dict[str, Any]) -> None:
+        with self._lock:
+            self._missed[(app_id, user_id)].append(record)
+
+    def take_missed(self, app_id: str, user_id: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self._missed.pop((app_id, user_id), ()))
