@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from callcenter.config import parse  # noqa: E402
 from callcenter.domain.agents import AgentStatus  # noqa: E402
-from callcenter.domain.calls import Limits, Switchboard  # noqa: E402
+from callcenter.domain.calls import Call, CallType, Leg, Limits, Switchboard  # noqa: E402
 from callcenter.domain.contact_center import ContactCenter, QueuedCall  # noqa: E402
 from callcenter.domain.credentials import Identity, Role  # noqa: E402
 from callcenter.hooks.host import PluginHost  # noqa: E402
@@ -70,7 +70,7 @@ def world(strategy: str, n: int) -> tuple[ContactCenter, PluginHost, Clock]:
     plugins.load()
     plugins.startup()
     clock = Clock()
-    center = ContactCenter(config, Switchboard(MemoryStore(), Limits(), clock), plugins, clock)
+    center = ContactCenter(config, Switchboard(MemoryStore(), Limits(), clock), plugins)
     for agent in center.agents.values():
         # Logged in, available, with some history so that every strategy has work to do.
         agent.connected = True
@@ -101,9 +101,10 @@ def measure(strategy: str, n: int, seconds: float) -> dict[str, Any]:
     center, plugins, clock = world(strategy, n)
     queue = center._queue(APP, "q")
     agents = [a for a in center.agents.values() if a.can_take(queue, clock.now)]
-    call = QueuedCall(call_id="bench", app_id=APP, customer="c0", queue="q", type=1,
-                      attributes={"language": "en"}, verified={}, priority=0,
-                      joined_at=clock.now - 5)
+    call = QueuedCall(Call(id="bench", app_id=APP, sponsor="c0", type=CallType.AUDIO,
+                           group=False, timeout=0, created_at=clock.now - 5, data=None,
+                           legs={"c0": Leg.JOINED}, queue="q"),
+                      attributes={"language": "en"}, verified={}, priority=0)
     owner, select = plugins.strategies[strategy]
     assert owner == STRATEGIES[strategy], owner
     assert select(queue, call, agents, clock.now), f"{strategy} chose nobody"

@@ -40,8 +40,8 @@ def test_every_request_and_event_is_in_the_protocol_doc():
         assert f"### `{request}`" in protocol, request
     emitted = set(re.findall(r'notify\([^,]+, "(\w+)"',
                              (ROOT / "callcenter" / "domain" / "calls.py").read_text()))
-    emitted |= set(re.findall(r'emit(?:_to_user)?\([^"]*"(\w+)"',
-                              (ROOT / "callcenter" / "server" / "socketio" / "signaling.py").read_text()))
+    signaling = ROOT / "callcenter" / "server" / "socketio" / "signaling.py"
+    emitted |= set(re.findall(r'emit(?:_to_user)?\([^"]*"(\w+)"', signaling.read_text()))
     assert emitted, "no events found: the pattern above is stale"
     for event in emitted:
         assert f"| `{event}` |" in protocol, event

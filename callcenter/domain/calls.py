@@ -17,21 +17,20 @@ ends, once, with a reason. A user holds at most one line (one call ringing or jo
 
 from __future__ import annotations
 
-import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 from typing import TYPE_CHECKING, Any
 
+from callcenter.domain.clock import StepClock, as_step_clock, step
+from callcenter.domain.credentials import USER_ID
 from callcenter.domain.errors import Refused
 from callcenter.domain.events import CallEvent, EventName
 from callcenter.domain.timers import Timer, TimerKey, TimerKind, timer_key
 
 if TYPE_CHECKING:
     from callcenter.domain.store import Store
-
-USER_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
-
 
 class CallType(IntEnum):
     UNKNOWN = 0
@@ -87,7 +86,8 @@ class Call:
     ended_at: float | None = None
     end_reason: EndReason | None = None
     # Set for a contact-center call: the customer (sponsor) waits in this queue while agents are
-    # offered the call one leg at a time; it does not end when an offer fails.
+    # offered the call one leg at a time; it does not end when an offer fails. The one place the
+    # call's queue is kept: overflow moves it (``move_to_queue``), the queue side reads it.
     queue: str | None = None
 
     def users(self, state: Leg) -> list[str]:
@@ -136,10 +136,12 @@ class Limits:
 class Switchboard:
     """Carries out call requests against the store. Each method is one atomic step."""
 
-    def __init__(self, store: Store, limits: Limits, clock: Any) -> None:
+    def __init__(self, store: Store, limits: Limits,
+                 clock: Callable[[], float] | StepClock) -> None:
         self.store = store
         self.limits = limits
-        self.clock = clock  # a callable returning seconds since the epoch
+        # Seconds since the epoch, read once per step: every timestamp and event of a step agree.
+        self.clock = as_step_clock(clock)
 
     # -- helpers ---------------------------------------------------------------------------
 
@@ -173,6 +175,7 @@ class Switchboard:
 
     # -- requests --------------------------------------------------------------------------
 
+    @step
     def invite(self, app_id: str, caller: str, invitees: list[str], call_type: int,
                timeout: int | None, group: bool, data: dict[str, Any] | None) -> Outcome:
         """Start a call from ``caller`` to ``invitees`` (one, or several for a group call)."""
@@ -240,6 +243,7 @@ class Switchboard:
             raise Refused("BAD_TIMEOUT", f"timeout must be 0 to {self.limits.max_timeout} s")
         return timeout
 
+    @step
     def accept(self, app_id: str, user: str, call_id: str) -> Outcome:
         with self.store.transaction(f"{app_id}:{call_id}"):
             call = self._call_for(app_id, call_id)
@@ -263,6 +267,7 @@ class Switchboard:
             self._save(call)
             return out
 
+    @step
     def reject(self, app_id: str, user: str, call_id: str) -> Outcome:
         with self.store.transaction(f"{app_id}:{call_id}"):
             call = self._call_for(app_id, call_id)
@@ -282,6 +287,7 @@ class Switchboard:
         self._save(call)
         return out
 
+    @step
     def hangup(self, app_id: str, user: str, call_id: str,
                reason: EndReason = EndReason.HANGUP) -> Outcome:
         """Leave a call: cancel it (caller, unanswered), refuse it (ringing) or leave it."""
@@ -305,6 +311,7 @@ class Switchboard:
             self._save(call)
             return out
 
+    @step
     def expire_invite(self, app_id: str, call_id: str, user: str) -> Outcome:
         """The ring timer of ``user`` ran out; nothing happens if they stopped ringing."""
         with self.store.transaction(f"{app_id}:{call_id}"):
@@ -327,6 +334,7 @@ class Switchboard:
 
     # -- contact-center calls: a customer waits, agents are offered the call ----------------
 
+    @step
     def open_queue_call(self, app_id: str, customer: str, call_type: int, queue: str,
                         data: dict[str, Any] | None) -> Call:
         """The customer joins a queue: a call with only them in it, waiting for an agent."""
@@ -342,6 +350,7 @@ class Switchboard:
             self._save(call)
             return call
 
+    @step
     def offer(self, app_id: str, call_id: str, agent: str, timeout: int,
               payload: dict[str, Any]) -> Outcome | None:
         """Ring ``agent`` for a waiting call; None if the agent's line is taken."""
@@ -356,6 +365,7 @@ class Switchboard:
             self._save(call)
             return out
 
+    @step
     def withdraw(self, app_id: str, call_id: str, agent: str, reason: str) -> Outcome:
         """Stop ringing ``agent`` (their connection dropped, the call moved...)."""
         with self.store.transaction(f"{app_id}:{call_id}"):
@@ -366,6 +376,16 @@ class Switchboard:
                 self._save(call)
             return out
 
+    @step
+    def move_to_queue(self, app_id: str, call_id: str, queue: str) -> Call:
+        """A waiting call overflows to another queue: from now on it waits there."""
+        with self.store.transaction(f"{app_id}:{call_id}"):
+            call = self._call_for(app_id, call_id)
+            call.queue = queue
+            self._save(call)
+            return call
+
+    @step
     def end_waiting(self, app_id: str, call_id: str, reason: EndReason) -> Outcome:
         """End a call that is still waiting in its queue (max wait, no agents left)."""
         with self.store.transaction(f"{app_id}:{call_id}"):
@@ -373,8 +393,7 @@ class Switchboard:
             out = Outcome()
             for user in call.users(Leg.RINGING):
                 self._cancel_leg(call, user, reason.value, out)
-            call.queue = None  # no longer waits: let the call settle like any other
-            self._settle(call, out, reason)
+            self._settle(call, out, reason, stop_waiting=True)
             self._save(call)
             return out
 
@@ -387,6 +406,7 @@ class Switchboard:
             raise Refused("PEER_NOT_IN_CALL", "the target has not joined this call")
         return call
 
+    @step
     def media_state(self, app_id: str, user: str, call_id: str,
                     state: dict[str, bool]) -> Outcome:
         call = self.check_relay(app_id, user, call_id)
@@ -395,6 +415,7 @@ class Switchboard:
         out.notify(others, "media_state", {"callId": call_id, "userID": user, **state})
         return out
 
+    @step
     def switch_type(self, app_id: str, user: str, call_id: str, new_type: int) -> Outcome:
         if new_type not in (CallType.AUDIO, CallType.VIDEO):
             raise Refused("BAD_CALL_TYPE", "type must be 1 (audio) or 2 (video)")
@@ -412,6 +433,7 @@ class Switchboard:
                        "call_type_changed", payload)
             return out
 
+    @step
     def leave_all(self, app_id: str, user: str, reason: EndReason) -> Outcome:
         """The user's session ends (disconnect, kick, logout): leave the call on their line."""
         call_id = self.store.line_of(app_id, user)
@@ -441,12 +463,16 @@ class Switchboard:
                                             "reason": reason})
         self._event(out, EventName.CANCELLED, call, user, reason=reason)
 
-    def _settle(self, call: Call, out: Outcome, reason: EndReason) -> None:
-        """End the call if nobody is left to talk to; cancel whoever still rings."""
+    def _settle(self, call: Call, out: Outcome, reason: EndReason,
+                stop_waiting: bool = False) -> None:
+        """End the call if nobody is left to talk to; cancel whoever still rings. A customer
+        alone in a queue call waits for the next offer, unless ``stop_waiting``."""
         joined, ringing = call.users(Leg.JOINED), call.users(Leg.RINGING)
-        if len(joined) >= 2 or (len(joined) == 1 and ringing):
+        if stop_waiting:
+            joined = [u for u in joined if u == call.sponsor]
+        elif len(joined) >= 2 or (len(joined) == 1 and ringing):
             return
-        if call.queue and call.answered_at is None and call.sponsor in joined:
+        elif call.queue and call.answered_at is None and call.sponsor in joined:
             return  # the customer waits in the queue for the next offer
         if not joined and ringing:
             reason = EndReason.CANCELLED

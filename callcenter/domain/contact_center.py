@@ -24,6 +24,7 @@ from typing import Any, Protocol
 from callcenter.config import App, Config, QueueSettings
 from callcenter.domain.agents import Agent, AgentState, AgentStatus
 from callcenter.domain.calls import Call, EndReason, Leg, Outcome, Switchboard
+from callcenter.domain.clock import step
 from callcenter.domain.credentials import Identity
 from callcenter.domain.errors import Refused
 from callcenter.domain.events import CallEvent, EventName
@@ -49,29 +50,24 @@ class RingAttempt:
 
 @dataclass
 class QueuedCall:
-    """A customer's call through a queue, from joining to its history record."""
+    """A customer's call through a queue, from joining to its history record.
 
-    call_id: str
-    app_id: str
-    customer: str
-    queue: str
-    type: int
+    The call itself (``call``: its queue, type, legs, when it began, was answered and ended, and
+    why) is the switchboard's and is only read here; this object keeps what the queue adds: the
+    customer's details, the place in line, every offer to an agent, the outcome, the wrap-up and
+    the rating. It refreshes ``call`` after every switchboard step.
+    """
+
+    call: Call
     attributes: dict[str, str]
     verified: dict[str, Any]
     priority: int
-    joined_at: float
     original_queue: str = ""
     original_position: int = 0
     position: int = 0
     estimated_wait: int = 0
-    ringing: bool = False
-    offered_at: float | None = None
-    answered_at: float | None = None
-    ended_at: float | None = None
-    agent: str | None = None
     attempts: list[RingAttempt] = field(default_factory=list)
     outcome: str | None = None  # completed, abandoned, timed_out, no_agents
-    end_reason: str | None = None
     ended_by: str | None = None  # customer, agent, system
     wrap_up_ended_at: float | None = None
     disposition: str | None = None
@@ -80,6 +76,60 @@ class QueuedCall:
     max_wait_token: int = 0
     recorded: bool = False
     wait_alerted: bool = False
+
+    # -- read from the call ------------------------------------------------------------------
+
+    @property
+    def call_id(self) -> str:
+        return self.call.id
+
+    @property
+    def app_id(self) -> str:
+        return self.call.app_id
+
+    @property
+    def customer(self) -> str:
+        return self.call.sponsor
+
+    @property
+    def queue(self) -> str:
+        return self.call.queue or ""
+
+    @property
+    def type(self) -> int:
+        return self.call.type.value
+
+    @property
+    def joined_at(self) -> float:
+        return self.call.created_at
+
+    @property
+    def answered_at(self) -> float | None:
+        return self.call.answered_at
+
+    @property
+    def ended_at(self) -> float | None:
+        return self.call.ended_at
+
+    @property
+    def end_reason(self) -> str | None:
+        return self.call.end_reason.value if self.call.end_reason else None
+
+    @property
+    def ringing(self) -> bool:
+        """An agent is being offered the call now (a leg of the call rings)."""
+        return any(leg is Leg.RINGING for leg in self.call.legs.values())
+
+    # -- read from the offers ----------------------------------------------------------------
+
+    @property
+    def offered_at(self) -> float | None:
+        return self.attempts[0].offered_at if self.attempts else None
+
+    @property
+    def agent(self) -> str | None:
+        """The agent who answered."""
+        return next((a.agent for a in self.attempts if a.outcome == "answered"), None)
 
     @property
     def waiting(self) -> bool:
@@ -113,8 +163,9 @@ class QueuedCall:
                          **({"priority": self.priority} if self.priority else {})},
         }
 
-    def record(self) -> dict[str, Any]:
-        """The call detail record, as it stands now (``endedAt`` is None while it goes on)."""
+    def record(self, now: float) -> dict[str, Any]:
+        """The call detail record, as it stands at ``now`` (``endedAt`` is None while it goes
+        on)."""
         wrap_up = None
         if self.wrap_up_ended_at is not None and self.ended_at is not None:
             wrap_up = round(self.wrap_up_ended_at - self.ended_at, 3)
@@ -124,7 +175,7 @@ class QueuedCall:
             "priority": self.priority, "joinedAt": self.joined_at, "offeredAt": self.offered_at,
             "answeredAt": self.answered_at, "endedAt": self.ended_at,
             "wrapUpEndedAt": self.wrap_up_ended_at,
-            "wait": round(self.wait(self.ended_at or time.time()), 3),
+            "wait": round(self.wait(now), 3),
             "talk": round(self.talk, 3), "hold": 0.0, "wrapUp": wrap_up,
             "originalPosition": self.original_position, "finalPosition": self.position,
             "attempts": [a.as_dict() for a in self.attempts], "outcome": self.outcome,
@@ -173,12 +224,13 @@ class ContactCenter:
     """Queues and agents of every app, on top of the switchboard."""
 
     def __init__(self, config: Config, switchboard: Switchboard, policies: Policies,
-                 clock: Callable[[], float] = time.time, recorder: Recordings | None = None
-                 ) -> None:
+                 recorder: Recordings | None = None) -> None:
         self.config = config
         self.switchboard = switchboard
         self.policies = policies
-        self.clock = clock
+        # The switchboard's clock: a step here and the switchboard steps inside it share one
+        # reading of the time.
+        self.clock = switchboard.clock
         self.recorder = recorder
         self.agents: dict[tuple[str, str], Agent] = {}
         # The agents of each queue, in config order: routing reads this on every step.
@@ -256,6 +308,7 @@ class ContactCenter:
                     status=status.value, reason=reason, previous=previous.value)
         self._agent_changed(agent, out)
 
+    @step
     def session_started(self, app_id: str, user_id: str) -> Outcome:
         """A user logged in; for an agent this is logging in, or coming back within grace."""
         out = Outcome()
@@ -276,6 +329,7 @@ class ContactCenter:
             self.dispatch(app_id, queue, out)
         return out
 
+    @step
     def session_ended(self, app_id: str, user_id: str, reason: EndReason,
                       replaced: bool = False) -> Outcome:
         """A user's session ended: leave their call; an agent keeps their status for the grace
@@ -300,6 +354,7 @@ class ContactCenter:
             self._empty_queues_check(agent, out)
         return out
 
+    @step
     def set_status(self, app_id: str, user_id: str, status: str, reason: str | None) -> Outcome:
         agent = self.agent(app_id, user_id)
         try:
@@ -316,6 +371,7 @@ class ContactCenter:
         out.reply = {"agent": agent.snapshot()}
         return out
 
+    @step
     def agent_state(self, app_id: str, user_id: str) -> dict[str, Any]:
         agent = self.agent(app_id, user_id)
         midnight = time.mktime(time.localtime(self.clock())[:3] + (0, 0, 0, 0, 0, -1))
@@ -333,6 +389,7 @@ class ContactCenter:
 
     # -- customers -------------------------------------------------------------------------
 
+    @step
     def enqueue(self, identity: Identity, queue_name: str, call_type: int,
                 attributes: dict[str, str]) -> Outcome:
         app_id, customer = identity.app_id, identity.user_id
@@ -345,10 +402,8 @@ class ContactCenter:
             raise Refused("QUEUE_FULL", "the queue is full; try again later")
         call = self.switchboard.open_queue_call(app_id, customer, call_type, queue_name,
                                                 {"attributes": attributes})
-        now = self.clock()
-        qc = QueuedCall(call_id=call.id, app_id=app_id, customer=customer, queue=queue_name,
-                        type=call_type, attributes=attributes, verified=identity.claims,
-                        priority=identity.priority, joined_at=now, original_queue=queue_name)
+        qc = QueuedCall(call=call, attributes=attributes, verified=identity.claims,
+                        priority=identity.priority, original_queue=queue_name)
         qc.recorded = self.recorder is not None and self.policies.should_record(app_id, queue, qc)
         self.calls[(app_id, call.id)] = qc
         out = Outcome()
@@ -356,7 +411,7 @@ class ContactCenter:
         qc.original_position = qc.position = order.index(qc) + 1
         self._event(out, EventName.QUEUE_JOINED, app_id, call.id, customer, queue=queue_name,
                     position=qc.position, priority=qc.priority)
-        out.records.append(qc.record())
+        out.records.append(qc.record(self.clock()))
         self._set_max_wait(qc, queue, out)
         self.dispatch(app_id, queue_name, out)
         self._refresh(app_id, queue_name, out, force={call.id})
@@ -366,6 +421,7 @@ class ContactCenter:
                      "estimatedWait": qc.estimated_wait, "recorded": qc.recorded}
         return out
 
+    @step
     def rate(self, app_id: str, customer: str, call_id: str, rating: int) -> Outcome:
         qc = self.finished.get((app_id, call_id))
         if qc is None or qc.customer != customer or qc.answered_at is None:
@@ -378,11 +434,12 @@ class ContactCenter:
             raise Refused("CALL_NOT_FOUND", "the call ended too long ago to be rated")
         qc.rating = rating
         out = Outcome(reply={"callId": call_id, "rating": rating})
-        out.records.append(qc.record())
+        out.records.append(qc.record(self.clock()))
         self._event(out, EventName.CALL_RATED, app_id, call_id, customer, rating=rating,
                     agent=qc.agent, queue=qc.queue)
         return out
 
+    @step
     def wrap_up(self, app_id: str, user_id: str, call_id: str, disposition: str | None,
                 notes: str | None) -> Outcome:
         agent = self.agent(app_id, user_id)
@@ -407,30 +464,43 @@ class ContactCenter:
             handled = qc.talk + (qc.wrap_up_ended_at - (qc.ended_at or qc.wrap_up_ended_at))
             self.handle_times.setdefault((agent.app_id, qc.queue),
                                          deque(maxlen=HANDLE_TIMES_KEPT)).append(handled)
-            out.records.append(qc.record())
+            out.records.append(qc.record(self.clock()))
         self._set_state(agent, AgentState.WAITING, out)
         for queue in agent.queues:
             self.dispatch(agent.app_id, queue, out)
 
     # -- requests on calls that may be queue calls -----------------------------------------
 
+    @step
     def accept(self, app_id: str, user: str, call_id: str) -> Outcome:
         out = Outcome()
         return self._step(app_id, call_id, out,
                           lambda: self.switchboard.accept(app_id, user, call_id), by=user,
                           reply=True)
 
+    @step
     def reject(self, app_id: str, user: str, call_id: str) -> Outcome:
         out = Outcome()
         return self._step(app_id, call_id, out,
                           lambda: self.switchboard.reject(app_id, user, call_id), by=user,
                           reply=True)
 
+    @step
     def hangup(self, app_id: str, user: str, call_id: str) -> Outcome:
         out = Outcome()
         return self._step(app_id, call_id, out,
                           lambda: self.switchboard.hangup(app_id, user, call_id), by=user,
                           reply=True)
+
+    @step
+    def switch_type(self, app_id: str, user: str, call_id: str, new_type: int) -> Outcome:
+        """Audio to video or back; a queue call's record follows (it used to stay audio)."""
+        out = self._step(app_id, call_id, Outcome(), lambda: self.switchboard.switch_type(
+            app_id, user, call_id, new_type), by=user, reply=True)
+        qc = self.calls.get((app_id, call_id))
+        if qc is not None:
+            out.records.append(qc.record(self.clock()))
+        return out
 
     def _step(self, app_id: str, call_id: str | None, out: Outcome,
               action: Callable[[], Outcome], by: str | None = None,
@@ -445,17 +515,22 @@ class ContactCenter:
             ended = result.ended_call
             call = ended if ended is not None and ended.id == call_id else \
                 self.switchboard.store.get_call(app_id, call_id)
-            self._sync(qc, call, out, by)
+            if call is None and qc.call.ended_at is None:
+                # The store lost a call that did not end through the switchboard: what the
+                # queue knew of it ends here.
+                qc.call.ended_at, qc.call.end_reason = self.clock(), EndReason.HANGUP
+            qc.call = call or qc.call
+            self._sync(qc, out, by)
         return out
 
     # -- keeping agents and queue records in line with the call's legs ----------------------
 
-    def _sync(self, qc: QueuedCall, call: Call | None, out: Outcome, by: str | None) -> None:
+    def _sync(self, qc: QueuedCall, out: Outcome, by: str | None) -> None:
         now = self.clock()
         app_id = qc.app_id
         queue = self._queue(app_id, qc.queue)
-        legs = call.legs if call is not None else {}
-        ended = call is None or call.ended_at is not None
+        legs = qc.call.legs
+        ended = qc.ended_at is not None
         for attempt in qc.open_attempts():
             leg = legs.get(attempt.agent)
             if leg is Leg.RINGING and not ended:
@@ -464,7 +539,6 @@ class ContactCenter:
             attempt.ended_at = now
             if leg is Leg.JOINED:
                 attempt.outcome = "answered"
-                qc.answered_at, qc.agent = now, agent.id
                 out.cancelled.append(timer_key(TimerKind.MAX_WAIT, app_id, qc.call_id, None))
                 agent.answered += 1
                 agent.missed_in_row = 0
@@ -473,7 +547,7 @@ class ContactCenter:
                             queue=qc.queue, hold=round(qc.wait(now), 3),
                             ring=round(now - attempt.offered_at, 3))
                 self._start_recording(qc, agent, out)
-                out.records.append(qc.record())
+                out.records.append(qc.record(self.clock()))
                 continue
             if leg is Leg.TIMED_OUT:
                 attempt.outcome = "no_answer"
@@ -495,9 +569,8 @@ class ContactCenter:
             for other in agent.queues:
                 if other != qc.queue:
                     self.dispatch(app_id, other, out)
-        qc.ringing = bool(qc.open_attempts())
         if ended:
-            self._finish(qc, call, out, by)
+            self._finish(qc, out, by)
         elif qc.waiting and not qc.ringing:
             self.dispatch(app_id, qc.queue, out)
         self._refresh(app_id, qc.queue, out)
@@ -512,15 +585,13 @@ class ContactCenter:
             self._event(out, EventName.RECORDING_UNAVAILABLE, qc.app_id, qc.call_id, None,
                         queue=qc.queue, reason="no media worker has room")
 
-    def _finish(self, qc: QueuedCall, call: Call | None, out: Outcome, by: str | None) -> None:
+    def _finish(self, qc: QueuedCall, out: Outcome, by: str | None) -> None:
         now = self.clock()
         app_id = qc.app_id
         if qc.recorded and self.recorder is not None:
             self.recorder.stop(app_id, qc.call_id, out)
-        qc.ended_at = now
         out.cancelled.append(timer_key(TimerKind.MAX_WAIT, app_id, qc.call_id, None))
-        reason = call.end_reason if call is not None and call.end_reason else EndReason.HANGUP
-        qc.end_reason = reason.value
+        reason = qc.call.end_reason or EndReason.HANGUP
         qc.ended_by = ("customer" if by == qc.customer else
                        "agent" if by is not None and by == qc.agent else "system")
         if qc.answered_at is not None:
@@ -547,12 +618,13 @@ class ContactCenter:
                         original_position=qc.original_position, wait=round(qc.wait(now), 3))
         del self.calls[(app_id, qc.call_id)]
         self.finished[(app_id, qc.call_id)] = qc
-        out.records.append(qc.record())
+        out.records.append(qc.record(self.clock()))
         while len(self.finished) > HISTORY_KEPT * max(1, len(self.config.apps)):
             self.finished.popitem(last=False)
 
     # -- routing ---------------------------------------------------------------------------
 
+    @step
     def dispatch(self, app_id: str, queue_name: str, out: Outcome) -> None:
         """Offer the queue's waiting calls, in order, to the agents who can take them."""
         queue = self._queue(app_id, queue_name)
@@ -587,9 +659,8 @@ class ContactCenter:
         if offered is None:
             return  # the agent's line is busy with a call of their own
         _merge(out, offered)
+        qc.call = self.switchboard.store.get_call(qc.app_id, qc.call_id) or qc.call
         qc.attempts.append(RingAttempt(agent.id, now))
-        qc.ringing = True
-        qc.offered_at = qc.offered_at or now
         self._set_state(agent, AgentState.RINGING, out, qc.call_id)
         self._event(out, EventName.QUEUE_OFFERED, qc.app_id, qc.call_id, agent.id,
                     queue=qc.queue, attempt=len(qc.attempts))
@@ -612,15 +683,11 @@ class ContactCenter:
                 qc.app_id, qc.call_id, EndReason.QUEUE_TIMEOUT))
             return
         target = self._queue(qc.app_id, queue.overflow)
-        call = self.switchboard.store.get_call(qc.app_id, qc.call_id)
-        if call is not None:
-            call.queue = target.name
-            self.switchboard.store.put_call(call)
-        self._event(out, EventName.QUEUE_OVERFLOWED, qc.app_id, qc.call_id, qc.customer,
-                    queue=qc.queue, to=target.name, wait=round(qc.wait(self.clock()), 3))
         old = qc.queue
-        qc.queue = target.name
-        out.records.append(qc.record())
+        self._event(out, EventName.QUEUE_OVERFLOWED, qc.app_id, qc.call_id, qc.customer,
+                    queue=old, to=target.name, wait=round(qc.wait(self.clock()), 3))
+        qc.call = self.switchboard.move_to_queue(qc.app_id, qc.call_id, target.name)
+        out.records.append(qc.record(self.clock()))
         # The overflow queue gets its own max_wait, counted from now.
         qc.max_wait_token += 1
         out.timers.append(Timer(target.max_wait, qc.app_id, qc.call_id, None, TimerKind.MAX_WAIT,
@@ -631,6 +698,7 @@ class ContactCenter:
 
     # -- timers and the clock --------------------------------------------------------------
 
+    @step
     def on_timer(self, timer: Timer) -> Outcome:
         out = Outcome()
         if timer.kind is TimerKind.RING:
@@ -661,6 +729,7 @@ class ContactCenter:
                 self._step(qc.app_id, qc.call_id, out, lambda c=qc: self.switchboard.end_waiting(
                     c.app_id, c.call_id, EndReason.NO_AGENTS))
 
+    @step
     def tick(self, app_id: str) -> Outcome:
         """Once a second per app: offers that became possible with time (reject delays over,
         skills widening with the wait), queue positions, and queue statistics for agents."""
@@ -686,6 +755,7 @@ class ContactCenter:
 
     # -- what customers and agents are told ------------------------------------------------
 
+    @step
     def estimated_wait(self, app_id: str, queue: str, position: int) -> int:
         """Seconds: calls ahead of this one beyond the free agents, times the average handle
         time (talk + wrap-up, last 20 calls), shared among the agents staffing the queue."""
@@ -722,6 +792,7 @@ class ContactCenter:
                                                          "position": position,
                                                          "estimatedWait": wait})
 
+    @step
     def queue_stats(self, app_id: str, queue: str) -> dict[str, Any]:
         now = self.clock()
         waiting = self._in_queue(app_id, queue)
@@ -735,6 +806,7 @@ class ContactCenter:
 
     # -- the supervisors' live view -----------------------------------------------------------
 
+    @step
     def watch(self, app_id: str, user_id: str) -> dict[str, Any]:
         """A supervisor opens the live view: they get ``supervisor_stats`` on every change
         (at most once a second, with the tick) until ``unwatch``."""
@@ -755,6 +827,7 @@ class ContactCenter:
             return agent.state.value
         return "break" if agent.status is AgentStatus.BREAK else "available"
 
+    @step
     def live(self, app_id: str) -> dict[str, Any]:
         """Right now: per queue the calls waiting, the longest wait and the calls in progress,
         agents by state, and every call not yet ended."""

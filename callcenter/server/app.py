@@ -103,7 +103,7 @@ def create_app(config: Config, plugins: PluginHost | None = None,
                     max_timeout=config.signaling.max_timeout)
     switchboard = Switchboard(store, limits, time.time)
     recorder = Recorder(config.recordings_dir)
-    center = ContactCenter(config, switchboard, plugins, time.time, recorder)
+    center = ContactCenter(config, switchboard, plugins, recorder)
     database = Database(config.database.url, config.base_dir)
     history = History(database, config.database.node,
                       **({"offload": offload} if offload is not None else {}),

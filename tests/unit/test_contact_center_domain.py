@@ -49,7 +49,7 @@ class World:
         self.plugins.startup()
         self.store = MemoryStore()
         self.board = Switchboard(self.store, Limits(), self.clock)
-        self.center = ContactCenter(config, self.board, self.plugins, self.clock)
+        self.center = ContactCenter(config, self.board, self.plugins)
         self.outs: list[Outcome] = []
         for agent in agents:
             self.login(agent)
@@ -381,3 +381,42 @@ def test_agent_requests_from_a_non_agent_are_forbidden():
     with pytest.raises(Refused) as err:
         w.center.set_status(APP, "stranger", "available", None)
     assert err.value.code == "FORBIDDEN"
+
+
+def test_switching_an_answered_queue_call_to_video_changes_its_record():
+    w = World({}, {"a1": {}})
+    call = w.enqueue(customer="cust")
+    w.answer("a1", call)
+    out = w.run(w.center.switch_type(APP, "a1", call, 2))
+    assert out.reply == {"oldType": 1, "newType": 2}
+    assert [r["type"] for r in out.records] == [2]  # the history hears of it at once
+    w.run(w.center.hangup(APP, "cust", call))
+    ended = [r for o in w.outs for r in o.records if r["endedAt"] is not None]
+    assert ended and all(r["type"] == 2 for r in ended)
+    assert w.center.finished[(APP, call)].record(w.clock())["type"] == 2
+
+
+def test_a_step_reads_the_clock_once_for_every_fact_and_event():
+    w = World({}, {"a1": {}})
+    ticking = iter(range(10 ** 6))
+    w.board.clock._read = lambda: 2_000_000.0 + next(ticking) / 1000  # moves on every read
+    call = w.enqueue(customer="cust")
+    out = w.run(w.center.accept(APP, "a1", call))
+    times = {e.at for e in out.events} | {r["answeredAt"] for r in out.records}
+    qc = w.center.calls[(APP, call)]
+    assert times == {qc.answered_at} == {w.agent("a1").since}
+    assert qc.attempts[0].ended_at == qc.answered_at
+
+
+def test_overflow_moves_the_call_itself_and_a_timed_out_call_keeps_its_queue():
+    w = World({"max_wait": 30, "overflow": "backup"}, {"a1": {}},
+              queues=[{"name": "backup", "when_empty": "join", "max_wait": 30}])
+    w.run(w.center.set_status(APP, "a1", "break", None))
+    call = w.enqueue()
+    w.fire("max_wait", call_id=call, token=1)
+    assert w.store.get_call(APP, call).queue == "backup"
+    assert w.outs[-1].records[-1]["queue"] == "backup"
+    w.fire("max_wait", call_id=call, token=2)
+    ended = [e for e in w.outs[-1].events if e.name.value == "call.ended"]
+    assert [e.data["queue"] for e in ended] == ["backup"]
+    assert w.center.finished[(APP, call)].outcome == "timed_out"

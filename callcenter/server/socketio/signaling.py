@@ -308,7 +308,7 @@ class Signaling:
 
     def on_switch_type(self, session: Session, payload: Any) -> dict[str, Any]:
         req = wire.parse(wire.SwitchType, payload)
-        return self.deliver(session.app_id, self.switchboard.switch_type(
+        return self.deliver(session.app_id, self.center.switch_type(
             session.app_id, session.user_id, req.callId, req.type))
 
     def on_logout(self, session: Session, payload: Any) -> dict[str, Any]:

@@ -1,0 +1,65 @@
+"""One reading of the clock per step.
+
+A step of the domain (a request, a timer, a dropped connection) changes several facts at once: a
+call is answered, an agent goes in call, an attempt closes, events go out. They all happened at the
+same instant, so they carry the same time: ``step()`` reads the clock once and every read inside it
+gets that reading. Two reads a few microseconds apart once made ``answered_at`` and the event's
+time disagree, and the call record's wait differ from the event's.
+
+The frozen reading is kept in a context variable: each greenlet (and thread) has its own, so a
+step that waits on a shared store cannot lend its time to another one.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any, TypeVar
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class StepClock:
+    """A clock (seconds since the epoch) that holds still during a step."""
+
+    def __init__(self, read: Callable[[], float] = time.time) -> None:
+        self._read = read
+        self._frozen: ContextVar[float | None] = ContextVar(f"step_clock_{id(self)}",
+                                                            default=None)
+
+    def __call__(self) -> float:
+        frozen = self._frozen.get()
+        return self._read() if frozen is None else frozen
+
+    @contextmanager
+    def step(self) -> Iterator[float]:
+        """Read the clock once for everything inside; a step inside a step shares the outer
+        one's reading."""
+        frozen = self._frozen.get()
+        if frozen is not None:
+            yield frozen
+            return
+        now = self._read()
+        token = self._frozen.set(now)
+        try:
+            yield now
+        finally:
+            self._frozen.reset(token)
+
+
+def as_step_clock(clock: Callable[[], float] | StepClock) -> StepClock:
+    return clock if isinstance(clock, StepClock) else StepClock(clock)
+
+
+def step(method: F) -> F:
+    """Run a method of an object with a ``clock: StepClock`` as one step."""
+
+    @functools.wraps(method)
+    def run(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with self.clock.step():
+            return method(self, *args, **kwargs)
+
+    return run  # type: ignore[return-value]
