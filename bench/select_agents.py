@@ -29,8 +29,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from callcenter.config import parse  # noqa: E402
 from callcenter.domain.agents import AgentStatus  # noqa: E402
 from callcenter.domain.calls import Call, CallType, Leg, Limits, Switchboard  # noqa: E402
-from callcenter.domain.contact_center import ContactCenter, QueuedCall  # noqa: E402
+from callcenter.domain.contact_center import ContactCenter
 from callcenter.domain.credentials import Identity, Role  # noqa: E402
+from callcenter.domain.queue_call import QueuedCall  # noqa: E402
 from callcenter.hooks.host import PluginHost  # noqa: E402
 from callcenter.store import MemoryStore  # noqa: E402
 

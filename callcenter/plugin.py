@@ -17,8 +17,8 @@ from callcenter.config import (
     settings_error,
 )
 from callcenter.domain.agents import Agent, AgentState, AgentStatus
-from callcenter.domain.contact_center import QueuedCall, RingAttempt
 from callcenter.domain.events import CallEvent, EventName
+from callcenter.domain.queue_call import QueuedCall, RingAttempt
 from callcenter.history.outbox import (
     Notification,
     Outbox,

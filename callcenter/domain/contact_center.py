@@ -1,15 +1,19 @@
-"""The contact center: customers wait in queues, agents are offered their calls, one call's life.
+"""The contact center: customers wait in queues, agents are offered their calls.
 
-    enqueue ──> waiting ──dispatch──> ringing (an offer to one agent, or several with ring-all)
-                  ^                      │ accept ──> answered ──hangup──> ended; agent wraps up
-                  └── timeout / reject / withdrawn ┘
-    waiting/ringing ──customer hangs up──> abandoned     ──max_wait──> overflowed or timed out
+The life of a queue call reads top to bottom in ``ContactCenter``'s numbered sections:
 
-The switchboard (calls.py) keeps the legs of the underlying call; this module keeps the queue side
-(position, attempts, history) and the agents, and reconciles the agents with the call's legs after
-every step (``_sync``), whatever caused it: a request, a timer or a dropped connection. Which agent
-gets a call and in which order calls are served are decided by plugins through ``Policies``.
-Plain Python, no I/O: every method returns an ``Outcome`` for the adapter to deliver.
+    1 enqueue ──> waiting ──2 dispatch/offer──> ringing (one agent, or several with ring-all)
+                    ^                              │ 3 accept ──> answered ──hangup──┐
+                    └──── timeout / reject / withdrawn                               │
+    4 max_wait ──> overflowed to another queue, or ended      5 ended ──> wrap-up ──> rated
+    waiting/ringing ──customer hangs up──> abandoned
+
+The call itself (its queue, type, legs, times, end) is the switchboard's (calls.py); each step
+on it runs there, then ``_sync`` brings the queue side (queue_call.py: offers, outcome, wrap-up)
+and the agents (agents.py) in line with the call's legs, whatever caused it: a request, a timer or
+a dropped connection. Which agent gets a call and in which order calls are served are decided by
+plugins through ``Policies``. Plain Python, no I/O: every method returns an ``Outcome`` for the
+adapter to deliver, and each public method is one step with one reading of the clock.
 """
 
 from __future__ import annotations
@@ -18,171 +22,22 @@ import math
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from callcenter.config import App, Config, QueueSettings
 from callcenter.domain.agents import Agent, AgentState, AgentStatus
-from callcenter.domain.calls import Call, EndReason, Leg, Outcome, Switchboard
+from callcenter.domain.calls import EndReason, Leg, Outcome, Switchboard
 from callcenter.domain.clock import step
 from callcenter.domain.credentials import Identity
 from callcenter.domain.errors import Refused
 from callcenter.domain.events import CallEvent, EventName
+from callcenter.domain.queue_call import QueuedCall, RingAttempt
 from callcenter.domain.timers import Timer, TimerKind, timer_key
 
 DEFAULT_HANDLE_TIME = 120.0  # seconds, for the estimated wait before a queue has history
 HANDLE_TIMES_KEPT = 20
 HISTORY_KEPT = 10_000  # finished calls per app kept in memory (the database keeps them all)
 RATING_WINDOW = 600.0
-
-
-@dataclass
-class RingAttempt:
-    agent: str
-    offered_at: float
-    ended_at: float | None = None
-    outcome: str | None = None  # answered, no_answer, rejected, taken, abandoned, ...
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"agent": self.agent, "offeredAt": self.offered_at, "endedAt": self.ended_at,
-                "outcome": self.outcome}
-
-
-@dataclass
-class QueuedCall:
-    """A customer's call through a queue, from joining to its history record.
-
-    The call itself (``call``: its queue, type, legs, when it began, was answered and ended, and
-    why) is the switchboard's and is only read here; this object keeps what the queue adds: the
-    customer's details, the place in line, every offer to an agent, the outcome, the wrap-up and
-    the rating. It refreshes ``call`` after every switchboard step.
-    """
-
-    call: Call
-    attributes: dict[str, str]
-    verified: dict[str, Any]
-    priority: int
-    original_queue: str = ""
-    original_position: int = 0
-    position: int = 0
-    estimated_wait: int = 0
-    attempts: list[RingAttempt] = field(default_factory=list)
-    outcome: str | None = None  # completed, abandoned, timed_out, no_agents
-    ended_by: str | None = None  # customer, agent, system
-    wrap_up_ended_at: float | None = None
-    disposition: str | None = None
-    notes: str | None = None
-    rating: int | None = None
-    max_wait_token: int = 0
-    recorded: bool = False
-    wait_alerted: bool = False
-
-    # -- read from the call ------------------------------------------------------------------
-
-    @property
-    def call_id(self) -> str:
-        return self.call.id
-
-    @property
-    def app_id(self) -> str:
-        return self.call.app_id
-
-    @property
-    def customer(self) -> str:
-        return self.call.sponsor
-
-    @property
-    def queue(self) -> str:
-        return self.call.queue or ""
-
-    @property
-    def type(self) -> int:
-        return self.call.type.value
-
-    @property
-    def joined_at(self) -> float:
-        return self.call.created_at
-
-    @property
-    def answered_at(self) -> float | None:
-        return self.call.answered_at
-
-    @property
-    def ended_at(self) -> float | None:
-        return self.call.ended_at
-
-    @property
-    def end_reason(self) -> str | None:
-        return self.call.end_reason.value if self.call.end_reason else None
-
-    @property
-    def ringing(self) -> bool:
-        """An agent is being offered the call now (a leg of the call rings)."""
-        return any(leg is Leg.RINGING for leg in self.call.legs.values())
-
-    # -- read from the offers ----------------------------------------------------------------
-
-    @property
-    def offered_at(self) -> float | None:
-        return self.attempts[0].offered_at if self.attempts else None
-
-    @property
-    def agent(self) -> str | None:
-        """The agent who answered."""
-        return next((a.agent for a in self.attempts if a.outcome == "answered"), None)
-
-    @property
-    def waiting(self) -> bool:
-        return self.answered_at is None and self.ended_at is None
-
-    def wait(self, now: float) -> float:
-        return (self.answered_at or self.ended_at or now) - self.joined_at
-
-    @property
-    def talk(self) -> float:
-        if self.answered_at is None or self.ended_at is None:
-            return 0.0
-        return self.ended_at - self.answered_at
-
-    def tried(self) -> set[str]:
-        return {a.agent for a in self.attempts}
-
-    def open_attempts(self) -> list[RingAttempt]:
-        return [a for a in self.attempts if a.outcome is None]
-
-    def customer_view(self) -> dict[str, Any]:
-        attrs = self.attributes
-        verified_attrs = self.verified.get("attrs") or {}
-        return {
-            "userID": self.customer,
-            "name": self.verified.get("name") or attrs.get("name", ""),
-            "topic": attrs.get("topic", ""), "language": attrs.get("language", ""),
-            "pageUrl": attrs.get("pageUrl", ""), "attributes": dict(attrs),
-            "verified": {**({"name": self.verified["name"]} if "name" in self.verified else {}),
-                         **({"attrs": verified_attrs} if verified_attrs else {}),
-                         **({"priority": self.priority} if self.priority else {})},
-        }
-
-    def record(self, now: float) -> dict[str, Any]:
-        """The call detail record, as it stands at ``now`` (``endedAt`` is None while it goes
-        on)."""
-        wrap_up = None
-        if self.wrap_up_ended_at is not None and self.ended_at is not None:
-            wrap_up = round(self.wrap_up_ended_at - self.ended_at, 3)
-        return {
-            "callId": self.call_id, "queue": self.queue, "originalQueue": self.original_queue,
-            "customer": self.customer_view(), "agent": self.agent, "type": self.type,
-            "priority": self.priority, "joinedAt": self.joined_at, "offeredAt": self.offered_at,
-            "answeredAt": self.answered_at, "endedAt": self.ended_at,
-            "wrapUpEndedAt": self.wrap_up_ended_at,
-            "wait": round(self.wait(now), 3),
-            "talk": round(self.talk, 3), "hold": 0.0, "wrapUp": wrap_up,
-            "originalPosition": self.original_position, "finalPosition": self.position,
-            "attempts": [a.as_dict() for a in self.attempts], "outcome": self.outcome,
-            "endReason": self.end_reason, "endedBy": self.ended_by,
-            "disposition": self.disposition, "notes": self.notes, "rating": self.rating,
-            "recorded": self.recorded,
-        }
 
 
 class Recordings(Protocol):
@@ -249,40 +104,320 @@ class ContactCenter:
         self.watchers: dict[str, set[str]] = {}
         self._last_live: dict[str, dict[str, Any]] = {}
 
-    # -- lookups ---------------------------------------------------------------------------
+    # -- the life of a queue call, 1: the customer joins a queue --------------------------------
 
-    def _app(self, app_id: str) -> App:
-        app = self.config.app(app_id)
-        assert app is not None, app_id  # sessions exist only for configured apps
-        return app
+    @step
+    def enqueue(self, identity: Identity, queue_name: str, call_type: int,
+                attributes: dict[str, str]) -> Outcome:
+        app_id, customer = identity.app_id, identity.user_id
+        queue = self._queue(app_id, queue_name)
+        staffed = [a for a in self._agents_of(app_id, queue_name)
+                   if a.connected and a.status is not AgentStatus.OFFLINE]
+        if not staffed and queue.when_empty == "refuse":
+            raise Refused("NO_AGENTS", "no agent of this queue is logged in")
+        if len(self._in_queue(app_id, queue_name)) >= queue.max_length:
+            raise Refused("QUEUE_FULL", "the queue is full; try again later")
+        call = self.switchboard.open_queue_call(app_id, customer, call_type, queue_name,
+                                                {"attributes": attributes})
+        qc = QueuedCall(call=call, attributes=attributes, verified=identity.claims,
+                        priority=identity.priority, original_queue=queue_name)
+        qc.recorded = self.recorder is not None and self.policies.should_record(app_id, queue, qc)
+        self.calls[(app_id, call.id)] = qc
+        out = Outcome()
+        order = self._in_queue(app_id, queue_name)
+        qc.original_position = qc.position = order.index(qc) + 1
+        self._event(out, EventName.QUEUE_JOINED, app_id, call.id, customer, queue=queue_name,
+                    position=qc.position, priority=qc.priority)
+        out.records.append(qc.record(self.clock()))
+        self._set_max_wait(qc, queue, out)
+        self.dispatch(app_id, queue_name, out)
+        self._refresh(app_id, queue_name, out, force={call.id})
+        # The ack tells the position; the first queue_update repeats it (harmless, and it keeps
+        # "every change is an event" true for a widget that only listens).
+        out.reply = {"callId": call.id, "queue": queue_name, "position": qc.position,
+                     "estimatedWait": qc.estimated_wait, "recorded": qc.recorded}
+        return out
 
-    def agent(self, app_id: str, user_id: str) -> Agent:
-        agent = self.agents.get((app_id, user_id))
-        if agent is None:
-            raise Refused("FORBIDDEN", "you are not an agent of this app")
-        return agent
+    # -- 2: the call is offered to agents, in the queue's order, to the agents routing picks ----
 
-    def _queue(self, app_id: str, name: str) -> QueueSettings:
-        queue = self._app(app_id).queue(name)
-        if queue is None:
-            raise Refused("UNKNOWN_QUEUE", "no such queue")
-        return queue
-
-    def _agents_of(self, app_id: str, queue: str) -> list[Agent]:
-        """The agents serving a queue (the index itself: do not change the list)."""
-        return self._queue_agents.get((app_id, queue), [])
-
-    def _in_queue(self, app_id: str, queue: str) -> list[QueuedCall]:
-        """The calls not yet answered in a queue, in the order they will be served."""
+    @step
+    def dispatch(self, app_id: str, queue_name: str, out: Outcome) -> None:
+        """Offer the queue's waiting calls, in order, to the agents who can take them."""
+        queue = self._queue(app_id, queue_name)
         now = self.clock()
-        settings = self._queue(app_id, queue)
-        calls = [c for (app, _), c in self.calls.items()
-                 if app == app_id and c.queue == queue and c.waiting]
-        # Calls already ringing an agent are served first: they are being served now.
-        return sorted(calls, key=lambda c: (not c.ringing,
-                                            self.policies.queue_key(settings, c, now)))
+        candidates: list[Agent] | None = None
+        for qc in self._in_queue(app_id, queue_name):
+            if qc.ringing:
+                continue
+            # Offers only take agents away, so the agents still free are found among those who
+            # were free for the previous call.
+            candidates = [a for a in (self._agents_of(app_id, queue_name)
+                                      if candidates is None else candidates)
+                          if a.can_take(queue, now)]
+            if not candidates:
+                return
+            tried = qc.tried()
+            untried = [a for a in candidates if a.id not in tried]
+            chosen = self.policies.select_agents(queue, qc, untried or candidates, now)
+            by_id = {a.id: a for a in candidates}
+            for agent in chosen:
+                found = by_id.get(getattr(agent, "id", None))
+                if found is not None and (found is agent or found == agent):
+                    self._offer(qc, queue, found, out)
 
-    # -- agent status and state ------------------------------------------------------------
+    def _offer(self, qc: QueuedCall, queue: QueueSettings, agent: Agent, out: Outcome) -> None:
+        now = self.clock()
+        payload = {"callId": qc.call_id, "queue": qc.queue, "type": qc.type,
+                   "customer": qc.customer_view(), "waited": round(qc.wait(now), 3),
+                   "position": qc.position, "ringTimeout": queue.ring_timeout}
+        offered = self.switchboard.offer(qc.app_id, qc.call_id, agent.id, queue.ring_timeout,
+                                         payload)
+        if offered is None:
+            return  # the agent's line is busy with a call of their own
+        _merge(out, offered)
+        qc.call = self.switchboard.store.get_call(qc.app_id, qc.call_id) or qc.call
+        qc.attempts.append(RingAttempt(agent.id, now))
+        self._set_state(agent, AgentState.RINGING, out, qc.call_id)
+        self._event(out, EventName.QUEUE_OFFERED, qc.app_id, qc.call_id, agent.id,
+                    queue=qc.queue, attempt=len(qc.attempts))
+
+    # -- 3: an agent answers, refuses or lets it ring; either side hangs up. Every step on the
+    #   call runs in the switchboard, then the queue side and the agents are brought in line
+    #   with it ---------------------------------------------------------------------------------
+
+    @step
+    def accept(self, app_id: str, user: str, call_id: str) -> Outcome:
+        out = Outcome()
+        return self._step(app_id, call_id, out,
+                          lambda: self.switchboard.accept(app_id, user, call_id), by=user,
+                          reply=True)
+
+    @step
+    def reject(self, app_id: str, user: str, call_id: str) -> Outcome:
+        out = Outcome()
+        return self._step(app_id, call_id, out,
+                          lambda: self.switchboard.reject(app_id, user, call_id), by=user,
+                          reply=True)
+
+    @step
+    def hangup(self, app_id: str, user: str, call_id: str) -> Outcome:
+        out = Outcome()
+        return self._step(app_id, call_id, out,
+                          lambda: self.switchboard.hangup(app_id, user, call_id), by=user,
+                          reply=True)
+
+    @step
+    def switch_type(self, app_id: str, user: str, call_id: str, new_type: int) -> Outcome:
+        """Audio to video or back; a queue call's record follows (it used to stay audio)."""
+        out = self._step(app_id, call_id, Outcome(), lambda: self.switchboard.switch_type(
+            app_id, user, call_id, new_type), by=user, reply=True)
+        qc = self.calls.get((app_id, call_id))
+        if qc is not None:
+            out.records.append(qc.record(self.clock()))
+        return out
+
+    def _step(self, app_id: str, call_id: str | None, out: Outcome,
+              action: Callable[[], Outcome], by: str | None = None,
+              reply: bool = False) -> Outcome:
+        """Run one switchboard step, then bring the queue side up to date with it."""
+        result = action()
+        _merge(out, result)
+        if reply:
+            out.reply = result.reply
+        qc = self.calls.get((app_id, call_id)) if call_id else None
+        if qc is not None:
+            ended = result.ended_call
+            call = ended if ended is not None and ended.id == call_id else \
+                self.switchboard.store.get_call(app_id, call_id)
+            if call is None and qc.call.ended_at is None:
+                # The store lost a call that did not end through the switchboard: what the
+                # queue knew of it ends here.
+                qc.call.ended_at, qc.call.end_reason = self.clock(), EndReason.HANGUP
+            qc.call = call or qc.call
+            self._sync(qc, out, by)
+        return out
+
+    def _sync(self, qc: QueuedCall, out: Outcome, by: str | None) -> None:
+        now = self.clock()
+        app_id = qc.app_id
+        queue = self._queue(app_id, qc.queue)
+        legs = qc.call.legs
+        ended = qc.ended_at is not None
+        for attempt in qc.open_attempts():
+            leg = legs.get(attempt.agent)
+            if leg is Leg.RINGING and not ended:
+                continue
+            agent = self.agents[(app_id, attempt.agent)]
+            attempt.ended_at = now
+            if leg is Leg.JOINED:
+                attempt.outcome = "answered"
+                out.cancelled.append(timer_key(TimerKind.MAX_WAIT, app_id, qc.call_id, None))
+                agent.answered += 1
+                agent.missed_in_row = 0
+                self._set_state(agent, AgentState.IN_CALL, out, qc.call_id)
+                self._event(out, EventName.QUEUE_ANSWERED, app_id, qc.call_id, agent.id,
+                            queue=qc.queue, hold=round(qc.wait(now), 3),
+                            ring=round(now - attempt.offered_at, 3))
+                self._start_recording(qc, agent, out)
+                out.records.append(qc.record(self.clock()))
+                continue
+            if leg is Leg.TIMED_OUT:
+                attempt.outcome = "no_answer"
+                agent.missed_in_row += 1
+                self._event(out, EventName.QUEUE_RING_NO_ANSWER, app_id, qc.call_id, agent.id,
+                            queue=qc.queue, ring=round(now - attempt.offered_at, 3))
+            elif leg is Leg.REJECTED:
+                attempt.outcome = "rejected"
+                agent.blocked_until = now + queue.reject_delay
+                self._event(out, EventName.QUEUE_OFFER_REJECTED, app_id, qc.call_id, agent.id,
+                            queue=qc.queue)
+            else:
+                attempt.outcome = "cancelled" if ended else "withdrawn"
+            if agent.call_id == qc.call_id and agent.state is AgentState.RINGING:
+                self._set_state(agent, AgentState.WAITING, out)
+            if agent.missed_in_row >= queue.max_no_answer and \
+                    agent.status is AgentStatus.AVAILABLE:
+                self._set_status(agent, AgentStatus.BREAK, "no_answer", out)
+            for other in agent.queues:
+                if other != qc.queue:
+                    self.dispatch(app_id, other, out)
+        if ended:
+            self._finish(qc, out, by)
+        elif qc.waiting and not qc.ringing:
+            self.dispatch(app_id, qc.queue, out)
+        self._refresh(app_id, qc.queue, out)
+
+    def _start_recording(self, qc: QueuedCall, agent: Agent, out: Outcome) -> None:
+        if not qc.recorded or self.recorder is None:
+            return
+        # Customer on the left channel, agent on the right.
+        job = self.recorder.start(qc.app_id, qc.call_id, {qc.customer: "left", agent.id: "right"},
+                                  False, out)
+        if job is None:
+            self._event(out, EventName.RECORDING_UNAVAILABLE, qc.app_id, qc.call_id, None,
+                        queue=qc.queue, reason="no media worker has room")
+
+    # -- 4: waiting too long: overflow to another queue, or the end -----------------------------
+
+    def _set_max_wait(self, qc: QueuedCall, queue: QueueSettings, out: Outcome) -> None:
+        qc.max_wait_token += 1
+        out.timers.append(Timer(queue.max_wait - qc.wait(self.clock()), qc.app_id, qc.call_id,
+                                None, TimerKind.MAX_WAIT, qc.max_wait_token))
+
+    def _max_wait(self, timer: Timer, out: Outcome) -> None:
+        qc = self.calls.get((timer.app_id, timer.call_id or ""))
+        if qc is None or not qc.waiting or timer.token != qc.max_wait_token:
+            return
+        queue = self._queue(qc.app_id, qc.queue)
+        for attempt in qc.open_attempts():
+            self._step(qc.app_id, qc.call_id, out, lambda a=attempt: self.switchboard.withdraw(
+                qc.app_id, qc.call_id, a.agent, "timeout"))
+        if queue.overflow is None:
+            self._step(qc.app_id, qc.call_id, out, lambda: self.switchboard.end_waiting(
+                qc.app_id, qc.call_id, EndReason.QUEUE_TIMEOUT))
+            return
+        target = self._queue(qc.app_id, queue.overflow)
+        old = qc.queue
+        self._event(out, EventName.QUEUE_OVERFLOWED, qc.app_id, qc.call_id, qc.customer,
+                    queue=old, to=target.name, wait=round(qc.wait(self.clock()), 3))
+        qc.call = self.switchboard.move_to_queue(qc.app_id, qc.call_id, target.name)
+        out.records.append(qc.record(self.clock()))
+        # The overflow queue gets its own max_wait, counted from now.
+        qc.max_wait_token += 1
+        out.timers.append(Timer(target.max_wait, qc.app_id, qc.call_id, None, TimerKind.MAX_WAIT,
+                                qc.max_wait_token))
+        self._refresh(qc.app_id, old, out)
+        self.dispatch(qc.app_id, target.name, out)
+        self._refresh(qc.app_id, target.name, out, force={qc.call_id})
+
+    # -- 5: the call ends; the agent wraps up; the customer rates it ----------------------------
+
+    def _finish(self, qc: QueuedCall, out: Outcome, by: str | None) -> None:
+        now = self.clock()
+        app_id = qc.app_id
+        if qc.recorded and self.recorder is not None:
+            self.recorder.stop(app_id, qc.call_id, out)
+        out.cancelled.append(timer_key(TimerKind.MAX_WAIT, app_id, qc.call_id, None))
+        reason = qc.call.end_reason or EndReason.HANGUP
+        qc.ended_by = ("customer" if by == qc.customer else
+                       "agent" if by is not None and by == qc.agent else "system")
+        if qc.answered_at is not None:
+            qc.outcome = "completed"
+            agent = self.agents[(app_id, qc.agent)] if qc.agent else None
+            self._event(out, EventName.QUEUE_COMPLETED, app_id, qc.call_id, qc.agent,
+                        queue=qc.queue, hold=round(qc.wait(now), 3), talk=round(qc.talk, 3),
+                        ended_by=qc.ended_by)
+            if agent is not None:
+                agent.talk_time += qc.talk
+                agent.last_call_end = now
+                wrap = self._queue(app_id, qc.queue).wrap_up
+                agent.wrap_up_until = now + wrap
+                self._set_state(agent, AgentState.WRAP_UP, out, qc.call_id)
+                out.timers.append(Timer(wrap, app_id, qc.call_id, agent.id, TimerKind.WRAP_UP))
+        elif reason in (EndReason.QUEUE_TIMEOUT, EndReason.NO_AGENTS):
+            qc.outcome = "timed_out" if reason is EndReason.QUEUE_TIMEOUT else "no_agents"
+            self._event(out, EventName.QUEUE_TIMED_OUT, app_id, qc.call_id, qc.customer,
+                        queue=qc.queue, wait=round(qc.wait(now), 3), reason=reason.value)
+        else:
+            qc.outcome = "abandoned"
+            self._event(out, EventName.QUEUE_ABANDONED, app_id, qc.call_id, qc.customer,
+                        queue=qc.queue, position=qc.position,
+                        original_position=qc.original_position, wait=round(qc.wait(now), 3))
+        del self.calls[(app_id, qc.call_id)]
+        self.finished[(app_id, qc.call_id)] = qc
+        out.records.append(qc.record(self.clock()))
+        while len(self.finished) > HISTORY_KEPT * max(1, len(self.config.apps)):
+            self.finished.popitem(last=False)
+
+    @step
+    def wrap_up(self, app_id: str, user_id: str, call_id: str, disposition: str | None,
+                notes: str | None) -> Outcome:
+        agent = self.agent(app_id, user_id)
+        if agent.state is not AgentState.WRAP_UP or agent.call_id != call_id:
+            raise Refused("NOT_IN_WRAP_UP", "you are not wrapping up that call")
+        out = Outcome(reply={"callId": call_id})
+        qc = self.finished.get((app_id, call_id))
+        if qc is not None:
+            qc.disposition, qc.notes = disposition, notes
+            qc.wrap_up_ended_at = self.clock()
+        self._event(out, EventName.AGENT_WRAP_UP, app_id, call_id, user_id,
+                    disposition=disposition, notes=notes)
+        self._end_wrap_up(agent, out)
+        return out
+
+    def _end_wrap_up(self, agent: Agent, out: Outcome) -> None:
+        out.cancelled.append(timer_key(TimerKind.WRAP_UP, agent.app_id, agent.call_id, agent.id))
+        qc = self.finished.get((agent.app_id, agent.call_id or ""))
+        if qc is not None:
+            if qc.wrap_up_ended_at is None:
+                qc.wrap_up_ended_at = self.clock()
+            handled = qc.talk + (qc.wrap_up_ended_at - (qc.ended_at or qc.wrap_up_ended_at))
+            self.handle_times.setdefault((agent.app_id, qc.queue),
+                                         deque(maxlen=HANDLE_TIMES_KEPT)).append(handled)
+            out.records.append(qc.record(self.clock()))
+        self._set_state(agent, AgentState.WAITING, out)
+        for queue in agent.queues:
+            self.dispatch(agent.app_id, queue, out)
+
+    @step
+    def rate(self, app_id: str, customer: str, call_id: str, rating: int) -> Outcome:
+        qc = self.finished.get((app_id, call_id))
+        if qc is None or qc.customer != customer or qc.answered_at is None:
+            raise Refused("CALL_NOT_FOUND", "no answered call of yours with that id")
+        if not 1 <= rating <= 5:
+            raise Refused("BAD_RATING", "rating must be 1 to 5")
+        if qc.rating is not None:
+            raise Refused("ALREADY_RATED", "this call is rated already")
+        if self.clock() - (qc.ended_at or 0) > RATING_WINDOW:
+            raise Refused("CALL_NOT_FOUND", "the call ended too long ago to be rated")
+        qc.rating = rating
+        out = Outcome(reply={"callId": call_id, "rating": rating})
+        out.records.append(qc.record(self.clock()))
+        self._event(out, EventName.CALL_RATED, app_id, call_id, customer, rating=rating,
+                    agent=qc.agent, queue=qc.queue)
+        return out
+
+    # -- agents: sessions, status, state --------------------------------------------------------
 
     def _event(self, out: Outcome, name: EventName, app_id: str, call_id: str | None,
                user: str | None, **data: Any) -> None:
@@ -387,316 +522,7 @@ class ContactCenter:
                             "rating": c.rating, "recorded": c.recorded} for c in today],
         }
 
-    # -- customers -------------------------------------------------------------------------
-
-    @step
-    def enqueue(self, identity: Identity, queue_name: str, call_type: int,
-                attributes: dict[str, str]) -> Outcome:
-        app_id, customer = identity.app_id, identity.user_id
-        queue = self._queue(app_id, queue_name)
-        staffed = [a for a in self._agents_of(app_id, queue_name)
-                   if a.connected and a.status is not AgentStatus.OFFLINE]
-        if not staffed and queue.when_empty == "refuse":
-            raise Refused("NO_AGENTS", "no agent of this queue is logged in")
-        if len(self._in_queue(app_id, queue_name)) >= queue.max_length:
-            raise Refused("QUEUE_FULL", "the queue is full; try again later")
-        call = self.switchboard.open_queue_call(app_id, customer, call_type, queue_name,
-                                                {"attributes": attributes})
-        qc = QueuedCall(call=call, attributes=attributes, verified=identity.claims,
-                        priority=identity.priority, original_queue=queue_name)
-        qc.recorded = self.recorder is not None and self.policies.should_record(app_id, queue, qc)
-        self.calls[(app_id, call.id)] = qc
-        out = Outcome()
-        order = self._in_queue(app_id, queue_name)
-        qc.original_position = qc.position = order.index(qc) + 1
-        self._event(out, EventName.QUEUE_JOINED, app_id, call.id, customer, queue=queue_name,
-                    position=qc.position, priority=qc.priority)
-        out.records.append(qc.record(self.clock()))
-        self._set_max_wait(qc, queue, out)
-        self.dispatch(app_id, queue_name, out)
-        self._refresh(app_id, queue_name, out, force={call.id})
-        # The ack tells the position; the first queue_update repeats it (harmless, and it keeps
-        # "every change is an event" true for a widget that only listens).
-        out.reply = {"callId": call.id, "queue": queue_name, "position": qc.position,
-                     "estimatedWait": qc.estimated_wait, "recorded": qc.recorded}
-        return out
-
-    @step
-    def rate(self, app_id: str, customer: str, call_id: str, rating: int) -> Outcome:
-        qc = self.finished.get((app_id, call_id))
-        if qc is None or qc.customer != customer or qc.answered_at is None:
-            raise Refused("CALL_NOT_FOUND", "no answered call of yours with that id")
-        if not 1 <= rating <= 5:
-            raise Refused("BAD_RATING", "rating must be 1 to 5")
-        if qc.rating is not None:
-            raise Refused("ALREADY_RATED", "this call is rated already")
-        if self.clock() - (qc.ended_at or 0) > RATING_WINDOW:
-            raise Refused("CALL_NOT_FOUND", "the call ended too long ago to be rated")
-        qc.rating = rating
-        out = Outcome(reply={"callId": call_id, "rating": rating})
-        out.records.append(qc.record(self.clock()))
-        self._event(out, EventName.CALL_RATED, app_id, call_id, customer, rating=rating,
-                    agent=qc.agent, queue=qc.queue)
-        return out
-
-    @step
-    def wrap_up(self, app_id: str, user_id: str, call_id: str, disposition: str | None,
-                notes: str | None) -> Outcome:
-        agent = self.agent(app_id, user_id)
-        if agent.state is not AgentState.WRAP_UP or agent.call_id != call_id:
-            raise Refused("NOT_IN_WRAP_UP", "you are not wrapping up that call")
-        out = Outcome(reply={"callId": call_id})
-        qc = self.finished.get((app_id, call_id))
-        if qc is not None:
-            qc.disposition, qc.notes = disposition, notes
-            qc.wrap_up_ended_at = self.clock()
-        self._event(out, EventName.AGENT_WRAP_UP, app_id, call_id, user_id,
-                    disposition=disposition, notes=notes)
-        self._end_wrap_up(agent, out)
-        return out
-
-    def _end_wrap_up(self, agent: Agent, out: Outcome) -> None:
-        out.cancelled.append(timer_key(TimerKind.WRAP_UP, agent.app_id, agent.call_id, agent.id))
-        qc = self.finished.get((agent.app_id, agent.call_id or ""))
-        if qc is not None:
-            if qc.wrap_up_ended_at is None:
-                qc.wrap_up_ended_at = self.clock()
-            handled = qc.talk + (qc.wrap_up_ended_at - (qc.ended_at or qc.wrap_up_ended_at))
-            self.handle_times.setdefault((agent.app_id, qc.queue),
-                                         deque(maxlen=HANDLE_TIMES_KEPT)).append(handled)
-            out.records.append(qc.record(self.clock()))
-        self._set_state(agent, AgentState.WAITING, out)
-        for queue in agent.queues:
-            self.dispatch(agent.app_id, queue, out)
-
-    # -- requests on calls that may be queue calls -----------------------------------------
-
-    @step
-    def accept(self, app_id: str, user: str, call_id: str) -> Outcome:
-        out = Outcome()
-        return self._step(app_id, call_id, out,
-                          lambda: self.switchboard.accept(app_id, user, call_id), by=user,
-                          reply=True)
-
-    @step
-    def reject(self, app_id: str, user: str, call_id: str) -> Outcome:
-        out = Outcome()
-        return self._step(app_id, call_id, out,
-                          lambda: self.switchboard.reject(app_id, user, call_id), by=user,
-                          reply=True)
-
-    @step
-    def hangup(self, app_id: str, user: str, call_id: str) -> Outcome:
-        out = Outcome()
-        return self._step(app_id, call_id, out,
-                          lambda: self.switchboard.hangup(app_id, user, call_id), by=user,
-                          reply=True)
-
-    @step
-    def switch_type(self, app_id: str, user: str, call_id: str, new_type: int) -> Outcome:
-        """Audio to video or back; a queue call's record follows (it used to stay audio)."""
-        out = self._step(app_id, call_id, Outcome(), lambda: self.switchboard.switch_type(
-            app_id, user, call_id, new_type), by=user, reply=True)
-        qc = self.calls.get((app_id, call_id))
-        if qc is not None:
-            out.records.append(qc.record(self.clock()))
-        return out
-
-    def _step(self, app_id: str, call_id: str | None, out: Outcome,
-              action: Callable[[], Outcome], by: str | None = None,
-              reply: bool = False) -> Outcome:
-        """Run one switchboard step, then bring the queue side up to date with it."""
-        result = action()
-        _merge(out, result)
-        if reply:
-            out.reply = result.reply
-        qc = self.calls.get((app_id, call_id)) if call_id else None
-        if qc is not None:
-            ended = result.ended_call
-            call = ended if ended is not None and ended.id == call_id else \
-                self.switchboard.store.get_call(app_id, call_id)
-            if call is None and qc.call.ended_at is None:
-                # The store lost a call that did not end through the switchboard: what the
-                # queue knew of it ends here.
-                qc.call.ended_at, qc.call.end_reason = self.clock(), EndReason.HANGUP
-            qc.call = call or qc.call
-            self._sync(qc, out, by)
-        return out
-
-    # -- keeping agents and queue records in line with the call's legs ----------------------
-
-    def _sync(self, qc: QueuedCall, out: Outcome, by: str | None) -> None:
-        now = self.clock()
-        app_id = qc.app_id
-        queue = self._queue(app_id, qc.queue)
-        legs = qc.call.legs
-        ended = qc.ended_at is not None
-        for attempt in qc.open_attempts():
-            leg = legs.get(attempt.agent)
-            if leg is Leg.RINGING and not ended:
-                continue
-            agent = self.agents[(app_id, attempt.agent)]
-            attempt.ended_at = now
-            if leg is Leg.JOINED:
-                attempt.outcome = "answered"
-                out.cancelled.append(timer_key(TimerKind.MAX_WAIT, app_id, qc.call_id, None))
-                agent.answered += 1
-                agent.missed_in_row = 0
-                self._set_state(agent, AgentState.IN_CALL, out, qc.call_id)
-                self._event(out, EventName.QUEUE_ANSWERED, app_id, qc.call_id, agent.id,
-                            queue=qc.queue, hold=round(qc.wait(now), 3),
-                            ring=round(now - attempt.offered_at, 3))
-                self._start_recording(qc, agent, out)
-                out.records.append(qc.record(self.clock()))
-                continue
-            if leg is Leg.TIMED_OUT:
-                attempt.outcome = "no_answer"
-                agent.missed_in_row += 1
-                self._event(out, EventName.QUEUE_RING_NO_ANSWER, app_id, qc.call_id, agent.id,
-                            queue=qc.queue, ring=round(now - attempt.offered_at, 3))
-            elif leg is Leg.REJECTED:
-                attempt.outcome = "rejected"
-                agent.blocked_until = now + queue.reject_delay
-                self._event(out, EventName.QUEUE_OFFER_REJECTED, app_id, qc.call_id, agent.id,
-                            queue=qc.queue)
-            else:
-                attempt.outcome = "cancelled" if ended else "withdrawn"
-            if agent.call_id == qc.call_id and agent.state is AgentState.RINGING:
-                self._set_state(agent, AgentState.WAITING, out)
-            if agent.missed_in_row >= queue.max_no_answer and \
-                    agent.status is AgentStatus.AVAILABLE:
-                self._set_status(agent, AgentStatus.BREAK, "no_answer", out)
-            for other in agent.queues:
-                if other != qc.queue:
-                    self.dispatch(app_id, other, out)
-        if ended:
-            self._finish(qc, out, by)
-        elif qc.waiting and not qc.ringing:
-            self.dispatch(app_id, qc.queue, out)
-        self._refresh(app_id, qc.queue, out)
-
-    def _start_recording(self, qc: QueuedCall, agent: Agent, out: Outcome) -> None:
-        if not qc.recorded or self.recorder is None:
-            return
-        # Customer on the left channel, agent on the right.
-        job = self.recorder.start(qc.app_id, qc.call_id, {qc.customer: "left", agent.id: "right"},
-                                  False, out)
-        if job is None:
-            self._event(out, EventName.RECORDING_UNAVAILABLE, qc.app_id, qc.call_id, None,
-                        queue=qc.queue, reason="no media worker has room")
-
-    def _finish(self, qc: QueuedCall, out: Outcome, by: str | None) -> None:
-        now = self.clock()
-        app_id = qc.app_id
-        if qc.recorded and self.recorder is not None:
-            self.recorder.stop(app_id, qc.call_id, out)
-        out.cancelled.append(timer_key(TimerKind.MAX_WAIT, app_id, qc.call_id, None))
-        reason = qc.call.end_reason or EndReason.HANGUP
-        qc.ended_by = ("customer" if by == qc.customer else
-                       "agent" if by is not None and by == qc.agent else "system")
-        if qc.answered_at is not None:
-            qc.outcome = "completed"
-            agent = self.agents[(app_id, qc.agent)] if qc.agent else None
-            self._event(out, EventName.QUEUE_COMPLETED, app_id, qc.call_id, qc.agent,
-                        queue=qc.queue, hold=round(qc.wait(now), 3), talk=round(qc.talk, 3),
-                        ended_by=qc.ended_by)
-            if agent is not None:
-                agent.talk_time += qc.talk
-                agent.last_call_end = now
-                wrap = self._queue(app_id, qc.queue).wrap_up
-                agent.wrap_up_until = now + wrap
-                self._set_state(agent, AgentState.WRAP_UP, out, qc.call_id)
-                out.timers.append(Timer(wrap, app_id, qc.call_id, agent.id, TimerKind.WRAP_UP))
-        elif reason in (EndReason.QUEUE_TIMEOUT, EndReason.NO_AGENTS):
-            qc.outcome = "timed_out" if reason is EndReason.QUEUE_TIMEOUT else "no_agents"
-            self._event(out, EventName.QUEUE_TIMED_OUT, app_id, qc.call_id, qc.customer,
-                        queue=qc.queue, wait=round(qc.wait(now), 3), reason=reason.value)
-        else:
-            qc.outcome = "abandoned"
-            self._event(out, EventName.QUEUE_ABANDONED, app_id, qc.call_id, qc.customer,
-                        queue=qc.queue, position=qc.position,
-                        original_position=qc.original_position, wait=round(qc.wait(now), 3))
-        del self.calls[(app_id, qc.call_id)]
-        self.finished[(app_id, qc.call_id)] = qc
-        out.records.append(qc.record(self.clock()))
-        while len(self.finished) > HISTORY_KEPT * max(1, len(self.config.apps)):
-            self.finished.popitem(last=False)
-
-    # -- routing ---------------------------------------------------------------------------
-
-    @step
-    def dispatch(self, app_id: str, queue_name: str, out: Outcome) -> None:
-        """Offer the queue's waiting calls, in order, to the agents who can take them."""
-        queue = self._queue(app_id, queue_name)
-        now = self.clock()
-        candidates: list[Agent] | None = None
-        for qc in self._in_queue(app_id, queue_name):
-            if qc.ringing:
-                continue
-            # Offers only take agents away, so the agents still free are found among those who
-            # were free for the previous call.
-            candidates = [a for a in (self._agents_of(app_id, queue_name)
-                                      if candidates is None else candidates)
-                          if a.can_take(queue, now)]
-            if not candidates:
-                return
-            tried = qc.tried()
-            untried = [a for a in candidates if a.id not in tried]
-            chosen = self.policies.select_agents(queue, qc, untried or candidates, now)
-            by_id = {a.id: a for a in candidates}
-            for agent in chosen:
-                found = by_id.get(getattr(agent, "id", None))
-                if found is not None and (found is agent or found == agent):
-                    self._offer(qc, queue, found, out)
-
-    def _offer(self, qc: QueuedCall, queue: QueueSettings, agent: Agent, out: Outcome) -> None:
-        now = self.clock()
-        payload = {"callId": qc.call_id, "queue": qc.queue, "type": qc.type,
-                   "customer": qc.customer_view(), "waited": round(qc.wait(now), 3),
-                   "position": qc.position, "ringTimeout": queue.ring_timeout}
-        offered = self.switchboard.offer(qc.app_id, qc.call_id, agent.id, queue.ring_timeout,
-                                         payload)
-        if offered is None:
-            return  # the agent's line is busy with a call of their own
-        _merge(out, offered)
-        qc.call = self.switchboard.store.get_call(qc.app_id, qc.call_id) or qc.call
-        qc.attempts.append(RingAttempt(agent.id, now))
-        self._set_state(agent, AgentState.RINGING, out, qc.call_id)
-        self._event(out, EventName.QUEUE_OFFERED, qc.app_id, qc.call_id, agent.id,
-                    queue=qc.queue, attempt=len(qc.attempts))
-
-    def _set_max_wait(self, qc: QueuedCall, queue: QueueSettings, out: Outcome) -> None:
-        qc.max_wait_token += 1
-        out.timers.append(Timer(queue.max_wait - qc.wait(self.clock()), qc.app_id, qc.call_id,
-                                None, TimerKind.MAX_WAIT, qc.max_wait_token))
-
-    def _max_wait(self, timer: Timer, out: Outcome) -> None:
-        qc = self.calls.get((timer.app_id, timer.call_id or ""))
-        if qc is None or not qc.waiting or timer.token != qc.max_wait_token:
-            return
-        queue = self._queue(qc.app_id, qc.queue)
-        for attempt in qc.open_attempts():
-            self._step(qc.app_id, qc.call_id, out, lambda a=attempt: self.switchboard.withdraw(
-                qc.app_id, qc.call_id, a.agent, "timeout"))
-        if queue.overflow is None:
-            self._step(qc.app_id, qc.call_id, out, lambda: self.switchboard.end_waiting(
-                qc.app_id, qc.call_id, EndReason.QUEUE_TIMEOUT))
-            return
-        target = self._queue(qc.app_id, queue.overflow)
-        old = qc.queue
-        self._event(out, EventName.QUEUE_OVERFLOWED, qc.app_id, qc.call_id, qc.customer,
-                    queue=old, to=target.name, wait=round(qc.wait(self.clock()), 3))
-        qc.call = self.switchboard.move_to_queue(qc.app_id, qc.call_id, target.name)
-        out.records.append(qc.record(self.clock()))
-        # The overflow queue gets its own max_wait, counted from now.
-        qc.max_wait_token += 1
-        out.timers.append(Timer(target.max_wait, qc.app_id, qc.call_id, None, TimerKind.MAX_WAIT,
-                                qc.max_wait_token))
-        self._refresh(qc.app_id, old, out)
-        self.dispatch(qc.app_id, target.name, out)
-        self._refresh(qc.app_id, target.name, out, force={qc.call_id})
-
-    # -- timers and the clock --------------------------------------------------------------
+    # -- timers and the clock -------------------------------------------------------------------
 
     @step
     def on_timer(self, timer: Timer) -> Outcome:
@@ -753,7 +579,7 @@ class ContactCenter:
                             queue=queue.name, wait=round(qc.wait(now), 3),
                             position=qc.position, threshold=queue.wait_alert)
 
-    # -- what customers and agents are told ------------------------------------------------
+    # -- what customers and agents are told -----------------------------------------------------
 
     @step
     def estimated_wait(self, app_id: str, queue: str, position: int) -> int:
@@ -804,7 +630,7 @@ class ContactCenter:
                                    if a.can_take(settings, now)),
         }
 
-    # -- the supervisors' live view -----------------------------------------------------------
+    # -- the supervisors' live view -------------------------------------------------------------
 
     @step
     def watch(self, app_id: str, user_id: str) -> dict[str, Any]:
@@ -895,3 +721,36 @@ class ContactCenter:
                 groups.setdefault(agent.queues, []).append(agent.id)
         for queues, agent_ids in groups.items():
             out.notify(agent_ids, "queue_stats", {"queues": [stats[q] for q in queues]})
+
+    # -- lookups --------------------------------------------------------------------------------
+
+    def _app(self, app_id: str) -> App:
+        app = self.config.app(app_id)
+        assert app is not None, app_id  # sessions exist only for configured apps
+        return app
+
+    def agent(self, app_id: str, user_id: str) -> Agent:
+        agent = self.agents.get((app_id, user_id))
+        if agent is None:
+            raise Refused("FORBIDDEN", "you are not an agent of this app")
+        return agent
+
+    def _queue(self, app_id: str, name: str) -> QueueSettings:
+        queue = self._app(app_id).queue(name)
+        if queue is None:
+            raise Refused("UNKNOWN_QUEUE", "no such queue")
+        return queue
+
+    def _agents_of(self, app_id: str, queue: str) -> list[Agent]:
+        """The agents serving a queue (the index itself: do not change the list)."""
+        return self._queue_agents.get((app_id, queue), [])
+
+    def _in_queue(self, app_id: str, queue: str) -> list[QueuedCall]:
+        """The calls not yet answered in a queue, in the order they will be served."""
+        now = self.clock()
+        settings = self._queue(app_id, queue)
+        calls = [c for (app, _), c in self.calls.items()
+                 if app == app_id and c.queue == queue and c.waiting]
+        # Calls already ringing an agent are served first: they are being served now.
+        return sorted(calls, key=lambda c: (not c.ringing,
+                                            self.policies.queue_key(settings, c, now)))

@@ -65,7 +65,7 @@ class History:
     # -- what the server tells it --------------------------------------------------------------
 
     def call_record(self, app_id: str, record: dict[str, Any]) -> None:
-        """A queue call's detail record changed (``contact_center.QueuedCall.record``)."""
+        """A queue call's detail record changed (``domain.queue_call.QueuedCall.record``)."""
         key = (app_id, record["callId"])
         if record.get("endedAt") is None:
             self._open[key] = "queue"

@@ -30,8 +30,8 @@ import pluggy
 
 from callcenter.config import Config, ConfigError, QueueSettings
 from callcenter.domain.agents import Agent
-from callcenter.domain.contact_center import QueuedCall
 from callcenter.domain.events import CallEvent
+from callcenter.domain.queue_call import QueuedCall
 from callcenter.hooks import specs as hookspecs
 from callcenter.hooks.defaults.ice_servers import StaticIceServers
 from callcenter.hooks.defaults.routing import Fifo, LongestIdle, longest_idle

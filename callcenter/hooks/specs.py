@@ -16,8 +16,8 @@ import pluggy
 if TYPE_CHECKING:
     from callcenter.config import Config, QueueSettings
     from callcenter.domain.agents import Agent
-    from callcenter.domain.contact_center import QueuedCall
     from callcenter.domain.events import CallEvent
+    from callcenter.domain.queue_call import QueuedCall
     from callcenter.hooks.services import Services
 
 PROJECT = "callcenter"

@@ -1,0 +1,163 @@
+"""A customer's call through a queue: what the queue adds to the call, and the call record.
+
+The call (``calls.Call``) is the switchboard's; a ``QueuedCall`` reads its facts from it and keeps
+the rest: the customer's details, the place in line, every offer to an agent (``RingAttempt``),
+the outcome, the wrap-up and the rating. ``record()`` is the call detail record the history keeps.
+Plugins get a ``QueuedCall`` (docs/plugins.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from callcenter.domain.calls import Call, Leg
+
+
+@dataclass
+class RingAttempt:
+    agent: str
+    offered_at: float
+    ended_at: float | None = None
+    outcome: str | None = None  # answered, no_answer, rejected, taken, abandoned, ...
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"agent": self.agent, "offeredAt": self.offered_at, "endedAt": self.ended_at,
+                "outcome": self.outcome}
+
+
+@dataclass
+class QueuedCall:
+    """A customer's call through a queue, from joining to its history record.
+
+    The call itself (``call``: its queue, type, legs, when it began, was answered and ended, and
+    why) is the switchboard's and is only read here; this object keeps what the queue adds: the
+    customer's details, the place in line, every offer to an agent, the outcome, the wrap-up and
+    the rating. It refreshes ``call`` after every switchboard step.
+    """
+
+    call: Call
+    attributes: dict[str, str]
+    verified: dict[str, Any]
+    priority: int
+    original_queue: str = ""
+    original_position: int = 0
+    position: int = 0
+    estimated_wait: int = 0
+    attempts: list[RingAttempt] = field(default_factory=list)
+    outcome: str | None = None  # completed, abandoned, timed_out, no_agents
+    ended_by: str | None = None  # customer, agent, system
+    wrap_up_ended_at: float | None = None
+    disposition: str | None = None
+    notes: str | None = None
+    rating: int | None = None
+    max_wait_token: int = 0
+    recorded: bool = False
+    wait_alerted: bool = False
+
+    # -- read from the call ------------------------------------------------------------------
+
+    @property
+    def call_id(self) -> str:
+        return self.call.id
+
+    @property
+    def app_id(self) -> str:
+        return self.call.app_id
+
+    @property
+    def customer(self) -> str:
+        return self.call.sponsor
+
+    @property
+    def queue(self) -> str:
+        return self.call.queue or ""
+
+    @property
+    def type(self) -> int:
+        return self.call.type.value
+
+    @property
+    def joined_at(self) -> float:
+        return self.call.created_at
+
+    @property
+    def answered_at(self) -> float | None:
+        return self.call.answered_at
+
+    @property
+    def ended_at(self) -> float | None:
+        return self.call.ended_at
+
+    @property
+    def end_reason(self) -> str | None:
+        return self.call.end_reason.value if self.call.end_reason else None
+
+    @property
+    def ringing(self) -> bool:
+        """An agent is being offered the call now (a leg of the call rings)."""
+        return any(leg is Leg.RINGING for leg in self.call.legs.values())
+
+    # -- read from the offers ----------------------------------------------------------------
+
+    @property
+    def offered_at(self) -> float | None:
+        return self.attempts[0].offered_at if self.attempts else None
+
+    @property
+    def agent(self) -> str | None:
+        """The agent who answered."""
+        return next((a.agent for a in self.attempts if a.outcome == "answered"), None)
+
+    @property
+    def waiting(self) -> bool:
+        return self.answered_at is None and self.ended_at is None
+
+    def wait(self, now: float) -> float:
+        return (self.answered_at or self.ended_at or now) - self.joined_at
+
+    @property
+    def talk(self) -> float:
+        if self.answered_at is None or self.ended_at is None:
+            return 0.0
+        return self.ended_at - self.answered_at
+
+    def tried(self) -> set[str]:
+        return {a.agent for a in self.attempts}
+
+    def open_attempts(self) -> list[RingAttempt]:
+        return [a for a in self.attempts if a.outcome is None]
+
+    def customer_view(self) -> dict[str, Any]:
+        attrs = self.attributes
+        verified_attrs = self.verified.get("attrs") or {}
+        return {
+            "userID": self.customer,
+            "name": self.verified.get("name") or attrs.get("name", ""),
+            "topic": attrs.get("topic", ""), "language": attrs.get("language", ""),
+            "pageUrl": attrs.get("pageUrl", ""), "attributes": dict(attrs),
+            "verified": {**({"name": self.verified["name"]} if "name" in self.verified else {}),
+                         **({"attrs": verified_attrs} if verified_attrs else {}),
+                         **({"priority": self.priority} if self.priority else {})},
+        }
+
+    def record(self, now: float) -> dict[str, Any]:
+        """The call detail record, as it stands at ``now`` (``endedAt`` is None while it goes
+        on)."""
+        wrap_up = None
+        if self.wrap_up_ended_at is not None and self.ended_at is not None:
+            wrap_up = round(self.wrap_up_ended_at - self.ended_at, 3)
+        return {
+            "callId": self.call_id, "queue": self.queue, "originalQueue": self.original_queue,
+            "customer": self.customer_view(), "agent": self.agent, "type": self.type,
+            "priority": self.priority, "joinedAt": self.joined_at, "offeredAt": self.offered_at,
+            "answeredAt": self.answered_at, "endedAt": self.ended_at,
+            "wrapUpEndedAt": self.wrap_up_ended_at,
+            "wait": round(self.wait(now), 3),
+            "talk": round(self.talk, 3), "hold": 0.0, "wrapUp": wrap_up,
+            "originalPosition": self.original_position, "finalPosition": self.position,
+            "attempts": [a.as_dict() for a in self.attempts], "outcome": self.outcome,
+            "endReason": self.end_reason, "endedBy": self.ended_by,
+            "disposition": self.disposition, "notes": self.notes, "rating": self.rating,
+            "recorded": self.recorded,
+        }
