@@ -1,0 +1,2 @@
+"""What stays after a call: records and events in the database, the outbox, the recordings'
+index."""

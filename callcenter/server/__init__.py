@@ -1,0 +1,1 @@
+"""The adapters: the Flask app factory, the eventlet entry point, Socket.IO and HTTP."""
