@@ -187,24 +187,21 @@ class ContactCenter:
 
     @step
     def accept(self, app_id: str, user: str, call_id: str) -> Outcome:
-        out = Outcome()
-        return self._step(app_id, call_id, out,
-                          lambda: self.switchboard.accept(app_id, user, call_id), by=user,
-                          reply=True)
+        return self._request(self.switchboard.accept, app_id, user, call_id)
 
     @step
     def reject(self, app_id: str, user: str, call_id: str) -> Outcome:
-        out = Outcome()
-        return self._step(app_id, call_id, out,
-                          lambda: self.switchboard.reject(app_id, user, call_id), by=user,
-                          reply=True)
+        return self._request(self.switchboard.reject, app_id, user, call_id)
 
     @step
     def hangup(self, app_id: str, user: str, call_id: str) -> Outcome:
-        out = Outcome()
-        return self._step(app_id, call_id, out,
-                          lambda: self.switchboard.hangup(app_id, user, call_id), by=user,
-                          reply=True)
+        return self._request(self.switchboard.hangup, app_id, user, call_id)
+
+    def _request(self, action: Callable[[str, str, str], Outcome], app_id: str, user: str,
+                 call_id: str) -> Outcome:
+        """A user's request on a call (accept, reject, hang up) that may be a queue call."""
+        return self._step(app_id, call_id, Outcome(), lambda: action(app_id, user, call_id),
+                          by=user, reply=True)
 
     @step
     def switch_type(self, app_id: str, user: str, call_id: str, new_type: int) -> Outcome:

@@ -277,20 +277,20 @@ class Signaling:
         self.socketio.start_background_task(self.deliver, session.app_id, out)
         return out.reply
 
-    def on_accept(self, session: Session, payload: Any) -> dict[str, Any]:
+    def _on_call(self, session: Session, payload: Any,
+                 action: Callable[[str, str, str], Outcome]) -> dict[str, Any]:
+        """accept, reject, hangup: a request naming one call."""
         req = wire.parse(wire.CallRef, payload)
-        return self.deliver(session.app_id, self.center.accept(
-            session.app_id, session.user_id, req.callId))
+        return self.deliver(session.app_id, action(session.app_id, session.user_id, req.callId))
+
+    def on_accept(self, session: Session, payload: Any) -> dict[str, Any]:
+        return self._on_call(session, payload, self.center.accept)
 
     def on_reject(self, session: Session, payload: Any) -> dict[str, Any]:
-        req = wire.parse(wire.CallRef, payload)
-        return self.deliver(session.app_id, self.center.reject(
-            session.app_id, session.user_id, req.callId))
+        return self._on_call(session, payload, self.center.reject)
 
     def on_hangup(self, session: Session, payload: Any) -> dict[str, Any]:
-        req = wire.parse(wire.CallRef, payload)
-        return self.deliver(session.app_id, self.center.hangup(
-            session.app_id, session.user_id, req.callId))
+        return self._on_call(session, payload, self.center.hangup)
 
     def on_signal(self, session: Session, payload: Any) -> dict[str, Any]:
         req = wire.parse(wire.Signal, payload)
