@@ -12,8 +12,8 @@ Settings (``[plugins.settings.email]``):
     max_attempts, backoff_base, backoff_max, timeout -- retries, as for the webhook plugin
 
 Each alert is stored in the server's outbox (``callcenter.history.outbox``) when the event happens
-and
-sent by a delivery task of this plugin, so a mail server that is down or a restart loses nothing.
+and sent by a delivery task of this plugin, so a mail server that is down or a restart loses
+nothing.
 The Message-ID is made from the alert's idempotency key: a mail sent twice (the server stopped
 between sending and recording it) carries the same Message-ID both times.
 """

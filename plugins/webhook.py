@@ -10,8 +10,7 @@ Settings (``[plugins.settings.webhook]``):
     timeout      -- seconds one request may take (default 5)
 
 Each matching event becomes a notification in the server's outbox (``callcenter.history.outbox``),
-so it
-survives a restart; a delivery task of this plugin posts what is due. Every request carries
+so it survives a restart; a delivery task of this plugin posts what is due. Every request carries
 ``Webhook-Id`` (the idempotency key, the same on every attempt), ``Webhook-Timestamp`` and
 ``Webhook-Signature: v1=<hex HMAC-SHA256(secret, "<timestamp>.<body>")>``; docs/plugins.md shows
 how a receiver checks them.

@@ -38,6 +38,7 @@ url = "{database_url}"
 group_max = 4
 default_timeout = 30
 max_timeout = 600
+{signaling}
 
 [[apps]]
 id = "demo"
@@ -107,7 +108,7 @@ class Server:
 
 def start_server(tmp_path: Path, extra: str = "", rate_limit: str = "200/second",
                  demo_app: bool = True, demo_extra: str = "",
-                 database_url: str | None = None) -> Server:
+                 database_url: str | None = None, signaling: str = "") -> Server:
     """Start a server. `extra` is TOML appended at the end; `demo_extra` goes inside the demo
     app's table (keys like `allowed_origins`, then `[[apps.queues]]`/`[[apps.agents]]` tables).
     Each server has a SQLite file of its own unless `database_url` names one to share (a
@@ -117,7 +118,8 @@ def start_server(tmp_path: Path, extra: str = "", rate_limit: str = "200/second"
     demo_line = 'demo_app = "demo"' if demo_app else ""
     config_path.write_text(BASE_CONFIG.format(
         port=port, extra=extra, rate_limit=rate_limit, demo_line=demo_line,
-        demo_extra=demo_extra, database_url=database_url or f"sqlite:///db-{port}.db"))
+        demo_extra=demo_extra, database_url=database_url or f"sqlite:///db-{port}.db",
+        signaling=signaling))
     log_path = tmp_path / f"server-{port}.log"
     env = dict(os.environ, CC_TEST_DEMO_SECRET=DEMO_SECRET, CC_TEST_OTHER_SECRET=OTHER_SECRET)
     env["PYTHONUNBUFFERED"] = "1"
@@ -209,8 +211,10 @@ def server_factory(tmp_path: Path) -> Iterator:
     started: list[Server] = []
 
     def factory(extra: str = "", rate_limit: str = "200/second", demo_app: bool = True,
-                demo_extra: str = "", database_url: str | None = None) -> Server:
-        server = start_server(tmp_path, extra, rate_limit, demo_app, demo_extra, database_url)
+                demo_extra: str = "", database_url: str | None = None,
+                signaling: str = "") -> Server:
+        server = start_server(tmp_path, extra, rate_limit, demo_app, demo_extra, database_url,
+                              signaling)
         started.append(server)
         return server
 

@@ -35,9 +35,9 @@ def callcenter_startup(config: Config, settings: dict[str, Any], services: Servi
         Secrets in it written as ``{ env = "NAME" }`` are already resolved.
     :param services: what the server lends plugins: ``outbox`` (durable at-least-once delivery,
         see ``callcenter.history.outbox``), ``spawn(fn, *args)`` to run a background task on the
-        server's
-        event loop and ``sleep(seconds)`` for such tasks. Raise ``ValueError`` naming the key for
-        bad settings: it is logged in one line and the plugin's other hooks go on being called.
+        server's event loop and ``sleep(seconds)`` for such tasks. Raise ``ValueError`` naming the
+        key for bad settings: it is logged in one line and the plugin's other hooks go on being
+        called.
 
     Open files and connections here. Raising does not stop the server, but the plugin's other
     hooks should then cope with what was not set up.

@@ -2,8 +2,7 @@
 (`WavWriter`), the core repairs what a dead worker left (`repair_wav_header`) and indexes it with
 its sha256 (`sha256_of`). Two copies of the header layout would drift apart; this module is the
 only thing `callcenter.history.recordings` (the core) takes from the media package, so it imports
-the
-standard library only: no aiortc, no numpy, nothing the core server process would have to load.
+the standard library only: no aiortc, no numpy, nothing the core server process would have to load.
 
 The format (docs/recording.md): 48 kHz, 16-bit little-endian, stereo (customer left, agent
 right), behind the canonical 44-byte header.

@@ -1,8 +1,7 @@
 """The application factory: one Flask app with Socket.IO signaling, the SDK and the demo.
 
 ``create_app(config)`` wires the parts together and starts nothing; ``callcenter.server.serve``
-runs it
-under eventlet. Tests of the factory itself can build an app without a network.
+runs it under eventlet. Tests of the factory itself can build an app without a network.
 """
 
 from __future__ import annotations
@@ -92,6 +91,8 @@ def create_app(config: Config, plugins: PluginHost | None = None,
         max_http_buffer_size=config.server.max_message_bytes * 4,
         # One zlib compressor per connection costs ~90 KB; signaling messages are small.
         websocket_compression=False,
+        ping_interval=config.signaling.ping_interval,
+        ping_timeout=config.signaling.ping_timeout,
     )
     # Client frames are checked before python-socketio dispatches them: reserved event names
     # (connect, disconnect, *) never reach our handlers, and malformed packets are refused or

@@ -1,6 +1,5 @@
 """The role × request table: docs/protocol.md and callcenter.domain.access agree, and every cell
-holds
-against a real server (the HTTP cells are tried in test_http_access.py)."""
+holds against a real server (the HTTP cells are tried in test_http_access.py)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,5 @@
 """Every error code the server can answer is in callcenter.domain.errors.ErrorCode, and
-docs/protocol.md
-documents every one of them."""
+docs/protocol.md documents every one of them."""
 
 from __future__ import annotations
 

@@ -1,8 +1,7 @@
 """The database's operations, each one synchronous and one transaction.
 
 The server never calls these from its event loop directly: ``callcenter.history.records`` queues
-them for
-one worker thread, so a slow disk or a PostgreSQL round trip never stalls signaling.
+them for one worker thread, so a slow disk or a PostgreSQL round trip never stalls signaling.
 """
 
 from __future__ import annotations
