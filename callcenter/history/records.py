@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from callcenter.domain import call_record
 from callcenter.domain.events import CallEvent, EventName
 from callcenter.history.db.database import Database
 
@@ -71,26 +72,8 @@ class History:
             self._open[key] = "queue"
         else:
             self._open.pop(key, None)
-        customer = record.get("customer") or {}
-        self._add("call", {
-            "app_id": app_id, "call_id": record["callId"], "kind": "queue", "node": self.node,
-            "queue": record["queue"], "original_queue": record.get("originalQueue"),
-            "customer_id": customer.get("userID"), "customer_name": customer.get("name") or None,
-            "agent_id": record.get("agent"), "type": record.get("type"),
-            "priority": record.get("priority") or 0, "joined_at": record["joinedAt"],
-            "offered_at": record.get("offeredAt"), "answered_at": record.get("answeredAt"),
-            "ended_at": record.get("endedAt"), "wrap_up_ended_at": record.get("wrapUpEndedAt"),
-            "wait": record.get("wait"), "talk": record.get("talk"), "hold": record.get("hold"),
-            "wrap_up": record.get("wrapUp"),
-            "original_position": record.get("originalPosition"),
-            "final_position": record.get("finalPosition"),
-            "ring_attempts": len(record.get("attempts") or []),
-            "attempts": record.get("attempts") or [], "outcome": record.get("outcome"),
-            "end_reason": record.get("endReason"), "ended_by": record.get("endedBy"),
-            "disposition": record.get("disposition"), "notes": record.get("notes"),
-            "rating": record.get("rating"), "recorded": bool(record.get("recorded")),
-            "attributes": customer.get("attributes") or {},
-        })
+        self._add("call", {"app_id": app_id, "kind": "queue", "node": self.node,
+                           **call_record.stored(record)})
 
     def event(self, event: CallEvent) -> None:
         """Every event goes to the event log; a direct call's row follows its events."""

@@ -19,6 +19,7 @@ from alembic.config import Config as AlembicConfig
 from sqlalchemy import and_, bindparam, create_engine, event, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine, make_url
 
+from callcenter.domain import call_record
 from callcenter.history.db.schema import agents, call_events, calls, outbox, recordings
 
 log = logging.getLogger("callcenter.history.db")
@@ -26,17 +27,7 @@ log = logging.getLogger("callcenter.history.db")
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 # The columns of ``calls`` and the call detail record's keys (the API's and the webhooks' names).
-CALL_FIELDS = {
-    "call_id": "callId", "kind": "kind", "queue": "queue", "original_queue": "originalQueue",
-    "customer_id": "customerId", "customer_name": "customerName", "agent_id": "agent",
-    "type": "type", "priority": "priority", "joined_at": "joinedAt", "offered_at": "offeredAt",
-    "answered_at": "answeredAt", "ended_at": "endedAt", "wrap_up_ended_at": "wrapUpEndedAt",
-    "wait": "wait", "talk": "talk", "hold": "hold", "wrap_up": "wrapUp",
-    "original_position": "originalPosition", "final_position": "finalPosition",
-    "ring_attempts": "ringAttempts", "attempts": "attempts", "outcome": "outcome",
-    "end_reason": "endReason", "ended_by": "endedBy", "disposition": "disposition",
-    "notes": "notes", "rating": "rating", "recorded": "recorded", "attributes": "attributes",
-}
+CALL_FIELDS = call_record.api_names()
 
 
 class CursorError(ValueError):

@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from werkzeug.exceptions import HTTPException
 
 from callcenter.config import Config
-from callcenter.domain import access, statistics
+from callcenter.domain import access, call_record, statistics
 from callcenter.domain.access import Scope
 from callcenter.domain.contact_center import ContactCenter
 from callcenter.domain.credentials import (
@@ -51,11 +51,8 @@ MAX_CSV_ROWS = 100_000
 MAX_STATS_DAYS = 400
 OPENAPI = Path(__file__).resolve().parent / "openapi.json"
 
-CSV_COLUMNS = ("callId", "kind", "queue", "originalQueue", "customerId", "customerName", "agent",
-               "type", "priority", "joinedAt", "offeredAt", "answeredAt", "endedAt", "wait",
-               "talk", "hold", "wrapUp", "originalPosition", "finalPosition", "ringAttempts",
-               "outcome", "endReason", "endedBy", "disposition", "notes", "rating", "recorded")
-TIME_COLUMNS = {"joinedAt", "offeredAt", "answeredAt", "endedAt"}
+CSV_COLUMNS = call_record.csv_columns()
+TIME_COLUMNS = {key for key in CSV_COLUMNS if key.endswith("At")}  # written as ISO 8601
 # A spreadsheet runs a cell that starts with one of these as a formula (OWASP "CSV injection");
 # customer names, notes and dispositions are typed by people outside the operator's control.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")

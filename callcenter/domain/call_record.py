@@ -1,0 +1,119 @@
+"""The call detail record's fields, defined once.
+
+A queue call's record is made live by ``QueuedCall.record()`` (nested: the customer is one
+object) and stored flat, one row of the ``calls`` table per call; the REST API, the CSV export and
+webhooks show the stored form. Each field below says where it comes from in the live record, the
+column it is stored in, its name and JSON type in the API, and whether the CSV has it. The history
+mapping, the database's names, the CSV columns and the OpenAPI document are built from this list
+or held to it by tests/unit/test_call_record_fields.py.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+MISSING = object()
+
+
+@dataclass(frozen=True)
+class RecordField:
+    column: str  # in the calls table
+    key: str  # in the API, the CSV and webhooks
+    type: str  # JSON Schema type of a value that is there
+    nullable: bool
+    about: str
+    # Where QueuedCall.record() has it: a key, or "outer.inner"; None when the history fills it in
+    # (the kind of call) rather than the record.
+    source: str | None
+    # How the live value is stored (applied to the value at ``source``, MISSING when absent).
+    convert: Callable[[Any], Any] | None = None
+    csv: bool = True
+
+    def read(self, record: dict[str, Any]) -> Any:
+        """This field's stored value, taken from a live record."""
+        value: Any = record
+        for part in (self.source or "").split("."):
+            value = value.get(part, MISSING) if isinstance(value, dict) else MISSING
+        if self.convert is not None:
+            return self.convert(value)
+        return None if value is MISSING else value
+
+
+def _or(default: Any) -> Callable[[Any], Any]:
+    return lambda value: default if value in (MISSING, None, "") else value
+
+
+def _count(value: Any) -> int:
+    return len(value) if isinstance(value, list) else 0
+
+
+FIELDS: tuple[RecordField, ...] = (
+    RecordField("call_id", "callId", "string", False, "the call's id", "callId"),
+    RecordField("kind", "kind", "string", False, "queue, or direct (a 1:1 or group call)", None),
+    RecordField("queue", "queue", "string", True, "the queue it was in last", "queue"),
+    RecordField("original_queue", "originalQueue", "string", True,
+                "the queue it joined, before any overflow", "originalQueue"),
+    RecordField("customer_id", "customerId", "string", True,
+                "the customer, or the caller of a direct call", "customer.userID"),
+    RecordField("customer_name", "customerName", "string", True,
+                "the customer's name (verified, else as given)", "customer.name", _or(None)),
+    RecordField("agent_id", "agent", "string", True,
+                "the agent who answered, or a direct call's callee", "agent"),
+    RecordField("type", "type", "integer", True, "1 audio, 2 video (the last one)", "type"),
+    RecordField("priority", "priority", "integer", False, "verified priority, 0 by default",
+                "priority", _or(0)),
+    RecordField("joined_at", "joinedAt", "number", False, "when it joined the queue", "joinedAt"),
+    RecordField("offered_at", "offeredAt", "number", True, "first offer to an agent",
+                "offeredAt"),
+    RecordField("answered_at", "answeredAt", "number", True, "when an agent answered",
+                "answeredAt"),
+    RecordField("ended_at", "endedAt", "number", True, "when it ended", "endedAt"),
+    RecordField("wrap_up_ended_at", "wrapUpEndedAt", "number", True,
+                "when the agent finished wrap-up", "wrapUpEndedAt", csv=False),
+    RecordField("wait", "wait", "number", True,
+                "seconds in queue (to the answer, or to the end if never answered)", "wait"),
+    RecordField("talk", "talk", "number", True, "seconds answered", "talk"),
+    RecordField("hold", "hold", "number", True, "seconds on hold", "hold"),
+    RecordField("wrap_up", "wrapUp", "number", True, "seconds from the end to the end of wrap-up",
+                "wrapUp"),
+    RecordField("original_position", "originalPosition", "integer", True,
+                "its place in line when it joined", "originalPosition"),
+    RecordField("final_position", "finalPosition", "integer", True,
+                "its place in line when it left the line", "finalPosition"),
+    RecordField("ring_attempts", "ringAttempts", "integer", False, "offers made to agents",
+                "attempts", _count),
+    RecordField("attempts", "attempts", "array", True,
+                "each offer: agent, offeredAt, endedAt, outcome", "attempts", _or([]),
+                csv=False),
+    RecordField("outcome", "outcome", "string", True,
+                "completed, abandoned, timed_out, no_agents, interrupted (direct: answered, "
+                "unanswered)", "outcome"),
+    RecordField("end_reason", "endReason", "string", True, "why the call ended", "endReason"),
+    RecordField("ended_by", "endedBy", "string", True, "customer, agent or system", "endedBy"),
+    RecordField("disposition", "disposition", "string", True, "the agent's wrap-up code",
+                "disposition"),
+    RecordField("notes", "notes", "string", True, "the agent's wrap-up notes", "notes"),
+    RecordField("rating", "rating", "integer", True, "the customer's rating, 1 to 5", "rating"),
+    RecordField("recorded", "recorded", "boolean", False, "whether it was recorded", "recorded",
+                lambda value: value is True),
+    RecordField("attributes", "attributes", "object", True, "what the widget said of the customer",
+                "customer.attributes", _or({}), csv=False),
+)
+
+BY_COLUMN = {f.column: f for f in FIELDS}
+
+
+def stored(record: dict[str, Any]) -> dict[str, Any]:
+    """The columns a live record fills (all but ``kind``, which the history knows)."""
+    return {f.column: f.read(record) for f in FIELDS if f.source is not None}
+
+
+def api_names() -> dict[str, str]:
+    """Column → the field's name in the API."""
+    return {f.column: f.key for f in FIELDS}
+
+
+def csv_columns() -> tuple[str, ...]:
+    return tuple(f.key for f in FIELDS if f.csv)

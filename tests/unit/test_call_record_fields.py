@@ -1,0 +1,63 @@
+"""The call record's fields are defined once (callcenter/domain/call_record.py): the live record,
+the history's row, the database table, the CSV header and the OpenAPI document all agree with it."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from test_contact_center_domain import APP, World
+
+from callcenter.domain.call_record import FIELDS, stored
+from callcenter.history.db.database import CALL_FIELDS
+from callcenter.history.db.schema import calls
+from callcenter.server.http import api
+
+ROOT = Path(__file__).resolve().parents[2]
+OPENAPI = ROOT / "callcenter" / "server" / "http" / "openapi.json"
+
+
+def a_finished_record() -> dict:
+    w = World({}, {"a1": {}})
+    call = w.enqueue(customer="cust", attributes={"topic": "billing"})
+    w.complete("a1", call)
+    return w.center.finished[(APP, call)].record(w.clock())
+
+
+def test_the_live_record_has_exactly_the_fields_the_definition_reads():
+    record = a_finished_record()
+    sources = {f.source.split(".")[0] for f in FIELDS if f.source}
+    assert set(record) == sources
+
+
+def test_a_stored_row_takes_every_column_from_the_live_record():
+    record = a_finished_record()
+    row = stored(record)
+    assert row["call_id"] == record["callId"] and row["customer_id"] == "cust"
+    assert row["ring_attempts"] == len(record["attempts"]) == 1
+    assert row["attributes"] == {"topic": "billing"}
+    assert row["customer_name"] is None  # the widget gave no name: NULL, not ""
+    assert row["recorded"] is False and row["priority"] == 0
+    assert set(row) == {f.column for f in FIELDS} - {"kind"}
+
+
+def test_the_calls_table_has_a_column_for_every_field():
+    columns = {c.name: c for c in calls.columns}
+    assert set(columns) - {"app_id", "node"} == {f.column for f in FIELDS}
+    for field in FIELDS:
+        assert columns[field.column].nullable == field.nullable, field.column
+
+
+def test_the_api_names_and_the_csv_header_come_from_the_definition():
+    assert CALL_FIELDS == {f.column: f.key for f in FIELDS}
+    header = next(api._csv([])).splitlines()[0]
+    assert header.split(",") == [f.key for f in FIELDS if f.csv]
+
+
+def test_the_openapi_call_schema_lists_every_field_with_its_type():
+    schema = json.loads(OPENAPI.read_text())["components"]["schemas"]["Call"]["properties"]
+    assert list(schema) == [f.key for f in FIELDS]
+    for field in FIELDS:
+        declared = schema[field.key].get("type", "string")  # `kind` is an enum of strings
+        types = set(declared) if isinstance(declared, list) else {declared}
+        assert types == ({field.type, "null"} if field.nullable else {field.type}), field.key
