@@ -5,10 +5,11 @@ participants only answer. aiortc does not trickle ICE, so offers and answers car
 after gathering; trickled candidates from browsers are still accepted. aiortc is imported lazily
 so the plain signaling client (and load benchmarks that need no media) never pay for it.
 
-    media = CallMedia(client)                 # attach before the call starts
+    media = CallMedia(client, tracks)         # attach before the call starts; tracks: a
+                                              # factory of aiortc tracks to send
     ack = await media.accept(call_id)         # instead of client.accept: also sends the offers
     await media.wait_connected("bob")
-    await media.inbound_bytes("bob")          # RTP bytes received from bob so far
+    await media.inbound_packets("bob")        # RTP packets received from bob so far
 
 Recorded calls (docs/protocol.md, "Recording"): on `record_start {callId, jobId, video}` the media
 opens a separate send-only connection carrying fresh tracks from its factory to the recorder,
@@ -19,11 +20,8 @@ offers it with `record_signal`, and applies the worker's answer; it closes when 
 
 from __future__ import annotations
 
-import array
 import asyncio
-import fractions
 import logging
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -35,91 +33,11 @@ from callcenter.media.ice import ice_candidate
 if TYPE_CHECKING:
     from aiortc import MediaStreamTrack, RTCPeerConnection
 
-__all__ = ["CallMedia", "tone_track", "tone_tracks", "small_video_track", "default_tracks"]
+__all__ = ["CallMedia", "TrackFactory"]
 
 log = logging.getLogger(__name__)
 
 TrackFactory = Callable[[], "list[MediaStreamTrack]"]
-
-
-def tone_track(frequency: int = 400, sample_rate: int = 8000,
-               amplitude: int = 8000) -> MediaStreamTrack:
-    """An audio track playing a steady sine tone (not silence, so codecs send real payload).
-
-    20 ms frames of s16 mono at `sample_rate`. The tone keeps its phase from frame to frame (a
-    frame-periodic tone would only hold multiples of 50 Hz): one buffer of whole cycles that is
-    also a whole number of frames (at most a second) is computed once and played in a loop.
-    """
-    from aiortc.mediastreams import AUDIO_PTIME, AudioStreamTrack, MediaStreamError
-    from av import AudioFrame
-
-    samples = int(AUDIO_PTIME * sample_rate)
-    period = sample_rate // math.gcd(int(frequency), sample_rate)  # samples of whole cycles
-    loop_samples = period * samples // math.gcd(period, samples)
-    pcm = array.array("h", (int(amplitude * math.sin(2 * math.pi * frequency * i / sample_rate))
-                            for i in range(loop_samples))).tobytes()
-    frames = [pcm[i * 2:(i + samples) * 2] for i in range(0, loop_samples, samples)]
-
-    class ToneTrack(AudioStreamTrack):
-        async def recv(self):  # type: ignore[override]
-            if self.readyState != "live":
-                raise MediaStreamError
-            if hasattr(self, "_timestamp"):
-                self._timestamp += samples
-                await asyncio.sleep(self._start + self._timestamp / sample_rate - time.time())
-            else:
-                self._start = time.time()
-                self._timestamp = 0
-            frame = AudioFrame(format="s16", layout="mono", samples=samples)
-            frame.planes[0].update(frames[(self._timestamp // samples) % len(frames)])
-            frame.pts = self._timestamp
-            frame.sample_rate = sample_rate
-            frame.time_base = fractions.Fraction(1, sample_rate)
-            return frame
-
-    return ToneTrack()
-
-
-def small_video_track(width: int = 160, height: int = 120) -> MediaStreamTrack:
-    """A small grey video track: cheap to encode, so tests can afford video on 2 cores."""
-    from aiortc.mediastreams import VideoStreamTrack
-    from av import VideoFrame
-
-    class SmallVideoTrack(VideoStreamTrack):
-        async def recv(self):  # type: ignore[override]
-            pts, time_base = await self.next_timestamp()
-            frame = VideoFrame(width=width, height=height)
-            for plane in frame.planes:
-                plane.update(bytes([128]) * plane.buffer_size)
-            frame.pts = pts
-            frame.time_base = time_base
-            return frame
-
-    return SmallVideoTrack()
-
-
-def default_tracks(audio: bool = True, video: bool = False) -> TrackFactory:
-    """A factory of fresh tracks per peer connection (a track feeds one sender only)."""
-    def factory() -> list[MediaStreamTrack]:
-        tracks: list[MediaStreamTrack] = []
-        if audio:
-            tracks.append(tone_track())
-        if video:
-            tracks.append(small_video_track())
-        return tracks
-    return factory
-
-
-def tone_tracks(frequency: int, *, video: bool = False,
-                sample_rate: int = 48000) -> TrackFactory:
-    """A factory of fresh tracks playing a sine of `frequency` Hz (48 kHz, 20 ms frames), plus a
-    small video track with `video`: tells apart who said what in a recording."""
-    def factory() -> list[MediaStreamTrack]:
-        tracks: list[MediaStreamTrack] = [tone_track(frequency, sample_rate)]
-        if video:
-            tracks.append(small_video_track())
-        return tracks
-    return factory
 
 
 @dataclass
@@ -128,8 +46,6 @@ class _Peer:
     user_id: str
     pc: RTCPeerConnection
     pending_candidates: list[Any] = field(default_factory=list)
-    rtp_bytes: dict[str, int] = field(default_factory=dict)
-    instrumented: set[int] = field(default_factory=set)
     drains: list[asyncio.Task[None]] = field(default_factory=list)
 
 
@@ -146,10 +62,12 @@ class _Recorder:
 class CallMedia:
     """Peer connections of one CallClient, one per remote participant of its current call."""
 
-    def __init__(self, client: CallClient, tracks: TrackFactory | None = None,
+    def __init__(self, client: CallClient, tracks: TrackFactory,
                  ice_servers: list[dict[str, Any]] | None = None) -> None:
         self.client = client
-        self.tracks = tracks or default_tracks()
+        # What this side sends, fresh for each peer connection (a track feeds one sender):
+        # aiortc's MediaPlayer or MediaRelay tracks, or callcenter.testing's synthetic ones.
+        self.tracks = tracks
         self._ice_servers = ice_servers
         self.peers: dict[str, _Peer] = {}
         self.recorders: dict[str, _Recorder] = {}
@@ -191,21 +109,10 @@ class CallMedia:
             await asyncio.sleep(0.05)
         raise TimeoutError(f"{self.client.user_id}: no connection to the recorder of {call_id}")
 
-    async def inbound_bytes(self, user_id: str, kind: str | None = None) -> int:
-        """RTP payload bytes received so far from `user_id`, of media `kind` or of all kinds.
-
-        aiortc's inbound-rtp stats carry packet counts but no `bytesReceived`, so each receiver
-        counts the payload of the RTP packets it is handed. 0 when there is no connection to
-        `user_id` (never made, or closed when they left).
-        """
-        peer = self.peers.get(user_id)
-        if peer is None:
-            return 0
-        self._instrument(peer)
-        return sum(n for k, n in peer.rtp_bytes.items() if kind is None or k == kind)
-
     async def inbound_packets(self, user_id: str, kind: str | None = None) -> int:
-        """RTP packets received from `user_id`, from `pc.getStats()` (inbound-rtp)."""
+        """RTP packets received so far from `user_id`, of media `kind` or of all kinds (the
+        inbound-rtp statistics of the peer connection: aiortc's carry no byte count). 0 when
+        there is no connection to `user_id` (never made, or closed when they left)."""
         from aiortc.stats import RTCInboundRtpStreamStats
 
         peer = self.peers.get(user_id)
@@ -326,30 +233,10 @@ class CallMedia:
         except (MediaStreamError, asyncio.CancelledError):
             pass
 
-    @staticmethod
-    def _instrument(peer: _Peer) -> None:
-        """Count the RTP payload bytes each receiver of `peer` is handed, by media kind."""
-        for transceiver in peer.pc.getTransceivers():
-            receiver = transceiver.receiver
-            if id(receiver) in peer.instrumented:
-                continue
-            peer.instrumented.add(id(receiver))
-            kind = transceiver.kind
-            peer.rtp_bytes.setdefault(kind, 0)
-            handle = receiver._handle_rtp_packet
-
-            async def counting(packet: Any, *args: Any, _handle: Any = handle,
-                               _kind: str = kind, **kwargs: Any) -> None:
-                peer.rtp_bytes[_kind] += len(packet.payload)
-                await _handle(packet, *args, **kwargs)
-
-            receiver._handle_rtp_packet = counting
-
     async def _offer(self, call_id: str, user_id: str) -> None:
         peer = await self._new_peer(call_id, user_id)
         # aiortc's setLocalDescription waits for ICE gathering: the SDP holds every candidate
         await peer.pc.setLocalDescription(await peer.pc.createOffer())
-        self._instrument(peer)
         desc = peer.pc.localDescription
         await self.client.signal(call_id, user_id, "offer", {"type": desc.type, "sdp": desc.sdp})
 
@@ -364,7 +251,6 @@ class CallMedia:
                 RTCSessionDescription(sdp=payload["sdp"], type=payload["type"]))
             await self._flush_candidates(peer)
             await peer.pc.setLocalDescription(await peer.pc.createAnswer())
-            self._instrument(peer)
             desc = peer.pc.localDescription
             await self.client.signal(call_id, sender, "answer",
                                      {"type": desc.type, "sdp": desc.sdp})

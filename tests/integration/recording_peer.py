@@ -15,7 +15,8 @@ import json
 import sys
 
 from callcenter.client.call_client import AUDIO_CALL, CallClient
-from callcenter.client.media import CallMedia, tone_tracks
+from callcenter.client.media import CallMedia
+from callcenter.testing.tracks import tone_tracks
 
 
 async def main(url: str, app: str, user: str, token: str, queue: str, frequency: int) -> None:

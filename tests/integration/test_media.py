@@ -11,7 +11,8 @@ import asyncio
 import pytest
 
 from callcenter.client.call_client import AUDIO_CALL, VIDEO_CALL  # noqa: E402
-from callcenter.client.media import CallMedia, default_tracks  # noqa: E402
+from callcenter.client.media import CallMedia  # noqa: E402
+from callcenter.testing.tracks import synthetic_tracks  # noqa: E402
 
 
 @pytest.fixture
@@ -23,8 +24,8 @@ def srv(shared_server):
 async def medias():
     made: list[CallMedia] = []
 
-    def attach(client, **kwargs) -> CallMedia:
-        media = CallMedia(client, **kwargs)
+    def attach(client, tracks=None, **kwargs) -> CallMedia:
+        media = CallMedia(client, tracks or synthetic_tracks(), **kwargs)
         made.append(media)
         return media
 
@@ -35,20 +36,21 @@ async def medias():
 
 async def rising(media: CallMedia, user_id: str, kind: str | None = None,
                  wait: float = 1.0) -> tuple[int, int]:
-    """Inbound bytes from `user_id` once the first arrived (within 5 s), and `wait` s later."""
+    """Inbound RTP packets from `user_id` once the first arrived (within 5 s), and `wait` s
+    later."""
     for _ in range(100):
-        before = await media.inbound_bytes(user_id, kind)
+        before = await media.inbound_packets(user_id, kind)
         if before:
             break
         await asyncio.sleep(0.05)
     await asyncio.sleep(wait)
-    return before, await media.inbound_bytes(user_id, kind)
+    return before, await media.inbound_packets(user_id, kind)
 
 
 async def test_audio_flows_both_ways_after_accept(srv, clients, medias):
     alice, bob = await clients(srv, "alice"), await clients(srv, "bob")
-    alice_media = medias(alice, tracks=default_tracks(audio=True))
-    bob_media = medias(bob, tracks=default_tracks(audio=True))
+    alice_media = medias(alice, tracks=synthetic_tracks(audio=True))
+    bob_media = medias(bob, tracks=synthetic_tracks(audio=True))
 
     call_id = await alice.call(bob.user_id, AUDIO_CALL)
     await bob.next_event("invited", callId=call_id)
@@ -79,7 +81,7 @@ async def test_audio_flows_both_ways_after_accept(srv, clients, medias):
 
 async def test_audio_and_video_flow_both_ways_in_a_video_call(srv, clients, medias):
     alice, bob = await clients(srv, "alice"), await clients(srv, "bob")
-    tracks = default_tracks(audio=True, video=True)
+    tracks = synthetic_tracks(audio=True, video=True)
     alice_media, bob_media = medias(alice, tracks=tracks), medias(bob, tracks=tracks)
 
     call_id = await alice.call(bob.user_id, VIDEO_CALL)

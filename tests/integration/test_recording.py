@@ -33,7 +33,8 @@ from contact_center_helpers import (  # noqa: E402
 from signaling_helpers import unique  # noqa: E402
 
 from callcenter.client.call_client import AUDIO_CALL, CallClient  # noqa: E402
-from callcenter.client.media import CallMedia, tone_tracks  # noqa: E402
+from callcenter.client.media import CallMedia  # noqa: E402
+from callcenter.testing.tracks import tone_tracks  # noqa: E402
 
 CUSTOMER_TONE = 440
 AGENT_TONE = 880
@@ -336,9 +337,9 @@ async def test_worker_killed_mid_call_leaves_a_partial_playable_file_and_the_cal
     # the call itself goes on: signaling and media between the two are untouched
     await call.agent.signal(call.call_id, call.customer.user_id, "candidate", None)
     await call.customer.next_event("signal", callId=call.call_id, kind="candidate")
-    before = await call.customer_media.inbound_bytes(call.agent.user_id)
+    before = await call.customer_media.inbound_packets(call.agent.user_id)
     await asyncio.sleep(0.5)
-    assert await call.customer_media.inbound_bytes(call.agent.user_id) > before
+    assert await call.customer_media.inbound_packets(call.agent.user_id) > before
 
     record = await fetch_record(server, call.call_id)
     assert record["partial"] is True

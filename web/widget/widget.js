@@ -39,7 +39,8 @@
  * States (#cc-panel[data-state], window.callcenterWidget.state): idle, starting, queued, connected,
  *   rating, thanks, ended.
  *
- * For tests and integrators, once the modules are loaded: window.callcenterWidget = {state, outcome, callId, position,
+ * For the business's page (and our tests), once the modules are loaded: window.callcenterWidget =
+ *   {state, outcome, callId, position,
  *   estimatedWait, recorded, recording (true while the SDK's send-only leg to the recorder is open:
  *   the SDK does the recording part by itself, see RECORDING in the SDK), client (the SDK's
  *   CallClient), events: [{name, data, at}], root (shadow root),
