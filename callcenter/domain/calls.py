@@ -17,12 +17,11 @@ ends, once, with a reason. A user holds at most one line (one call ringing or jo
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import IntEnum, StrEnum
 from typing import TYPE_CHECKING, Any
 
+from callcenter.domain.call import Call, CallType, EndReason, Leg, new_call_id
 from callcenter.domain.clock import StepClock, as_step_clock, step
 from callcenter.domain.credentials import USER_ID
 from callcenter.domain.errors import Refused
@@ -31,72 +30,6 @@ from callcenter.domain.timers import Timer, TimerKey, TimerKind, timer_key
 
 if TYPE_CHECKING:
     from callcenter.domain.store import Store
-
-class CallType(IntEnum):
-    UNKNOWN = 0
-    AUDIO = 1
-    VIDEO = 2
-
-
-class Leg(StrEnum):
-    RINGING = "ringing"
-    JOINED = "joined"
-    LEFT = "left"
-    REJECTED = "rejected"
-    TIMED_OUT = "timed_out"
-    CANCELLED = "cancelled"
-    BUSY = "busy"
-    OFFLINE = "offline"
-
-
-class EndReason(StrEnum):
-    QUEUE_TIMEOUT = "queue_timeout"
-    NO_AGENTS = "no_agents"
-    HANGUP = "hangup"
-    REJECTED = "rejected"
-    CANCELLED = "cancelled"
-    NO_ANSWER = "no_answer"
-    BUSY = "busy"
-    KICKED_OUT = "kicked_out"
-    DISCONNECTED = "disconnected"
-    LOGOUT = "logout"
-
-
-def new_call_id() -> str:
-    """16 URL-safe characters, the first a letter or digit: ids land in CSV exports, where a
-    leading '-' would read as a formula to a spreadsheet (and be quoted by the export)."""
-    while True:
-        call_id = secrets.token_urlsafe(12)
-        if call_id[0].isalnum():
-            return call_id
-
-
-@dataclass
-class Call:
-    id: str
-    app_id: str
-    sponsor: str
-    type: CallType
-    group: bool
-    timeout: int
-    created_at: float
-    data: dict[str, Any] | None
-    legs: dict[str, Leg]
-    answered_at: float | None = None
-    ended_at: float | None = None
-    end_reason: EndReason | None = None
-    # Set for a contact-center call: the customer (sponsor) waits in this queue while agents are
-    # offered the call one leg at a time; it does not end when an offer fails. The one place the
-    # call's queue is kept: overflow moves it (``move_to_queue``), the queue side reads it.
-    queue: str | None = None
-
-    def users(self, state: Leg) -> list[str]:
-        return [user for user, leg in self.legs.items() if leg is state]
-
-    @property
-    def invitees(self) -> list[str]:
-        return [user for user in self.legs if user != self.sponsor]
-
 
 @dataclass(frozen=True)
 class Notice:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from callcenter.domain.calls import Call, Leg
+from callcenter.domain.call import Call, Leg
 
 
 @dataclass

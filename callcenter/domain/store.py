@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
-    from callcenter.domain.calls import Call
+    from callcenter.domain.call import Call
 
 MISSED_CALLS_KEPT = 100  # per user; older ones are dropped so an offline user cannot fill memory
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from callcenter.domain.calls import Call
+from callcenter.domain.call import Call
 from callcenter.domain.store import MISSED_CALLS_KEPT
 
 
