@@ -8,7 +8,7 @@ test:
 	scripts/test.sh
 
 lint:
-	.venv/bin/ruff check callcenter plugins tests
+	.venv/bin/ruff check callcenter plugins tests bench
 	.venv/bin/lint-imports
 	web/node_modules/.bin/eslint --config web/eslint.config.js web
 

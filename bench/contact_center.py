@@ -433,6 +433,29 @@ def compare(callsetup: dict[str, Any], idle: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+async def profile(args: argparse.Namespace, pin: bool, workdir: Path
+                  ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Call setup of ours under py-spy; a summary of each step's profile."""
+    import profile_server
+    spy = profile_server.profiler(RESULTS)
+    print(f"call setup under py-spy: ours, {args.agents} agents", flush=True)
+    callsetup = {"ours": await call_setup(
+        "ours", agents=args.agents, customers=args.customers, rates=floats(args.rates),
+        step_seconds=args.step, warmup=args.warmup, talk=args.talk,
+        workers=args.workers, pin=pin, workdir=workdir / "profile", profiler=spy,
+        pythonpath=args.ours_pythonpath)}
+    profiles = {}
+    for step in callsetup["ours"]["steps"]:
+        raw = RESULTS / f"profile-{step['offered_rate']:g}.txt"
+        if raw.exists():
+            summary = profile_server.summarize(raw)
+            profiles[f"{step['offered_rate']:g}"] = summary
+            text = profile_server.format_summary(summary)
+            raw.with_suffix(".summary.txt").write_text(text + "\n")
+            print(f"profile at {step['offered_rate']:g} calls/s ({raw}):\n{text}", flush=True)
+    return callsetup, profiles
+
+
 async def run_all(args: argparse.Namespace) -> dict[str, Any]:
     pin = can_pin() and not args.no_pin
     pin_self(LOADGEN_CORE, pin)
@@ -466,24 +489,7 @@ async def run_all(args: argparse.Namespace) -> dict[str, Any]:
                     kind, clients=args.clients, workers=args.idle_workers, pin=pin,
                     workdir=workdir / f"idle-{kind}", settle=args.settle)
         if args.command == "profile":
-            import profile_server
-            spy = profile_server.profiler(RESULTS)
-            print(f"call setup under py-spy: ours, {args.agents} agents", flush=True)
-            report["callsetup"] = {"ours": await call_setup(
-                "ours", agents=args.agents, customers=args.customers, rates=floats(args.rates),
-                step_seconds=args.step, warmup=args.warmup, talk=args.talk,
-                workers=args.workers, pin=pin, workdir=workdir / "profile", profiler=spy,
-                pythonpath=args.ours_pythonpath)}
-            report["profiles"] = {}
-            for step in report["callsetup"]["ours"]["steps"]:
-                raw = RESULTS / f"profile-{step['offered_rate']:g}.txt"
-                if raw.exists():
-                    summary = profile_server.summarize(raw)
-                    report["profiles"][f"{step['offered_rate']:g}"] = summary
-                    text = profile_server.format_summary(summary)
-                    raw.with_suffix(".summary.txt").write_text(text + "\n")
-                    print(f"profile at {step['offered_rate']:g} calls/s ({raw}):\n{text}",
-                          flush=True)
+            report["callsetup"], report["profiles"] = await profile(args, pin, workdir)
         report["compare"] = compare(report.get("callsetup", {}), report.get("idle", {}))
     finally:
         if not args.keep:

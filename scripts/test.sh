@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh test
-.venv/bin/ruff check callcenter plugins tests
+.venv/bin/ruff check callcenter plugins tests bench
 # The layer rules (.importlinter): the domain imports no framework, the media worker never the
 # server, stock plugins only the public plugin API.
 .venv/bin/lint-imports
