@@ -389,3 +389,25 @@ def test_identity_minted_by_the_business_reaches_the_agent_as_verified(
     agent.page.wait_for_selector("#offer", state="hidden")
     assert agent.events("CALLING_CANCEL")[-1]["reason"] == "abandoned"
     customer.wait_state("ended")
+
+
+def test_the_console_keeps_the_agent_signed_in_across_a_reload_until_they_sign_out(
+        server_factory, host_site, open_page):
+    server = server_factory(demo_extra=cc_config(host_site.origin))
+    agent = open_console(open_page, server, "agent1")
+    agent.set_status("available")
+    page = agent.page
+
+    page.reload()
+    page.wait_for_selector("#workspace", state="visible")
+    assert page.is_hidden("#login-section") and agent.text("#agent-name") == "Ann"
+    # Back within the agent's grace period: the status they chose is kept.
+    page.wait_for_selector("#agent-status[data-status='available']")
+    assert "userSig" not in page.url and "ey" not in page.url  # never in a URL
+
+    page.click("#logout")
+    page.wait_for_selector("#login-section", state="visible")
+    page.reload()
+    page.wait_for_selector("#login-section", state="visible")
+    page.wait_for_timeout(500)  # nothing signs in by itself after a sign-out
+    assert page.is_hidden("#workspace")

@@ -476,6 +476,27 @@ async function agentLogin(appId, agentId, password) {
   }
 }
 
+// The signed-in session survives a reload of the console for the credential's life: it is kept
+// in sessionStorage (this tab only, gone with it; never in a URL, where proxies and the history
+// would keep it). A call in progress still ends with the reload: only the sign-in is kept.
+const SESSION_KEY = 'callcenter.console.session';
+
+function savedSession() {
+  try {
+    const saved = JSON.parse(sessionStorage.getItem(SESSION_KEY) || 'null');
+    // The credential's expiry, read from its payload (base64url JSON); the server checks it.
+    const payload = saved && saved.userSig.split('.')[1].replace(/-/g, '+').replace(/_/g, '/');
+    const claims = payload && JSON.parse(atob(payload));
+    if (claims && claims.exp * 1000 > Date.now() + 5000) return saved;
+  } catch (err) { /* unreadable: sign in again */ }
+  forgetSession();
+  return null;
+}
+
+function forgetSession() {
+  sessionStorage.removeItem(SESSION_KEY);
+}
+
 async function login(ev) {
   ev.preventDefault();
   el.loginError.textContent = '';
@@ -483,13 +504,25 @@ async function login(ev) {
   const appId = el.appId.value.trim();
   try {
     const body = await agentLogin(appId, el.agentId.value.trim(), el.password.value);
-    const client = new CallClient({ appId });
+    el.password.value = '';
+    await startSession({ ...body, appId: body.appId || appId });
+  } catch (err) {
+    el.loginError.textContent = err.message || String(err);
+  } finally {
+    el.login.disabled = false;
+  }
+}
+
+/** Signs in with a credential from /api/agent-login (or kept from before a reload). */
+async function startSession(body) {
+  try {
+    const client = new CallClient({ appId: body.appId });
     cc.client = client;
     wire(client);
     await client.login({ userID: body.userID, userSig: body.userSig });
+    sessionStorage.setItem(SESSION_KEY, JSON.stringify(body));
     cc.agentId = body.userID;
     cc.userSig = body.userSig;
-    el.password.value = '';
     el.agentName.textContent = body.name || body.userID;
     el.agentUserId.textContent = body.userID;
     el.loginSection.hidden = true;
@@ -508,13 +541,12 @@ async function login(ev) {
     await refreshState();
     cc.refreshTimer = setInterval(refreshState, REFRESH_MS);
   } catch (err) {
-    el.loginError.textContent = err.message || String(err);
+    forgetSession();
     stopSupervisor();
     el.loginSection.hidden = false;
     el.session.hidden = true;
     if (cc.client) { cc.client.logout(); cc.client = null; }
-  } finally {
-    el.login.disabled = false;
+    throw err;
   }
 }
 
@@ -540,6 +572,7 @@ function showLoggedOut(message) {
   cc.wrapCallId = null;
   cc.callId = null;
   cc.userSig = null;
+  forgetSession();
   recordingCells.forget();
   el.callsBody.replaceChildren();
 }
@@ -558,6 +591,12 @@ async function logout() {
 // ------------------------------------------------------------------ controls
 
 el.loginForm.addEventListener('submit', login);
+const kept = savedSession();
+if (kept) {
+  el.appId.value = kept.appId;
+  el.agentId.value = kept.userID;
+  startSession(kept).catch((err) => { el.loginError.textContent = err.message || String(err); });
+}
 el.logout.addEventListener('click', logout);
 el.status.addEventListener('change', setStatus);
 el.breakReason.addEventListener('change', () => { if (el.status.value === 'break') setStatus(); });
