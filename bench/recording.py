@@ -135,7 +135,7 @@ def opus_tone(frequency: int, seconds: float = 1.0, bit_rate: int = 32000) -> li
 
 
 def encoded_tone_tracks(packets: list[bytes]):
-    """A client_media track factory of tracks that send the given Opus packets in a loop, paced
+    """A CallMedia track factory of tracks that send the given Opus packets in a loop, paced
     at 20 ms: aiortc packs pre-encoded av.Packets without encoding them."""
     import av
     from aiortc.mediastreams import MediaStreamError, MediaStreamTrack

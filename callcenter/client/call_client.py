@@ -309,7 +309,7 @@ class CallClient:
         return await self._checked("supervisor_watch", {})
 
     def add_listener(self, listener: Listener) -> None:
-        """Call `listener(name, data)` for every server event (used by client_media)."""
+        """Call `listener(name, data)` for every server event (used by callcenter.client.media)."""
         self._listeners.append(listener)
 
     def remove_listener(self, listener: Listener) -> None:

@@ -5,7 +5,7 @@ that crashes or a network that vanishes: no hangup, no closing of peer connectio
 
 Joins QUEUE with an audio call playing a FREQUENCY Hz tone, prints one JSON line
 `{"callId": ..., "recorded": ...}`, answers the agent's offer and the recorder's `record_start`
-(client_media does both) and then waits to be killed.
+(callcenter.client.media does both) and then waits to be killed.
 """
 
 from __future__ import annotations
