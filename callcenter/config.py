@@ -75,12 +75,15 @@ class SignalingSettings(_Strict):
     max_timeout: Annotated[int, Field(ge=1, le=86400)] = 600
     ice_servers: list[IceServer] = []
     # Engine.IO's heartbeat: the server pings every client each ping_interval seconds and drops
-    # one that has not answered ping_timeout seconds later; its calls then end. Lower values
-    # notice a frozen browser sooner (1 + 1: within ~3 s) but also end calls on shorter network
-    # stalls, since a dropped connection cannot resume its call yet; so the defaults stay
-    # Socket.IO's own (25 + 20) until it can.
+    # one that has not answered ping_timeout seconds later (a drop, which resume_window may
+    # save). Lower values notice a frozen browser sooner (1 + 1: within ~3 s) but also drop
+    # connections on shorter network stalls; the defaults are Socket.IO's own (25 + 20).
     ping_interval: Annotated[float, Field(ge=0.2, le=60)] = 25
     ping_timeout: Annotated[float, Field(ge=0.2, le=60)] = 20
+    # Seconds a client whose connection dropped has to come back with its resume token: its call
+    # waits (the others are told `reconnecting`) and it gets the events it missed. 0: off, a
+    # dropped connection ends its calls at once. 30 s is Twilio's cap for the same.
+    resume_window: Annotated[float, Field(ge=0, le=300)] = 30
 
     @model_validator(mode="after")
     def _timeouts(self) -> SignalingSettings:

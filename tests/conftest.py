@@ -108,11 +108,14 @@ class Server:
 
 def start_server(tmp_path: Path, extra: str = "", rate_limit: str = "200/second",
                  demo_app: bool = True, demo_extra: str = "",
-                 database_url: str | None = None, signaling: str = "") -> Server:
+                 database_url: str | None = None,
+                 signaling: str = "resume_window = 0") -> Server:
     """Start a server. `extra` is TOML appended at the end; `demo_extra` goes inside the demo
     app's table (keys like `allowed_origins`, then `[[apps.queues]]`/`[[apps.agents]]` tables).
     Each server has a SQLite file of its own unless `database_url` names one to share (a
-    restarted server, or PostgreSQL)."""
+    restarted server, or PostgreSQL). `signaling` is TOML inside `[signaling]`: by default
+    resuming is off, so that a client that disconnects leaves its call at once (the resume tests
+    turn it on)."""
     port = free_port()
     config_path = tmp_path / f"callcenter-{port}.toml"
     demo_line = 'demo_app = "demo"' if demo_app else ""
@@ -212,7 +215,7 @@ def server_factory(tmp_path: Path) -> Iterator:
 
     def factory(extra: str = "", rate_limit: str = "200/second", demo_app: bool = True,
                 demo_extra: str = "", database_url: str | None = None,
-                signaling: str = "") -> Server:
+                signaling: str = "resume_window = 0") -> Server:
         server = start_server(tmp_path, extra, rate_limit, demo_app, demo_extra, database_url,
                               signaling)
         started.append(server)

@@ -105,6 +105,11 @@ class CallClient:
         self._changed = asyncio.Condition()
         self._disconnected = asyncio.Event()
         self._pending: set[asyncio.Future[Any]] = set()
+        # Resume (docs/protocol.md): the token of this session from the hello ack, and the seq of
+        # the last event received, which the server numbers and replays after a resume.
+        self.resume_token: str | None = None
+        self.last_seq = 0
+        self._auth: dict[str, Any] | None = None
         # reconnection off: a kicked-out client must stay out, or it would kick its successor.
         self.sio = socketio.AsyncClient(reconnection=False, logger=False, engineio_logger=False)
         self.sio.on("*", self._on_any)
@@ -123,6 +128,22 @@ class CallClient:
         self.user_id = user_id
         if auth is ...:
             auth = {"appId": self.app_id, "userID": user_id, "userSig": user_sig}
+        self._auth = auth if isinstance(auth, dict) else None
+        self.resume_token, self.last_seq = None, 0
+        return await self._connect(auth, timeout)
+
+    async def resume(self, timeout: float = 5) -> dict[str, Any]:
+        """After the connection dropped, connect again with the resume token and the last seq
+        seen; return the hello ack (`resumed`: whether the session, and its call, were taken
+        back). The events missed meanwhile arrive after it, in order."""
+        if self._auth is None or self.resume_token is None:
+            raise CallClientError("NOT_LOGGED_IN", "resume needs an earlier login")
+        if self.sio.connected:
+            raise CallClientError("ALREADY_CONNECTED", "the connection has not dropped")
+        return await self._connect({**self._auth, "resumeToken": self.resume_token,
+                                    "lastSeq": self.last_seq}, timeout)
+
+    async def _connect(self, auth: Any, timeout: float) -> dict[str, Any]:
         self.connect_error = None
         self._disconnected.clear()
         try:
@@ -138,6 +159,7 @@ class CallClient:
         except CallClientError:
             await self.close()
             raise
+        self.resume_token = self.hello_ack.get("resumeToken")
         return self.hello_ack
 
     @property
@@ -346,6 +368,9 @@ class CallClient:
 
     async def _on_any(self, name: str, *args: Any) -> None:
         data = args[0] if len(args) == 1 else (list(args) if args else None)
+        if isinstance(data, dict) and isinstance(data.get("seq"), int):
+            # The event's number is the connection's business, not the event's content.
+            self.last_seq = max(self.last_seq, data.pop("seq"))
         self.events.append(ReceivedEvent(name, data))
         if len(self.events) > self.max_events:
             self.events = [e for e in self.events if not e.consumed][-(self.max_events // 2):]

@@ -26,6 +26,7 @@ from typing import Any, Protocol
 
 from callcenter.config import App, Config, QueueSettings
 from callcenter.domain.agents import Agent, AgentState, AgentStatus
+from callcenter.domain.call import Call
 from callcenter.domain.calls import EndReason, Leg, Outcome, Switchboard
 from callcenter.domain.clock import step
 from callcenter.domain.credentials import Identity
@@ -468,15 +469,9 @@ class ContactCenter:
         period unless ``replaced`` (they logged in again elsewhere)."""
         out = Outcome()
         agent = self.agents.get((app_id, user_id))
-        if agent is not None and not replaced and reason is not EndReason.LOGOUT:
-            agent.connected = False
-            agent.connection_epoch += 1
-            if agent.state is AgentState.RINGING and agent.call_id:
-                self._step(app_id, agent.call_id, out, lambda: self.switchboard.withdraw(
-                    app_id, agent.call_id, user_id, "disconnected"))
-            grace = self.config.contact_center.agent_grace
-            out.timers.append(Timer(grace, app_id, None, user_id, TimerKind.AGENT_GRACE,
-                                    agent.connection_epoch))
+        if agent is not None and not replaced and reason is not EndReason.LOGOUT \
+                and agent.connected:
+            self._agent_gone(agent, out)
         call_id = self.switchboard.store.line_of(app_id, user_id)
         self._step(app_id, call_id, out,
                    lambda: self.switchboard.leave_all(app_id, user_id, reason), by=user_id)
@@ -485,6 +480,56 @@ class ContactCenter:
             self._set_status(agent, AgentStatus.OFFLINE, "logout", out)
             self._empty_queues_check(agent, out)
         return out
+
+    @step
+    def session_suspended(self, app_id: str, user_id: str) -> Outcome:
+        """A user's connection dropped and may be resumed (signaling's resume window): an agent
+        is offered nothing meanwhile and a ringing offer goes to the next agent, an invitation
+        ringing for them is refused, and the call they are in waits, the others told
+        ``reconnecting``. ``session_ended`` follows if the window runs out."""
+        out = Outcome()
+        agent = self.agents.get((app_id, user_id))
+        if agent is not None:
+            self._agent_gone(agent, out)
+        call_id = self.switchboard.store.line_of(app_id, user_id)
+        call = self.switchboard.store.get_call(app_id, call_id) if call_id else None
+        if call is None:
+            return out
+        leg = call.legs.get(user_id)
+        if leg is Leg.RINGING:
+            self._step(app_id, call_id, out, lambda: self.switchboard.leave_all(
+                app_id, user_id, EndReason.DISCONNECTED), by=user_id)
+        elif leg is Leg.JOINED:
+            self._tell_call(call, user_id, "reconnecting", out)
+        return out
+
+    @step
+    def session_resumed(self, app_id: str, user_id: str) -> Outcome:
+        """The user took their session back on a new connection: the others are told."""
+        out = self.session_started(app_id, user_id)
+        call_id = self.switchboard.store.line_of(app_id, user_id)
+        call = self.switchboard.store.get_call(app_id, call_id) if call_id else None
+        if call is not None and call.legs.get(user_id) is Leg.JOINED:
+            self._tell_call(call, user_id, "reconnected", out)
+        return out
+
+    @staticmethod
+    def _tell_call(call: Call, user_id: str, event: str, out: Outcome) -> None:
+        others = [u for u in call.users(Leg.JOINED) if u != user_id]
+        out.notify(others, event, {"callId": call.id, "userID": user_id})
+
+    def _agent_gone(self, agent: Agent, out: Outcome) -> None:
+        """The agent's connection dropped: no offers until they are back; after the grace
+        period their status goes offline."""
+        agent.connected = False
+        agent.connection_epoch += 1
+        if agent.state is AgentState.RINGING and agent.call_id:
+            call_id = agent.call_id
+            self._step(agent.app_id, call_id, out, lambda: self.switchboard.withdraw(
+                agent.app_id, call_id, agent.id, "disconnected"))
+        grace = self.config.contact_center.agent_grace
+        out.timers.append(Timer(grace, agent.app_id, None, agent.id, TimerKind.AGENT_GRACE,
+                                agent.connection_epoch))
 
     @step
     def set_status(self, app_id: str, user_id: str, status: str, reason: str | None) -> Outcome:

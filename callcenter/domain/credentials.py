@@ -112,3 +112,33 @@ def verify(token: str, app_id: str, secret: str) -> Identity:
     extra = {k: claims[k] for k in EXTRA_CLAIMS if k in claims}
     return Identity(app_id=app_id, user_id=claims["sub"], role=role, expires_at=int(claims["exp"]),
                     claims=extra)
+
+
+# Resume tokens (docs/protocol.md, "Resume"): issued in the hello ack, they let the same client
+# session, and only it, take its session back on a new connection after the old one dropped.
+RESUME_PURPOSE = "resume"
+
+
+def mint_resume(identity: Identity, secret: str, session_id: str) -> str:
+    """A resume token for ``identity``'s session ``session_id``, valid as long as the credential
+    the session logged in with."""
+    body = {"sub": identity.user_id, "app": identity.app_id, "sess": session_id,
+            PURPOSE_CLAIM: RESUME_PURPOSE, "iat": int(time.time()), "exp": identity.expires_at}
+    return jwt.encode(body, secret, algorithm=ALGORITHM)
+
+
+def verify_resume(token: object, identity: Identity, secret: str) -> str:
+    """The session id a resume token names, if it is this app's and this user's token."""
+    if not isinstance(token, str):
+        raise Refused("RESUME_INVALID", "resumeToken must be a string")
+    try:
+        claims = jwt.decode(token, secret, algorithms=[ALGORITHM],
+                            options={"require": ["sub", "app", "sess", PURPOSE_CLAIM, "exp"]})
+    except jwt.ExpiredSignatureError:
+        raise Refused("RESUME_EXPIRED", "the resume token has expired") from None
+    except jwt.PyJWTError:
+        raise Refused("RESUME_INVALID", "the resume token is not valid") from None
+    if claims[PURPOSE_CLAIM] != RESUME_PURPOSE or claims["app"] != identity.app_id \
+            or claims["sub"] != identity.user_id or not isinstance(claims["sess"], str):
+        raise Refused("RESUME_INVALID", "the resume token is not this user's")
+    return claims["sess"]

@@ -20,6 +20,7 @@ class TimerKind(StrEnum):
     MAX_WAIT = "max_wait"        # a queued call has waited its queue's max_wait
     WRAP_UP = "wrap_up"          # an agent's wrap-up time is over
     AGENT_GRACE = "agent_grace"  # a dropped agent did not come back in time
+    RESUME = "resume"            # a dropped connection was not resumed within the window
 
 
 TimerKey = tuple[TimerKind, str, str | None, str | None]

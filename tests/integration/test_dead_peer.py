@@ -1,6 +1,6 @@
 """A peer that freezes (its process stopped, as a hung browser or a pulled cable) is noticed by
-the server's heartbeat within `ping_interval + ping_timeout` ([signaling], docs/config.md), and the
-other side of its call is told."""
+the server's heartbeat within `ping_interval + ping_timeout` ([signaling], docs/config.md): the
+other side of its call is told it is reconnecting, and that it left when the resume window ends."""
 
 from __future__ import annotations
 
@@ -42,7 +42,7 @@ def start_peer(url: str, user: str, token: str) -> subprocess.Popen:
 
 async def test_a_frozen_peer_is_dropped_within_ping_interval_plus_timeout(server_factory,
                                                                           clients):
-    server = server_factory(signaling="ping_interval = 1\nping_timeout = 1")
+    server = server_factory(signaling="ping_interval = 1\nping_timeout = 1\nresume_window = 1")
     frozen_id = unique("frozen")
     peer = start_peer(server.url, frozen_id, server.token(frozen_id))
     try:
@@ -52,9 +52,10 @@ async def test_a_frozen_peer_is_dropped_within_ping_interval_plus_timeout(server
         await alice.next_event("user_enter", callId=call_id, userID=frozen_id)
         peer.send_signal(signal.SIGSTOP)
         stopped = time.monotonic()
-        leave = await alice.next_event("user_leave", callId=call_id, userID=frozen_id,
-                                       timeout=10)
+        await alice.next_event("reconnecting", callId=call_id, userID=frozen_id, timeout=10)
         noticed = time.monotonic() - stopped
+        # It does not come back within the resume window: it has left.
+        leave = await alice.next_event("user_leave", callId=call_id, userID=frozen_id)
         assert leave["reason"] == "disconnected"
         await alice.next_event("call_end", callId=call_id)
         # Socket.IO's defaults would have taken 25 + 20 s; 1 + 1 s, with a little slack for the

@@ -27,18 +27,21 @@ from callcenter.domain.credentials import (
     Identity,
     Role,
     app_of,
+    mint_resume,
     valid_user_id,
     verify,
+    verify_resume,
 )
 from callcenter.domain.errors import Refused
 from callcenter.domain.events import CallEvent, EventName
 from callcenter.domain.store import Store
-from callcenter.domain.timers import Timer, TimerKey, TimerQueue
+from callcenter.domain.timers import Timer, TimerKey, TimerKind, TimerQueue
 from callcenter.history.records import History
 from callcenter.hooks.host import PluginHost
 from callcenter.server.http.metrics import Metrics
 from callcenter.server.http.rate_limit import MovingWindow
 from callcenter.server.socketio import wire
+from callcenter.server.socketio.resume import Resumption, Stream
 
 log = logging.getLogger("callcenter.server.socketio.signaling")
 
@@ -55,10 +58,15 @@ def error(code: str, message: str) -> dict[str, Any]:
     return {"ok": False, "error": {"code": code, "message": message}}
 
 
-@dataclass(frozen=True)
+@dataclass
 class Session:
     sid: str
     identity: Identity
+    # The session this connection carries on (resume.py) and, when it took one back, the events
+    # it missed, sent after the hello ack.
+    stream_id: str = ""
+    resumed: bool | None = None  # None: no resume asked
+    missed: list[tuple[str, dict[str, Any]]] | None = None
 
     @property
     def app_id(self) -> str:
@@ -98,6 +106,7 @@ class Signaling:
         self.worker_sids: dict[str, str] = {}
         self.sid_workers: dict[str, str] = {}
         self.sessions: dict[str, Session] = {}
+        self.resumption = Resumption(config.signaling.resume_window)
         # Every timer of every call and agent, fired by one task (started with the first).
         self.timers = TimerQueue()
         self._timer_wake: Any = None
@@ -161,14 +170,51 @@ class Signaling:
             raise ConnectionRefusedError(
                 exc.message, {"code": exc.code, "message": exc.message}) from None
         sid = request.sid
-        session = Session(sid, identity)
+        try:
+            stream, last_seq = self.stream_to_resume(identity, auth)
+        except Refused as exc:
+            log.info("resume refused: %s", exc.code)
+            raise ConnectionRefusedError(
+                exc.message, {"code": exc.code, "message": exc.message}) from None
+        if stream is not None:
+            self.resume(Session(sid, identity), stream, last_seq)
+            return
+        session = Session(sid, identity, resumed=False if "resumeToken" in auth else None)
         self.sessions[sid] = session
         previous = self.store.bind_session(identity.app_id, identity.user_id, sid)
         log.info("login %s/%s (%s) on %s", identity.app_id, identity.user_id, identity.role, sid)
         if previous is not None and previous != sid:
             self.kick(previous, session)
+        session.stream_id = self.resumption.open(identity.app_id, identity.user_id).session_id
         self.deliver(identity.app_id, self.center.session_started(identity.app_id,
                                                                   identity.user_id))
+
+    def stream_to_resume(self, identity: Identity, auth: dict[str, Any]
+                         ) -> tuple[Stream | None, int]:
+        """The suspended session a connection's ``resumeToken`` takes back, with the last
+        ``seq`` the client saw; None when there is none to take back (the window ran out, or the
+        server restarted): the connection is then a new login, told ``resumed: false``."""
+        if "resumeToken" not in auth:
+            return None, 0
+        last_seq = auth.get("lastSeq", 0)
+        if not isinstance(last_seq, int) or isinstance(last_seq, bool) or last_seq < 0:
+            raise Refused("BAD_REQUEST", "lastSeq must be a whole number")
+        app = self.config.app(identity.app_id)
+        assert app is not None  # authenticate() found it
+        stream_id = verify_resume(auth["resumeToken"], identity, app.secret)
+        return self.resumption.suspended(identity.app_id, identity.user_id, stream_id), last_seq
+
+    def resume(self, session: Session, stream: Stream, last_seq: int) -> None:
+        """A client took its suspended session back: the new connection carries it on."""
+        app_id, user_id = session.app_id, session.user_id
+        session.stream_id, session.resumed = stream.session_id, True
+        session.missed = self.resumption.take_back(stream, last_seq)
+        self.sessions[session.sid] = session
+        self.store.bind_session(app_id, user_id, session.sid)
+        log.info("resume %s/%s on %s (%d events missed)", app_id, user_id, session.sid,
+                 len(session.missed))
+        self.set_timers([], [(TimerKind.RESUME, app_id, None, user_id)])
+        self.deliver(app_id, self.center.session_resumed(app_id, user_id))
 
     def kick(self, old_sid: str, new: Session) -> None:
         """The user logged in again: end the old connection's call, tell it, close it."""
@@ -202,10 +248,26 @@ class Signaling:
             return
         if session.identity.role is Role.SUPERVISOR:
             self.center.unwatch(session.app_id, session.user_id)
+        if session.identity.role is not Role.SERVICE and \
+                self.store.session_of(session.app_id, session.user_id) == sid:
+            epoch = self.resumption.suspend(session.app_id, session.user_id, sid)
+            if epoch is not None:
+                log.info("suspend %s/%s (disconnected; %g s to resume)", session.app_id,
+                         session.user_id, self.resumption.window)
+                self.set_timers([Timer(self.resumption.window, session.app_id, None,
+                                       session.user_id, TimerKind.RESUME, epoch)], [])
+                self.deliver(session.app_id, self.center.session_suspended(
+                    session.app_id, session.user_id))
+                return
         log.info("logout %s/%s (disconnected)", session.app_id, session.user_id)
-        if self.store.unbind_session(session.app_id, session.user_id, sid):
-            self.deliver(session.app_id, self.center.session_ended(
-                session.app_id, session.user_id, EndReason.DISCONNECTED))
+        self.end_dropped(session.app_id, session.user_id, sid)
+
+    def end_dropped(self, app_id: str, user_id: str, sid: str) -> None:
+        """A dropped connection that will not be resumed: its session ends."""
+        if self.store.unbind_session(app_id, user_id, sid):
+            self.resumption.close(app_id, user_id)
+            self.deliver(app_id, self.center.session_ended(app_id, user_id,
+                                                           EndReason.DISCONNECTED))
 
     # -- requests --------------------------------------------------------------------------
 
@@ -260,7 +322,16 @@ class Signaling:
     def on_hello(self, session: Session, payload: Any) -> dict[str, Any]:
         wire.parse(wire.Empty, payload)
         limits = self.switchboard.limits
-        return {
+        missed, session.missed = session.missed, None
+        if missed:
+            # After the ack, in their order: the client knows from the ack it resumed.
+            self.socketio.start_background_task(self.replay, session.sid, missed)
+        app = self.config.app(session.app_id)
+        resume = {} if app is None or session.identity.role is Role.SERVICE else {
+            "resumeToken": mint_resume(session.identity, app.secret, session.stream_id),
+            "resumeWindow": self.resumption.window,
+            **({} if session.resumed is None else {"resumed": session.resumed})}
+        return {**resume,
             "userID": session.user_id, "appId": session.app_id,
             "role": session.identity.role.value,
             "iceServers": self.plugins.ice_servers(session.app_id, session.user_id),
@@ -316,6 +387,7 @@ class Signaling:
         self.sessions.pop(session.sid, None)
         self.center.unwatch(session.app_id, session.user_id)
         self.store.unbind_session(session.app_id, session.user_id, session.sid)
+        self.resumption.close(session.app_id, session.user_id)
         self.deliver(session.app_id, self.center.session_ended(
             session.app_id, session.user_id, EndReason.LOGOUT))
         self.close_later(session.sid)
@@ -415,6 +487,14 @@ class Signaling:
     def emit_to_user(self, app_id: str, user_id: str, event: str, payload: dict[str, Any]) -> None:
         sid = self.store.session_of(app_id, user_id)
         if sid is not None:
+            # Numbered and kept for a resume; a suspended session's dropped connection gets
+            # nothing now, and the events on resume.
+            payload = self.resumption.stamp(app_id, user_id, event, payload)
+            if sid in self.sessions:
+                self.socketio.emit(event, payload, to=sid)
+
+    def replay(self, sid: str, missed: list[tuple[str, dict[str, Any]]]) -> None:
+        for event, payload in missed:
             self.socketio.emit(event, payload, to=sid)
 
     def deliver(self, app_id: str, out: Outcome) -> dict[str, Any]:
@@ -483,6 +563,14 @@ class Signaling:
     # Longest sleep of the timer task with nothing due: it wakes when a sooner timer is set.
     TIMER_IDLE_WAIT = 60.0
 
+    def resume_window_over(self, timer: Timer) -> None:
+        user_id = timer.user_id or ""
+        sid = self.resumption.expire(timer.app_id, user_id, timer.token)
+        if sid is not None:
+            log.info("logout %s/%s (not resumed in %g s)", timer.app_id, user_id,
+                     self.resumption.window)
+            self.end_dropped(timer.app_id, user_id, sid)
+
     def _run_timers(self) -> None:
         """The one task that fires timers, in order, as they come due."""
         wake = self._timer_wake
@@ -496,6 +584,9 @@ class Signaling:
                 continue
             for timer in self.timers.pop_due(time.monotonic()):
                 try:
+                    if timer.kind is TimerKind.RESUME:
+                        self.resume_window_over(timer)
+                        continue
                     self.deliver(timer.app_id, self.center.on_timer(timer))
                 except Exception:
                     log.exception("%s timer of %s in call %s failed", timer.kind,

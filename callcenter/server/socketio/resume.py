@@ -1,0 +1,96 @@
+"""Sessions that outlive a connection: sequence numbers, the events a dropped client missed, and
+the resume window (docs/protocol.md, "Resume").
+
+Every event for one user's session is numbered (``seq``) and kept, a bounded number of them, so
+that a client coming back on a new connection with its resume token and the last ``seq`` it saw
+gets what it missed, in order. When a connection drops, its session is *suspended*: the user's
+call waits and the others in it are told ``reconnecting``; a resume within the window takes the
+session back, and the window running out ends it as a dropped connection did before.
+
+Snapshots that are sent again on every change (``queue_stats``, ``supervisor_stats``) carry no
+number and are not kept: the next one replaces what was missed.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+# Events per session kept for a resume: a call's setup and a minute of queue updates fit many
+# times over; a client that missed more gets what is kept and the current state from hello.
+REPLAY_KEPT = 500
+SNAPSHOTS = frozenset({"queue_stats", "supervisor_stats"})
+
+
+@dataclass
+class Stream:
+    """The numbered events of one user's session, and whether it waits for a resume."""
+
+    session_id: str
+    seq: int = 0
+    sent: deque[tuple[int, str, dict[str, Any]]] = field(
+        default_factory=lambda: deque(maxlen=REPLAY_KEPT))
+    suspended_sid: str | None = None  # the connection that dropped
+    epoch: int = 0  # bumped on every suspension, so that an old window's timer does nothing
+
+
+class Resumption:
+    """The streams of every logged-in user of one server process."""
+
+    def __init__(self, window: float) -> None:
+        self.window = window
+        self.streams: dict[tuple[str, str], Stream] = {}
+
+    def open(self, app_id: str, user_id: str) -> Stream:
+        """A new login: a new session, whose events start again from 1."""
+        stream = Stream(secrets.token_urlsafe(12))
+        self.streams[(app_id, user_id)] = stream
+        return stream
+
+    def close(self, app_id: str, user_id: str) -> None:
+        self.streams.pop((app_id, user_id), None)
+
+    def stamp(self, app_id: str, user_id: str, event: str,
+              payload: dict[str, Any]) -> dict[str, Any]:
+        """The payload to send, numbered and kept if it is one to replay."""
+        stream = self.streams.get((app_id, user_id))
+        if stream is None or event in SNAPSHOTS:
+            return payload
+        stream.seq += 1
+        numbered = {**payload, "seq": stream.seq}
+        stream.sent.append((stream.seq, event, numbered))
+        return numbered
+
+    def suspend(self, app_id: str, user_id: str, sid: str) -> int | None:
+        """The connection ``sid`` dropped: its session waits for a resume. The epoch to give the
+        window's timer; None if resuming is off or the user has no session."""
+        stream = self.streams.get((app_id, user_id))
+        if stream is None or self.window <= 0:
+            return None
+        stream.suspended_sid = sid
+        stream.epoch += 1
+        return stream.epoch
+
+    def suspended(self, app_id: str, user_id: str, session_id: str) -> Stream | None:
+        """The user's session, if it is ``session_id`` and waits for a resume."""
+        stream = self.streams.get((app_id, user_id))
+        if stream is None or stream.suspended_sid is None or stream.session_id != session_id:
+            return None
+        return stream
+
+    def take_back(self, stream: Stream, last_seq: int) -> list[tuple[str, dict[str, Any]]]:
+        """Resume ``stream``: the events after ``last_seq``, in order."""
+        stream.suspended_sid = None
+        stream.epoch += 1
+        return [(event, payload) for seq, event, payload in stream.sent if seq > last_seq]
+
+    def expire(self, app_id: str, user_id: str, epoch: int) -> str | None:
+        """The window of suspension ``epoch`` ran out: forget the session and return the
+        connection that dropped; None if it was resumed or replaced meanwhile."""
+        stream = self.streams.get((app_id, user_id))
+        if stream is None or stream.suspended_sid is None or stream.epoch != epoch:
+            return None
+        del self.streams[(app_id, user_id)]
+        return stream.suspended_sid
