@@ -411,3 +411,41 @@ def test_the_console_keeps_the_agent_signed_in_across_a_reload_until_they_sign_o
     page.wait_for_selector("#login-section", state="visible")
     page.wait_for_timeout(500)  # nothing signs in by itself after a sign-out
     assert page.is_hidden("#workspace")
+
+
+def test_an_agent_whose_connection_drops_mid_call_resumes_and_media_never_stops(
+        server_factory, host_site, open_page):
+    server = server_factory(demo_extra=cc_config(host_site.origin), signaling="resume_window = 15")
+    agent = open_console(open_page, server, "agent1")
+    agent.set_status("available")
+    customer = open_widget(open_page, host_site, server)
+    customer.start(name="Dana Shopper", video=False)
+    agent.page.wait_for_selector("#offer", state="visible")
+    customer_id = agent.events("OFFER")[-1]["customer"]["userID"]
+    agent.page.click("#accept")
+    customer.wait_state("connected")
+    agent.wait_state("in_call")
+
+    # The agent's network drops the signaling connection (the transport closes under it);
+    # socket.io reconnects by itself and the SDK resumes the session.
+    agent.page.evaluate("() => window.agentConsole.client._socket.io.engine.close()")
+    customer.page.wait_for_function(
+        f"() => {WIDGET}.getElementById('cc-link').hidden === false", timeout=10_000)
+    link = customer.page.evaluate(f"() => {WIDGET}.getElementById('cc-link').textContent")
+    assert "agent" in link
+    agent.page.wait_for_function(
+        "() => window.agentConsole.events.some(e => e.name === 'RECONNECTED')", timeout=10_000)
+    customer.page.wait_for_function(f"() => {WIDGET}.getElementById('cc-link').hidden")
+    # The call went on throughout: same call, both sides in it, audio still flowing both ways.
+    assert customer.state() == "connected"
+    assert agent.page.is_visible("#call")
+    first = {"a": agent.stats()[customer_id], "c": customer.stats()["agent1"]}
+    time.sleep(1.5)
+    second = {"a": agent.stats()[customer_id], "c": customer.stats()["agent1"]}
+    for side in ("a", "c"):
+        for key in ("audioBytesReceived", "audioBytesSent"):
+            assert second[side][key] > first[side][key] > 0, (side, key)
+    # Requests work on the resumed session: the agent hangs up and wraps up as usual.
+    agent.page.click("#hangup")
+    customer.wait_state("rating")
+    agent.wait_state("wrap_up")

@@ -442,6 +442,16 @@ function wire(c) {
     if (cc.offer && cc.offer.callId === callId) hideOffer();
   });
   c.on(EVENT.CALL_END, endCall);
+  // A dropped connection that may come back (docs/protocol.md, Resume): ours, or the customer's.
+  c.on(EVENT.RECONNECTING, ({ callId, userID }) => {
+    if (callId !== cc.callId) return;
+    notice('info', userID === cc.agentId ? 'Connection lost; reconnecting…'
+      : 'The customer\'s connection dropped; waiting for them to come back…');
+  });
+  c.on(EVENT.RECONNECTED, ({ callId, userID }) => {
+    if (callId !== cc.callId) return;
+    notice('info', userID === cc.agentId ? 'Reconnected; the call goes on.' : 'The customer is back.');
+  });
   c.on(EVENT.RECORDING, ({ callId, state, reason }) => {
     if (state === 'started') {
       recordingCells.started(callId);

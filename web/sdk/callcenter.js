@@ -37,6 +37,10 @@
  *   CALL_TYPE_CHANGED {userID, oldCallType, newCallType}
  *   SDK_READY {userID, appId, role}; MISSED_CALLS {missedCalls} (only when there are some)
  *   KICKED_OUT {reason}; ERROR {code, message}
+ *   RECONNECTING / RECONNECTED {callId, userID}: someone's connection dropped and they may come
+ *            back (docs/protocol.md, "Resume"), or they did; with our own userID, our connection
+ *            dropped and the SDK is resuming the session, or did: the call goes on. A resume that
+ *            fails ends the call (CALL_END, reason `disconnected`, local).
  *
  * Contact center (docs/protocol.md, "Contact center"):
  *   Customer: `enqueue({queue, type, attributes})` opens the devices and joins a queue; the call is
@@ -93,7 +97,7 @@ const WIRE_EVENTS = [
   'invited', 'user_accept', 'user_enter', 'user_leave', 'reject', 'line_busy', 'no_resp',
   'calling_cancel', 'calling_timeout', 'call_end', 'signal', 'media_state', 'call_type_changed',
   'kicked_out', 'queue_update', 'offer', 'agent_update', 'queue_stats',
-  'record_start', 'record_signal', 'supervisor_stats',
+  'record_start', 'record_signal', 'supervisor_stats', 'reconnecting', 'reconnected',
 ];
 const NEVER_HELD = new Set(['invited', 'kicked_out', 'offer', 'agent_update', 'queue_stats',
   'supervisor_stats']);
@@ -140,6 +144,9 @@ export class CallClient extends Emitter {
     this._setup = null; // {aborted, promise} while call()/accept() is opening devices or waiting
     this._closing = null; // the socket logout() is closing
     this._watching = false; // supervisorWatch() was called: renew it after a reconnection
+    // Resume: the session's token from the hello ack, the last event number seen, and the
+    // timer that gives up on the call when the window passes without a reconnection.
+    this._resume = { token: null, window: 0, lastSeq: 0, timer: null };
   }
 
   /** The microphone's track; read by tests/browser (released after a failed call). */
@@ -187,7 +194,12 @@ export class CallClient extends Emitter {
     }
     this._userID = userID;
     this._watching = false; // a new session watches nothing until asked
-    const socket = openSocket(this.server, { appId: this.appId, userID, userSig }, this._socketOptions);
+    const auth = { appId: this.appId, userID, userSig };
+    this._resume = { token: null, window: 0, lastSeq: 0, timer: null };
+    // Read on every (re)connection: a reconnection asks to resume the session.
+    const socket = openSocket(this.server, (cb) => cb(this._resume.token
+      ? { ...auth, resumeToken: this._resume.token, lastSeq: this._resume.lastSeq } : auth),
+    this._socketOptions);
     this._socket = socket;
     try {
       await connected(socket);
@@ -233,6 +245,8 @@ export class CallClient extends Emitter {
     const socket = this._socket;
     if (!socket) return;
     this._closing = socket; // the server disconnects us after the ack: not a dropped connection
+    clearTimeout(this._resume.timer);
+    this._resume = { token: null, window: 0, lastSeq: 0, timer: null };
     if (socket.connected) {
       try { await this._request('logout', {}, 3000); } catch (err) { /* going away anyway */ }
     }
@@ -251,6 +265,9 @@ export class CallClient extends Emitter {
   _applyHello(ack) {
     this._hello = ack;
     this._iceServers = Array.isArray(ack.iceServers) ? ack.iceServers : [];
+    if (typeof ack.resumeToken === 'string') this._resume.token = ack.resumeToken;
+    this._resume.window = Number(ack.resumeWindow) || 0;
+    if (ack.resumed === false) this._resume.lastSeq = 0; // a new session numbers from 1
   }
 
   async _onReconnect(socket) {
@@ -258,6 +275,7 @@ export class CallClient extends Emitter {
     try {
       const ack = await this._request('hello', {});
       this._applyHello(ack);
+      this._resumed(ack.resumed === true);
       if (ack.missedCalls && ack.missedCalls.length) {
         this._emit(EVENT.MISSED_CALLS, { missedCalls: ack.missedCalls });
       }
@@ -271,13 +289,47 @@ export class CallClient extends Emitter {
 
   _onDisconnect(socket, reason) {
     if (socket !== this._socket || socket === this._closing) return;
-    // The server ends our calls when the connection drops (reason `disconnected` for the others).
+    const resumable = reason !== 'io server disconnect' && this._resume.token && this._resume.window > 0;
+    if (resumable && this._call) {
+      // The server keeps the session for the window and socket.io reconnects by itself: the
+      // call goes on (its media is browser to browser) unless the window passes.
+      const { callId } = this._call;
+      clearTimeout(this._resume.timer);
+      this._resume.timer = setTimeout(() => {
+        this._resume.timer = null;
+        if (this._isCurrent(callId)) this._endCall('disconnected', true);
+      }, this._resume.window * 1000);
+      this._emit(EVENT.RECONNECTING, { callId, userID: this._userID });
+      return;
+    }
+    // Without resume the server ends our calls (reason `disconnected` for the others).
     this._incoming = null;
     this._endCall('disconnected', true);
     if (reason === 'io server disconnect') {
       // Refused or kicked: socket.io will not reconnect by itself.
       this._hello = null;
     }
+  }
+
+  /** After a reconnection's hello: the call goes on, or (not resumed) it ended meanwhile. */
+  _resumed(resumed) {
+    clearTimeout(this._resume.timer);
+    this._resume.timer = null;
+    if (!this._call) return;
+    if (resumed) {
+      this._emit(EVENT.RECONNECTED, { callId: this._call.callId, userID: this._userID });
+    } else {
+      this._incoming = null;
+      this._endCall('disconnected', true);
+    }
+  }
+
+  _on_reconnecting({ callId, userID }) {
+    if (this._isCurrent(callId)) this._emit(EVENT.RECONNECTING, { callId, userID });
+  }
+
+  _on_reconnected({ callId, userID }) {
+    if (this._isCurrent(callId)) this._emit(EVENT.RECONNECTED, { callId, userID });
   }
 
   async _request(event, payload, timeoutMs = REQUEST_TIMEOUT_MS) {
@@ -288,6 +340,11 @@ export class CallClient extends Emitter {
   // ---------------------------------------------------------------- wire events
 
   _dispatch(name, data) {
+    if (typeof data.seq === 'number') {
+      // The event's number is the connection's business (resume), not the event's content.
+      this._resume.lastSeq = Math.max(this._resume.lastSeq, data.seq);
+      delete data.seq;
+    }
     if (this._holding > 0 && !NEVER_HELD.has(name)) {
       this._held.push([name, data]);
       return;

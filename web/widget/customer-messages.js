@@ -19,6 +19,8 @@ const MESSAGES = {
   CONNECT_FAILED: 'We could not reach our call service. Please check your connection and try again.',
   TIMEOUT: 'Our call service did not answer. Please try again.',
   disconnected: 'The connection was lost and the call ended.',
+  reconnecting_self: 'Connection lost. Reconnecting…',
+  reconnecting_agent: 'The agent\'s connection dropped. Waiting for them to come back…',
   kicked_out: 'This call continued in another window.',
   logout: 'The call ended.',
   60003: 'We could not find a microphone. Please connect one and try again.',

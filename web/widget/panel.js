@@ -45,7 +45,7 @@ export function mountWidget(cfg) {
     recorded: $('cc-recorded'), rec: $('cc-rec'),
     cancel: $('cc-cancel'),
     call: $('cc-call'), remote: $('cc-remote'), audioOnly: $('cc-audio-only'), local: $('cc-local'),
-    timer: $('cc-timer'), controls: $('cc-controls'),
+    timer: $('cc-timer'), controls: $('cc-controls'), link: $('cc-link'),
     rating: $('cc-rating'), stars: $('cc-stars'), skip: $('cc-skip'),
     end: $('cc-end'), message: $('cc-message'), again: $('cc-again'), done: $('cc-done'),
   };
@@ -204,8 +204,18 @@ export function mountWidget(cfg) {
       session.callType = d.newCallType;
       callView.typeChanged(d.newCallType);
     });
+    // A dropped connection, ours or the agent's, that may come back (docs/protocol.md, Resume).
+    c.on(E.RECONNECTING, (d) => {
+      if (d.callId !== widget.callId) return;
+      ui.link.textContent = messageFor(d.userID === c.userID ? 'reconnecting_self' : 'reconnecting_agent');
+      ui.link.hidden = false;
+    });
+    c.on(E.RECONNECTED, (d) => {
+      if (d.callId === widget.callId) ui.link.hidden = true;
+    });
     c.on(E.CALL_END, (d) => {
       if (d.callId !== widget.callId) return;
+      ui.link.hidden = true;
       callEnded(d);
     });
     c.on(E.KICKED_OUT, () => {

@@ -33,6 +33,7 @@
  *   queued:    #cc-queued, #cc-position, #cc-wait, #cc-recorded (shown when the call will be
  *              recorded), #cc-cancel
  *   call:      #cc-call, #cc-remote (the SDK adds a <video>), #cc-local (<video>), #cc-timer,
+ *              #cc-link (shown while a dropped connection, ours or the agent's, is resumed),
  *              #cc-controls holding #cc-mute, #cc-camera, #cc-hangup
  *   rating:    #cc-rating, #cc-stars (buttons [data-rating="1".."5"]), #cc-skip
  *   end:       #cc-end, #cc-message[data-outcome], #cc-again, #cc-done

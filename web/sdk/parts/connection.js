@@ -6,7 +6,8 @@ import { sdkError } from './errors.js';
 export const REQUEST_TIMEOUT_MS = 10000;
 
 /**
- * A connection to `server` authenticated by `auth` ({appId, userID, userSig}), not yet open (see
+ * A connection to `server` authenticated by `auth` ({appId, userID, userSig}, or a function
+ * socket.io calls with a callback on every (re)connection), not yet open (see
  * `connected`). `options` are socket.io-client's; socket.io reconnects by itself after a drop.
  */
 export function openSocket(server, auth, options) {

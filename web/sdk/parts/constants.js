@@ -29,6 +29,10 @@ export const EVENT = Object.freeze({
   SUPERVISOR_STATS: 'SUPERVISOR_STATS',
   // Recording: the send-only leg to the media worker.
   RECORDING: 'RECORDING',
+  // Resume (docs/protocol.md): {callId, userID} someone's connection dropped / they are back. With
+  // this user's own id: our connection dropped and the SDK is resuming / resumed the session.
+  RECONNECTING: 'RECONNECTING',
+  RECONNECTED: 'RECONNECTED',
 });
 
 export const CALL_TYPE = Object.freeze({ UNKNOWN: 0, AUDIO_CALL: 1, VIDEO_CALL: 2 });
