@@ -75,11 +75,13 @@ class SignalingSettings(_Strict):
     max_timeout: Annotated[int, Field(ge=1, le=86400)] = 600
     ice_servers: list[IceServer] = []
     # Engine.IO's heartbeat: the server pings every client each ping_interval seconds and drops
-    # one that has not answered ping_timeout seconds later (a drop, which resume_window may
-    # save). Lower values notice a frozen browser sooner (1 + 1: within ~3 s) but also drop
-    # connections on shorter network stalls; the defaults are Socket.IO's own (25 + 20).
-    ping_interval: Annotated[float, Field(ge=0.2, le=60)] = 25
-    ping_timeout: Annotated[float, Field(ge=0.2, le=60)] = 20
+    # one that has not answered ping_timeout seconds later. Socket.IO's defaults (25 + 20) left
+    # the other side of a frozen browser in a dead call for 45 s; 5 + 5 notices it within 10 s
+    # for one small packet per client every 5 s. A connection dropped on a longer network stall
+    # is not lost: it resumes within resume_window. Browsers answer pings from the socket's
+    # message handler, which background-tab timer throttling does not delay.
+    ping_interval: Annotated[float, Field(ge=0.2, le=60)] = 5
+    ping_timeout: Annotated[float, Field(ge=0.2, le=60)] = 5
     # Seconds a client whose connection dropped has to come back with its resume token: its call
     # waits (the others are told `reconnecting`) and it gets the events it missed. 0: off, a
     # dropped connection ends its calls at once. 30 s is Twilio's cap for the same.
