@@ -148,7 +148,7 @@ class ContactCenter:
         now = self.clock()
         candidates: list[Agent] | None = None
         for qc in self._in_queue(app_id, queue_name):
-            if qc.ringing:
+            if qc.ringing or qc.customer_away:
                 continue
             # Offers only take agents away, so the agents still free are found among those who
             # were free for the previous call.
@@ -501,7 +501,17 @@ class ContactCenter:
                 app_id, user_id, EndReason.DISCONNECTED), by=user_id)
         elif leg is Leg.JOINED:
             self._tell_call(call, user_id, "reconnecting", out)
+            qc = self.calls.get((app_id, call_id))
+            if qc is not None and qc.waiting:
+                self._customer_away(qc, out)
         return out
+
+    def _customer_away(self, qc: QueuedCall, out: Outcome) -> None:
+        """A waiting customer's connection dropped: offers stop until they are back."""
+        qc.customer_away = True
+        for attempt in qc.open_attempts():
+            self._step(qc.app_id, qc.call_id, out, lambda a=attempt: self.switchboard.withdraw(
+                qc.app_id, qc.call_id, a.agent, "disconnected"))
 
     @step
     def session_resumed(self, app_id: str, user_id: str) -> Outcome:
@@ -511,6 +521,10 @@ class ContactCenter:
         call = self.switchboard.store.get_call(app_id, call_id) if call_id else None
         if call is not None and call.legs.get(user_id) is Leg.JOINED:
             self._tell_call(call, user_id, "reconnected", out)
+            qc = self.calls.get((app_id, call.id))
+            if qc is not None and qc.customer_away:
+                qc.customer_away = False
+                self.dispatch(app_id, qc.queue, out)
         return out
 
     @staticmethod

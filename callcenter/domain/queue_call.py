@@ -54,6 +54,9 @@ class QueuedCall:
     max_wait_token: int = 0
     recorded: bool = False
     wait_alerted: bool = False
+    # The customer's connection dropped and may resume: the call keeps its place in line but is
+    # offered to nobody until they are back (an agent would answer an empty line).
+    customer_away: bool = False
 
     # -- read from the call ------------------------------------------------------------------
 

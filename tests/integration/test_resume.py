@@ -80,6 +80,22 @@ async def test_a_queued_customer_keeps_their_place_in_line_across_a_drop(srv):
         await first.next_event("user_enter", callId=offer["callId"])
 
 
+async def test_a_queued_customer_who_dropped_is_offered_to_nobody_until_they_are_back(srv):
+    async with Desk(srv) as desk:
+        ann = await desk.agent("res_a1")
+        customer = await desk.customer()
+        call_id = (await customer.enqueue("line", AUDIO_CALL))["callId"]
+        await ann.next_event("offer", callId=call_id)
+        await customer.close()
+        cancel = await ann.next_event("calling_cancel", callId=call_id)
+        assert cancel["reason"] == "disconnected"
+        await no_event(ann, "offer", within=1.5)  # not offered again while the line is empty
+        assert (await customer.resume())["resumed"] is True
+        offer = await ann.next_event("offer", callId=call_id)
+        await ann.accept(offer["callId"])
+        await customer.next_event("user_enter", callId=call_id, userID="res_a1")
+
+
 async def test_an_agent_who_drops_while_ringing_loses_the_offer_to_the_next_agent(srv):
     async with Desk(srv) as desk:
         ann = await desk.agent("res_a1")
