@@ -163,3 +163,12 @@ async def test_a_logout_is_not_a_drop_and_a_second_login_replaces_a_suspended_se
         assert leave["reason"] == "kicked_out"
     finally:
         await again.close()
+
+
+async def test_a_resume_token_from_a_media_worker_is_refused(srv):
+    worker = CallClient(srv.url, "demo")
+    token = srv.token("res_worker", role="service")
+    with pytest.raises(CallClientError) as refused:
+        await worker.login("res_worker", token, auth={
+            "appId": "demo", "userID": "res_worker", "userSig": token, "resumeToken": "x"})
+    assert refused.value.code == "RESUME_INVALID"

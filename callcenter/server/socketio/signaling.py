@@ -200,7 +200,8 @@ class Signaling:
         if not isinstance(last_seq, int) or isinstance(last_seq, bool) or last_seq < 0:
             raise Refused("BAD_REQUEST", "lastSeq must be a whole number")
         app = self.config.app(identity.app_id)
-        assert app is not None  # authenticate() found it
+        if app is None or identity.role is Role.SERVICE:  # media workers have no session to resume
+            raise Refused("RESUME_INVALID", "this connection has no session to resume")
         stream_id = verify_resume(auth["resumeToken"], identity, app.secret)
         return self.resumption.suspended(identity.app_id, identity.user_id, stream_id), last_seq
 
