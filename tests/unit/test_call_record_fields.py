@@ -8,7 +8,7 @@ from pathlib import Path
 
 from test_contact_center_domain import APP, World
 
-from callcenter.domain.call_record import FIELDS, stored
+from callcenter.domain.call_record import FIELDS, Csv, stored
 from callcenter.history.db.database import CALL_FIELDS
 from callcenter.history.db.schema import calls
 from callcenter.server.http import api
@@ -52,6 +52,17 @@ def test_the_api_names_and_the_csv_header_come_from_the_definition():
     assert CALL_FIELDS == {f.column: f.key for f in FIELDS}
     header = next(api._csv([])).splitlines()[0]
     assert header.split(",") == [f.key for f in FIELDS if f.csv]
+
+
+def test_the_csv_writes_the_time_fields_as_iso_dates_and_the_others_as_stored():
+    row = {f.key: 1_700_000_000.5 if f.type == "number" else None for f in FIELDS}
+    header, line = next(api._csv([row])).splitlines()
+    cells = dict(zip(header.split(","), line.split(","), strict=True))
+    for field in FIELDS:
+        if field.csv is Csv.TIME:
+            assert cells[field.key] == "2023-11-14T22:13:20.500000+00:00", field.key
+        elif field.csv is Csv.VALUE and field.type == "number":
+            assert cells[field.key] == "1700000000.5", field.key
 
 
 def test_the_openapi_call_schema_lists_every_field_with_its_type():
