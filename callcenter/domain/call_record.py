@@ -111,6 +111,16 @@ FIELDS: tuple[RecordField, ...] = (
                 "customer.attributes", _or({}), csv=None),
 )
 
+# The parts of the live record no field stores, and why. With FIELDS' sources this accounts for
+# all of ``QueuedCall.record()``: a part added there must be stored, or said here not to be.
+NOT_STORED: dict[str, str] = {
+    "customer.topic": "a copy of attributes.topic, stored inside attributes",
+    "customer.language": "a copy of attributes.language, stored inside attributes",
+    "customer.pageUrl": "a copy of attributes.pageUrl, stored inside attributes",
+    "customer.verified": "the credential's claims: its name and priority are stored "
+                         "(customerName, priority), its attrs are not",
+}
+
 BY_COLUMN = {f.column: f for f in FIELDS}
 
 
