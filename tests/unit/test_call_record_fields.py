@@ -16,6 +16,12 @@ from callcenter.server.http import api
 ROOT = Path(__file__).resolve().parents[2]
 OPENAPI = ROOT / "callcenter" / "server" / "http" / "openapi.json"
 
+# The JSON types a column of each SQLAlchemy python_type gives back (a JSON column: either).
+COLUMN_HOLDS = {str: {"string"}, int: {"integer"}, float: {"number"}, bool: {"boolean"},
+                dict: {"array", "object"}}
+JSON_TYPES = {"string": (str,), "integer": (int,), "number": (int, float), "boolean": (bool,),
+              "array": (list,), "object": (dict,)}
+
 
 def a_finished_record() -> dict:
     w = World({}, {"a1": {}})
@@ -52,13 +58,22 @@ def test_a_stored_row_takes_every_column_from_the_live_record():
     assert row["customer_name"] is None  # the widget gave no name: NULL, not ""
     assert row["recorded"] is False and row["priority"] == 0
     assert set(row) == {f.column for f in FIELDS} - {"kind"}
+    for field in FIELDS:
+        value = row.get(field.column)
+        if value is None:
+            assert field.nullable or field.source is None, field.column
+        else:
+            assert isinstance(value, JSON_TYPES[field.type]), field.column
+            assert field.type == "boolean" or not isinstance(value, bool), field.column
 
 
 def test_the_calls_table_has_a_column_for_every_field():
     columns = {c.name: c for c in calls.columns}
     assert set(columns) - {"app_id", "node"} == {f.column for f in FIELDS}
     for field in FIELDS:
-        assert columns[field.column].nullable == field.nullable, field.column
+        column = columns[field.column]
+        assert column.nullable == field.nullable, field.column
+        assert field.type in COLUMN_HOLDS[column.type.python_type], field.column
 
 
 def test_the_api_names_and_the_csv_header_come_from_the_definition():
