@@ -121,8 +121,6 @@ NOT_STORED: dict[str, str] = {
                          "(customerName, priority), its attrs are not",
 }
 
-BY_COLUMN = {f.column: f for f in FIELDS}
-
 
 def stored(record: dict[str, Any]) -> dict[str, Any]:
     """The columns a live record fills (all but ``kind``, which the history knows)."""
