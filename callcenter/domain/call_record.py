@@ -11,6 +11,7 @@ from this list or held to it by tests/unit/test_call_record_fields.py.
 from __future__ import annotations
 
 from collections.abc import Callable
+from copy import copy
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any
@@ -50,7 +51,9 @@ class RecordField:
 
 
 def _or(default: Any) -> Callable[[Any], Any]:
-    return lambda value: default if value in (MISSING, None, "") else value
+    # A copy each time: rows that all got the one default list or dict would share it, and a
+    # change to one row's would show in the others.
+    return lambda value: copy(default) if value in (MISSING, None, "") else value
 
 
 def _count(value: Any) -> int:

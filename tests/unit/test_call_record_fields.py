@@ -67,6 +67,13 @@ def test_a_stored_row_takes_every_column_from_the_live_record():
             assert field.type == "boolean" or not isinstance(value, bool), field.column
 
 
+def test_rows_missing_a_list_or_an_object_each_get_their_own_empty_one():
+    first, second = stored({"callId": "c1"}), stored({"callId": "c2"})
+    first["attempts"].append({"agent": "a1"})
+    first["attributes"]["topic"] = "billing"
+    assert second["attempts"] == [] and second["attributes"] == {}
+
+
 def test_the_calls_table_has_a_column_for_every_field():
     columns = {c.name: c for c in calls.columns}
     assert set(columns) - {"app_id", "node"} == {f.column for f in FIELDS}
