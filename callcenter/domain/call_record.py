@@ -3,18 +3,27 @@
 A queue call's record is made live by ``QueuedCall.record()`` (nested: the customer is one
 object) and stored flat, one row of the ``calls`` table per call; the REST API, the CSV export and
 webhooks show the stored form. Each field below says where it comes from in the live record, the
-column it is stored in, its name and JSON type in the API, and whether the CSV has it. The history
-mapping, the database's names, the CSV columns and the OpenAPI document are built from this list
-or held to it by tests/unit/test_call_record_fields.py.
+column it is stored in, its name and JSON type in the API, and whether and how the CSV has it.
+The history mapping, the database's names, the CSV columns and the OpenAPI document are built
+from this list or held to it by tests/unit/test_call_record_fields.py.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from copy import copy
 from dataclasses import dataclass
+from enum import Enum
 from typing import Any
 
 MISSING = object()
+
+
+class Csv(Enum):
+    """How a field is written in the CSV export."""
+
+    VALUE = "value"  # as stored
+    TIME = "time"  # an epoch time, written as ISO 8601 UTC so spreadsheets read it as a date
 
 
 @dataclass(frozen=True)
@@ -29,7 +38,7 @@ class RecordField:
     source: str | None
     # How the live value is stored (applied to the value at ``source``, MISSING when absent).
     convert: Callable[[Any], Any] | None = None
-    csv: bool = True
+    csv: Csv | None = Csv.VALUE  # None: not a CSV column
 
     def read(self, record: dict[str, Any]) -> Any:
         """This field's stored value, taken from a live record."""
@@ -42,7 +51,9 @@ class RecordField:
 
 
 def _or(default: Any) -> Callable[[Any], Any]:
-    return lambda value: default if value in (MISSING, None, "") else value
+    # A copy each time: rows that all got the one default list or dict would share it, and a
+    # change to one row's would show in the others.
+    return lambda value: copy(default) if value in (MISSING, None, "") else value
 
 
 def _count(value: Any) -> int:
@@ -64,14 +75,15 @@ FIELDS: tuple[RecordField, ...] = (
     RecordField("type", "type", "integer", True, "1 audio, 2 video (the last one)", "type"),
     RecordField("priority", "priority", "integer", False, "verified priority, 0 by default",
                 "priority", _or(0)),
-    RecordField("joined_at", "joinedAt", "number", False, "when it joined the queue", "joinedAt"),
+    RecordField("joined_at", "joinedAt", "number", False, "when it joined the queue",
+                "joinedAt", csv=Csv.TIME),
     RecordField("offered_at", "offeredAt", "number", True, "first offer to an agent",
-                "offeredAt"),
+                "offeredAt", csv=Csv.TIME),
     RecordField("answered_at", "answeredAt", "number", True, "when an agent answered",
-                "answeredAt"),
-    RecordField("ended_at", "endedAt", "number", True, "when it ended", "endedAt"),
+                "answeredAt", csv=Csv.TIME),
+    RecordField("ended_at", "endedAt", "number", True, "when it ended", "endedAt", csv=Csv.TIME),
     RecordField("wrap_up_ended_at", "wrapUpEndedAt", "number", True,
-                "when the agent finished wrap-up", "wrapUpEndedAt", csv=False),
+                "when the agent finished wrap-up", "wrapUpEndedAt", csv=None),
     RecordField("wait", "wait", "number", True,
                 "seconds in queue (to the answer, or to the end if never answered)", "wait"),
     RecordField("talk", "talk", "number", True, "seconds answered", "talk"),
@@ -86,7 +98,7 @@ FIELDS: tuple[RecordField, ...] = (
                 "attempts", _count),
     RecordField("attempts", "attempts", "array", True,
                 "each offer: agent, offeredAt, endedAt, outcome", "attempts", _or([]),
-                csv=False),
+                csv=None),
     RecordField("outcome", "outcome", "string", True,
                 "completed, abandoned, timed_out, no_agents, interrupted (direct: answered, "
                 "unanswered)", "outcome"),
@@ -99,10 +111,18 @@ FIELDS: tuple[RecordField, ...] = (
     RecordField("recorded", "recorded", "boolean", False, "whether it was recorded", "recorded",
                 lambda value: value is True),
     RecordField("attributes", "attributes", "object", True, "what the widget said of the customer",
-                "customer.attributes", _or({}), csv=False),
+                "customer.attributes", _or({}), csv=None),
 )
 
-BY_COLUMN = {f.column: f for f in FIELDS}
+# The parts of the live record no field stores, and why. With FIELDS' sources this accounts for
+# all of ``QueuedCall.record()``: a part added there must be stored, or said here not to be.
+NOT_STORED: dict[str, str] = {
+    "customer.topic": "a copy of attributes.topic, stored inside attributes",
+    "customer.language": "a copy of attributes.language, stored inside attributes",
+    "customer.pageUrl": "a copy of attributes.pageUrl, stored inside attributes",
+    "customer.verified": "the credential's claims: its name and priority are stored "
+                         "(customerName, priority), its attrs are not",
+}
 
 
 def stored(record: dict[str, Any]) -> dict[str, Any]:
@@ -115,5 +135,6 @@ def api_names() -> dict[str, str]:
     return {f.column: f.key for f in FIELDS}
 
 
-def csv_columns() -> tuple[str, ...]:
-    return tuple(f.key for f in FIELDS if f.csv)
+def csv_columns(form: Csv | None = None) -> tuple[str, ...]:
+    """The CSV header in order (only the columns written in ``form``, when given)."""
+    return tuple(f.key for f in FIELDS if f.csv is not None and form in (None, f.csv))

@@ -19,7 +19,7 @@ from alembic.config import Config as AlembicConfig
 from sqlalchemy import and_, bindparam, create_engine, event, func, insert, or_, select, update
 from sqlalchemy.engine import Connection, Engine, make_url
 
-from callcenter.domain import call_record
+from callcenter.domain.call_record import api_names
 from callcenter.history.db.schema import agents, call_events, calls, outbox, recordings
 
 log = logging.getLogger("callcenter.history.db")
@@ -27,7 +27,7 @@ log = logging.getLogger("callcenter.history.db")
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 # The columns of ``calls`` and the call detail record's keys (the API's and the webhooks' names).
-CALL_FIELDS = call_record.api_names()
+CALL_FIELDS = api_names()
 
 
 class CursorError(ValueError):

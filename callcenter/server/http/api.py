@@ -52,7 +52,7 @@ MAX_STATS_DAYS = 400
 OPENAPI = Path(__file__).resolve().parent / "openapi.json"
 
 CSV_COLUMNS = call_record.csv_columns()
-TIME_COLUMNS = {key for key in CSV_COLUMNS if key.endswith("At")}  # written as ISO 8601
+TIME_COLUMNS = frozenset(call_record.csv_columns(call_record.Csv.TIME))
 # A spreadsheet runs a cell that starts with one of these as a formula (OWASP "CSV injection");
 # customer names, notes and dispositions are typed by people outside the operator's control.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
