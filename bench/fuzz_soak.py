@@ -40,7 +40,7 @@ from common import (  # noqa: E402
 from callcenter.client.call_client import CallClient, CallClientError  # noqa: E402
 from callcenter.domain import access  # noqa: E402
 from callcenter.domain.credentials import mint  # noqa: E402
-from callcenter.server.socketio import wire  # noqa: E402
+from callcenter.testing import protocol  # noqa: E402
 
 RESERVED = ["connect", "disconnect", "*", "connect_error", "message", "error"]
 ROLES = ("customer", "agent", "supervisor", "service")
@@ -78,7 +78,7 @@ class Fuzzer:
         pick = self.rng.random()
         if pick < 0.7:
             event = self.rng.choice(list(access.SOCKET))
-            keys = wire.fields_of(event) + ["extra"]
+            keys = protocol.fields_of(event) + ["extra"]
             payload: Any = {k: self.value() for k in self.rng.sample(
                 keys, self.rng.randint(0, len(keys)))}
         elif pick < 0.8:

@@ -25,7 +25,7 @@ from signaling_helpers import unique
 
 from callcenter.client.call_client import CallClient
 from callcenter.domain import access
-from callcenter.server.socketio import wire
+from callcenter.testing import protocol
 
 PROTOCOL = Path(__file__).parents[2] / "docs" / "protocol.md"
 FUZZ_EXAMPLES = 400
@@ -117,7 +117,7 @@ def requests_strategy(other_ids: list[str]) -> st.SearchStrategy[tuple[str, str,
     values = ids | json_values()
 
     def fields_of(event: str) -> st.SearchStrategy[dict[str, Any]]:
-        keys = wire.fields_of(event) + ["extra"]
+        keys = protocol.fields_of(event) + ["extra"]
         return st.dictionaries(st.sampled_from(keys), values, max_size=len(keys))
 
     # Mostly real requests, so that most examples get past the name and reach the domain.
@@ -146,7 +146,7 @@ def requests_strategy(other_ids: list[str]) -> st.SearchStrategy[tuple[str, str,
     }
 
     def payload_for(name: str) -> st.SearchStrategy[Any]:
-        if name not in wire.MODELS:
+        if name not in protocol.REQUEST_MODELS:
             return json_values()
         formed = st.fixed_dictionaries(well_formed.get(name, {}))
         return st.integers(min_value=0, max_value=3).flatmap(
@@ -158,7 +158,7 @@ def requests_strategy(other_ids: list[str]) -> st.SearchStrategy[tuple[str, str,
 
 
 def test_every_request_has_its_payload_model_for_the_fuzzer():
-    assert set(wire.MODELS) == set(access.SOCKET)
+    assert set(protocol.REQUEST_MODELS) == set(access.SOCKET)
 
 
 def test_every_request_gets_a_documented_answer_and_other_apps_hear_nothing(tenants):

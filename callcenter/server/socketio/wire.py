@@ -176,23 +176,6 @@ class WorkerSignal(Request):
         _check_signal_payload(self.kind, self.payload)
 
 
-# The payload of each request (two for record_signal: a participant's and a worker's), for the
-# fuzz test and the soak benchmark, which send every field of every request with random values.
-MODELS: dict[str, tuple[type[Request], ...]] = {
-    "hello": (Empty,), "logout": (Empty,), "invite": (Invite,), "accept": (CallRef,),
-    "reject": (CallRef,), "hangup": (CallRef,), "signal": (Signal,),
-    "media_state": (MediaState,), "switch_type": (SwitchType,), "enqueue": (Enqueue,),
-    "rate": (Rate,), "agent_status": (AgentStatus,), "agent_state": (Empty,),
-    "wrap_up": (WrapUp,), "supervisor_watch": (Empty,), "worker_hello": (WorkerHello,),
-    "job_update": (JobUpdate,), "record_signal": (RecordSignal, WorkerSignal),
-}
-
-
-def fields_of(request: str) -> list[str]:
-    """Every payload key ``request`` knows."""
-    return sorted({key for model in MODELS.get(request, ()) for key in model.model_fields})
-
-
 MAX_ATTRIBUTES = 16
 MAX_ATTRIBUTE_KEY = 32
 MAX_ATTRIBUTE_VALUE = 256
