@@ -500,15 +500,11 @@ def _close_and_hash(writer: WavWriter) -> str:
 
 
 def run_worker(server_url: str, app_id: str, token: str, capacity: int,
-               name: str | None = None, *, user_id: str | None = None,
-               on_ready: Callable[[MediaWorker], None] | None = None) -> None:
+               name: str | None = None, *, user_id: str | None = None) -> None:
     """Run a media worker until SIGTERM/SIGINT (blocking). `user_id` defaults to the credential's
-    own (`sub`); `on_ready` is called with the worker once it is created (tests, benchmarks)."""
+    own (`sub`)."""
     async def main() -> None:
-        worker = MediaWorker(server_url, app_id, token, capacity, name, user_id=user_id)
-        if on_ready is not None:
-            on_ready(worker)
-        await worker.run()
+        await MediaWorker(server_url, app_id, token, capacity, name, user_id=user_id).run()
 
     with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
         runner.run(main())
