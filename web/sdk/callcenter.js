@@ -984,6 +984,4 @@ export class CallClient extends Emitter {
   }
 }
 
-if (typeof window !== 'undefined') window.CallClient = CallClient;
-
 export default CallClient;
