@@ -127,11 +127,14 @@ def test_busy_and_timeout_in_browser(demo_pages):
     assert bob.wait_event("CALL_END")["reason"] == "hangup"
 
 
-# Replaces getUserMedia so that the given kinds fail with the given DOMException name.
+# Replaces getUserMedia so that the given kinds fail with the given DOMException name; the
+# tracks it does hand out are kept in window.openedTracks, so a test can see them released.
 BREAK_DEVICES = """([kinds, name]) => {
   const real = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+  window.openedTracks = window.openedTracks || [];
   navigator.mediaDevices.getUserMedia = (c) => kinds.some(k => c[k])
-    ? Promise.reject(new DOMException('test', name)) : real(c);
+    ? Promise.reject(new DOMException('test', name))
+    : real(c).then(s => { window.openedTracks.push(...s.getTracks()); return s; });
 }"""
 
 TRY_CALL = """async () => {
@@ -160,8 +163,9 @@ def test_device_failures_report_tuicalling_codes(demo_pages):
     alice.wait_status(state="idle")
     page.evaluate(BREAK_DEVICES, [["video"], "NotFoundError"])
     assert page.evaluate(TRY_CALL) == 60004
-    # The microphone opened before the camera failed is released again.
-    assert page.evaluate("() => window.demo.client._localAudio") is None
+    # The microphone opened before the camera failed is released again (its track stopped).
+    assert page.evaluate("() => window.openedTracks.map(t => [t.kind, t.readyState])") \
+        == [["audio", "ended"]]
     page.evaluate(BREAK_DEVICES, [["audio", "video"], "NotAllowedError"])
     assert page.evaluate(TRY_CALL) == 60005
     page.evaluate("() => { delete window.RTCPeerConnection; }")

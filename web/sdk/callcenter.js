@@ -149,9 +149,6 @@ export class CallClient extends Emitter {
     this._resume = { token: null, window: 0, lastSeq: 0, timer: null };
   }
 
-  /** The microphone's track; read by tests/browser (released after a failed call). */
-  get _localAudio() { return this._media.audio; }
-
   _fail(code, message) {
     const err = sdkError(code, message);
     this._emit(EVENT.ERROR, { code, message: err.message });
