@@ -314,6 +314,8 @@ def test_customer_text_with_html_is_shown_as_text_in_the_console(
 
     agent.page.click("#accept")
     customer.wait_state("connected")
+    # The customer can connect before the agent's accept ack reaches the console.
+    agent.page.wait_for_selector("#call", state="visible")
     assert agent.text("#call-customer") == INJECTED_NAME
     customer.page.click("#cc-hangup")
     agent.page.wait_for_selector("#wrap-up", state="visible")
