@@ -76,3 +76,32 @@ class Call:
     @property
     def invitees(self) -> list[str]:
         return [user for user in self.legs if user != self.sponsor]
+
+    # -- as plain data: what a shared store or a shutdown snapshot keeps ------------------------
+
+    def to_state(self) -> dict[str, Any]:
+        """The call as JSON-ready data; ``from_state`` makes it again. Written by one version of
+        the code and read by the next (a deploy), so fields are named, never positional."""
+        return {
+            "id": self.id, "app_id": self.app_id, "sponsor": self.sponsor,
+            "type": int(self.type), "group": self.group, "timeout": self.timeout,
+            "created_at": self.created_at, "data": self.data,
+            "legs": {user: str(leg) for user, leg in self.legs.items()},
+            "answered_at": self.answered_at, "ended_at": self.ended_at,
+            "end_reason": None if self.end_reason is None else str(self.end_reason),
+            "queue": self.queue,
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> Call:
+        reason = state.get("end_reason")
+        return cls(
+            id=state["id"], app_id=state["app_id"], sponsor=state["sponsor"],
+            type=CallType(state["type"]), group=bool(state["group"]),
+            timeout=int(state["timeout"]), created_at=float(state["created_at"]),
+            data=state.get("data"),
+            legs={user: Leg(leg) for user, leg in state["legs"].items()},
+            answered_at=state.get("answered_at"), ended_at=state.get("ended_at"),
+            end_reason=None if reason is None else EndReason(reason),
+            queue=state.get("queue"),
+        )

@@ -329,3 +329,17 @@ def test_call_ids_never_begin_with_a_character_a_spreadsheet_reads_as_a_formula(
     ids = [new_call_id() for _ in range(5000)]
     assert all(i[0].isalnum() and len(i) == 16 for i in ids)
     assert len(set(ids)) == len(ids)
+
+
+def test_a_call_survives_the_trip_through_plain_json_data():
+    import json
+
+    from callcenter.domain.call import Call, CallType, EndReason, Leg
+
+    call = Call(id="c1", app_id="demo", sponsor="alice", type=CallType.VIDEO, group=True,
+                timeout=30, created_at=100.5, data={"topic": "billing"},
+                legs={"alice": Leg.JOINED, "bob": Leg.RINGING, "carol": Leg.LEFT},
+                answered_at=101.0, ended_at=None, end_reason=EndReason.HANGUP, queue="sales")
+    again = Call.from_state(json.loads(json.dumps(call.to_state())))
+    assert again == call
+    assert isinstance(again.type, CallType) and isinstance(again.legs["bob"], Leg)
