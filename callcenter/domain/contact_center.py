@@ -527,6 +527,29 @@ class ContactCenter:
                 self.dispatch(app_id, qc.queue, out)
         return out
 
+    def call_of(self, app_id: str, user_id: str) -> dict[str, Any] | None:
+        """The call the user is in, as a client that lost its own copy (a reloaded page) carries
+        on from: who else is in it, and for a queue call its queue, place in line and customer.
+        None when the user is in no call, or is only being rung for one."""
+        call_id = self.switchboard.store.line_of(app_id, user_id)
+        call = self.switchboard.store.get_call(app_id, call_id) if call_id else None
+        if call is None or call.ended_at is not None or call.legs.get(user_id) is not Leg.JOINED:
+            return None
+        view: dict[str, Any] = {
+            "callId": call.id, "type": int(call.type), "group": call.group,
+            "role": "caller" if call.sponsor == user_id else "callee",
+            "participants": [u for u in call.users(Leg.JOINED) if u != user_id],
+            "invitees": [u for u in call.users(Leg.RINGING) if u != user_id],
+        }
+        qc = self.calls.get((app_id, call.id))
+        if qc is not None:
+            # Which agent is being rung is not the customer's business.
+            view.update(queue=qc.queue, recorded=qc.recorded, customer=qc.customer_view(),
+                        invitees=[])
+            if qc.waiting:
+                view.update(position=qc.position, estimatedWait=qc.estimated_wait)
+        return view
+
     @staticmethod
     def _tell_call(call: Call, user_id: str, event: str, out: Outcome) -> None:
         others = [u for u in call.users(Leg.JOINED) if u != user_id]

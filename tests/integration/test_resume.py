@@ -10,7 +10,7 @@ import pytest
 from contact_center_helpers import Desk, agent, demo_extra, queue
 from signaling_helpers import in_call, no_event
 
-from callcenter.client.call_client import AUDIO_CALL, CallClient, CallClientError
+from callcenter.client.call_client import AUDIO_CALL, VIDEO_CALL, CallClient, CallClientError
 
 WINDOW = "resume_window = 3"
 
@@ -172,3 +172,82 @@ async def test_a_resume_token_from_a_media_worker_is_refused(srv):
         await worker.login("res_worker", token, auth={
             "appId": "demo", "userID": "res_worker", "userSig": token, "resumeToken": "x"})
     assert refused.value.code == "RESUME_INVALID"
+
+
+async def reloaded(server, old: CallClient) -> CallClient:
+    """A new page of the same tab: a new client, with only what the old page kept (its
+    credential, resume token and last seq), connecting before or after the old one is gone."""
+    page = CallClient(server.url, "demo")
+    await page.login(old.user_id, old._auth["userSig"], auth={
+        **old._auth, "resumeToken": old.resume_token, "lastSeq": old.last_seq})
+    return page
+
+
+async def test_a_reloaded_page_takes_the_session_over_and_learns_its_call_from_hello(
+        srv, clients):
+    alice, bob = await clients(srv, "alice"), await clients(srv, "bob")
+    call_id = await in_call(alice, bob)
+
+    # The old page's connection is still open when the new one arrives.
+    page = await reloaded(srv, bob)
+    try:
+        ack = page.hello_ack
+        assert ack["resumed"] is True
+        assert ack["call"]["callId"] == call_id
+        assert ack["call"]["participants"] == [alice.user_id]
+        assert ack["call"]["role"] == "callee" and ack["call"]["type"] == VIDEO_CALL
+        await bob.wait_disconnected()
+        assert not [e for e in bob.events if e.name == "kicked_out"]  # not a second login
+        await alice.next_event("reconnecting", callId=call_id, userID=bob.user_id)
+        await alice.next_event("reconnected", callId=call_id, userID=bob.user_id)
+
+        # The call goes on with the new page: signals reach it, and it can hang up.
+        await alice.signal(call_id, bob.user_id, "candidate", {"candidate": "c2"})
+        await page.next_event("signal", callId=call_id, kind="candidate")
+        await page.hangup(call_id)
+        leave = await alice.next_event("user_leave", callId=call_id, userID=bob.user_id)
+        assert leave["reason"] == "hangup"
+    finally:
+        await page.close()
+
+
+async def test_a_customer_whose_page_changed_mid_queue_learns_their_place_from_hello(srv):
+    async with Desk(srv) as desk:
+        first = await desk.customer("first")
+        joined = await first.enqueue("line", AUDIO_CALL)
+        second = await desk.customer("second")
+        await second.enqueue("line", AUDIO_CALL)
+        await first.close()  # the page goes
+
+        page = await reloaded(srv, first)
+        try:
+            view = page.hello_ack["call"]
+            assert view["callId"] == joined["callId"] and view["queue"] == "line"
+            assert view["position"] == 1 and view["participants"] == []
+            assert view["role"] == "caller" and view["invitees"] == []
+
+            ann = await desk.agent("res_a1")
+            offer = await ann.next_event("offer")
+            assert offer["callId"] == joined["callId"]  # still first in line
+            await ann.accept(offer["callId"])
+            await page.next_event("user_enter", callId=offer["callId"])
+        finally:
+            await page.close()
+
+
+async def test_a_page_that_comes_back_after_its_call_ended_has_no_call_and_gets_call_end(
+        srv, clients):
+    alice, bob = await clients(srv, "alice"), await clients(srv, "bob")
+    call_id = await in_call(alice, bob)
+    await bob.close()
+    await alice.next_event("reconnecting", callId=call_id, userID=bob.user_id)
+    await alice.hangup(call_id)  # ends the call while bob's page is away
+
+    page = await reloaded(srv, bob)
+    try:
+        assert page.hello_ack["resumed"] is True
+        assert page.hello_ack["call"] is None
+        end = await page.next_event("call_end", callId=call_id)
+        assert end["reason"] == "hangup"
+    finally:
+        await page.close()

@@ -80,6 +80,14 @@ class Resumption:
             return None
         return stream
 
+    def live(self, app_id: str, user_id: str, session_id: str) -> Stream | None:
+        """The user's session, if it is ``session_id`` and still on a connection: a reloaded
+        page can reconnect before the server has seen the old connection go."""
+        stream = self.streams.get((app_id, user_id))
+        if stream is None or stream.suspended_sid is not None or stream.session_id != session_id:
+            return None
+        return stream
+
     def take_back(self, stream: Stream, last_seq: int) -> list[tuple[str, dict[str, Any]]]:
         """Resume ``stream``: the events after ``last_seq``, in order."""
         stream.suspended_sid = None

@@ -203,7 +203,22 @@ class Signaling:
         if app is None or identity.role is Role.SERVICE:  # media workers have no session to resume
             raise Refused("RESUME_INVALID", "this connection has no session to resume")
         stream_id = verify_resume(auth["resumeToken"], identity, app.secret)
+        if self.resumption.window > 0 and self.resumption.live(
+                identity.app_id, identity.user_id, stream_id) is not None:
+            self.take_over(identity)
         return self.resumption.suspended(identity.app_id, identity.user_id, stream_id), last_seq
+
+    def take_over(self, identity: Identity) -> None:
+        """The session's own token arrived on a new connection while the old one still looks
+        open (a reload: the page's new connection can come before the old one's close). The old
+        connection is dropped as if it had gone, so the new one resumes instead of logging in
+        again, which would end the call."""
+        old_sid = self.store.session_of(identity.app_id, identity.user_id)
+        if old_sid is None or old_sid not in self.sessions:
+            return
+        old = self.sessions.pop(old_sid)  # its disconnect, when it comes, finds nothing to do
+        self.suspend(old)
+        self.close_later(old_sid)
 
     def resume(self, session: Session, stream: Stream, last_seq: int) -> None:
         """A client took its suspended session back: the new connection carries it on."""
@@ -250,18 +265,24 @@ class Signaling:
         if session.identity.role is Role.SUPERVISOR:
             self.center.unwatch(session.app_id, session.user_id)
         if session.identity.role is not Role.SERVICE and \
-                self.store.session_of(session.app_id, session.user_id) == sid:
-            epoch = self.resumption.suspend(session.app_id, session.user_id, sid)
-            if epoch is not None:
-                log.info("suspend %s/%s (disconnected; %g s to resume)", session.app_id,
-                         session.user_id, self.resumption.window)
-                self.set_timers([Timer(self.resumption.window, session.app_id, None,
-                                       session.user_id, TimerKind.RESUME, epoch)], [])
-                self.deliver(session.app_id, self.center.session_suspended(
-                    session.app_id, session.user_id))
-                return
+                self.store.session_of(session.app_id, session.user_id) == sid and \
+                self.suspend(session):
+            return
         log.info("logout %s/%s (disconnected)", session.app_id, session.user_id)
         self.end_dropped(session.app_id, session.user_id, sid)
+
+    def suspend(self, session: Session) -> bool:
+        """The session's connection is gone: it waits for a resume, if resuming is on."""
+        epoch = self.resumption.suspend(session.app_id, session.user_id, session.sid)
+        if epoch is None:
+            return False
+        log.info("suspend %s/%s (disconnected; %g s to resume)", session.app_id,
+                 session.user_id, self.resumption.window)
+        self.set_timers([Timer(self.resumption.window, session.app_id, None,
+                               session.user_id, TimerKind.RESUME, epoch)], [])
+        self.deliver(session.app_id, self.center.session_suspended(
+            session.app_id, session.user_id))
+        return True
 
     def end_dropped(self, app_id: str, user_id: str, sid: str) -> None:
         """A dropped connection that will not be resumed: its session ends."""
@@ -332,6 +353,8 @@ class Signaling:
             "resumeToken": mint_resume(session.identity, app.secret, session.stream_id),
             "resumeWindow": self.resumption.window,
             **({} if session.resumed is None else {"resumed": session.resumed})}
+        if session.resumed:
+            resume["call"] = self.call_view(session)
         return {**resume,
             "userID": session.user_id, "appId": session.app_id,
             "role": session.identity.role.value,
@@ -340,6 +363,17 @@ class Signaling:
                        "defaultTimeout": limits.default_timeout},
             "missedCalls": self.switchboard.take_missed(session.app_id, session.user_id),
         }
+
+    def call_view(self, session: Session) -> dict[str, Any] | None:
+        """The call a resumed session is in, for a client that lost its own copy of it (a
+        reloaded page): with the recording job its new media must join again."""
+        view = self.center.call_of(session.app_id, session.user_id)
+        job = None if view is None or self.recorder is None else \
+            self.recorder.job_for_call(session.app_id, view["callId"])
+        if view is not None and job is not None and job.state in ("pending", "started") \
+                and session.user_id in job.legs:
+            view["recording"] = {"jobId": job.id, "video": job.video}
+        return view
 
     def on_invite(self, session: Session, payload: Any) -> dict[str, Any]:
         req = wire.parse(wire.Invite, payload)
