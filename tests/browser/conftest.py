@@ -179,14 +179,14 @@ class HostSite:
         self.thread.start()
 
     def page_url(self, server_url: str, app: str = "demo", queue: str = "sales",
-                 **data: str) -> str:
-        return f"{self.origin}/shop?" + urlencode({"server": server_url, "app": app,
-                                                    "queue": queue, **data})
+                 path: str = "/shop", **data: str) -> str:
+        return f"{self.origin}{path}?" + urlencode({"server": server_url, "app": app,
+                                                     "queue": queue, **data})
 
     @staticmethod
     def render(path: str) -> str:
         url = urlsplit(path)
-        if url.path != "/shop":
+        if url.path != "/shop" and not url.path.startswith("/shop/"):  # /shop/cart: another page
             return ""
         params = dict(parse_qsl(url.query))
         server = params.pop("server", "")

@@ -451,3 +451,103 @@ def test_an_agent_whose_connection_drops_mid_call_resumes_and_media_never_stops(
     agent.page.click("#hangup")
     customer.wait_state("rating")
     agent.wait_state("wrap_up")
+
+
+def audio_rises(a, a_peer: str, b, b_peer: str) -> None:
+    """Audio flows both ways between a and b: sent and received bytes keep rising."""
+    first = {"a": a.stats()[a_peer], "b": b.stats()[b_peer]}
+    time.sleep(1.5)
+    second = {"a": a.stats()[a_peer], "b": b.stats()[b_peer]}
+    for side in ("a", "b"):
+        for key in ("audioBytesReceived", "audioBytesSent"):
+            assert second[side][key] > first[side][key] > 0, (side, key, first, second)
+
+
+def wait_for_audio(side, peer: str, timeout: float = 10) -> None:
+    """Until audio from `peer` arrives on a connection that has just been made."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        stats = side.stats().get(peer) or {}
+        if stats.get("audioBytesReceived", 0) > 0:
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"no audio from {peer} within {timeout} s: {side.stats()}")
+
+
+def test_an_agent_who_reloads_the_console_mid_call_keeps_the_call_and_the_audio_comes_back(
+        server_factory, host_site, open_page):
+    server = server_factory(demo_extra=cc_config(host_site.origin), signaling="resume_window = 15")
+    agent = open_console(open_page, server, "agent1")
+    agent.set_status("available")
+    customer = open_widget(open_page, host_site, server)
+    customer.start(name="Dana Shopper", video=False)
+    agent.page.wait_for_selector("#offer", state="visible")
+    offer = agent.events("OFFER")[-1]
+    customer_id, call_id = offer["customer"]["userID"], offer["callId"]
+    agent.page.click("#accept")
+    customer.wait_state("connected")
+    agent.page.wait_for_selector("#call", state="visible")
+    wait_for_audio(agent, customer_id)
+    audio_rises(agent, customer_id, customer, "agent1")
+
+    # The console asks before leaving a call; the agent confirms, and the page reloads.
+    agent.page.once("dialog", lambda dialog: dialog.accept())
+    agent.page.reload()
+    agent.page.wait_for_selector("#call", state="visible")
+    assert agent.text("#call-customer") == "Dana Shopper"
+    assert agent.page.is_hidden("#login-section")
+    agent.page.wait_for_function(
+        "() => window.agentConsole.events.some(e => e.name === 'resumed')")
+    assert agent.page.evaluate("() => window.agentConsole.client.callId") == call_id
+    # The customer was told, and the call never left "connected".
+    assert any(e.get("userID") == "agent1"
+               for e in customer.events("RECONNECTING")), customer.events("RECONNECTING")
+    customer.page.wait_for_function(f"() => {WIDGET}.getElementById('cc-link').hidden")
+    assert customer.state() == "connected"
+    # New connections both ways: the new page's audio reaches the customer and back.
+    wait_for_audio(agent, customer_id)
+    audio_rises(agent, customer_id, customer, "agent1")
+
+    agent.page.click("#hangup")
+    customer.wait_state("rating")
+    agent.wait_state("wrap_up")
+
+
+def test_a_customer_who_moves_to_another_page_keeps_their_place_in_line_and_then_their_call(
+        server_factory, host_site, open_page):
+    server = server_factory(demo_extra=cc_config(host_site.origin), signaling="resume_window = 15")
+    agent = open_console(open_page, server, "agent1")  # logged in, on break: the call waits
+    customer = open_widget(open_page, host_site, server)
+    customer.start(name="Dana Shopper", video=False)
+    customer.wait_state("queued")
+    call_id = customer.page.evaluate("() => window.callcenterWidget.callId")
+
+    # Mid-queue, to the cart: the widget on the new page is still in line, same call.
+    customer.page.goto(host_site.page_url(server.url, path="/shop/cart"))
+    customer.page.wait_for_function(
+        "id => window.callcenterWidget && window.callcenterWidget.state === 'queued'"
+        " && window.callcenterWidget.callId === id", arg=call_id)
+    assert customer.page.evaluate("() => window.callcenterWidget.position") == 1
+
+    agent.set_status("available")
+    agent.page.wait_for_selector("#offer", state="visible")
+    offer = agent.events("OFFER")[-1]
+    assert offer["callId"] == call_id
+    customer_id = offer["customer"]["userID"]
+    agent.page.click("#accept")
+    customer.wait_state("connected")
+    wait_for_audio(agent, customer_id)
+    audio_rises(agent, customer_id, customer, "agent1")
+
+    # Mid-call, to the checkout: the call goes on with the agent, audio both ways again.
+    customer.page.goto(host_site.page_url(server.url, path="/shop/checkout"))
+    customer.page.wait_for_function(
+        "id => window.callcenterWidget && window.callcenterWidget.state === 'connected'"
+        " && window.callcenterWidget.callId === id", arg=call_id)
+    wait_for_audio(customer, "agent1")
+    audio_rises(agent, customer_id, customer, "agent1")
+    assert agent.page.is_visible("#call")
+
+    customer.page.click("#cc-hangup")
+    customer.wait_state("rating")
+    agent.wait_state("wrap_up")

@@ -299,6 +299,18 @@ function showCall(type) {
   renderRecordingBadge();
 }
 
+/** After a reload: the call the page was in goes on (the SDK joins its media again). */
+function resumeCall(view) {
+  const c = view.customer || { userID: (view.participants || [])[0] };
+  cc.callCustomer = { userID: c.userID, name: customerLabel(c) };
+  cc.callId = view.callId;
+  cc.wrapCallId = null;
+  if (c.userID) cc.client.startRemoteView({ userID: c.userID, videoViewDomID: 'remote-view' });
+  showCall(view.type);
+  log('resumed', { callId: view.callId });
+  notice('info', 'Reconnected after the reload; the call goes on.');
+}
+
 function renderRecordingBadge() {
   el.callRecording.hidden = !(cc.client && cc.client.isRecording && cc.callId && !el.call.hidden);
 }
@@ -488,7 +500,9 @@ async function agentLogin(appId, agentId, password) {
 
 // The signed-in session survives a reload of the console for the credential's life: it is kept
 // in sessionStorage (this tab only, gone with it; never in a URL, where proxies and the history
-// would keep it). A call in progress still ends with the reload: only the sign-in is kept.
+// would keep it). With it, on `pagehide`, what the SDK needs to resume the session (its resume
+// token and last event number): a reload within the server's resume window takes the call in
+// progress up again, media and all (docs/protocol.md, "Resume from a new page").
 const SESSION_KEY = 'callcenter.console.session';
 
 function savedSession() {
@@ -529,8 +543,13 @@ async function startSession(body) {
     const client = new CallClient({ appId: body.appId });
     cc.client = client;
     wire(client);
-    await client.login({ userID: body.userID, userSig: body.userSig });
-    sessionStorage.setItem(SESSION_KEY, JSON.stringify(body));
+    const resume = body.resume && body.resume.userID === body.userID ? body.resume : {};
+    const ack = await client.login({
+      userID: body.userID, userSig: body.userSig, resumeToken: resume.resumeToken, lastSeq: resume.lastSeq,
+    });
+    const credential = { ...body };
+    delete credential.resume; // saved again on pagehide, with the events seen by then
+    sessionStorage.setItem(SESSION_KEY, JSON.stringify(credential));
     cc.agentId = body.userID;
     cc.userSig = body.userSig;
     el.agentName.textContent = body.name || body.userID;
@@ -548,6 +567,7 @@ async function startSession(body) {
     el.workspace.hidden = false;
     client.startLocalView({ userID: cc.agentId, videoViewDomID: 'local-video' });
     log('login', { userID: body.userID, queues: body.queues || [] });
+    if (ack.call) resumeCall(ack.call);
     await refreshState();
     cc.refreshTimer = setInterval(refreshState, REFRESH_MS);
   } catch (err) {
@@ -618,6 +638,12 @@ el.disposition.addEventListener('change', () => {
 });
 el.wrapForm.addEventListener('submit', submitWrap);
 el.callsRefresh.addEventListener('click', refreshState);
+// What the next page of this tab needs to resume the session (see SESSION_KEY).
+window.addEventListener('pagehide', () => {
+  const kept = cc.client && cc.client.session;
+  const saved = kept && JSON.parse(sessionStorage.getItem(SESSION_KEY) || 'null');
+  if (saved) sessionStorage.setItem(SESSION_KEY, JSON.stringify({ ...saved, resume: kept }));
+});
 window.addEventListener('beforeunload', (ev) => {
   if (cc.callId) { ev.preventDefault(); ev.returnValue = ''; }
 });

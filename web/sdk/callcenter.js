@@ -179,9 +179,16 @@ export class CallClient extends Emitter {
 
   /**
    * Connects and sends `hello`. Resolves with the hello ack
-   * ({userID, appId, role, iceServers, limits, missedCalls}).
+   * ({userID, appId, role, iceServers, limits, missedCalls, resumeToken, resumeWindow}).
+   *
+   * A new page of the same tab (a reload, or the next page of a site) carries the session on by
+   * passing what the old page kept of `client.session`: `resumeToken` and `lastSeq`. The ack then
+   * says `resumed: true` with `call`, the call the user is in (null if none, e.g. it ended
+   * meanwhile: its CALL_END follows). The SDK takes the call up again at once: `state`, `callId`
+   * and `callType` are those of the call, the devices open, and the media joins the others in a
+   * new connection (docs/protocol.md, "Resume from a new page").
    */
-  async login({ userID, userSig } = {}) {
+  async login({ userID, userSig, resumeToken, lastSeq } = {}) {
     if (this._socket && this._hello && this._userID === userID && this._socket.connected) {
       return this._hello;
     }
@@ -192,7 +199,10 @@ export class CallClient extends Emitter {
     this._userID = userID;
     this._watching = false; // a new session watches nothing until asked
     const auth = { appId: this.appId, userID, userSig };
-    this._resume = { token: null, window: 0, lastSeq: 0, timer: null };
+    this._resume = {
+      token: typeof resumeToken === 'string' ? resumeToken : null, window: 0,
+      lastSeq: Number.isInteger(lastSeq) && lastSeq > 0 ? lastSeq : 0, timer: null,
+    };
     // Read on every (re)connection: a reconnection asks to resume the session.
     const socket = openSocket(this.server, (cb) => cb(this._resume.token
       ? { ...auth, resumeToken: this._resume.token, lastSeq: this._resume.lastSeq } : auth),
@@ -224,11 +234,63 @@ export class CallClient extends Emitter {
       throw err;
     }
     this._applyHello(ack);
+    if (ack.resumed === true && ack.call && !this._call) this._rejoin(ack.call);
     this._emit(EVENT.SDK_READY, { userID: ack.userID, appId: ack.appId, role: ack.role });
     if (ack.missedCalls && ack.missedCalls.length) {
       this._emit(EVENT.MISSED_CALLS, { missedCalls: ack.missedCalls });
     }
     return ack;
+  }
+
+  /**
+   * What a new page of this tab needs to carry the session on ({userID, resumeToken, lastSeq}
+   * for `login`, with the credential the page keeps itself, and resumeWindow: the seconds the
+   * server waits for it); null when not logged in. Keep it where the tab keeps it
+   * (sessionStorage, on `pagehide`), never in a URL.
+   */
+  get session() {
+    if (!this._hello || !this._resume.token) return null;
+    return {
+      userID: this._userID, resumeToken: this._resume.token, lastSeq: this._resume.lastSeq,
+      resumeWindow: this._resume.window,
+    };
+  }
+
+  /**
+   * The call of a resumed session, from a page that had no copy of it: the call is taken up
+   * again, the devices open, and the media joins each participant in a new connection (their
+   * old one was with the page that went). Call events wait until the devices are open.
+   */
+  _rejoin(view) {
+    const participants = Array.isArray(view.participants) ? view.participants : [];
+    const call = {
+      callId: view.callId, type: view.type, group: !!view.group, role: view.role,
+      state: participants.length ? 'connected' : 'dialing',
+      invitees: Array.isArray(view.invitees) ? view.invitees : [], entered: new Set(),
+    };
+    if (view.queue) {
+      Object.assign(call, {
+        queue: view.queue, position: view.position, estimatedWait: view.estimatedWait, recorded: !!view.recorded,
+      });
+    }
+    this._call = call;
+    this._hold();
+    (async () => {
+      try {
+        await this._prepareMedia(view.type);
+      } catch (err) {
+        console.warn('[callcenter] the devices did not open again after the reload', err);
+      }
+      if (this._call !== call) return;
+      for (const userID of participants) this._userEntered(userID, false);
+      if (participants.length) this._sendMediaState();
+      for (const userID of participants) {
+        this._mesh.offerTo(userID, { rejoin: true }).catch((err) => {
+          console.warn(`[callcenter] offer to ${userID} failed`, err);
+        });
+      }
+      if (view.recording) this._on_record_start({ callId: call.callId, ...view.recording });
+    })().finally(() => this._release());
   }
 
   /** A login that failed halfway: the socket goes, and with it the user unless another login came. */

@@ -71,6 +71,7 @@ export function mountWidget(cfg) {
     agentId: null,
     starting: null, // {cancelled} while credentials/login/enqueue are in flight
     lastCallId: null, // the call to rate
+    userSig: null, // the credential of the call, kept for the next page of the site
   };
 
   const log = eventLog(widget.events, 500);
@@ -251,6 +252,7 @@ export function mountWidget(cfg) {
       if (!client || !client.isLoggedIn) {
         const { userID, userSig } = await credential(name);
         if (attempt.cancelled) return;
+        session.userSig = userSig; // kept for the next page of the site (keepForNextPage)
         if (!client) {
           client = new CallClient({ server: ORIGIN, appId: cfg.appId });
           widget.client = client;
@@ -368,6 +370,82 @@ export function mountWidget(cfg) {
     setState('idle');
   }
 
+  // ---------------------------------------------------------------- the next page of the site
+
+  // The customer's place in line and their call outlive a page of the business's site: on
+  // `pagehide` the credential and the SDK's resume state go into sessionStorage (this tab and this
+  // site only, never a URL), and the widget on the next page resumes the session within the
+  // server's resume window (docs/protocol.md, "Resume from a new page").
+  const KEPT_KEY = `callcenter.widget.${cfg.appId}`;
+
+  function keepForNextPage() {
+    const client = widget.client;
+    const resume = client && client.session;
+    if (!resume || (widget.state !== 'queued' && widget.state !== 'connected')) return false;
+    if (!(resume.resumeWindow > 0)) return false;
+    try {
+      sessionStorage.setItem(KEPT_KEY, JSON.stringify({
+        ...resume, userSig: session.userSig, callId: widget.callId, callType: session.callType,
+        recorded: widget.recorded, until: Date.now() + resume.resumeWindow * 1000,
+      }));
+      return true;
+    } catch (err) {
+      return false; // storage refused (private mode, full): the call ends as it did before
+    }
+  }
+
+  function keptFromLastPage() {
+    let kept = null;
+    try {
+      kept = JSON.parse(sessionStorage.getItem(KEPT_KEY) || 'null');
+      sessionStorage.removeItem(KEPT_KEY); // taken once: a second tab or page starts afresh
+    } catch (err) { /* unreadable: nothing to resume */ }
+    return kept && typeof kept.resumeToken === 'string' && kept.until > Date.now() ? kept : null;
+  }
+
+  async function resumeFromLastPage(kept) {
+    session.callType = kept.callType === AUDIO_CALL ? AUDIO_CALL : VIDEO_CALL;
+    widget.callId = kept.callId; // so that its CALL_END, if it ended meanwhile, is ours
+    session.lastCallId = kept.callId;
+    widget.recorded = !!kept.recorded;
+    ui.recorded.hidden = !kept.recorded;
+    ui.rec.hidden = !kept.recorded;
+    ui.progress.textContent = messageFor('reconnecting_self');
+    setState('starting', { resuming: kept.callId });
+    openPanel(true);
+    try {
+      const CallClient = await loadSdk();
+      const client = new CallClient({ server: ORIGIN, appId: cfg.appId });
+      widget.client = client;
+      wire(client);
+      session.userSig = kept.userSig;
+      const ack = await client.login({
+        userID: kept.userID, userSig: kept.userSig, resumeToken: kept.resumeToken, lastSeq: kept.lastSeq,
+      });
+      const call = ack.resumed === true ? ack.call : null;
+      if (!call || call.callId !== kept.callId) {
+        if (widget.state === 'starting') showEnd('disconnected', messageFor('disconnected'), 'error');
+        finishSession();
+        return;
+      }
+      const agent = (call.participants || [])[0];
+      if (agent) {
+        session.agentId = agent;
+        if (widget.state !== 'connected') enterCall();
+      } else {
+        widget.position = call.position;
+        widget.estimatedWait = call.estimatedWait;
+        describeWait(call.position, call.estimatedWait);
+        client.startLocalView({ videoViewDomID: ui.preview });
+        ui.preview.hidden = session.callType !== VIDEO_CALL;
+        setState('queued', { callId: call.callId, resumed: true });
+      }
+    } catch (err) {
+      log('error', { code: (err && err.code) || null, message: err && err.message });
+      showEnd(String((err && err.code) || 'error'), messageFor(err && err.code), 'error');
+    }
+  }
+
   // ---------------------------------------------------------------- controls
 
   ui.launcher.addEventListener('click', () => openPanel(ui.panel.hidden));
@@ -389,8 +467,12 @@ export function mountWidget(cfg) {
   ui.skip.addEventListener('click', () => thanks('Thank you for calling!'));
   ui.again.addEventListener('click', () => reset());
   ui.done.addEventListener('click', () => { reset(); openPanel(false); });
-  // Leaving the page while queued or in a call: end it on the server right away.
-  window.addEventListener('pagehide', () => { if (widget.client && widget.callId) widget.client.hangup(); });
+  // Leaving the page while queued or in a call: the next page of this site takes the call up
+  // again (see KEPT_KEY); a call still being set up ends on the server right away.
+  window.addEventListener('pagehide', () => {
+    if (!widget.client || !widget.callId) return;
+    if (!keepForNextPage()) widget.client.hangup();
+  });
 
   function mount() {
     (document.body || document.documentElement).appendChild(host);
@@ -398,4 +480,6 @@ export function mountWidget(cfg) {
   if (document.body) mount();
   else document.addEventListener('DOMContentLoaded', mount, { once: true });
   setState('idle');
+  const kept = keptFromLastPage();
+  if (kept) resumeFromLastPage(kept);
 }

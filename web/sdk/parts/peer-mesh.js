@@ -50,8 +50,12 @@ export class PeerMesh {
     return peer;
   }
 
-  /** Offers media to `userID` (who joined before us). Resolves once the offer is sent. */
-  offerTo(userID) {
+  /**
+   * Offers media to `userID` (who joined before us). Resolves once the offer is sent. With
+   * `rejoin`, the offer comes from a new page of ours and says so: the other side replaces the
+   * connection it had with our old page.
+   */
+  offerTo(userID, { rejoin = false } = {}) {
     const peer = this.peer(userID);
     peer.chain = peer.chain.then(async () => {
       const { pc } = peer;
@@ -60,7 +64,7 @@ export class PeerMesh {
       peer.videoSender = pc.addTransceiver(video || 'video', { direction: 'sendrecv' }).sender;
       await pc.setLocalDescription(await pc.createOffer());
       const { type, sdp } = pc.localDescription;
-      this.sendSignal(userID, 'offer', { type, sdp });
+      this.sendSignal(userID, 'offer', rejoin ? { type, sdp, rejoin: true } : { type, sdp });
       this.descriptionSent(peer);
     });
     return peer.chain;
@@ -68,6 +72,8 @@ export class PeerMesh {
 
   /** A `signal` from `from`: handled after what came before from the same participant. */
   signal(from, kind, payload) {
+    // The other side reloaded its page: its old connection is dead, a new one starts here.
+    if (kind === 'offer' && payload && payload.rejoin === true) this.close(from);
     const peer = this.peer(from);
     peer.chain = peer.chain.then(() => this.handle(peer, kind, payload)).catch((err) => {
       console.warn(`[callcenter] signal ${kind} from ${from} failed`, err);
