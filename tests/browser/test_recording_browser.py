@@ -201,3 +201,63 @@ def test_widget_call_is_recorded_with_the_agents_tone_on_the_right_channel(
     sounding = {"left (customer)": sounding_seconds(left, rate),
                 "right (agent)": sounding_seconds(right, rate)}
     assert min(sounding.values()) >= talked - 1.0, (sounding, talked)
+
+
+def test_an_agent_who_reloads_mid_call_is_recorded_again_from_the_new_page(
+        server_factory, host_site, launch_browser, open_page, tmp_path):
+    rec_dir = tmp_path / "rec"
+    server = server_factory(recording_config(rec_dir), demo_extra=demo_config(host_site.origin),
+                            signaling="resume_window = 15")
+    agent_browser = launch_browser(fake_audio=tone_wav(tmp_path / "agent.wav", AGENT_TONE))
+    customer_browser = launch_browser(
+        fake_audio=tone_wav(tmp_path / "customer.wav", CUSTOMER_TONE))
+    agent = open_page(AGENT, server.url + "/console", in_browser=agent_browser).page
+    agent.fill("#agent-id", AGENT)
+    agent.fill("#password", PASSWORD)
+    agent.click("#login")
+    agent.wait_for_selector(".queue-tile[data-queue='q']")
+    agent.select_option("#status", "available")
+    agent.wait_for_selector("#agent-state[data-state='waiting']")
+    server.wait_for_media_workers()
+    customer = open_page("customer", host_site.page_url(server.url, queue="q"),
+                         in_browser=customer_browser).page
+    customer.wait_for_function("() => !!window.callcenterWidget")
+    customer.click("#cc-launcher")
+    customer.check("#cc-type-audio")
+    customer.click("#cc-start")
+    agent.wait_for_selector("#offer", state="visible")
+    call_id = customer.evaluate("() => window.callcenterWidget.callId")
+    agent.click("#accept")
+    customer.wait_for_function("() => window.callcenterWidget.state === 'connected'")
+    recorder_up(agent, "window.agentConsole.client.getStats()")
+    agent.wait_for_timeout(1500)
+
+    agent.once("dialog", lambda dialog: dialog.accept())  # "leave the call?": yes, reload
+    agent.reload()
+    agent.wait_for_selector("#call", state="visible")
+    # The new page opens its leg to the recorder again; the worker swaps the old one out.
+    recorder_up(agent, "window.agentConsole.client.getStats()")
+    after_reload = time.monotonic()
+    agent.wait_for_timeout(3000)
+    agent.click("#hangup")
+    customer.wait_for_function("() => window.callcenterWidget.state === 'rating'")
+    since_reload = time.monotonic() - after_reload
+
+    record = None
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and record is None:
+        answer = requests.get(f"{server.url}/api/recordings/{call_id}", timeout=10, headers={
+            "Authorization": f"Bearer {server.token(AGENT, role='agent')}"})
+        record = answer.json() if answer.status_code == 200 else None
+        time.sleep(0.3)
+    assert record is not None, "the recording was never indexed"
+    assert record["partial"] is False
+    path = rec_dir / record["file"]
+    samples, rate = read_wav(path.read_bytes())
+    left, right = samples[:, 0], samples[:, 1]
+    # The agent's tone is on the right channel after the reload: the last seconds sound.
+    tail = right[-int((since_reload - 0.5) * rate):]
+    assert sounding_seconds(tail, rate) >= since_reload - 1.5, (
+        sounding_seconds(tail, rate), since_reload)
+    assert abs(peak_frequency(tail, rate) - AGENT_TONE) <= 10
+    assert abs(peak_frequency(left, rate) - CUSTOMER_TONE) <= 10
