@@ -169,8 +169,11 @@ def agents_add(config_path: str, app_id: str, agent_id: str, name: str, queues: 
 @click.option("--capacity", default=100, type=click.IntRange(1, 10000),
               help="Recordings this worker takes at once.")
 @click.option("--name", default=None, help="A name for logs (default: the credential's user).")
+@click.option("--no-verify-tls", "verify_tls", is_flag=True, flag_value=False, default=True,
+              help="Do not check the https server's certificate: only for a worker on the "
+                   "server's own machine reaching it as 127.0.0.1 (serve's child workers do).")
 def media(server_url: str, app_id: str, token: str | None, config_path: str | None,
-          capacity: int, name: str | None) -> None:
+          capacity: int, name: str | None, verify_tls: bool) -> None:
     """Run a media worker (aiortc): records calls for the core server at --server."""
     if token is None:
         if config_path is None:
@@ -195,4 +198,4 @@ def media(server_url: str, app_id: str, token: str | None, config_path: str | No
     logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from callcenter.media.worker import run_worker
 
-    run_worker(server_url, app_id, token, capacity, name)
+    run_worker(server_url, app_id, token, capacity, name, verify_tls=verify_tls)

@@ -56,6 +56,16 @@ class ServerSettings(_Strict):
     # Reverse proxies in front of the server whose X-Forwarded-For/-Proto/-Host are believed
     # (0: none, the headers are ignored); per-address rate limits then see the real client.
     trusted_proxies: Annotated[int, Field(ge=0, le=10)] = 0
+    # Terminate TLS here (docs/deploy.md, "HTTPS"): the PEM certificate chain and its key. Both
+    # or neither; relative paths are relative to the config file.
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
+
+    @model_validator(mode="after")
+    def _tls_pair(self) -> ServerSettings:
+        if (self.tls_cert is None) != (self.tls_key is None):
+            raise ValueError("tls_cert and tls_key go together: give both, or neither")
+        return self
 
     @field_validator("rate_limit")
     @classmethod
@@ -302,6 +312,15 @@ class Config(_Strict):
     @property
     def recordings_dir(self) -> Path:
         return (self.base_dir / self.recording.dir).resolve()
+
+    @property
+    def tls_files(self) -> tuple[Path, Path] | None:
+        """The TLS certificate and key ``serve`` terminates TLS with; None for plain HTTP."""
+        server = self.server
+        if server.tls_cert is None or server.tls_key is None:
+            return None
+        return ((self.base_dir / server.tls_cert).resolve(),
+                (self.base_dir / server.tls_key).resolve())
 
     def plugin_settings(self, name: str) -> dict[str, Any]:
         return dict(self.plugins.settings.get(name, {}))

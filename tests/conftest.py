@@ -30,6 +30,7 @@ host = "127.0.0.1"
 port = {port}
 {demo_line}
 rate_limit = "{rate_limit}"
+{server_extra}
 
 [database]
 url = "{database_url}"
@@ -109,20 +110,22 @@ class Server:
 def start_server(tmp_path: Path, extra: str = "", rate_limit: str = "200/second",
                  demo_app: bool = True, demo_extra: str = "",
                  database_url: str | None = None,
-                 signaling: str = "resume_window = 0") -> Server:
+                 signaling: str = "resume_window = 0", server_extra: str = "",
+                 ca_file: Path | None = None) -> Server:
     """Start a server. `extra` is TOML appended at the end; `demo_extra` goes inside the demo
     app's table (keys like `allowed_origins`, then `[[apps.queues]]`/`[[apps.agents]]` tables).
     Each server has a SQLite file of its own unless `database_url` names one to share (a
     restarted server, or PostgreSQL). `signaling` is TOML inside `[signaling]`: by default
     resuming is off, so that a client that disconnects leaves its call at once (the resume tests
-    turn it on)."""
+    turn it on). `server_extra` is TOML inside `[server]`; with `ca_file` the server speaks
+    https (its `tls_cert` in `server_extra`, issued by that CA for 127.0.0.1 too)."""
     port = free_port()
     config_path = tmp_path / f"callcenter-{port}.toml"
     demo_line = 'demo_app = "demo"' if demo_app else ""
     config_path.write_text(BASE_CONFIG.format(
         port=port, extra=extra, rate_limit=rate_limit, demo_line=demo_line,
         demo_extra=demo_extra, database_url=database_url or f"sqlite:///db-{port}.db",
-        signaling=signaling))
+        signaling=signaling, server_extra=server_extra))
     log_path = tmp_path / f"server-{port}.log"
     env = dict(os.environ, CC_TEST_DEMO_SECRET=DEMO_SECRET, CC_TEST_OTHER_SECRET=OTHER_SECRET)
     env["PYTHONUNBUFFERED"] = "1"
@@ -132,7 +135,7 @@ def start_server(tmp_path: Path, extra: str = "", rate_limit: str = "200/second"
          "--host", "127.0.0.1", "--port", str(port)],
         stdout=log, stderr=subprocess.STDOUT, env=env, cwd=tmp_path,
     )
-    url = f"http://127.0.0.1:{port}"
+    url = f"{'https' if ca_file else 'http'}://127.0.0.1:{port}"
     server = Server(url, port, config_path, log_path, process,
                     {"demo": DEMO_SECRET, "other": OTHER_SECRET})
     deadline = time.monotonic() + 30
@@ -140,7 +143,7 @@ def start_server(tmp_path: Path, extra: str = "", rate_limit: str = "200/second"
         if process.poll() is not None:
             raise RuntimeError(f"server exited with {process.returncode}:\n{server.log()}")
         try:
-            if requests.get(url + "/healthz", timeout=1).ok:
+            if requests.get(url + "/healthz", timeout=1, verify=str(ca_file or True)).ok:
                 return server
         except requests.RequestException:
             time.sleep(0.1)
@@ -215,9 +218,10 @@ def server_factory(tmp_path: Path) -> Iterator:
 
     def factory(extra: str = "", rate_limit: str = "200/second", demo_app: bool = True,
                 demo_extra: str = "", database_url: str | None = None,
-                signaling: str = "resume_window = 0") -> Server:
+                signaling: str = "resume_window = 0", server_extra: str = "",
+                ca_file: Path | None = None) -> Server:
         server = start_server(tmp_path, extra, rate_limit, demo_app, demo_extra, database_url,
-                              signaling)
+                              signaling, server_extra, ca_file)
         started.append(server)
         return server
 

@@ -122,7 +122,8 @@ class MediaWorker:
     """One worker process's connection to the core and its jobs."""
 
     def __init__(self, server_url: str, app_id: str, token: str, capacity: int,
-                 name: str | None = None, *, user_id: str | None = None) -> None:
+                 name: str | None = None, *, user_id: str | None = None,
+                 verify_tls: bool = True) -> None:
         self.server_url = server_url
         self.app_id = app_id
         self.token = token
@@ -137,6 +138,7 @@ class MediaWorker:
         self._tasks: set[asyncio.Task[Any]] = set()
         self.sio = socketio.AsyncClient(reconnection=True, reconnection_delay=0.5,
                                         reconnection_delay_max=5, randomization_factor=0.2,
+                                        ssl_verify=verify_tls,
                                         logger=False, engineio_logger=False)
         self.sio.on("connect", self._on_connect)
         self.sio.on("disconnect", self._on_disconnect)
@@ -500,11 +502,13 @@ def _close_and_hash(writer: WavWriter) -> str:
 
 
 def run_worker(server_url: str, app_id: str, token: str, capacity: int,
-               name: str | None = None, *, user_id: str | None = None) -> None:
+               name: str | None = None, *, user_id: str | None = None,
+               verify_tls: bool = True) -> None:
     """Run a media worker until SIGTERM/SIGINT (blocking). `user_id` defaults to the credential's
     own (`sub`)."""
     async def main() -> None:
-        await MediaWorker(server_url, app_id, token, capacity, name, user_id=user_id).run()
+        await MediaWorker(server_url, app_id, token, capacity, name, user_id=user_id,
+                          verify_tls=verify_tls).run()
 
     with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
         runner.run(main())

@@ -26,6 +26,7 @@ import importlib.util  # noqa: E402
 import logging  # noqa: E402
 import signal  # noqa: E402
 import socket  # noqa: E402
+import ssl  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 from collections.abc import Callable  # noqa: E402
@@ -42,6 +43,7 @@ from callcenter.domain.credentials import SHARED, Role, mint  # noqa: E402
 from callcenter.history.recordings import Recorder  # noqa: E402
 from callcenter.hooks.host import PluginHost  # noqa: E402
 from callcenter.server.app import WEB_ROOT, create_app  # noqa: E402
+from callcenter.server.tls import TlsError, server_context  # noqa: E402
 
 log = logging.getLogger("callcenter.server.serve")
 
@@ -60,10 +62,7 @@ def run(config: Config, plugins: PluginHost, host: str, port: int) -> None:
                   "pip install 'callcenter[media]' (or set [recording] workers = 0 and run "
                   "`callcenter media` where it is installed)", " and ".join(missing))
         sys.exit(2)
-    listener = _listen(host, port)
-    # eventlet leaves Nagle on: an ack followed by a relayed message to the same client would
-    # wait ~40 ms for the peer's delayed ACK. Accepted sockets inherit this option.
-    listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    listener, scheme = _open_listener(config, host, port)
     # The port first: a second server started by mistake must stop before it touches the
     # database, where it would close the first one's live calls as interrupted.
     try:
@@ -118,20 +117,61 @@ def run(config: Config, plugins: PluginHost, host: str, port: int) -> None:
     eventlet.spawn(_expire_recordings, runtime.signaling.recorder,
                    config.recording.retention_days)
     bound = listener.getsockname()
-    log.info("callcenter listening on http://%s:%d (demo: /demo, agent console: /console, "
-             "SDK: /sdk/callcenter.js)", bound[0], bound[1])
+    log.info("callcenter listening on %s://%s:%d (demo: /demo, agent console: /console, "
+             "SDK: /sdk/callcenter.js)", scheme, bound[0], bound[1])
     if config.server.shop_demo_port:
         _serve_shop_demo(host, config.server.shop_demo_port, f"http://{host}:{bound[1]}")
     # The children record every app's calls: their credential is signed with the server's
     # shared-worker secret.
     workers += [_ChildWorker(config, runtime.signaling.shared_worker_secret,
-                             f"http://127.0.0.1:{bound[1]}", i) for i in range(child_workers)]
+                             f"{scheme}://127.0.0.1:{bound[1]}", i) for i in range(child_workers)]
     for worker in workers:
         eventlet.spawn(worker.keep_running)
     tune_gc()
     # debug=False: eventlet's default sends a failing request's traceback to the client.
     eventlet.wsgi.server(listener, runtime.app, log_output=False, debug=False,
-                         max_size=config.server.max_connections)
+                         max_size=config.server.max_connections,
+                         protocol=_TlsProtocol if scheme == "https" else eventlet.wsgi.HttpProtocol)
+
+
+def _open_listener(config: Config, host: str, port: int) -> tuple[socket.socket, str]:
+    """The server's listening socket, with TLS when the config asks for it, and its scheme."""
+    tls = _tls_context(config)
+    listener = _listen(host, port)
+    # eventlet leaves Nagle on: an ack followed by a relayed message to the same client would
+    # wait ~40 ms for the peer's delayed ACK. Accepted sockets inherit this option.
+    listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    if tls is None:
+        return listener, "http"
+    # eventlet's green SSL socket accepts without the handshake, which then runs in the
+    # connection's own greenlet: a slow or silent client cannot hold up the accept loop.
+    return tls.wrap_socket(listener, server_side=True), "https"
+
+
+class _TlsProtocol(eventlet.wsgi.HttpProtocol):
+    """HTTP over TLS: the handshake runs first, in the connection's greenlet. eventlet lets a
+    failed one (no shared cipher, plain HTTP sent to the TLS port, a scanner) escape as a
+    traceback from its hub; here it is one log line, and the connection is closed."""
+
+    def handle(self) -> None:
+        try:
+            self.request.do_handshake()
+            super().handle()
+        except ssl.SSLError as exc:
+            self.close_connection = True
+            log.info("TLS with %s failed: %s", self.client_address[0], exc.reason or exc)
+
+
+def _tls_context(config: Config) -> ssl.SSLContext | None:
+    """The TLS context of ``[server] tls_cert``/``tls_key``, or exit 2 with one line."""
+    files = config.tls_files
+    if files is None:
+        return None
+    try:
+        return server_context(*files)
+    except TlsError as exc:
+        log.error("%s", exc)
+        sys.exit(2)
 
 
 def _listen(host: str, port: int) -> socket.socket:
@@ -220,9 +260,13 @@ class _ChildWorker:
         token = mint(SHARED, self.shared_secret, f"media-{self.name}", Role.SERVICE,
                      self.TOKEN_TTL)
         env = dict(os.environ, CALLCENTER_SERVICE_TOKEN=token)
+        # Over TLS the child connects to 127.0.0.1, which the certificate does not name: it
+        # skips the check, as it may for its own parent on the same machine (the credential
+        # it sends came from this process's memory anyway).
+        tls = ["--no-verify-tls"] if self.server_url.startswith("https:") else []
         self.process = subprocess.Popen(
             [sys.executable, "-m", "callcenter", "media", "--server", self.server_url,
-             "--app", SHARED, "--name", self.name,
+             "--app", SHARED, "--name", self.name, *tls,
              "--capacity", str(self.config.recording.worker_capacity)], env=env)
         log.info("started media worker %s (pid %d)", self.name, self.process.pid)
 

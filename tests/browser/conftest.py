@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import http.server
 import os
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -155,7 +156,8 @@ class HostSite:
     also carries hostile CSS so a test sees that the widget's shadow root keeps it out.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None, host: str = "127.0.0.1") -> None:
+        """`tls` serves the pages over https, as `host` (a name the browser maps to 127.0.0.1)."""
         site = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -174,7 +176,9 @@ class HostSite:
         self.httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.httpd.daemon_threads = True
         self.port = self.httpd.server_address[1]
-        self.origin = f"http://127.0.0.1:{self.port}"
+        if tls is not None:
+            self.httpd.socket = tls.wrap_socket(self.httpd.socket, server_side=True)
+        self.origin = f"{'https' if tls else 'http'}://{host}:{self.port}"
         self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
         self.thread.start()
 

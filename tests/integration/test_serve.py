@@ -141,3 +141,23 @@ def test_recording_with_external_workers_needs_no_media_packages_here(server, tm
     finally:
         process.terminate()
         process.wait(10)
+
+
+def test_a_tls_certificate_that_cannot_be_used_stops_serve_with_one_line(server_factory):
+    server = server_factory()
+    server.stop()
+    folder = server.config_path.parent
+    (folder / "not-a-cert.pem").write_text("-----BEGIN CERTIFICATE-----\nnonsense\n")
+    (folder / "not-a-key.pem").write_text("nonsense\n")
+    base = server.config_path.read_text()
+    for tls, expected in (
+            ('tls_cert = "missing.pem"\ntls_key = "not-a-key.pem"',
+             f"the TLS certificate {folder / 'missing.pem'} does not exist"),
+            ('tls_cert = "not-a-cert.pem"\ntls_key = "not-a-key.pem"',
+             "cannot be used")):
+        server.config_path.write_text(base.replace("[server]\n", f"[server]\n{tls}\n", 1))
+        result = serve(server)
+        assert result.returncode == 2, result.stderr
+        assert len(error_lines(result.stderr)) == 1, result.stderr
+        assert expected in error_lines(result.stderr)[0]
+        assert "Traceback" not in result.stderr

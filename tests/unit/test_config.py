@@ -92,3 +92,15 @@ def test_shipped_config_is_valid(monkeypatch: pytest.MonkeyPatch):
     config = load(Path(__file__).parents[2] / "config" / "callcenter.toml")
     assert config.app("demo") is not None
     assert config.server.demo_app == "demo"
+
+
+def test_a_tls_certificate_without_its_key_is_a_config_error_naming_both():
+    with pytest.raises(ConfigError, match="tls_cert and tls_key go together"):
+        parse(minimal(server={"tls_cert": "server.pem"}))
+
+
+def test_tls_files_are_found_beside_the_config_file(tmp_path):
+    config = parse(minimal(server={"tls_cert": "tls/server.pem", "tls_key": "/etc/key.pem"}),
+                   tmp_path)
+    assert config.tls_files == ((tmp_path / "tls/server.pem").resolve(), Path("/etc/key.pem"))
+    assert parse(minimal()).tls_files is None
