@@ -40,6 +40,28 @@ class IceServer(_Strict):
     credential: str | None = None
 
 
+class TurnSettings(_Strict):
+    """A TURN relay that takes coturn's REST credentials (``use-auth-secret``): every user gets
+    a username and password of their own at login, valid for ``ttl`` seconds."""
+
+    # e.g. ["turn:turn.example.com:3478?transport=udp", "turns:turn.example.com:5349?transport=tcp"]
+    urls: list[str] = []
+    # coturn's static-auth-secret; several while rotating: the first signs, coturn accepts any
+    # of those it is given, so a new secret goes to coturn first, then to the front of this list.
+    secrets: list[Annotated[str, Field(min_length=16)]] = []
+    # Long enough for an agent's shift (credentials are renewed at every login and resume).
+    ttl: Annotated[int, Field(ge=60, le=7 * 86400)] = 86400
+
+    @model_validator(mode="after")
+    def _complete(self) -> TurnSettings:
+        if bool(self.urls) != bool(self.secrets):
+            raise ValueError("urls and secrets go together: a TURN server needs both")
+        bad = [u for u in self.urls if not u.startswith(("turn:", "turns:"))]
+        if bad:
+            raise ValueError(f"not a turn: or turns: URL: {bad[0]!r}")
+        return self
+
+
 class ServerSettings(_Strict):
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65535)] = 5000
@@ -84,6 +106,9 @@ class SignalingSettings(_Strict):
     default_timeout: Annotated[int, Field(ge=0)] = 30
     max_timeout: Annotated[int, Field(ge=1, le=86400)] = 600
     ice_servers: list[IceServer] = []
+    # "relay": browsers use only TURN relay candidates, so neither side of a call ever learns
+    # the other's IP address (needs [turn]); "all": direct paths where they work.
+    ice_transport_policy: Literal["all", "relay"] = "all"
     # Engine.IO's heartbeat: the server pings every client each ping_interval seconds and drops
     # one that has not answered ping_timeout seconds later. Socket.IO's defaults (25 + 20) left
     # the other side of a frozen browser in a dead call for 45 s; 5 + 5 notices it within 10 s
@@ -284,6 +309,7 @@ class Config(_Strict):
     recording: RecordingSettings = RecordingSettings()
     signaling: SignalingSettings = SignalingSettings()
     contact_center: ContactCenterSettings = ContactCenterSettings()
+    turn: TurnSettings = TurnSettings()
     apps: list[App]
     # A second file of [[agents]] tables (with an `app` key), written by `callcenter agents add`.
     agents_file: str | None = None
@@ -293,6 +319,8 @@ class Config(_Strict):
 
     @model_validator(mode="after")
     def _checks(self) -> Config:
+        if self.signaling.ice_transport_policy == "relay" and not self.turn.urls:
+            raise ValueError("signaling.ice_transport_policy = \"relay\" needs a [turn] server")
         ids = [app.id for app in self.apps]
         if not ids:
             raise ValueError("at least one [[apps]] entry is required")

@@ -23,6 +23,8 @@ if [ "$mode" = test ] && [ ! -x /usr/bin/chromium ]; then need+=(chromium); fi
 if [ "$mode" = test ] && ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then
   need+=(postgresql)
 fi
+# The TURN tests start a private coturn relay on free ports.
+if [ "$mode" = test ] && ! command -v turnserver >/dev/null; then need+=(coturn); fi
 # The HTTPS browser test trusts its test certificate authority in Chromium's own store (NSS).
 if [ "$mode" = test ] && ! command -v certutil >/dev/null; then need+=(libnss3-tools); fi
 if [ ${#need[@]} -gt 0 ]; then

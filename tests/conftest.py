@@ -211,6 +211,61 @@ def postgres(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Postgres]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
+@dataclass
+class Turn:
+    """A private coturn relay started by the test suite (scripts/bootstrap.sh installs it), with
+    coturn's REST credentials (`use-auth-secret`) signed by `secret`."""
+
+    port: int
+    secret: str
+    log_path: Path
+
+    @property
+    def url(self) -> str:
+        return f"turn:127.0.0.1:{self.port}?transport=udp"
+
+    def config(self) -> str:
+        """The callcenter TOML that hands this relay to every user."""
+        return f'[turn]\nurls = ["{self.url}"]\nsecrets = ["{self.secret}"]\n'
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+@pytest.fixture(scope="session")
+def turn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Turn]:
+    import shutil
+
+    binary = shutil.which("turnserver")
+    if binary is None:
+        pytest.fail("coturn is not installed: run scripts/bootstrap.sh test")
+    folder = tmp_path_factory.mktemp("turn")
+    port, secret = free_port(), "turn-test-secret-0123456789"
+    # Relayed ports from a range of their own; loopback peers allowed, since every peer of the
+    # tests is on 127.0.0.1 (coturn refuses to relay to loopback by default).
+    low = 40000 + (port % 200) * 100
+    log_path = folder / "turnserver.log"
+    process = subprocess.Popen(
+        [binary, "-n", "--listening-ip=127.0.0.1", f"--listening-port={port}",
+         "--relay-ip=127.0.0.1", f"--min-port={low}", f"--max-port={low + 99}",
+         "--use-auth-secret", f"--static-auth-secret={secret}", "--realm=callcenter.test",
+         "--no-tls", "--no-dtls", "--no-cli", "--allow-loopback-peers", "--fingerprint",
+         "--no-software-attribute", f"--pidfile={folder / 'turnserver.pid'}",
+         f"--userdb={folder / 'turndb'}",
+         "--log-file=stdout", "--simple-log", "--verbose"],
+        stdout=open(log_path, "wb"), stderr=subprocess.STDOUT)  # noqa: SIM115
+    deadline = time.monotonic() + 10
+    while "UDP listener opened on" not in log_path.read_text(errors="replace"):
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"coturn did not start:\n{log_path.read_text(errors='replace')}")
+        time.sleep(0.1)
+    try:
+        yield Turn(port, secret, log_path)
+    finally:
+        process.terminate()
+        process.wait(5)
+
+
 @pytest.fixture
 def server_factory(tmp_path: Path) -> Iterator:
     """Start servers with extra TOML appended to the base config; all are stopped afterwards."""

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from callcenter.client.call_client import CallClient
-from callcenter.media.ice import ice_candidate
+from callcenter.media.ice import ice_candidate, ice_servers
 
 if TYPE_CHECKING:
     from aiortc import MediaStreamTrack, RTCPeerConnection
@@ -197,13 +197,10 @@ class CallMedia:
             await self._close_recorder(call_id)
 
     def _configuration(self) -> Any:
-        from aiortc import RTCConfiguration, RTCIceServer
+        from aiortc import RTCConfiguration
 
         servers = self._ice_servers if self._ice_servers is not None else self.client.ice_servers
-        return RTCConfiguration(iceServers=[
-            RTCIceServer(urls=s["urls"], username=s.get("username"),
-                         credential=s.get("credential"))
-            for s in servers])
+        return RTCConfiguration(iceServers=ice_servers(servers))
 
     async def _new_peer(self, call_id: str, user_id: str) -> _Peer:
         from aiortc import RTCPeerConnection

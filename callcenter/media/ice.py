@@ -21,3 +21,12 @@ def ice_candidate(payload: Any) -> Any:
     candidate.sdpMid = payload.get("sdpMid")
     candidate.sdpMLineIndex = payload.get("sdpMLineIndex")
     return candidate
+
+
+def ice_servers(servers: list[dict[str, Any]]) -> list[Any]:
+    """`aiortc.RTCIceServer`s from the protocol's RTCIceServer dictionaries (the hello and
+    worker_hello acks' `iceServers`)."""
+    from aiortc import RTCIceServer
+
+    return [RTCIceServer(urls=s["urls"], username=s.get("username"),
+                         credential=s.get("credential")) for s in servers if s.get("urls")]

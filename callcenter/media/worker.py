@@ -47,7 +47,7 @@ from typing import Any
 import socketio
 import socketio.exceptions
 
-from callcenter.media.ice import ice_candidate
+from callcenter.media.ice import ice_candidate, ice_servers
 from callcenter.media.mixer import LegAudio, StereoMixer
 from callcenter.media.opus import InlineDecoder
 from callcenter.media.wav import CHANNELS, SAMPLE_RATE, WavWriter, sha256_of
@@ -132,6 +132,7 @@ class MediaWorker:
         self.name = name
         self.worker_id: str | None = None
         self.recordings_dir: Path | None = None
+        self.ice_servers: list[dict[str, Any]] = []  # from the worker_hello ack
         self.jobs: dict[str, Job] = {}
         self.ready = asyncio.Event()
         self._stopping = asyncio.Event()
@@ -250,6 +251,7 @@ class MediaWorker:
             return
         self.worker_id = str(ack.get("workerId"))
         self.recordings_dir = Path(str(ack.get("recordingsDir")))
+        self.ice_servers = [s for s in ack.get("iceServers") or [] if isinstance(s, dict)]
         log.info("media worker %s (%s) ready: capacity %d, recordings in %s", self.worker_id,
                  self.user_id, self.capacity, self.recordings_dir)
         self.ready.set()
@@ -346,7 +348,7 @@ class MediaWorker:
             raise JobError("offer without sdp")
         if leg.pc is not None:  # a new offer replaces the leg's connection
             await self._close_leg(leg)
-        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=ice_servers(self.ice_servers)))
         leg.pc = pc
         leg.anchor = None
 

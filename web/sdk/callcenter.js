@@ -125,7 +125,9 @@ export class CallClient extends Emitter {
     this._socket = null;
     this._userID = null;
     this._hello = null;
-    this._iceServers = [];
+    // From the hello ack: the STUN/TURN servers (TURN credentials minted for this user) and
+    // whether only relayed paths may be used ('relay', so no side learns the other's address).
+    this._rtc = { iceServers: [], iceTransportPolicy: 'all' };
     this._incoming = null; // the `invited` payload this user is ringing for
     this._call = null; // {callId, type, group, role, state, entered:Set}
     this._recorder = null; // the RecorderLeg of a recorded call
@@ -134,7 +136,7 @@ export class CallClient extends Emitter {
     this._media = new LocalMedia((code, message) => this._fail(code, message));
     this._views = new Views();
     this._mesh = new PeerMesh({
-      iceServers: () => this._iceServers,
+      rtcConfig: () => this._rtc,
       tracks: () => ({ audio: this._media.audio, video: this._media.video }),
       sendSignal: (userID, kind, payload) => this._sendSignal(userID, kind, payload),
       onTrack: (userID, stream) => this._views.renderRemote(userID, stream),
@@ -323,7 +325,10 @@ export class CallClient extends Emitter {
 
   _applyHello(ack) {
     this._hello = ack;
-    this._iceServers = Array.isArray(ack.iceServers) ? ack.iceServers : [];
+    this._rtc = {
+      iceServers: Array.isArray(ack.iceServers) ? ack.iceServers : [],
+      iceTransportPolicy: ack.iceTransportPolicy === 'relay' ? 'relay' : 'all',
+    };
     if (typeof ack.resumeToken === 'string') this._resume.token = ack.resumeToken;
     this._resume.window = Number(ack.resumeWindow) || 0;
     if (ack.resumed === false) this._resume.lastSeq = 0; // a new session numbers from 1
@@ -546,7 +551,7 @@ export class CallClient extends Emitter {
     if (typeof RTCPeerConnection !== 'function') return;
     this._recorder = new RecorderLeg({ callId, jobId, video }, {
       tracks: { audio: this._media.audio, video: this._media.video },
-      iceServers: this._iceServers,
+      rtcConfig: this._rtc,
       request: (event, payload) => this._request(event, payload),
       onFailed: (leg) => { if (this._recorder === leg) this._closeRecorder('failed'); },
     });

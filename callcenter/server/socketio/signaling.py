@@ -359,6 +359,7 @@ class Signaling:
             "userID": session.user_id, "appId": session.app_id,
             "role": session.identity.role.value,
             "iceServers": self.plugins.ice_servers(session.app_id, session.user_id),
+            "iceTransportPolicy": self.config.signaling.ice_transport_policy,
             "limits": {"groupMax": limits.group_max, "maxTimeout": limits.max_timeout,
                        "defaultTimeout": limits.default_timeout},
             "missedCalls": self.switchboard.take_missed(session.app_id, session.user_id),
@@ -479,7 +480,9 @@ class Signaling:
         self.sid_workers[session.sid] = worker.id
         log.info("media worker %s (%s) ready for %d jobs of %s", worker.id, worker.name,
                  req.capacity, f"app {app_id}" if app_id else "every app")
-        return {"workerId": worker.id, "recordingsDir": str(recorder.directory)}
+        # A worker behind NAT reaches browsers through the same relay they use.
+        return {"workerId": worker.id, "recordingsDir": str(recorder.directory),
+                "iceServers": self.plugins.ice_servers(session.app_id, session.user_id)}
 
     def on_job_update(self, session: Session, payload: Any) -> dict[str, Any]:
         req = wire.parse(wire.JobUpdate, payload)

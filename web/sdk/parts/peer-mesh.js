@@ -7,14 +7,14 @@ import { candidatePayload, RemoteCandidates } from './ice.js';
 
 export class PeerMesh {
   /**
-   * @param {{iceServers: Function, tracks: Function, sendSignal: Function, onTrack: Function,
+   * @param {{rtcConfig: Function, tracks: Function, sendSignal: Function, onTrack: Function,
    *          onClose: Function}} hooks
-   *   iceServers(): from the hello ack; tracks(): this side's {audio, video} tracks (or null);
-   *   sendSignal(userID, kind, payload): relays through the server; onTrack(userID, stream): a
+   *   rtcConfig(): {iceServers, iceTransportPolicy} from the hello ack; tracks(): this side's
+   *   {audio, video} tracks (or null); sendSignal(userID, kind, payload): relays through the server; onTrack(userID, stream): a
    *   remote track arrived or unmuted; onClose(userID): the connection with userID is gone.
    */
-  constructor({ iceServers, tracks, sendSignal, onTrack, onClose }) {
-    Object.assign(this, { iceServers, tracks, sendSignal, onTrack, onClose });
+  constructor({ rtcConfig, tracks, sendSignal, onTrack, onClose }) {
+    Object.assign(this, { rtcConfig, tracks, sendSignal, onTrack, onClose });
     this.peers = new Map(); // remote userID -> peer record
   }
 
@@ -24,7 +24,7 @@ export class PeerMesh {
   peer(userID) {
     let peer = this.peers.get(userID);
     if (peer) return peer;
-    const pc = new RTCPeerConnection({ iceServers: this.iceServers(), bundlePolicy: 'max-bundle' });
+    const pc = new RTCPeerConnection({ ...this.rtcConfig(), bundlePolicy: 'max-bundle' });
     peer = {
       userID, pc, chain: Promise.resolve(), localCandidates: [], descriptionSent: false,
       remoteCandidates: new RemoteCandidates(pc, userID),

@@ -11,11 +11,12 @@ const GATHER_MS = 1500;
 export class RecorderLeg {
   /**
    * @param {{callId: string, jobId: string, video: boolean}} job from `record_start`
-   * @param {{tracks: {audio, video}, iceServers: object[], request: Function, onFailed: Function}} deps
+   * @param {{tracks: {audio, video}, rtcConfig: {iceServers, iceTransportPolicy}, request: Function,
+   *          onFailed: Function}} deps
    *   request(event, payload): a request to the server; onFailed(leg): the leg broke (the caller
    *   closes it and says so).
    */
-  constructor({ callId, jobId, video }, { tracks, iceServers, request, onFailed }) {
+  constructor({ callId, jobId, video }, { tracks, rtcConfig, request, onFailed }) {
     this.callId = callId;
     this.jobId = jobId;
     this.video = !!video;
@@ -25,7 +26,7 @@ export class RecorderLeg {
     this.trickle = false;
     this.chain = Promise.resolve();
     this.sending = Promise.resolve();
-    const pc = new RTCPeerConnection({ iceServers, bundlePolicy: 'max-bundle' });
+    const pc = new RTCPeerConnection({ ...rtcConfig, bundlePolicy: 'max-bundle' });
     this.pc = pc;
     this.remoteCandidates = new RemoteCandidates(pc, 'the recorder');
     this.audioSender = pc.addTransceiver(tracks.audio || 'audio', { direction: 'sendonly' }).sender;
