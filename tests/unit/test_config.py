@@ -104,3 +104,14 @@ def test_tls_files_are_found_beside_the_config_file(tmp_path):
                    tmp_path)
     assert config.tls_files == ((tmp_path / "tls/server.pem").resolve(), Path("/etc/key.pem"))
     assert parse(minimal()).tls_files is None
+
+
+@pytest.mark.parametrize(("turn", "signaling", "expected"), [
+    ({"urls": ["turn:relay.example:3478"]}, {}, "urls and secrets go together"),
+    ({"secrets": ["s" * 16]}, {}, "urls and secrets go together"),
+    ({"urls": ["stun:relay.example:3478"], "secrets": ["s" * 16]}, {}, "not a turn: or turns:"),
+    ({"urls": ["turn:relay.example:3478"], "secrets": ["short"]}, {}, "turn.secrets[0]"),
+    ({}, {"ice_transport_policy": "relay"}, "needs a [turn] server"),
+])
+def test_an_incomplete_turn_relay_is_a_config_error(turn, signaling, expected):
+    assert expected in error_of(minimal(turn=turn, signaling=signaling))
