@@ -35,6 +35,7 @@ from callcenter.domain.queue_call import QueuedCall
 from callcenter.hooks import specs as hookspecs
 from callcenter.hooks.defaults.ice_servers import StaticIceServers
 from callcenter.hooks.defaults.routing import Fifo, LongestIdle, longest_idle
+from callcenter.hooks.defaults.sign_in import PasswordSignIn
 
 if TYPE_CHECKING:
     from callcenter.hooks.services import Services
@@ -48,6 +49,7 @@ TRACE_ENV = "CALLCENTER_TRACE_PLUGINS"
 # given the config (built-ins are objects so that two servers in one process share no state).
 DEFAULT_PLUGINS: list[tuple[str, Callable[[Config], object]]] = [
     ("ice-servers", StaticIceServers),
+    ("password-sign-in", PasswordSignIn),
     ("fifo", lambda config: Fifo()),
     ("longest-idle", lambda config: LongestIdle()),
 ]
@@ -259,6 +261,12 @@ class PluginHost:
 
     def call_event(self, event: CallEvent) -> None:
         self._call("callcenter_call_event", {"event": event})
+
+    def authenticate(self, app_id: str, user_id: str, password: str) -> bool:
+        """Whether the console sign-in's password is the person's; no answer is a refusal."""
+        results = self._call("callcenter_authenticate",
+                             {"app_id": app_id, "user_id": user_id, "password": password})
+        return bool(results) and results[0] is True
 
     def ice_servers(self, app_id: str, user_id: str) -> list[dict[str, Any]]:
         results = self._call("callcenter_ice_servers", {"app_id": app_id, "user_id": user_id})

@@ -74,6 +74,22 @@ def callcenter_ice_servers(app_id: str, user_id: str) -> list[dict[str, Any]] | 
     """
 
 
+@hookspec(firstresult=True)
+def callcenter_authenticate(app_id: str, user_id: str, password: str) -> bool | None:
+    """Check a console sign-in: is ``password`` that of ``user_id``, an agent or supervisor of
+    the app (stops at the first non-None result).
+
+    Return True to let them in, False to refuse, None to let the next plugin answer. Only people
+    the app knows (its agents and supervisors) ever get this far: a hook decides whether the
+    password is theirs, not who may use the console or in which role. The built-in default
+    (``password-sign-in``, trylast) checks the person's ``password_hash``; a plugin asks a
+    directory (LDAP) or an identity provider instead. A plugin that raises is skipped (logged and
+    counted) and the next one answers: if the directory alone may let people in, disable the
+    default (``[plugins] disable = ["password-sign-in"]``), and no answer is a refusal. Called
+    once per sign-in attempt, before the server answers; answer within a second or two.
+    """
+
+
 # What a strategy and a queueing discipline are (registered by name, see the two hooks below).
 Strategy = Callable[["QueueSettings", "QueuedCall", "list[Agent]", float], "list[Agent]"]
 QueueKey = Callable[["QueueSettings", "QueuedCall", float], Any]

@@ -120,3 +120,42 @@ async def test_queue_and_agent_events_reach_the_event_hook_with_queue_log_data(
     assert states[:3] == ["ringing", "in_call", "wrap_up"]
     statuses = [(r["status"], r["reason"]) for r in events if r["event"] == "agent.status"]
     assert statuses == [("break", "login"), ("available", "")]
+
+
+def test_hook_callcenter_authenticate(server_factory):
+    """A directory plugin signs agents in with its passwords; others fall to the default."""
+    from contact_center_helpers import PASSWORD, agent, demo_extra, queue
+
+    extra = plugin_config(["directory_sign_in"], '[plugins.settings.directory_sign_in]\n'
+                          'passwords = { dir1 = "from-the-directory" }\n')
+    server = server_factory(extra, demo_extra=demo_extra(
+        [queue("q")], [agent("dir1", ["q"]), agent("local1", ["q"])]))
+    login = server.url + "/api/agent-login"
+
+    def sign_in(agent_id: str, password: str) -> requests.Response:
+        return requests.post(login, json={"appId": "demo", "agentId": agent_id,
+                                          "password": password}, timeout=10)
+
+    # The directory answers for the agents it knows: its password, not the config's.
+    assert sign_in("dir1", "from-the-directory").json()["userID"] == "dir1"
+    refused = sign_in("dir1", PASSWORD)
+    assert refused.status_code == 401 and refused.json()["error"]["code"] == "BAD_LOGIN"
+    # The others are left to the built-in password check.
+    assert sign_in("local1", PASSWORD).status_code == 200
+    assert sign_in("local1", "from-the-directory").status_code == 401
+    # Knowing a password is not enough: the app must know the person.
+    assert sign_in("stranger", "from-the-directory").status_code == 401
+
+
+def test_a_failing_sign_in_plugin_is_skipped_for_the_built_in_check(server_factory):
+    from contact_center_helpers import PASSWORD, agent, demo_extra, queue
+
+    extra = plugin_config(["directory_sign_in"],
+                          '[plugins.settings.directory_sign_in]\ndown = true\n')
+    server = server_factory(extra, demo_extra=demo_extra([queue("q")], [agent("dir1", ["q"])]))
+    server.expect_traceback = True  # the plugin's failure is logged with its traceback
+    answer = requests.post(server.url + "/api/agent-login", json={
+        "appId": "demo", "agentId": "dir1", "password": PASSWORD}, timeout=10)
+    assert answer.status_code == 200
+    health = requests.get(server.url + "/healthz", timeout=10).json()
+    assert health["plugins"]["failures"] == {"directory_sign_in.callcenter_authenticate": 1}

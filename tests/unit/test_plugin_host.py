@@ -29,10 +29,10 @@ def event() -> CallEvent:
 
 
 def test_defaults_are_loaded_and_can_be_disabled(tmp_path: Path):
-    assert [p.name for p in host_for(tmp_path).plugins()] == ["ice-servers", "fifo",
-                                                              "longest-idle"]
+    assert [p.name for p in host_for(tmp_path).plugins()] == [
+        "ice-servers", "password-sign-in", "fifo", "longest-idle"]
     assert [p.name for p in host_for(tmp_path, disable=["ice-servers"]).plugins()] == [
-        "fifo", "longest-idle"]
+        "password-sign-in", "fifo", "longest-idle"]
 
 
 def test_disabling_an_unknown_default_is_an_error(tmp_path: Path):
