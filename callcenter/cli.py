@@ -6,10 +6,11 @@ before the server's modules are imported.
 
 from __future__ import annotations
 
-import logging
 import sys
 
 import click
+
+from callcenter import logs
 
 
 def _load(config_path: str):  # -> tuple[Config, PluginHost]
@@ -42,8 +43,7 @@ def serve(config_path: str, host: str | None, port: int | None) -> None:
     from callcenter.server import serve as serving  # monkey-patches the standard library
 
     config, plugins = _load(config_path)
-    logging.basicConfig(level=config.server.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(config.server.log_level, config.server.log_format)
     serving.run(config, plugins, host or config.server.host, port or config.server.port)
 
 
@@ -169,11 +169,16 @@ def agents_add(config_path: str, app_id: str, agent_id: str, name: str, queues: 
 @click.option("--capacity", default=100, type=click.IntRange(1, 10000),
               help="Recordings this worker takes at once.")
 @click.option("--name", default=None, help="A name for logs (default: the credential's user).")
+@click.option("--log-format", type=click.Choice(["text", "json"]), default="text",
+              help="Log lines as text, or as one JSON object each.")
+@click.option("--log-level", type=click.Choice(["debug", "info", "warning", "error"]),
+              default="info", help="The least important log lines written.")
 @click.option("--no-verify-tls", "verify_tls", is_flag=True, flag_value=False, default=True,
               help="Do not check the https server's certificate: only for a worker on the "
                    "server's own machine reaching it as 127.0.0.1 (serve's child workers do).")
 def media(server_url: str, app_id: str, token: str | None, config_path: str | None,
-          capacity: int, name: str | None, verify_tls: bool) -> None:
+          capacity: int, name: str | None, log_format: str, log_level: str,
+          verify_tls: bool) -> None:
     """Run a media worker (aiortc): records calls for the core server at --server."""
     if token is None:
         if config_path is None:
@@ -195,7 +200,7 @@ def media(server_url: str, app_id: str, token: str | None, config_path: str | No
         else:
             secret = app.secret
         token = mint(app_id, secret, f"media-{name or 'worker'}", Role.SERVICE, 86400)
-    logging.basicConfig(level="INFO", format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(log_level, log_format)  # type: ignore[arg-type]
     from callcenter.media.worker import run_worker
 
     run_worker(server_url, app_id, token, capacity, name, verify_tls=verify_tls)

@@ -72,6 +72,8 @@ class ServerSettings(_Strict):
     # The app whose users /demo may mint customer credentials for; unset in production.
     demo_app: str | None = None
     log_level: Literal["debug", "info", "warning", "error"] = "info"
+    # "json": one JSON object a line (for a log shipper), with app, user and call ids as fields.
+    log_format: Literal["text", "json"] = "text"
     # Serve an example shop page embedding the widget on this port: a second origin, as a
     # business's website would be. Unset in production.
     shop_demo_port: Annotated[int, Field(ge=1, le=65535)] | None = None

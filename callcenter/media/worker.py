@@ -47,6 +47,7 @@ from typing import Any
 import socketio
 import socketio.exceptions
 
+from callcenter import logs
 from callcenter.media.ice import ice_candidate, ice_servers
 from callcenter.media.mixer import LegAudio, StereoMixer
 from callcenter.media.opus import InlineDecoder
@@ -542,8 +543,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--name", default=None)
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(args.log_level)
     run_worker(args.server, args.app, args.token, args.capacity, args.name)
 
 

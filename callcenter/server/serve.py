@@ -264,9 +264,12 @@ class _ChildWorker:
         # skips the check, as it may for its own parent on the same machine (the credential
         # it sends came from this process's memory anyway).
         tls = ["--no-verify-tls"] if self.server_url.startswith("https:") else []
+        # The children write to the server's own output: in its format, at its level.
+        server = self.config.server
         self.process = subprocess.Popen(
             [sys.executable, "-m", "callcenter", "media", "--server", self.server_url,
-             "--app", SHARED, "--name", self.name, *tls,
+             "--app", SHARED, "--name", self.name, *tls, "--log-format", server.log_format,
+             "--log-level", server.log_level,
              "--capacity", str(self.config.recording.worker_capacity)], env=env)
         log.info("started media worker %s (pid %d)", self.name, self.process.pid)
 

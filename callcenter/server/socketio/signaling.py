@@ -44,6 +44,7 @@ from callcenter.server.socketio import wire
 from callcenter.server.socketio.resume import Resumption, Stream
 
 log = logging.getLogger("callcenter.server.socketio.signaling")
+calls_log = logging.getLogger("callcenter.calls")
 
 # How long a kicked or logged-out connection lives after its last message, so that message
 # (kicked_out, or the logout ack) is flushed before the socket closes.
@@ -182,7 +183,8 @@ class Signaling:
         session = Session(sid, identity, resumed=False if "resumeToken" in auth else None)
         self.sessions[sid] = session
         previous = self.store.bind_session(identity.app_id, identity.user_id, sid)
-        log.info("login %s/%s (%s) on %s", identity.app_id, identity.user_id, identity.role, sid)
+        log.info("login %s/%s (%s) on %s", identity.app_id, identity.user_id, identity.role, sid,
+                 extra={"app_id": identity.app_id, "user_id": identity.user_id})
         if previous is not None and previous != sid:
             self.kick(previous, session)
         session.stream_id = self.resumption.open(identity.app_id, identity.user_id).session_id
@@ -228,7 +230,7 @@ class Signaling:
         self.sessions[session.sid] = session
         self.store.bind_session(app_id, user_id, session.sid)
         log.info("resume %s/%s on %s (%d events missed)", app_id, user_id, session.sid,
-                 len(session.missed))
+                 len(session.missed), extra={"app_id": app_id, "user_id": user_id})
         self.set_timers([], [(TimerKind.RESUME, app_id, None, user_id)])
         self.deliver(app_id, self.center.session_resumed(app_id, user_id))
 
@@ -268,7 +270,8 @@ class Signaling:
                 self.store.session_of(session.app_id, session.user_id) == sid and \
                 self.suspend(session):
             return
-        log.info("logout %s/%s (disconnected)", session.app_id, session.user_id)
+        log.info("logout %s/%s (disconnected)", session.app_id, session.user_id,
+                 extra={"app_id": session.app_id, "user_id": session.user_id})
         self.end_dropped(session.app_id, session.user_id, sid)
 
     def suspend(self, session: Session) -> bool:
@@ -277,7 +280,8 @@ class Signaling:
         if epoch is None:
             return False
         log.info("suspend %s/%s (disconnected; %g s to resume)", session.app_id,
-                 session.user_id, self.resumption.window)
+                 session.user_id, self.resumption.window,
+                 extra={"app_id": session.app_id, "user_id": session.user_id})
         self.set_timers([Timer(self.resumption.window, session.app_id, None,
                                session.user_id, TimerKind.RESUME, epoch)], [])
         self.deliver(session.app_id, self.center.session_suspended(
@@ -574,6 +578,11 @@ class Signaling:
     def publish(self, event: CallEvent) -> None:
         """An event goes to the history's event log, the metrics and the plugins."""
         self.history.event(event)
+        # One line per event of a call: what an operator greps for when asked about call X.
+        calls_log.info("%s %s/%s %s", event.name.value, event.app_id, event.call_id or "-",
+                       event.user_id or "-", extra={
+                           "event": event.name.value, "app_id": event.app_id,
+                           "call_id": event.call_id, "user_id": event.user_id})
         self.metrics.observe(event)
         self.plugins.call_event(event)
 
