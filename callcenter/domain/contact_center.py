@@ -143,10 +143,17 @@ class ContactCenter:
 
     @step
     def dispatch(self, app_id: str, queue_name: str, out: Outcome) -> None:
-        """Offer the queue's waiting calls, in order, to the agents who can take them."""
+        """Offer the queue's waiting calls, in order, to the agents who can take them; the
+        customers whose call now rings are told at once."""
+        if self._offer_waiting(app_id, queue_name, out):
+            self._refresh(app_id, queue_name, out)
+
+    def _offer_waiting(self, app_id: str, queue_name: str, out: Outcome) -> bool:
+        """Whether any offer was made."""
         queue = self._queue(app_id, queue_name)
         now = self.clock()
         candidates: list[Agent] | None = None
+        offered = False
         for qc in self._in_queue(app_id, queue_name):
             if qc.ringing or qc.customer_away:
                 continue
@@ -156,7 +163,7 @@ class ContactCenter:
                                       if candidates is None else candidates)
                           if a.can_take(queue, now)]
             if not candidates:
-                return
+                return offered
             tried = qc.tried()
             untried = [a for a in candidates if a.id not in tried]
             chosen = self.policies.select_agents(queue, qc, untried or candidates, now)
@@ -165,6 +172,8 @@ class ContactCenter:
                 found = by_id.get(getattr(agent, "id", None))
                 if found is not None and (found is agent or found == agent):
                     self._offer(qc, queue, found, out)
+                    offered = True
+        return offered
 
     def _offer(self, qc: QueuedCall, queue: QueueSettings, agent: Agent, out: Outcome) -> None:
         now = self.clock()
@@ -661,9 +670,10 @@ class ContactCenter:
     # -- what customers and agents are told -----------------------------------------------------
 
     @step
-    def estimated_wait(self, app_id: str, queue: str, position: int) -> int:
+    def estimated_wait(self, app_id: str, queue: str, position: int) -> int | None:
         """Seconds: calls ahead of this one beyond the free agents, times the average handle
-        time (talk + wrap-up, last 20 calls), shared among the agents staffing the queue."""
+        time (talk + wrap-up, last 20 calls), shared among the agents staffing the queue; None
+        while no agent staffs it (nobody available: any number would be made up)."""
         return self._estimate(self._wait_model(app_id, queue), position)
 
     def _wait_model(self, app_id: str, queue: str) -> tuple[int, int, float]:
@@ -678,10 +688,15 @@ class ContactCenter:
         return free, len(staffed), handle
 
     @staticmethod
-    def _estimate(model: tuple[int, int, float], position: int) -> int:
+    def _estimate(model: tuple[int, int, float], position: int,
+                  ringing: bool = False) -> int | None:
         free, staffed, handle = model
+        if ringing:
+            return 0  # an agent's phone rings for this call now
+        if staffed == 0:
+            return None
         ahead = max(0, position - free)
-        return math.ceil(ahead * handle / max(1, staffed))
+        return math.ceil(ahead * handle / staffed)
 
     def _refresh(self, app_id: str, queue: str, out: Outcome, force: set[str] = frozenset()
                  ) -> None:
@@ -690,12 +705,15 @@ class ContactCenter:
             return
         model = self._wait_model(app_id, queue)  # once: it is the same for every position
         for position, qc in enumerate(calls, start=1):
-            wait = self._estimate(model, position)
-            if (position, wait) != (qc.position, qc.estimated_wait) or qc.call_id in force:
-                qc.position, qc.estimated_wait = position, wait
+            ringing = qc.ringing
+            wait = self._estimate(model, position, ringing)
+            if (position, wait, ringing) != (qc.position, qc.estimated_wait, qc.told_ringing) \
+                    or qc.call_id in force:
+                qc.position, qc.estimated_wait, qc.told_ringing = position, wait, ringing
                 out.notify(qc.customer, "queue_update", {"callId": qc.call_id,
                                                          "position": position,
-                                                         "estimatedWait": wait})
+                                                         "estimatedWait": wait,
+                                                         "ringing": ringing})
 
     @step
     def queue_stats(self, app_id: str, queue: str) -> dict[str, Any]:

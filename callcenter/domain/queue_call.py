@@ -43,7 +43,10 @@ class QueuedCall:
     original_queue: str = ""
     original_position: int = 0
     position: int = 0
-    estimated_wait: int = 0
+    # What the customer was last told: None while no agent staffs the queue; 0 and ringing
+    # while an agent's phone rings for the call.
+    estimated_wait: int | None = 0
+    told_ringing: bool = False
     attempts: list[RingAttempt] = field(default_factory=list)
     outcome: str | None = None  # completed, abandoned, timed_out, no_agents
     ended_by: str | None = None  # customer, agent, system

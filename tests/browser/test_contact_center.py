@@ -243,7 +243,9 @@ def test_customer_cancels_while_queued_and_unanswered_offer_moves_to_second_agen
     customer.start(name="Queued Quinn", topic="cancel me", video=False)
     customer.wait_state("queued")
     assert customer.page.text_content("#cc-position") == "You are next in line"
-    assert customer.page.text_content("#cc-wait").startswith("Estimated wait")
+    # No agent is available: no made-up estimate.
+    assert customer.page.text_content("#cc-wait") == \
+        "No agent is available right now. Please stay in line."
     ann.wait_waiting_count(1)
     # ...until they cancel: the call is abandoned and the queue is empty again.
     customer.page.click("#cc-cancel")
@@ -271,6 +273,10 @@ def test_customer_cancels_while_queued_and_unanswered_offer_moves_to_second_agen
         else:
             time.sleep(0.05)
     assert first is not None, "no agent was offered the call"
+    # While an agent's phone rings, the customer is told so, not a wait.
+    customer.page.wait_for_function(
+        f"() => {WIDGET}.getElementById('cc-wait').textContent === 'An agent is being connected…'",
+        timeout=3_000)
     second = ben if first is ann else ann
     offered_at = time.monotonic()
     assert first.text("#offer-name") == "Second Try"

@@ -353,8 +353,8 @@ def test_estimated_wait_uses_recent_handle_times_over_staffed_agents():
         w.complete(agent, call, talk=60)
     for agent in ("a1", "a2"):
         w.run(w.center.set_status(APP, agent, "break", None))
-    # Nobody available: all 3 calls are ahead, 60 s each, shared by "at least one" agent.
-    assert w.center.estimated_wait(APP, "q", 3) == 180
+    # Nobody available: no number would be honest.
+    assert w.center.estimated_wait(APP, "q", 3) is None
     w.run(w.center.set_status(APP, "a1", "available", None))
     w.run(w.center.set_status(APP, "a2", "available", None))
     # 3rd in line, 2 agents free: 1 call ahead of the free agents x 60 s / 2 agents
@@ -420,3 +420,18 @@ def test_overflow_moves_the_call_itself_and_a_timed_out_call_keeps_its_queue():
     ended = [e for e in w.outs[-1].events if e.name.value == "call.ended"]
     assert [e.data["queue"] for e in ended] == ["backup"]
     assert w.center.finished[(APP, call)].outcome == "timed_out"
+
+
+def test_a_customer_whose_call_rings_an_agent_is_told_so_and_no_wait_is_made_up():
+    w = World({}, {"a1": {}})
+    w.run(w.center.set_status(APP, "a1", "break", None))
+    first = w.enqueue()
+    told = [n.payload for out in w.outs for n in out.notices
+            if n.event == "queue_update" and n.payload["callId"] == first]
+    # Nobody available: no estimate rather than a made-up one.
+    assert told[-1]["estimatedWait"] is None and told[-1]["ringing"] is False
+    w.run(w.center.set_status(APP, "a1", "available", None))
+    told = [n.payload for n in w.outs[-1].notices
+            if n.event == "queue_update" and n.payload["callId"] == first]
+    # The agent's phone rings for it: the customer hears so, with nothing left to wait.
+    assert told == [{"callId": first, "position": 1, "estimatedWait": 0, "ringing": True}]

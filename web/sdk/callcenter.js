@@ -47,8 +47,10 @@
  *   then like an outgoing call nobody has answered yet (state 'dialing', `hangup()` abandons it).
  *   When an agent accepts, USER_ACCEPT / USER_ENTER arrive and the agent sends the WebRTC offer.
  *   `rate({callId, rating})` after the call.
- *     QUEUE_UPDATE {callId, queue, position, estimatedWait} (also once for the enqueue ack, then
- *                  with `recorded`: the call will be recorded)
+ *     QUEUE_UPDATE {callId, queue, position, estimatedWait, ringing} (also once for the enqueue
+ *                  ack, then with `recorded`: the call will be recorded). estimatedWait is null
+ *                  while no agent staffs the queue; ringing is true while an agent's phone rings
+ *                  for the call
  *   Agent: an offer is an invitation for a queue call: `accept()` / `reject()` work on it; a
  *   withdrawn offer gives CALLING_CANCEL {callId, userID, reason}. `setAgentStatus(status, reason)`,
  *   `getAgentState()`, `wrapUp({callId, disposition, notes})`.
@@ -584,12 +586,15 @@ export class CallClient extends Emitter {
 
   // ---------------------------------------------------------------- contact-center events
 
-  _on_queue_update({ callId, position, estimatedWait }) {
+  _on_queue_update({ callId, position, estimatedWait, ringing }) {
     if (!this._isCurrent(callId) || !this._call.queue) return;
     if (typeof position === 'number') this._call.position = position;
-    if (typeof estimatedWait === 'number') this._call.estimatedWait = estimatedWait;
+    // null: no agent staffs the queue now, so there is no honest estimate.
+    if (typeof estimatedWait === 'number' || estimatedWait === null) this._call.estimatedWait = estimatedWait;
+    this._call.ringing = ringing === true;
     this._emit(EVENT.QUEUE_UPDATE, {
       callId, queue: this._call.queue, position: this._call.position, estimatedWait: this._call.estimatedWait,
+      ringing: this._call.ringing,
     });
   }
 

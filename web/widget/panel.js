@@ -121,11 +121,13 @@ export function mountWidget(cfg) {
     setState('ended', { outcome });
   }
 
-  function describeWait(position, seconds) {
+  function describeWait(position, seconds, ringing) {
     ui.position.textContent = position === 1 ? 'You are next in line'
       : (typeof position === 'number' && position > 0 ? `You are number ${position} in line` : 'You are in line');
     let wait;
-    if (typeof seconds !== 'number' || !Number.isFinite(seconds)) wait = 'An agent will be with you shortly.';
+    if (ringing) wait = 'An agent is being connected…';
+    else if (seconds === null) wait = 'No agent is available right now. Please stay in line.';
+    else if (typeof seconds !== 'number' || !Number.isFinite(seconds)) wait = 'An agent will be with you shortly.';
     else if (seconds < 60) wait = 'Estimated wait: less than a minute';
     else {
       const minutes = Math.ceil(seconds / 60);
@@ -179,7 +181,7 @@ export function mountWidget(cfg) {
       if (d.callId !== widget.callId) return;
       widget.position = d.position;
       widget.estimatedWait = d.estimatedWait;
-      describeWait(d.position, d.estimatedWait);
+      describeWait(d.position, d.estimatedWait, d.ringing);
       if (typeof d.recorded === 'boolean') {
         widget.recorded = d.recorded;
         ui.recorded.hidden = !d.recorded;
