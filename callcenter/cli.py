@@ -84,10 +84,17 @@ def plugins(config_path: str) -> None:
 
 
 @main.command("check-config")
-@click.argument("config_path", type=click.Path(dir_okay=False))
-def check_config(config_path: str) -> None:
-    """Validate a config file and the plugins it names; exit non-zero on the first problem."""
-    config, host = _load(config_path)
+@click.option("--config", "config_option", default=None, type=click.Path(dir_okay=False),
+              help="TOML configuration file (as for every other command).")
+@click.argument("config_path", required=False, type=click.Path(dir_okay=False))
+def check_config(config_option: str | None, config_path: str | None) -> None:
+    """Validate a config file and the plugins it names; exit non-zero on the first problem.
+    The file is given with --config, as to every other command (a bare path still works)."""
+    path = config_option or config_path
+    if path is None:
+        click.echo("error: give the config file: callcenter check-config --config FILE", err=True)
+        sys.exit(2)
+    config, host = _load(path)
     click.echo(f"ok: {len(config.apps)} app(s), {len(host.plugins())} plugin(s)")
 
 

@@ -315,6 +315,9 @@ class Config(_Strict):
     apps: list[App]
     # A second file of [[agents]] tables (with an `app` key), written by `callcenter agents add`.
     agents_file: str | None = None
+    # A file of NAME=value lines (relative to the config file) that `{ env = "NAME" }` values are
+    # also looked up in, after the environment: a shell that did not source it still works.
+    env_file: str | None = None
     plugins: PluginSettings = PluginSettings()
     # Where the file was read from: plugin paths are relative to it.
     base_dir: Path = Path(".")
@@ -386,27 +389,44 @@ def check_app_filter(prefix: str, apps: list[str] | None, config: Config) -> Non
             raise ValueError(f"{prefix}.apps[{i}]: no app named {app_id!r}")
 
 
-def _resolve_env(value: Any, path: str, missing: list[str]) -> Any:
+def _resolve_env(value: Any, path: str, missing: list[str], env: dict[str, str]) -> Any:
     """Replace every ``{env = "NAME"}`` table by the variable's value."""
     if isinstance(value, dict):
         if set(value) == {"env"} and isinstance(value["env"], str):
             name = value["env"]
-            if name not in os.environ:
+            if name not in env:
                 missing.append(f"{path}: environment variable {name} is not set")
                 return None
-            return os.environ[name]
-        return {k: _resolve_env(v, f"{path}.{k}" if path else k, missing) for k, v in value.items()}
+            return env[name]
+        return {k: _resolve_env(v, f"{path}.{k}" if path else k, missing, env)
+                for k, v in value.items()}
     if isinstance(value, list):
-        return [_resolve_env(v, f"{path}[{i}]", missing) for i, v in enumerate(value)]
+        return [_resolve_env(v, f"{path}[{i}]", missing, env) for i, v in enumerate(value)]
     return value
+
+
+def _environment(data: dict[str, Any], base_dir: Path) -> tuple[dict[str, str], str]:
+    """The variables ``{env = ...}`` values are read from: the process's, then ``env_file``'s;
+    and what to add to a "not set" error so that it says where to look."""
+    name = data.get("env_file")
+    if not isinstance(name, str):
+        return dict(os.environ), ""
+    path = base_dir / name
+    if not path.is_file():
+        return dict(os.environ), f" (nor in env_file {path}, which does not exist)"
+    from dotenv import dotenv_values
+
+    values = {k: v for k, v in dotenv_values(path).items() if v is not None}
+    return {**values, **os.environ}, f" (nor in env_file {path})"
 
 
 def parse(data: dict[str, Any], base_dir: Path = Path(".")) -> Config:
     """Validate a parsed TOML document; raise ConfigError naming the first bad key path."""
     missing: list[str] = []
-    resolved = _resolve_env(data, "", missing)
+    env, where = _environment(data, base_dir)
+    resolved = _resolve_env(data, "", missing, env)
     if missing:
-        raise ConfigError(missing[0])
+        raise ConfigError(missing[0] + where)
     resolved = _merge_agents_file(resolved, base_dir)
     try:
         return Config.model_validate({**resolved, "base_dir": base_dir})

@@ -103,3 +103,9 @@ def test_agents_add_refuses_an_unknown_queue(tmp_path: Path):
                  "--queues", "ghost", "--password", "x")
     assert result.exit_code == 2 and "no queue 'ghost'" in result.output
     assert not (tmp_path / "agents.toml").exists()
+
+
+def test_check_config_takes_the_file_with_config_as_every_command_does(config_file: Path):
+    assert run("check-config", "--config", str(config_file)).exit_code == 0
+    missing = run("check-config")
+    assert missing.exit_code == 2 and "--config FILE" in missing.output

@@ -115,3 +115,27 @@ def test_tls_files_are_found_beside_the_config_file(tmp_path):
 ])
 def test_an_incomplete_turn_relay_is_a_config_error(turn, signaling, expected):
     assert expected in error_of(minimal(turn=turn, signaling=signaling))
+
+
+def test_secrets_are_found_in_the_env_file_when_the_shell_has_not_sourced_it(
+        tmp_path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.delenv("CC_FILE_SECRET", raising=False)
+    (tmp_path / "var").mkdir()
+    (tmp_path / "var" / "secrets.env").write_text(f"# made by make run\nCC_FILE_SECRET={'f' * 40}\n")
+    data = {"env_file": "var/secrets.env",
+            "apps": [{"id": "demo", "secret": {"env": "CC_FILE_SECRET"}}]}
+    assert parse(data, tmp_path).apps[0].secret == "f" * 40
+    # The environment, when it has the variable, wins over the file.
+    monkeypatch.setenv("CC_FILE_SECRET", "e" * 40)
+    assert parse(data, tmp_path).apps[0].secret == "e" * 40
+
+
+def test_a_secret_in_neither_place_says_where_it_was_looked_for(tmp_path, monkeypatch):
+    monkeypatch.delenv("CC_FILE_SECRET", raising=False)
+    data = {"env_file": "var/secrets.env",
+            "apps": [{"id": "demo", "secret": {"env": "CC_FILE_SECRET"}}]}
+    with pytest.raises(ConfigError) as err:
+        parse(data, tmp_path)
+    assert str(err.value) == (
+        "apps[0].secret: environment variable CC_FILE_SECRET is not set (nor in env_file "
+        f"{tmp_path / 'var/secrets.env'}, which does not exist)")
