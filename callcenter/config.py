@@ -411,7 +411,7 @@ def _environment(data: dict[str, Any], base_dir: Path) -> tuple[dict[str, str], 
     name = data.get("env_file")
     if not isinstance(name, str):
         return dict(os.environ), ""
-    path = base_dir / name
+    path = (base_dir / name).resolve()
     if not path.is_file():
         return dict(os.environ), f" (nor in env_file {path}, which does not exist)"
     from dotenv import dotenv_values
