@@ -159,8 +159,15 @@ def test_widget_on_another_origin_calls_and_agent_answers_with_media(
         server_factory, host_site, open_page):
     server = server_factory(demo_extra=cc_config(host_site.origin))
     agent = open_console(open_page, server, "agent1")
+    # Signed in, not yet available: said in words, with no reason the agent did not pick and
+    # no "Waiting" for calls that will not come.
+    agent.page.wait_for_selector("#agent-status[data-status='break']")
+    assert agent.text("#agent-status") == "On break (just signed in)"
+    assert agent.page.input_value("#break-reason") == ""  # "Reason…": not one they picked
+    assert agent.text("#agent-state") == "Not taking calls"
     agent.set_status("available")
     agent.wait_state("waiting")
+    assert agent.text("#agent-state") == "Waiting"
 
     customer = open_widget(open_page, host_site, server)
     page = customer.page

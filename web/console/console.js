@@ -40,6 +40,10 @@ const el = {
 
 const STATE_NAMES = { waiting: 'Waiting', ringing: 'Ringing', in_call: 'In call', wrap_up: 'Wrap-up' };
 const STATUS_NAMES = { available: 'Available', break: 'On break', offline: 'Offline' };
+// Breaks the server starts by itself, said in words; the agent's own reasons are in the select.
+const SYSTEM_BREAKS = {
+  login: 'just signed in', no_answer: 'missed offers', disconnected: 'connection lost',
+};
 const REFRESH_MS = 20000;
 const TICK_MS = 500;
 
@@ -108,18 +112,21 @@ function renderAgent(agent) {
   const previous = cc.agent;
   cc.agent = agent;
   el.agentStatus.dataset.status = agent.status || '';
-  el.agentStatus.textContent = (STATUS_NAMES[agent.status] || agent.status || '')
-    + (agent.status === 'break' && agent.reason && agent.reason !== 'break' ? ` (${agent.reason})` : '');
+  const reason = agent.status === 'break' && agent.reason && agent.reason !== 'break'
+    ? (SYSTEM_BREAKS[agent.reason] || agent.reason) : '';
+  el.agentStatus.textContent = (STATUS_NAMES[agent.status] || agent.status || '') + (reason ? ` (${reason})` : '');
   if (document.activeElement !== el.status && STATUS_NAMES[agent.status]) {
     el.status.value = agent.status;
+    // The reason select holds the agent's own reasons: a break the server started (after
+    // sign-in, after missed offers) is said in the pill, and the select asks for a reason.
+    const own = [...el.breakReason.options].some((o) => o.value && o.value === agent.reason);
     el.breakReason.hidden = agent.status !== 'break';
-    if (agent.status === 'break' && agent.reason
-        && [...el.breakReason.options].some((o) => o.value === agent.reason)) {
-      el.breakReason.value = agent.reason;
-    }
+    if (agent.status === 'break') el.breakReason.value = own ? agent.reason : '';
   }
   el.agentState.dataset.state = agent.state || '';
-  el.agentState.textContent = STATE_NAMES[agent.state] || agent.state || '';
+  // "Waiting" means waiting for a call: only true while available.
+  el.agentState.textContent = agent.state === 'waiting' && agent.status !== 'available'
+    ? 'Not taking calls' : (STATE_NAMES[agent.state] || agent.state || '');
   if (cc.stateSeen.state !== agent.state || cc.stateSeen.since !== agent.since) {
     cc.stateSeen = { state: agent.state, since: agent.since, at: stateStart(agent) };
   }
