@@ -85,6 +85,15 @@ class MediaState(Request):
     video: StrictBool | None = None
 
 
+class MediaFlow(Request):
+    """Media from ``userID`` stopped reaching the sender (``flowing`` false), or reaches it
+    again."""
+
+    callId: StrictStr
+    userID: StrictStr
+    flowing: StrictBool
+
+
 class SwitchType(Request):
     callId: StrictStr
     type: StrictInt
