@@ -352,12 +352,15 @@ class Switchboard:
 
     @step
     def media_flow(self, app_id: str, user: str, call_id: str, sender: str,
-                   flowing: bool) -> Outcome:
+                   flowing: bool, silent_for: float = 0.0) -> Outcome:
         """``user`` reports that media from ``sender`` stopped arriving (``flowing`` False) or
         arrives again. The call keeps the silence (kept out of its talk time) and the other
         participants are told, so the one not heard can say so. A report that changes nothing
         (media already known to flow, or already known to have stopped) is answered and goes
-        no further: a client may repeat one whose ack it lost."""
+        no further: a client may repeat one whose ack it lost.
+
+        A stall is noticed only after a few seconds without media; ``silent_for`` says how
+        many, and the silence is taken to have begun then (the call's answer bounds it)."""
         with self.store.transaction(f"{app_id}:{call_id}"):
             call = self.check_relay(app_id, user, call_id, sender)
             silence = open_silence(call.silences, user, sender)
@@ -367,7 +370,8 @@ class Switchboard:
             if silence is not None:
                 silence.end = self.clock()
             else:
-                call.silences = compact([*call.silences, Silence(user, sender, self.clock())])
+                start = self.clock() - max(0.0, silent_for)
+                call.silences = compact([*call.silences, Silence(user, sender, start)])
             self._save(call)
             others = [u for u in call.users(Leg.JOINED) if u != user]
             out.notify(others, "media_flow", {"callId": call_id, "userID": sender, "by": user,

@@ -225,11 +225,11 @@ class ContactCenter:
 
     @step
     def media_flow(self, app_id: str, user: str, call_id: str, sender: str,
-                   flowing: bool) -> Outcome:
+                   flowing: bool, silent_for: float = 0.0) -> Outcome:
         """Media from ``sender`` stopped reaching ``user``, or reaches them again: the
         switchboard keeps it on the call; a queue call's record reads it when the call ends."""
         return self._step(app_id, call_id, Outcome(), lambda: self.switchboard.media_flow(
-            app_id, user, call_id, sender, flowing), by=user, reply=True)
+            app_id, user, call_id, sender, flowing, silent_for), by=user, reply=True)
 
     def _step(self, app_id: str, call_id: str | None, out: Outcome,
               action: Callable[[], Outcome], by: str | None = None,

@@ -76,6 +76,14 @@ async def test_only_a_joined_participant_may_report_and_only_about_another_joine
         (alice, {"callId": call_id, "userID": bob.user_id, "flowing": False, "at": 1},
          "BAD_REQUEST"),
         (alice, [call_id, bob.user_id, False], "BAD_REQUEST"),
+        (alice, {"callId": call_id, "userID": bob.user_id, "flowing": False, "silentFor": -1},
+         "BAD_REQUEST"),
+        (alice, {"callId": call_id, "userID": bob.user_id, "flowing": False, "silentFor": 61},
+         "BAD_REQUEST"),
+        (alice, {"callId": call_id, "userID": bob.user_id, "flowing": False, "silentFor": "3"},
+         "BAD_REQUEST"),
+        (alice, {"callId": call_id, "userID": bob.user_id, "flowing": True, "silentFor": 3},
+         "BAD_REQUEST"),
     ]
     for client, payload, code in cases:
         assert error_code(await client.request("media_flow", payload)) == code, payload

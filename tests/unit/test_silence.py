@@ -185,3 +185,13 @@ def test_a_queue_calls_record_keeps_the_silent_seconds_out_of_talk_and_aht():
     bare = {**record, "talk": None}
     assert summarize([bare], [], bare["joinedAt"] - 1, bare["joinedAt"] + 1,
                      Thresholds())["averageTalk"] == 12.0
+
+
+def test_a_stall_begins_when_the_reporter_last_received_media(board: Switchboard, clock: Clock):
+    call_id = answered(board, clock)  # answered at 1000, now 1010
+    board.media_flow(APP, "alice", call_id, "bob", False, silent_for=3.0)
+    assert board.store.get_call(APP, call_id).silences == [Silence("alice", "bob", 1007.0)]
+    clock.now += 2
+    data = next(e.data for e in board.hangup(APP, "alice", call_id).events
+                if e.name.value == "call.ended")
+    assert data["silent"] == 5.0

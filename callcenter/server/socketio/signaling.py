@@ -420,7 +420,8 @@ class Signaling:
     def on_media_flow(self, session: Session, payload: Any) -> dict[str, Any]:
         req = wire.parse(wire.MediaFlow, payload)
         return self.deliver(session.app_id, self.center.media_flow(
-            session.app_id, session.user_id, req.callId, req.userID, req.flowing))
+            session.app_id, session.user_id, req.callId, req.userID, req.flowing,
+            req.silentFor or 0.0))
 
     def on_switch_type(self, session: Session, payload: Any) -> dict[str, Any]:
         req = wire.parse(wire.SwitchType, payload)
