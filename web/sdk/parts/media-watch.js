@@ -11,6 +11,9 @@ import { byteCounters } from './media-stats.js';
 
 export const WATCH_INTERVAL_MS = 1000;
 export const STALL_AFTER_MS = 3000;
+// Samples come a little late at times (timer jitter, a slow getStats()): three samples without a
+// rise are a stall even if they span 2.9 s, rather than waiting a fourth second for it.
+const SAMPLE_SLACK_MS = 250;
 // Reports the server refuses for good (the call or the peer is gone): not worth repeating.
 const FINAL_CODES = new Set(['CALL_NOT_FOUND', 'NOT_IN_CALL', 'PEER_NOT_IN_CALL', 'BAD_REQUEST']);
 
@@ -80,7 +83,7 @@ export class MediaWatch {
         w.flowing = true;
         this.onChange(this.callId, userID, true);
       }
-    } else if (w.flowing && now - w.risenAt >= STALL_AFTER_MS) {
+    } else if (w.flowing && now - w.risenAt >= STALL_AFTER_MS - SAMPLE_SLACK_MS) {
       w.flowing = false;
       this.onChange(this.callId, userID, false);
     }
