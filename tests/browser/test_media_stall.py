@@ -64,6 +64,15 @@ def received(console, user_id: str) -> int:
     return stats.get("audioBytesReceived", 0) + stats.get("videoBytesReceived", 0)
 
 
+def until_receiving(side, user_id: str, timeout: float = 10) -> None:
+    """Wait until `side` (a Console or a Widget) receives media bytes from `user_id`. (A
+    Playwright wait_for_function would not wait for getStats()'s promise: it is truthy at once.)"""
+    deadline = time.monotonic() + timeout
+    while received(side, user_id) == 0:
+        assert time.monotonic() < deadline, f"no media from {user_id}: {side.stats()}"
+        time.sleep(0.1)
+
+
 def closed_record(server, call_id: str, timeout: float = 10) -> dict:
     token = server.token("sup1", role="supervisor")
     deadline = time.monotonic() + timeout
@@ -93,9 +102,7 @@ def test_a_frozen_customer_is_shown_to_the_agent_within_5_s_and_kept_out_of_talk
         agent.page.wait_for_selector("#call", state="visible")
         assert agent.text("#call-customer") == "Frozen Fran"
         # Media flows from the customer, and a few seconds of it raise no notice.
-        agent.page.wait_for_function(
-            "u => window.agentConsole.client.getStats()"
-            ".then(s => (s[u] || {}).audioBytesReceived > 0)", arg=customer_id)
+        until_receiving(agent, customer_id)
         time.sleep(2)
         assert agent.page.is_hidden("#call-media-stalled")
         assert agent.events("MEDIA_STALLED") == []
@@ -152,8 +159,8 @@ def test_mute_and_camera_off_are_no_stall_but_a_page_that_stops_sending_is(
     customer.wait_state("connected")
     agent.page.wait_for_selector("#call", state="visible")
     page = customer.page
-    page.wait_for_function("() => window.callcenterWidget.client.getStats().then(s => "
-                           "(s.agent1 || {}).audioBytesReceived > 0)")
+    until_receiving(agent, customer_id)
+    until_receiving(customer, "agent1")
 
     # Both mute and close their cameras for longer than a stall takes to be noticed.
     page.click("#cc-mute")
@@ -190,3 +197,42 @@ def test_mute_and_camera_off_are_no_stall_but_a_page_that_stops_sending_is(
 
     agent.page.click("#hangup")
     customer.wait_state("rating")
+
+
+def test_a_console_reloaded_during_a_stall_ends_it_once_media_flows_on_the_new_page(
+        server_factory, host_site, open_page):
+    server = server_factory(demo_extra=cc_config(host_site.origin), signaling="resume_window = 15")
+    agent = open_console(open_page, server, "agent1")
+    agent.set_status("available")
+    customer = open_widget(open_page, host_site, server)
+    customer.start(name="Reload Rae", video=False)
+    agent.page.wait_for_selector("#offer", state="visible")
+    call_id = agent.events("OFFER")[-1]["callId"]
+    agent.page.click("#accept")
+    customer.wait_state("connected")
+    page = customer.page
+    customer_id = agent.events("OFFER")[-1]["customer"]["userID"]
+    until_receiving(agent, customer_id)
+    until_receiving(customer, "agent1")
+    # The customer's page stops sending: the console reports the stall, the widget is told.
+    page.evaluate("""() => Promise.all(window.callcenterWidget.client._mesh.senders('audioSender')
+        .map(s => s.replaceTrack(null)))""")
+    agent.page.wait_for_selector("#call-media-stalled", state="visible", timeout=8_000)
+    page.wait_for_function(f"() => !{WIDGET}.getElementById('cc-unheard').hidden")
+
+    # The agent reloads: the old page, which reported the stall, can no longer take it back.
+    # The new page's connection carries the customer's audio again, and its first bytes end it.
+    agent.page.once("dialog", lambda dialog: dialog.accept())
+    agent.page.reload()
+    agent.page.wait_for_function(
+        "() => window.agentConsole.events.some(e => e.name === 'resumed')")
+    page.wait_for_function(f"() => {WIDGET}.getElementById('cc-unheard').hidden",
+                           timeout=15_000)
+    flowing = [e for e in customer.events("MEDIA_FLOWING") if e["by"] == "agent1"]
+    assert flowing and flowing[-1]["callId"] == call_id
+    assert agent.page.is_hidden("#call-media-stalled")
+    agent.page.click("#hangup")
+    customer.wait_state("rating")
+    call = closed_record(server, call_id)
+    # The stall lasted from the senders stopping to the new page's first bytes, not to the end.
+    assert 0 < call["silentSeconds"] < call["endedAt"] - call["answeredAt"] - 0.5, call

@@ -71,11 +71,12 @@ export class MediaWatch {
     let w = this.watched.get(userID);
     if (!w) {
       if (bytes === 0) return; // not connected yet: setting up is not a stall
-      w = { bytes, risenAt: now, flowing: true, reported: true, sending: false };
+      // `reported` null: the first bytes are reported as flowing (the server ignores it when it
+      // knew), so a page that took the call over from another (a reload) ends a stall the old
+      // page had reported and could not take back.
+      w = { bytes, risenAt: now, flowing: true, reported: null, sending: false };
       this.watched.set(userID, w);
-      return;
-    }
-    if (bytes !== w.bytes) {
+    } else if (bytes !== w.bytes) {
       // Fewer bytes than before is a new connection with this peer (renegotiated): it flows.
       w.bytes = bytes;
       w.risenAt = now;
