@@ -173,6 +173,9 @@ def test_mute_and_camera_off_are_no_stall_but_a_page_that_stops_sending_is(
     time.sleep(5)
     second = (agent.stats()[customer_id], customer.stats()["agent1"])
     # A muted track still sends silence frames: the audio bytes keep rising both ways.
+    print("muted, camera off: audio bytes/s received by the agent",
+          (second[0]["audioBytesReceived"] - first[0]["audioBytesReceived"]) / 5,
+          "video", (second[0]["videoBytesReceived"] - first[0]["videoBytesReceived"]) / 5)
     for before, after in zip(first, second, strict=True):
         assert after["audioBytesReceived"] > before["audioBytesReceived"], (before, after)
     assert agent.events("MEDIA_STALLED") == [] and customer.events("MEDIA_STALLED") == []
