@@ -142,6 +142,26 @@ async def test_a_queue_calls_silent_seconds_are_the_union_of_the_reports_and_lea
     assert call["talk"] == pytest.approx(answered - 2.7, abs=0.3), call
 
 
+async def test_reports_before_the_agent_answers_are_refused_and_change_nothing(desk_server):
+    async with Desk(desk_server) as desk:
+        agents = await desk.agents("mfa", "mfb")
+        customer, call_id, _ = await enqueue(desk, "mf", type=1)
+        ringing, _ = await first_offer(agents, callId=call_id)
+        # Out of turn: the offer still rings, so there is no media to speak of yet.
+        assert error_code(await ringing.request("media_flow", {
+            "callId": call_id, "userID": customer.user_id, "flowing": False})) == "NOT_IN_CALL"
+        assert error_code(await customer.request("media_flow", {
+            "callId": call_id, "userID": ringing.user_id, "flowing": False})) == \
+            "PEER_NOT_IN_CALL"
+        await connect(ringing, customer, call_id)
+        for client in (ringing, customer):
+            await no_event(client, "media_flow", within=0.1)
+        await asyncio.sleep(0.3)
+        await customer.hangup(call_id)
+        await ringing.next_event("call_end", callId=call_id)
+    assert record(desk_server, call_id)["silentSeconds"] == 0.0
+
+
 async def test_a_call_without_stalls_has_no_silent_seconds(desk_server):
     async with Desk(desk_server) as desk:
         agents = await desk.agents("mfa", "mfb")
