@@ -275,6 +275,16 @@ class CallClient:
             payload["video"] = video
         return await self._checked("media_state", payload)
 
+    async def media_flow(self, call_id: str, user_id: str, flowing: bool,
+                         silent_for: float | None = None) -> dict[str, Any]:
+        """Report that media from `user_id` stopped arriving `silent_for` seconds ago
+        (`flowing` False) or arrives again (the SDK does this by itself from its byte counters;
+        docs/protocol.md)."""
+        payload: dict[str, Any] = {"callId": call_id, "userID": user_id, "flowing": flowing}
+        if silent_for is not None:
+            payload["silentFor"] = silent_for
+        return await self._checked("media_flow", payload)
+
     async def switch_type(self, call_id: str, type: int) -> dict[str, Any]:
         return await self._checked("switch_type", {"callId": call_id, "type": type})
 

@@ -41,6 +41,7 @@ SOCKET: dict[str, dict[Role, Scope]] = {
     "hangup":           _row(OWN, OWN, OWN, NONE),
     "signal":           _row(OWN, OWN, OWN, NONE),
     "media_state":      _row(OWN, OWN, OWN, NONE),
+    "media_flow":       _row(OWN, OWN, OWN, NONE),
     "switch_type":      _row(OWN, OWN, OWN, NONE),
     "enqueue":          _row(OWN, NONE, NONE, NONE),
     "rate":             _row(OWN, NONE, NONE, NONE),

@@ -7,9 +7,11 @@ else reads it. The store keeps calls whole (store.py).
 from __future__ import annotations
 
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 from typing import Any
+
+from callcenter.domain.silence import Silence
 
 
 class CallType(IntEnum):
@@ -69,6 +71,8 @@ class Call:
     # offered the call one leg at a time; it does not end when an offer fails. The one place the
     # call's queue is kept: overflow moves it (``move_to_queue``), the queue side reads it.
     queue: str | None = None
+    # Who received no media from whom, and when (silence.py): kept out of the talk time.
+    silences: list[Silence] = field(default_factory=list)
 
     def users(self, state: Leg) -> list[str]:
         return [user for user, leg in self.legs.items() if leg is state]
@@ -90,6 +94,7 @@ class Call:
             "answered_at": self.answered_at, "ended_at": self.ended_at,
             "end_reason": None if self.end_reason is None else str(self.end_reason),
             "queue": self.queue,
+            "silences": [s.to_state() for s in self.silences],
         }
 
     @classmethod
@@ -104,4 +109,5 @@ class Call:
             answered_at=state.get("answered_at"), ended_at=state.get("ended_at"),
             end_reason=None if reason is None else EndReason(reason),
             queue=state.get("queue"),
+            silences=[Silence.from_state(s) for s in state.get("silences") or ()],
         )

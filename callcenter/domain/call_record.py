@@ -110,6 +110,10 @@ FIELDS: tuple[RecordField, ...] = (
     RecordField("rating", "rating", "integer", True, "the customer's rating, 1 to 5", "rating"),
     RecordField("recorded", "recorded", "boolean", False, "whether it was recorded", "recorded",
                 lambda value: value is True),
+    # Last in the CSV, so the columns exports have always had keep their places.
+    RecordField("silent_seconds", "silentSeconds", "number", True,
+                "seconds of the answered call in which a participant received no media from "
+                "another (a frozen browser), kept out of talk", "silentSeconds"),
     RecordField("attributes", "attributes", "object", True, "what the widget said of the customer",
                 "customer.attributes", _or({}), csv=None),
 )

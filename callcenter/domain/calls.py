@@ -26,6 +26,7 @@ from callcenter.domain.clock import StepClock, as_step_clock, step
 from callcenter.domain.credentials import USER_ID
 from callcenter.domain.errors import Refused
 from callcenter.domain.events import CallEvent, EventName
+from callcenter.domain.silence import Silence, compact, open_silence, silent_seconds
 from callcenter.domain.timers import Timer, TimerKey, TimerKind, timer_key
 
 if TYPE_CHECKING:
@@ -233,6 +234,7 @@ class Switchboard:
                 raise Refused("NOT_IN_CALL", "you are not in this call")
             out = Outcome()
             self._set_leg(call, user, Leg.LEFT)
+            self._end_silences(call, user, self.clock())
             if user == call.sponsor and call.answered_at is None:
                 self._settle(call, out, EndReason.CANCELLED)
             else:
@@ -349,6 +351,44 @@ class Switchboard:
         return out
 
     @step
+    def media_flow(self, app_id: str, user: str, call_id: str, sender: str,
+                   flowing: bool, silent_for: float = 0.0) -> Outcome:
+        """``user`` reports that media from ``sender`` stopped arriving (``flowing`` False) or
+        arrives again. The call keeps the silence (kept out of its talk time) and the other
+        participants are told, so the one not heard can say so. A report that changes nothing
+        (media already known to flow, or already known to have stopped) is answered and goes
+        no further: a client may repeat one whose ack it lost.
+
+        A stall is noticed only after a few seconds without media; ``silent_for`` says how
+        many, and the silence is taken to have begun then (the call's answer bounds it)."""
+        with self.store.transaction(f"{app_id}:{call_id}"):
+            call = self.check_relay(app_id, user, call_id, sender)
+            silence = open_silence(call.silences, user, sender)
+            out = Outcome()
+            if flowing == (silence is None):
+                return out
+            if silence is not None:
+                silence.end = self.clock()
+            else:
+                start = self.clock() - max(0.0, silent_for)
+                call.silences = compact([*call.silences, Silence(user, sender, start)])
+            self._save(call)
+            others = [u for u in call.users(Leg.JOINED) if u != user]
+            out.notify(others, "media_flow", {"callId": call_id, "userID": sender, "by": user,
+                                              "flowing": flowing})
+            self._event(out, EventName.MEDIA_FLOWING if flowing else EventName.MEDIA_STALLED,
+                        call, user, sender=sender)
+            return out
+
+    @staticmethod
+    def _end_silences(call: Call, user: str, now: float) -> None:
+        """``user`` left: what they did not receive, and what others did not receive from
+        them, is over (the call goes on without them)."""
+        for silence in call.silences:
+            if silence.end is None and user in (silence.receiver, silence.sender):
+                silence.end = now
+
+    @step
     def switch_type(self, app_id: str, user: str, call_id: str, new_type: int) -> Outcome:
         if new_type not in (CallType.AUDIO, CallType.VIDEO):
             raise Refused("BAD_CALL_TYPE", "type must be 1 (audio) or 2 (video)")
@@ -419,7 +459,10 @@ class Switchboard:
         call.ended_at = self.clock()
         call.end_reason = reason
         talk = call.ended_at - call.answered_at if call.answered_at is not None else 0.0
+        # A silence still going on when the call ends counts up to the end.
+        silent = silent_seconds(call.silences, call.answered_at, call.ended_at)
         self._event(out, EventName.ENDED, call, None, reason=reason.value,
                     answered=call.answered_at is not None, duration=round(talk, 3),
+                    silent=round(silent, 3),
                     legs={u: leg.value for u, leg in call.legs.items()}, queue=call.queue)
         out.ended_call = call

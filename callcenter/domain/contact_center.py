@@ -223,6 +223,14 @@ class ContactCenter:
             out.records.append(qc.record(self.clock()))
         return out
 
+    @step
+    def media_flow(self, app_id: str, user: str, call_id: str, sender: str,
+                   flowing: bool, silent_for: float = 0.0) -> Outcome:
+        """Media from ``sender`` stopped reaching ``user``, or reaches them again: the
+        switchboard keeps it on the call; a queue call's record reads it when the call ends."""
+        return self._step(app_id, call_id, Outcome(), lambda: self.switchboard.media_flow(
+            app_id, user, call_id, sender, flowing, silent_for), by=user, reply=True)
+
     def _step(self, app_id: str, call_id: str | None, out: Outcome,
               action: Callable[[], Outcome], by: str | None = None,
               reply: bool = False) -> Outcome:
@@ -353,7 +361,7 @@ class ContactCenter:
             agent = self.agents[(app_id, qc.agent)] if qc.agent else None
             self._event(out, EventName.QUEUE_COMPLETED, app_id, qc.call_id, qc.agent,
                         queue=qc.queue, hold=round(qc.wait(now), 3), talk=round(qc.talk, 3),
-                        ended_by=qc.ended_by)
+                        silent=round(qc.silent, 3), ended_by=qc.ended_by)
             if agent is not None:
                 agent.talk_time += qc.talk
                 agent.last_call_end = now

@@ -22,6 +22,9 @@ class EventName(StrEnum):
     LEFT = "call.left"              # a joined participant left (hangup, disconnect, kick)
     ENDED = "call.ended"            # once per call; a queue call's queue.* ending follows it
     INTERRUPTED = "call.interrupted"  # closed at start: the server died while it went on
+    # A participant's SDK reports media from another stopped arriving, or arrives again.
+    MEDIA_STALLED = "call.media_stalled"
+    MEDIA_FLOWING = "call.media_flowing"
     KICKED_OUT = "user.kicked_out"  # the same user logged in elsewhere
     # The contact center, after Asterisk's queue_log:
     QUEUE_JOINED = "queue.joined"              # ENTERQUEUE

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from callcenter.domain.call import Call, Leg
+from callcenter.domain.silence import silent_seconds
 
 
 @dataclass
@@ -123,10 +124,19 @@ class QueuedCall:
         return (self.answered_at or self.ended_at or now) - self.joined_at
 
     @property
-    def talk(self) -> float:
+    def silent(self) -> float:
+        """Seconds of the answered call in which one side received no media from the other (a
+        frozen browser): 0 until the call ends."""
         if self.answered_at is None or self.ended_at is None:
             return 0.0
-        return self.ended_at - self.answered_at
+        return silent_seconds(self.call.silences, self.answered_at, self.ended_at)
+
+    @property
+    def talk(self) -> float:
+        """Seconds answered, less the silent ones: nobody talks to a frozen browser."""
+        if self.answered_at is None or self.ended_at is None:
+            return 0.0
+        return max(0.0, self.ended_at - self.answered_at - self.silent)
 
     def tried(self) -> set[str]:
         return {a.agent for a in self.attempts}
@@ -160,7 +170,8 @@ class QueuedCall:
             "answeredAt": self.answered_at, "endedAt": self.ended_at,
             "wrapUpEndedAt": self.wrap_up_ended_at,
             "wait": round(self.wait(now), 3),
-            "talk": round(self.talk, 3), "hold": 0.0, "wrapUp": wrap_up,
+            "talk": round(self.talk, 3), "silentSeconds": round(self.silent, 3), "hold": 0.0,
+            "wrapUp": wrap_up,
             "originalPosition": self.original_position, "finalPosition": self.position,
             "attempts": [a.as_dict() for a in self.attempts], "outcome": self.outcome,
             "endReason": self.end_reason, "endedBy": self.ended_by,

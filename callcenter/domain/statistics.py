@@ -199,9 +199,12 @@ def _wait(call: CallRecord, now: float | None) -> float | None:
 
 
 def _talk(call: CallRecord) -> float:
+    """Talk seconds, the silent ones left out: a record's ``talk`` already leaves them out
+    (QueuedCall.talk); worked out from the times, the record's ``silentSeconds`` are taken off."""
     if call.get("talk") is not None:
         return float(call["talk"])
-    return call["endedAt"] - call["answeredAt"]
+    answered = call["endedAt"] - call["answeredAt"]
+    return max(0.0, answered - float(call.get("silentSeconds") or 0.0))
 
 
 @dataclass

@@ -99,9 +99,12 @@ class History:
         elif event.name is EventName.ENDED and kind in ("direct", "direct-answered"):
             del self._open[key]
             answered = bool(event.data.get("answered"))
+            # Talk leaves out the seconds in which someone received no media, as for queue calls.
+            silent = float(event.data.get("silent") or 0.0)
             self._add("call", {
                 "app_id": event.app_id, "call_id": event.call_id, "ended_at": event.at,
-                "talk": float(event.data.get("duration") or 0.0),
+                "talk": round(max(0.0, float(event.data.get("duration") or 0.0) - silent), 3),
+                "silent_seconds": silent,
                 "outcome": "answered" if answered else "unanswered",
                 "end_reason": event.data.get("reason"), "attempts": [
                     {"agent": user, "outcome": leg}

@@ -17,6 +17,7 @@ from callcenter.server.socketio.wire import (
     Enqueue,
     Invite,
     JobUpdate,
+    MediaFlow,
     MediaState,
     Rate,
     RecordSignal,
@@ -34,8 +35,8 @@ __all__ = ["REQUEST_MODELS", "fields_of"]
 REQUEST_MODELS: dict[str, tuple[type[Request], ...]] = {
     "hello": (Empty,), "logout": (Empty,), "invite": (Invite,), "accept": (CallRef,),
     "reject": (CallRef,), "hangup": (CallRef,), "signal": (Signal,),
-    "media_state": (MediaState,), "switch_type": (SwitchType,), "enqueue": (Enqueue,),
-    "rate": (Rate,), "agent_status": (AgentStatus,), "agent_state": (Empty,),
+    "media_state": (MediaState,), "media_flow": (MediaFlow,), "switch_type": (SwitchType,),
+    "enqueue": (Enqueue,), "rate": (Rate,), "agent_status": (AgentStatus,), "agent_state": (Empty,),
     "wrap_up": (WrapUp,), "supervisor_watch": (Empty,), "worker_hello": (WorkerHello,),
     "job_update": (JobUpdate,), "record_signal": (RecordSignal, WorkerSignal),
 }

@@ -24,6 +24,7 @@ PAYLOADS = {
     "signal": {"callId": "no-such-call", "to": "nobody_here", "kind": "candidate",
                "payload": None},
     "media_state": {"callId": "no-such-call", "audio": True},
+    "media_flow": {"callId": "no-such-call", "userID": "nobody_here", "flowing": False},
     "switch_type": {"callId": "no-such-call", "type": 1},
     "enqueue": {"queue": "q", "type": 1},
     "rate": {"callId": "no-such-call", "rating": 5},

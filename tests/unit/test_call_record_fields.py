@@ -98,7 +98,7 @@ def test_the_api_names_and_the_csv_header_come_from_the_definition():
 CSV_HEADER = ("callId,kind,queue,originalQueue,customerId,customerName,agent,type,priority,"
               "joinedAt,offeredAt,answeredAt,endedAt,wait,talk,hold,wrapUp,originalPosition,"
               "finalPosition,ringAttempts,outcome,endReason,endedBy,disposition,notes,rating,"
-              "recorded")
+              "recorded,silentSeconds")
 CSV_DATES = ("joinedAt", "offeredAt", "answeredAt", "endedAt")
 
 

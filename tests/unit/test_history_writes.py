@@ -46,6 +46,16 @@ def test_a_direct_call_opens_its_row_at_the_first_invitation_and_closes_it_at_th
     assert len(rows) == 1
 
 
+def test_a_direct_calls_silent_seconds_are_stored_and_left_out_of_its_talk(database):
+    history = History(database, "main")
+    history.event(event(EventName.INVITED, "d2", "bob", 100.0, **{"from": "alice", "type": 1}))
+    history.event(event(EventName.ACCEPTED, "d2", "bob", 101.0))
+    history.event(event(EventName.ENDED, "d2", None, 111.0, reason="hangup", answered=True,
+                        duration=10.0, silent=4.25, legs={}, queue=None))
+    closed = database.get_call("demo", "d2")
+    assert (closed["talk"], closed["silentSeconds"]) == (5.75, 4.25)
+
+
 def test_events_of_a_queue_call_do_not_open_a_direct_call_row(database):
     history = History(database, "main")
     history.call_record("demo", {"callId": "q1", "queue": "sales", "joinedAt": 50.0,

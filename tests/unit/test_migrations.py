@@ -21,3 +21,25 @@ def test_a_database_built_by_the_migrations_has_the_tables_the_schema_declares(t
         differences = compare_metadata(context, metadata)
     database.dispose()
     assert differences == []
+
+
+def test_calls_written_before_silent_seconds_were_kept_read_back_with_none(tmp_path: Path):
+    from alembic import command
+    from alembic.config import Config as AlembicConfig
+    from sqlalchemy import text
+
+    from callcenter.history.db.database import MIGRATIONS
+
+    database = Database("sqlite:///history.db", tmp_path)
+    cfg = AlembicConfig()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with database.engine.begin() as conn:  # the database as revision 0001 left it, with a call
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "0001")
+        conn.execute(text("INSERT INTO calls (app_id, call_id, kind, node, priority, joined_at, "
+                          "ring_attempts, recorded, talk) "
+                          "VALUES ('demo', 'old1', 'queue', 'main', 0, 1.0, 0, 0, 30.0)"))
+    database.migrate()
+    call = database.get_call("demo", "old1")
+    database.dispose()
+    assert (call["talk"], call["silentSeconds"]) == (30.0, None)

@@ -30,7 +30,7 @@ const el = {
   offerCountdown: $('offer-countdown'), accept: $('accept'), reject: $('reject'),
   call: $('call'), callCustomer: $('call-customer'), callTimer: $('call-timer'),
   remoteView: $('remote-view'), audioOnly: $('call-audio-only'), callControls: $('call-controls'),
-  callRecording: $('call-recording'),
+  callRecording: $('call-recording'), callStalled: $('call-media-stalled'),
   wrapUp: $('wrap-up'), wrapForm: $('wrap-up-form'), wrapCustomer: $('wrap-up-customer'),
   disposition: $('disposition'), dispositionOther: $('disposition-other'), notes: $('notes'),
   wrapSubmit: $('wrap-up-submit'), wrapCountdown: $('wrap-up-countdown'),
@@ -322,9 +322,21 @@ function renderRecordingBadge() {
   el.callRecording.hidden = !(cc.client && cc.client.isRecording && cc.callId && !el.call.hidden);
 }
 
+// Media from the customer stopped arriving (their browser froze, their network went): the SDK
+// saw it in its byte counters (MEDIA_STALLED with our own id as `by`) and told the server, which
+// keeps those seconds out of the talk time. Shown until media flows again or the call ends.
+function showStalled({ callId, userID, by }, stalled) {
+  const customer = cc.callCustomer;
+  if (callId !== cc.callId || by !== cc.agentId || !customer || userID !== customer.userID) return;
+  el.callStalled.textContent = stalled
+    ? `No audio from ${customer.name || customer.userID} — their connection may have frozen.` : '';
+  el.callStalled.hidden = !stalled;
+}
+
 function endCall({ callId, reason, local }) {
   if (callId !== cc.callId) return;
   el.call.hidden = true;
+  el.callStalled.hidden = true;
   el.callRecording.hidden = true;
   callView.ended();
   const customer = cc.callCustomer;
@@ -471,6 +483,8 @@ function wire(c) {
     if (callId !== cc.callId) return;
     notice('info', userID === cc.agentId ? 'Reconnected; the call goes on.' : 'The customer is back.');
   });
+  c.on(EVENT.MEDIA_STALLED, (d) => showStalled(d, true));
+  c.on(EVENT.MEDIA_FLOWING, (d) => showStalled(d, false));
   c.on(EVENT.RECORDING, ({ callId, state, reason }) => {
     if (state === 'started') {
       recordingCells.started(callId);
@@ -599,6 +613,7 @@ function showLoggedOut(message) {
   cc.refreshTimer = null;
   hideOffer();
   el.call.hidden = true;
+  el.callStalled.hidden = true;
   callView.ended();
   el.wrapUp.hidden = true;
   el.workspace.hidden = true;

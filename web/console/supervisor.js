@@ -504,6 +504,8 @@ export class SupervisorView {
       ['Queue', call.queue], ['Customer', call.customerName || call.customerId], ['Agent', call.agent],
       ['Wait', typeof call.wait === 'number' ? mmss(call.wait) : ''],
       ['Talk', typeof call.talk === 'number' ? mmss(call.talk) : ''],
+      // Seconds in which a side received no media (a frozen browser): not in the talk above.
+      ['Silent', call.silentSeconds ? mmss(call.silentSeconds) : ''],
       ['Outcome', [call.outcome, call.endReason && `(${call.endReason})`].filter(Boolean).join(' ')],
       ['Disposition', call.disposition], ['Notes', call.notes],
       ['Rating', call.rating ? `${call.rating} of 5` : ''],
@@ -535,7 +537,7 @@ export class SupervisorView {
       li.append(time, offset, name);
       // Who, and the few fields that say what happened (the rest is in the API's answer).
       const details = e.user ? [e.user] : [];
-      for (const k of ['state', 'status', 'reason', 'queue', 'disposition']) {
+      for (const k of ['state', 'status', 'reason', 'queue', 'disposition', 'sender']) {
         if (typeof e[k] === 'string' && e[k]) details.push(`${k} ${e[k]}`);
       }
       if (details.length) li.append(` · ${details.join(' · ')}`);

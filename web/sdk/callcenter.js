@@ -37,6 +37,12 @@
  *   CALL_TYPE_CHANGED {userID, oldCallType, newCallType}
  *   SDK_READY {userID, appId, role}; MISSED_CALLS {missedCalls} (only when there are some)
  *   KICKED_OUT {reason}; ERROR {code, message}
+ *   MEDIA_STALLED / MEDIA_FLOWING {callId, userID, by}: media from `userID` stopped reaching `by`
+ *            (no inbound RTP bytes for ~3 s; a muted microphone still sends, so mute is not a
+ *            stall) or reaches them again. With `by` our own id, the SDK saw it (getStats(),
+ *            once a second) and told the server (`media_flow`); otherwise the server relayed
+ *            what `by` saw, e.g. the agent receives nothing from us. The server keeps the
+ *            silent seconds out of the call's talk time (docs/protocol.md, `media_flow`).
  *   RECONNECTING / RECONNECTED {callId, userID}: someone's connection dropped and they may come
  *            back (docs/protocol.md, "Resume"), or they did; with our own userID, our connection
  *            dropped and the SDK is resuming the session, or did: the call goes on. A resume that
@@ -81,7 +87,8 @@
  * ERROR_CODE), errors.js, emitter.js (on/off), connection.js (Socket.IO and its acks),
  * local-media.js (microphone and camera), views.js (where video and sound go), peer-mesh.js (the
  * call's RTCPeerConnections), recorder-leg.js (the leg to the media worker), media-stats.js
- * (voice levels and byte counters), live-view.js (the supervisor's view).
+ * (voice levels and byte counters), media-watch.js (whether media still arrives from each peer),
+ * live-view.js (the supervisor's view).
  */
 import { CALL_TYPE, ERROR_CODE, EVENT } from './parts/constants.js';
 import { connected, openSocket, request, REQUEST_TIMEOUT_MS } from './parts/connection.js';
@@ -90,6 +97,7 @@ import { sdkError } from './parts/errors.js';
 import { liveView } from './parts/live-view.js';
 import { LocalMedia } from './parts/local-media.js';
 import { byteCounters, voiceLevels } from './parts/media-stats.js';
+import { MediaWatch } from './parts/media-watch.js';
 import { PeerMesh } from './parts/peer-mesh.js';
 import { RecorderLeg } from './parts/recorder-leg.js';
 import { Views } from './parts/views.js';
@@ -100,6 +108,7 @@ const WIRE_EVENTS = [
   'calling_cancel', 'calling_timeout', 'call_end', 'signal', 'media_state', 'call_type_changed',
   'kicked_out', 'queue_update', 'offer', 'agent_update', 'queue_stats',
   'record_start', 'record_signal', 'supervisor_stats', 'reconnecting', 'reconnected',
+  'media_flow',
 ];
 const NEVER_HELD = new Set(['invited', 'kicked_out', 'offer', 'agent_update', 'queue_stats',
   'supervisor_stats']);
@@ -145,6 +154,13 @@ export class CallClient extends Emitter {
       onClose: (userID) => this._views.dropRemote(userID),
     });
     this._volumeTimer = null;
+    this._watch = new MediaWatch({
+      peers: () => this._mesh.peers,
+      onChange: (callId, userID, flowing) => this._mediaFlow({ callId, userID, by: this._userID, flowing }),
+      report: (callId, userID, flowing, silentFor) => this._request('media_flow', {
+        callId, userID, flowing, ...(silentFor === undefined ? {} : { silentFor }),
+      }),
+    });
     this._setup = null; // {aborted, promise} while call()/accept() is opening devices or waiting
     this._closing = null; // the socket logout() is closing
     this._watching = false; // supervisorWatch() was called: renew it after a reconnection
@@ -526,6 +542,15 @@ export class CallClient extends Emitter {
     if (typeof video === 'boolean') {
       this._emit(EVENT.USER_VIDEO_AVAILABLE, { callId, userID, isVideoAvailable: video });
     }
+  }
+
+  /** media_flow: what another participant saw of the media (ours, or someone else's). */
+  _on_media_flow({ callId, userID, by, flowing }) {
+    if (this._isCurrent(callId)) this._mediaFlow({ callId, userID, by, flowing: !!flowing });
+  }
+
+  _mediaFlow({ callId, userID, by, flowing }) {
+    this._emit(flowing ? EVENT.MEDIA_FLOWING : EVENT.MEDIA_STALLED, { callId, userID, by });
   }
 
   async _on_call_type_changed({ callId, userID, oldType, newType }) {
@@ -1019,6 +1044,7 @@ export class CallClient extends Emitter {
   // ---------------------------------------------------------------- statistics
 
   _startVolume() {
+    if (this._call) this._watch.start(this._call.callId); // media-watch.js: stalls
     if (this._volumeTimer) return;
     this._volumeTimer = setInterval(() => {
       this._measureVolume().catch(() => {});
@@ -1026,6 +1052,7 @@ export class CallClient extends Emitter {
   }
 
   _stopVolume() {
+    this._watch.stop();
     if (this._volumeTimer) clearInterval(this._volumeTimer);
     this._volumeTimer = null;
   }

@@ -21,6 +21,7 @@ const MESSAGES = {
   disconnected: 'The connection was lost and the call ended.',
   reconnecting_self: 'Connection lost. Reconnecting…',
   reconnecting_agent: 'The agent\'s connection dropped. Waiting for them to come back…',
+  unheard: 'The agent can\'t hear you — checking your connection…',
   kicked_out: 'This call continued in another window.',
   logout: 'The call ended.',
   60003: 'We could not find a microphone. Please connect one and try again.',

@@ -38,6 +38,7 @@ export const PANEL_HTML = `
             <span class="rec" id="cc-rec" title="This call is being recorded" hidden>REC</span>
           </div>
           <p class="muted" id="cc-link" role="status" hidden></p>
+          <p class="muted" id="cc-unheard" role="status" hidden></p>
           <div class="row" id="cc-controls"></div>
         </div>
       </div>

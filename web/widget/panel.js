@@ -45,7 +45,7 @@ export function mountWidget(cfg) {
     recorded: $('cc-recorded'), rec: $('cc-rec'),
     cancel: $('cc-cancel'),
     call: $('cc-call'), remote: $('cc-remote'), audioOnly: $('cc-audio-only'), local: $('cc-local'),
-    timer: $('cc-timer'), controls: $('cc-controls'), link: $('cc-link'),
+    timer: $('cc-timer'), controls: $('cc-controls'), link: $('cc-link'), unheard: $('cc-unheard'),
     rating: $('cc-rating'), stars: $('cc-stars'), skip: $('cc-skip'),
     end: $('cc-end'), message: $('cc-message'), again: $('cc-again'), done: $('cc-done'),
   };
@@ -216,9 +216,19 @@ export function mountWidget(cfg) {
     c.on(E.RECONNECTED, (d) => {
       if (d.callId === widget.callId) ui.link.hidden = true;
     });
+    // The agent's SDK receives nothing from us (the server relays what it saw): say so, so a
+    // customer whose network or browser hiccuped knows why the agent may repeat themselves.
+    const unheard = (stalled) => (d) => {
+      if (d.callId !== widget.callId || d.userID !== c.userID || d.by !== session.agentId) return;
+      ui.unheard.textContent = stalled ? messageFor('unheard') : '';
+      ui.unheard.hidden = !stalled;
+    };
+    c.on(E.MEDIA_STALLED, unheard(true));
+    c.on(E.MEDIA_FLOWING, unheard(false));
     c.on(E.CALL_END, (d) => {
       if (d.callId !== widget.callId) return;
       ui.link.hidden = true;
+      ui.unheard.hidden = true;
       callEnded(d);
     });
     c.on(E.KICKED_OUT, () => {

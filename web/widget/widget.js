@@ -34,6 +34,7 @@
  *              recorded), #cc-cancel
  *   call:      #cc-call, #cc-remote (the SDK adds a <video>), #cc-local (<video>), #cc-timer,
  *              #cc-link (shown while a dropped connection, ours or the agent's, is resumed),
+ *              #cc-unheard (shown while the agent receives no media from us: MEDIA_STALLED),
  *              #cc-controls holding #cc-mute, #cc-camera, #cc-hangup
  *   rating:    #cc-rating, #cc-stars (buttons [data-rating="1".."5"]), #cc-skip
  *   end:       #cc-end, #cc-message[data-outcome], #cc-again, #cc-done

@@ -58,6 +58,9 @@ calls = Table(
     Column("notes", Text),
     Column("rating", Integer),
     Column("recorded", Boolean, nullable=False, default=False),
+    # Of the answered seconds, those in which a participant received no media (revision 0002;
+    # NULL for calls written before it).
+    Column("silent_seconds", Float),
     Column("attributes", JSON),
     Index("ix_calls_app_joined", "app_id", "joined_at"),
     Index("ix_calls_app_agent", "app_id", "agent_id", "joined_at"),

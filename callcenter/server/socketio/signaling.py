@@ -417,6 +417,12 @@ class Signaling:
         return self.deliver(session.app_id, self.switchboard.media_state(
             session.app_id, session.user_id, req.callId, state))
 
+    def on_media_flow(self, session: Session, payload: Any) -> dict[str, Any]:
+        req = wire.parse(wire.MediaFlow, payload)
+        return self.deliver(session.app_id, self.center.media_flow(
+            session.app_id, session.user_id, req.callId, req.userID, req.flowing,
+            req.silentFor or 0.0))
+
     def on_switch_type(self, session: Session, payload: Any) -> dict[str, Any]:
         req = wire.parse(wire.SwitchType, payload)
         return self.deliver(session.app_id, self.center.switch_type(

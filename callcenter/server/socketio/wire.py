@@ -85,6 +85,27 @@ class MediaState(Request):
     video: StrictBool | None = None
 
 
+MAX_SILENT_FOR = 60.0
+
+
+class MediaFlow(Request):
+    """Media from ``userID`` stopped reaching the sender (``flowing`` false; ``silentFor``: for
+    how many seconds nothing has arrived), or reaches it again."""
+
+    callId: StrictStr
+    userID: StrictStr
+    flowing: StrictBool
+    silentFor: float | None = None
+
+    def check(self) -> None:
+        if self.silentFor is None:
+            return
+        if self.flowing:
+            raise bad_request("silentFor: only with flowing false")
+        if not 0 <= self.silentFor <= MAX_SILENT_FOR:
+            raise bad_request(f"silentFor: 0 to {MAX_SILENT_FOR:g} seconds")
+
+
 class SwitchType(Request):
     callId: StrictStr
     type: StrictInt

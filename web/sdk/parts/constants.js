@@ -33,6 +33,10 @@ export const EVENT = Object.freeze({
   // this user's own id: our connection dropped and the SDK is resuming / resumed the session.
   RECONNECTING: 'RECONNECTING',
   RECONNECTED: 'RECONNECTED',
+  // Media watch (media-watch.js, docs/protocol.md `media_flow`): {callId, userID, by} media from
+  // userID stopped reaching `by` (no inbound bytes for ~3 s), or reaches them again.
+  MEDIA_STALLED: 'MEDIA_STALLED',
+  MEDIA_FLOWING: 'MEDIA_FLOWING',
 });
 
 export const CALL_TYPE = Object.freeze({ UNKNOWN: 0, AUDIO_CALL: 1, VIDEO_CALL: 2 });
