@@ -121,7 +121,8 @@ def test_secrets_are_found_in_the_env_file_when_the_shell_has_not_sourced_it(
         tmp_path, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.delenv("CC_FILE_SECRET", raising=False)
     (tmp_path / "var").mkdir()
-    (tmp_path / "var" / "secrets.env").write_text(f"# made by make run\nCC_FILE_SECRET={'f' * 40}\n")
+    (tmp_path / "var" / "secrets.env").write_text(
+        f"# made by make run\nCC_FILE_SECRET={'f' * 40}\n")
     data = {"env_file": "var/secrets.env",
             "apps": [{"id": "demo", "secret": {"env": "CC_FILE_SECRET"}}]}
     assert parse(data, tmp_path).apps[0].secret == "f" * 40
