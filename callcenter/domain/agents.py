@@ -74,6 +74,10 @@ class Agent:
                 and self.state is AgentState.WAITING and queue.name in self.queues
                 and now >= self.blocked_until and self.has_skills(queue.required_skills))
 
+    def public_view(self) -> dict[str, str]:
+        """What a customer is told of the agent who answered: their id and display name."""
+        return {"userID": self.id, "name": self.name}
+
     def snapshot(self) -> dict[str, Any]:
         return {
             "agentId": self.id, "name": self.name, "status": self.status.value,

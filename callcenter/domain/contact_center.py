@@ -273,6 +273,9 @@ class ContactCenter:
                 self._event(out, EventName.QUEUE_ANSWERED, app_id, qc.call_id, agent.id,
                             queue=qc.queue, hold=round(qc.wait(now), 3),
                             ring=round(now - attempt.offered_at, 3))
+                # The customer is told who answered: a name to address, as on a phone line.
+                out.notify([qc.customer], "queue_answered",
+                           {"callId": qc.call_id, "agent": agent.public_view()})
                 self._start_recording(qc, agent, out)
                 out.records.append(qc.record(self.clock()))
                 continue
@@ -563,6 +566,9 @@ class ContactCenter:
             # Which agent is being rung is not the customer's business.
             view.update(queue=qc.queue, recorded=qc.recorded, customer=qc.customer_view(),
                         invitees=[])
+            agent = self.agents.get((app_id, qc.agent)) if qc.agent else None
+            if agent is not None:
+                view["agent"] = agent.public_view()
             if qc.waiting:
                 view.update(position=qc.position, estimatedWait=qc.estimated_wait)
         return view

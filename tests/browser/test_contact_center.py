@@ -197,6 +197,16 @@ def test_widget_on_another_origin_calls_and_agent_answers_with_media(
     agent.page.wait_for_selector("#call", state="visible")
     agent.wait_state("in_call")
     assert agent.text("#call-customer") == "Dana Shopper"
+    # The customer is told who answered.
+    page.wait_for_selector("#cc-agent", state="visible")
+    assert page.text_content("#cc-agent") == "You are talking with Ann"
+    assert page.text_content("#cc-close") == "\u2212"  # folds away while the call goes on
+    # Escape folds the panel away mid-call; the launcher brings it back, the call unharmed.
+    page.keyboard.press("Escape")
+    page.wait_for_selector("#cc-panel", state="hidden")
+    page.click("#cc-launcher")
+    page.wait_for_selector("#cc-panel", state="visible")
+    assert customer.state() == "connected"
     # Both see each other's camera...
     agent.page.wait_for_function(f"() => ({PLAYING})(document.querySelector('#remote-view video'))")
     page.wait_for_function(f"() => ({PLAYING})({WIDGET}.querySelector('#cc-remote video'))")

@@ -57,6 +57,8 @@
  *                  ack, then with `recorded`: the call will be recorded). estimatedWait is null
  *                  while no agent staffs the queue; ringing is true while an agent's phone rings
  *                  for the call
+ *     QUEUE_ANSWERED {callId, agent: {userID, name}}: who answered (after USER_ACCEPT); a page
+ *                  that took the call up after a reload finds it in the hello ack's `call.agent`
  *   Agent: an offer is an invitation for a queue call: `accept()` / `reject()` work on it; a
  *   withdrawn offer gives CALLING_CANCEL {callId, userID, reason}. `setAgentStatus(status, reason)`,
  *   `getAgentState()`, `wrapUp({callId, disposition, notes})`.
@@ -106,7 +108,7 @@ import { Views } from './parts/views.js';
 const WIRE_EVENTS = [
   'invited', 'user_accept', 'user_enter', 'user_leave', 'reject', 'line_busy', 'no_resp',
   'calling_cancel', 'calling_timeout', 'call_end', 'signal', 'media_state', 'call_type_changed',
-  'kicked_out', 'queue_update', 'offer', 'agent_update', 'queue_stats',
+  'kicked_out', 'queue_update', 'queue_answered', 'offer', 'agent_update', 'queue_stats',
   'record_start', 'record_signal', 'supervisor_stats', 'reconnecting', 'reconnected',
   'media_flow',
 ];
@@ -621,6 +623,12 @@ export class CallClient extends Emitter {
       callId, queue: this._call.queue, position: this._call.position, estimatedWait: this._call.estimatedWait,
       ringing: this._call.ringing,
     });
+  }
+
+  _on_queue_answered({ callId, agent }) {
+    if (!this._isCurrent(callId) || !agent) return;
+    this._call.agent = agent;
+    this._emit(EVENT.QUEUE_ANSWERED, { callId, agent: { userID: agent.userID, name: agent.name } });
   }
 
   _on_offer(data) {

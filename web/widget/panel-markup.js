@@ -37,6 +37,7 @@ export const PANEL_HTML = `
             <span class="timer" id="cc-timer">00:00</span>
             <span class="rec" id="cc-rec" title="This call is being recorded" hidden>REC</span>
           </div>
+          <p class="agent-name" id="cc-agent" hidden></p>
           <p class="muted" id="cc-link" role="status" hidden></p>
           <p class="muted" id="cc-unheard" role="status" hidden></p>
           <div class="row" id="cc-controls"></div>

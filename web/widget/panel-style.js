@@ -71,6 +71,7 @@ button[aria-pressed="true"] { background: #fde68a; border-color: #d97706; color:
 .stars { display: flex; justify-content: center; gap: 4px; }
 .stars button { border: 0; background: transparent; font-size: 32px; line-height: 1; color: #d1d5db; cursor: pointer; padding: 2px; }
 .stars button.on { color: #f59e0b; }
+.agent-name { text-align: center; margin: 8px 0 0; font-weight: 600; }
 .message { text-align: center; margin: 0; }
 .message[data-kind="error"] { color: #b42318; }
 `;

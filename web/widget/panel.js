@@ -45,7 +45,7 @@ export function mountWidget(cfg) {
     recorded: $('cc-recorded'), rec: $('cc-rec'),
     cancel: $('cc-cancel'),
     call: $('cc-call'), remote: $('cc-remote'), audioOnly: $('cc-audio-only'), local: $('cc-local'),
-    timer: $('cc-timer'), controls: $('cc-controls'), link: $('cc-link'), unheard: $('cc-unheard'),
+    timer: $('cc-timer'), controls: $('cc-controls'), link: $('cc-link'), agent: $('cc-agent'), unheard: $('cc-unheard'),
     rating: $('cc-rating'), stars: $('cc-stars'), skip: $('cc-skip'),
     end: $('cc-end'), message: $('cc-message'), again: $('cc-again'), done: $('cc-done'),
   };
@@ -96,8 +96,13 @@ export function mountWidget(cfg) {
     ui.end.hidden = state !== 'ended' && state !== 'thanks';
     const busy = state === 'starting' || state === 'queued' || state === 'connected';
     ui.launcher.dataset.busy = String(busy);
+    // While a call goes on the panel only folds away (−); otherwise it closes (×).
     ui.close.setAttribute('aria-label', busy ? 'Minimise' : 'Close');
-    if (!busy) callView.ended();
+    ui.close.textContent = busy ? '\u2212' : '\u00d7';
+    if (!busy) {
+      callView.ended();
+      showAgent(null);
+    }
     if (state !== 'connected' && state !== 'queued') ui.launcherLabel.textContent = cfg.label;
     if (state === 'queued') ui.launcherLabel.textContent = 'Waiting…';
     log('state', { state, ...(extra || {}) });
@@ -194,6 +199,9 @@ export function mountWidget(cfg) {
       session.agentId = d.userID;
       enterCall();
     };
+    c.on(E.QUEUE_ANSWERED, (d) => {
+      if (d.callId === widget.callId) showAgent(d.agent);
+    });
     c.on(E.RECORDING, (d) => {
       if (d.callId === widget.callId) widget.recording = d.state === 'started';
     });
@@ -294,6 +302,14 @@ export function mountWidget(cfg) {
     } finally {
       if (session.starting === attempt) session.starting = null;
     }
+  }
+
+  /** "You are talking with Ann": textContent, as every text that comes from a person. */
+  function showAgent(agent) {
+    const name = agent && (agent.name || agent.userID);
+    widget.agentName = name || null;
+    ui.agent.textContent = name ? `You are talking with ${name}` : '';
+    ui.agent.hidden = !name;
   }
 
   function enterCall() {
@@ -444,6 +460,7 @@ export function mountWidget(cfg) {
       if (agent) {
         session.agentId = agent;
         if (widget.state !== 'connected') enterCall();
+        showAgent(call.agent);
       } else {
         widget.position = call.position;
         widget.estimatedWait = call.estimatedWait;
@@ -461,9 +478,20 @@ export function mountWidget(cfg) {
   // ---------------------------------------------------------------- controls
 
   ui.launcher.addEventListener('click', () => openPanel(ui.panel.hidden));
-  ui.close.addEventListener('click', () => {
+  const closePanel = () => {
     openPanel(false);
     if (widget.state === 'ended' || widget.state === 'thanks') reset();
+  };
+  ui.close.addEventListener('click', closePanel);
+  // Escape closes (or folds away) the panel, as it does a dialog, when the key is meant for it:
+  // pressed inside the widget, or with nothing of the page's own focused (the panel's content
+  // changes under the focus as a call goes on). The focus goes back to the button.
+  document.addEventListener('keydown', (ev) => {
+    if (ev.key !== 'Escape' || ui.panel.hidden) return;
+    const active = document.activeElement;
+    if (!ev.composedPath().includes(host) && active && active !== document.body) return;
+    closePanel();
+    ui.launcher.focus();
   });
   ui.form.addEventListener('submit', (ev) => { ev.preventDefault(); start(); });
   ui.cancel.addEventListener('click', () => { cancel(); });

@@ -33,16 +33,18 @@
  *   queued:    #cc-queued, #cc-position, #cc-wait, #cc-recorded (shown when the call will be
  *              recorded), #cc-cancel
  *   call:      #cc-call, #cc-remote (the SDK adds a <video>), #cc-local (<video>), #cc-timer,
+ *              #cc-agent ("You are talking with <the agent's name>", from QUEUE_ANSWERED),
  *              #cc-link (shown while a dropped connection, ours or the agent's, is resumed),
  *              #cc-unheard (shown while the agent receives no media from us: MEDIA_STALLED),
  *              #cc-controls holding #cc-mute, #cc-camera, #cc-hangup
  *   rating:    #cc-rating, #cc-stars (buttons [data-rating="1".."5"]), #cc-skip
  *   end:       #cc-end, #cc-message[data-outcome], #cc-again, #cc-done
  * States (#cc-panel[data-state], window.callcenterWidget.state): idle, starting, queued, connected,
- *   rating, thanks, ended.
+ *   rating, thanks, ended. Escape closes the panel (while queued or in a call it only folds
+ *   away, as #cc-close does then: its glyph is − then, × otherwise).
  *
  * For the business's page (and our tests), once the modules are loaded: window.callcenterWidget =
- *   {state, outcome, callId, position,
+ *   {state, outcome, callId, position, agentName (who answered),
  *   estimatedWait, recorded, recording (true while the SDK's send-only leg to the recorder is open:
  *   the SDK does the recording part by itself, see RECORDING in the SDK), client (the SDK's
  *   CallClient), events: [{name, data, at}], root (shadow root),
