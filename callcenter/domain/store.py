@@ -5,11 +5,17 @@ is the adapter's choice (``callcenter.store``: in this process's memory, or shar
 operation is one step that a shared implementation can make atomic across processes (noted beside
 each: SET NX, compare-and-delete scripts, lists). Calls are stored whole; the switchboard changes a
 call only inside ``transaction()``, which a shared store implements as a lock on the call's key.
+
+A shared store can be out of reach (Redis restarting, a network cut): every operation then raises
+``StoreUnavailable`` instead of its client library's own errors, so adapters answer one code
+(``UNAVAILABLE``) without knowing which store is behind the interface.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Protocol
+
+from callcenter.domain.errors import ErrorCode
 
 if TYPE_CHECKING:
     from callcenter.domain.call import Call
@@ -17,7 +23,31 @@ if TYPE_CHECKING:
 MISSED_CALLS_KEPT = 100  # per user; older ones are dropped so an offline user cannot fill memory
 
 
+class StoreUnavailable(Exception):
+    """The store cannot be reached now; the operation that raised it did not happen.
+
+    Not a ``Refused``: the domain catches refusals to carry on (``leave_all``), and a store that is
+    gone must stop the whole step instead. Adapters answer it as ``UNAVAILABLE``."""
+
+    code = ErrorCode.UNAVAILABLE
+
+    def __init__(self, message: str = "the live-state store cannot be reached now; nothing was "
+                 "changed, try again shortly", reason: str = "") -> None:
+        super().__init__(message)
+        self.message = message
+        # Why, for the operator's log (never sent to clients: it names the infrastructure).
+        self.reason = reason or message
+
+    def as_dict(self) -> dict[str, object]:
+        """The answer's ``error`` object, as ``Refused.as_dict``."""
+        return {"code": self.code.value, "message": self.message}
+
+
 class Store(Protocol):
+    def ping(self) -> None:
+        """Raise ``StoreUnavailable`` unless the store answers now. Adapters ask before a step
+        that changes state, so that a store already gone refuses it before anything changed."""
+
     def transaction(self, key: str) -> Any:
         """A context manager that serialises operations on one call or user key."""
 

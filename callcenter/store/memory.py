@@ -24,6 +24,9 @@ class MemoryStore:
         self._missed: defaultdict[tuple[str, str], deque[dict[str, Any]]] = defaultdict(
             lambda: deque(maxlen=MISSED_CALLS_KEPT))
 
+    def ping(self) -> None:
+        """Always reachable: it is this process's memory."""
+
     @contextmanager
     def transaction(self, key: str) -> Iterator[None]:
         with self._lock:

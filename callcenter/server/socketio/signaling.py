@@ -12,7 +12,7 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from flask import request
@@ -34,7 +34,7 @@ from callcenter.domain.credentials import (
 )
 from callcenter.domain.errors import Refused
 from callcenter.domain.events import CallEvent, EventName
-from callcenter.domain.store import Store
+from callcenter.domain.store import Store, StoreUnavailable
 from callcenter.domain.timers import Timer, TimerKey, TimerKind, TimerQueue
 from callcenter.history.records import History
 from callcenter.hooks.host import PluginHost
@@ -49,6 +49,10 @@ calls_log = logging.getLogger("callcenter.calls")
 # How long a kicked or logged-out connection lives after its last message, so that message
 # (kicked_out, or the logout ack) is flushed before the socket closes.
 CLOSE_DELAY = 0.2
+# While the store is out of reach, work that must still happen (a dropped connection's logout, a
+# timer) is tried again this often, for at most STORE_RETRY_FOR seconds.
+STORE_RETRY_EVERY = 1.0
+STORE_RETRY_FOR = 600.0
 # A notice to many users (queue_stats to every agent) goes out EMIT_SLICE recipients at a time,
 # EMIT_PAUSE seconds apart (see deliver).
 EMIT_SLICE = 50
@@ -129,6 +133,8 @@ class Signaling:
                 for app_id in apps:
                     try:
                         self.deliver(app_id, self.center.tick(app_id))
+                    except StoreUnavailable:
+                        pass  # logged by the store; the next tick catches up
                     except Exception:
                         log.exception("contact-center tick for app %s failed", app_id)
 
@@ -171,6 +177,17 @@ class Signaling:
             raise ConnectionRefusedError(
                 exc.message, {"code": exc.code, "message": exc.message}) from None
         sid = request.sid
+        try:
+            # Asked first, so that a store already gone refuses the login before it changed
+            # anything (a session half made: in this process but not in the store).
+            self.store.ping()
+            self.log_in(identity, auth, sid)
+        except StoreUnavailable as exc:
+            self.sessions.pop(sid, None)
+            raise ConnectionRefusedError(exc.message, exc.as_dict()) from None
+
+    def log_in(self, identity: Identity, auth: dict[str, Any], sid: str) -> None:
+        """A connection with a valid credential: a new session, or a suspended one taken back."""
         try:
             stream, last_seq = self.stream_to_resume(identity, auth)
         except Refused as exc:
@@ -266,6 +283,18 @@ class Signaling:
             return
         if session.identity.role is Role.SUPERVISOR:
             self.center.unwatch(session.app_id, session.user_id)
+        try:
+            self.session_dropped(session)
+        except StoreUnavailable:
+            # Its session and call are in the store, which cannot be told now: it is told when
+            # it is back (no resume then: the connection is gone and nobody can take it back).
+            self.socketio.start_background_task(
+                self.retry_while_unavailable, f"the logout of {session.user_id}",
+                self.end_dropped, session.app_id, session.user_id, sid)
+
+    def session_dropped(self, session: Session) -> None:
+        """A logged-in connection dropped: suspend its session for a resume, or end it."""
+        sid = session.sid
         if session.identity.role is not Role.SERVICE and \
                 self.store.session_of(session.app_id, session.user_id) == sid and \
                 self.suspend(session):
@@ -287,6 +316,18 @@ class Signaling:
         self.deliver(session.app_id, self.center.session_suspended(
             session.app_id, session.user_id))
         return True
+
+    def retry_while_unavailable(self, what: str, action: Callable[..., Any], *args: Any) -> None:
+        """Run ``action(*args)`` once the store answers again (a background task)."""
+        deadline = time.monotonic() + STORE_RETRY_FOR
+        while time.monotonic() < deadline:
+            self.socketio.sleep(STORE_RETRY_EVERY)
+            try:
+                action(*args)
+                return
+            except StoreUnavailable:
+                continue
+        log.warning("gave up %s: the store was out of reach for %g s", what, STORE_RETRY_FOR)
 
     def end_dropped(self, app_id: str, user_id: str, sid: str) -> None:
         """A dropped connection that will not be resumed: its session ends."""
@@ -311,6 +352,9 @@ class Signaling:
             return {"ok": True, **self.handle(event, args)}
         except Refused as exc:
             return {"ok": False, "error": exc.as_dict()}
+        except StoreUnavailable as exc:
+            # The store logged the outage once; each request just hears it.
+            return {"ok": False, "error": exc.as_dict()}
         except Exception:
             log.exception("request %r failed", event)
             return error("INTERNAL", "the server failed; the request was not carried out")
@@ -332,6 +376,10 @@ class Signaling:
         if wire.encoded_size(payload) > self.config.server.max_message_bytes:
             raise Refused("PAYLOAD_TOO_LARGE",
                           f"at most {self.config.server.max_message_bytes} bytes")
+        # A store already gone refuses the request here, before the handler changed anything
+        # (the queues and agents in this process's memory, then the store); one round trip to
+        # Redis, nothing with the memory store.
+        self.store.ping()
         return handler(session, payload)
 
     def check_access(self, session: Session, event: str) -> None:
@@ -385,7 +433,7 @@ class Signaling:
         out = self.switchboard.invite(session.app_id, session.user_id, req.userIDList, req.type,
                                       req.timeout, req.group, req.data)
         # The ack must reach the caller before line_busy/no_resp/call_end about this call.
-        self.socketio.start_background_task(self.deliver, session.app_id, out)
+        self.socketio.start_background_task(self.deliver_later, session.app_id, out)
         return out.reply
 
     def _on_call(self, session: Session, payload: Any,
@@ -446,7 +494,7 @@ class Signaling:
                           f"at most {self.config.contact_center.enqueue_rate} calls")
         out = self.center.enqueue(session.identity, req.queue, req.type, req.attributes or {})
         # The ack (with the position) goes out before queue_update and the agents' offers.
-        self.socketio.start_background_task(self.deliver, session.app_id, out)
+        self.socketio.start_background_task(self.deliver_later, session.app_id, out)
         return out.reply
 
     def on_rate(self, session: Session, payload: Any) -> dict[str, Any]:
@@ -545,6 +593,14 @@ class Signaling:
         for event, payload in missed:
             self.socketio.emit(event, payload, to=sid)
 
+    def deliver_later(self, app_id: str, out: Outcome) -> None:
+        """``deliver`` as a background task, after the request's ack: notices need the store
+        (who is on which connection); with the store gone they are lost, as the warning said."""
+        try:
+            self.deliver(app_id, out)
+        except StoreUnavailable:
+            pass
+
     def deliver(self, app_id: str, out: Outcome) -> dict[str, Any]:
         notices = out.notices
         i = 0
@@ -641,6 +697,9 @@ class Signaling:
                         self.resume_window_over(timer)
                         continue
                     self.deliver(timer.app_id, self.center.on_timer(timer))
+                except StoreUnavailable:
+                    # A timer fires once, when it can: again in a moment (the store logged it).
+                    self.set_timers([replace(timer, delay=STORE_RETRY_EVERY)], [])
                 except Exception:
                     log.exception("%s timer of %s in call %s failed", timer.kind,
                                   timer.user_id, timer.call_id)
