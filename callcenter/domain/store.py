@@ -13,6 +13,7 @@ A shared store can be out of reach (Redis restarting, a network cut): every oper
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from callcenter.domain.errors import ErrorCode
@@ -48,12 +49,20 @@ class Store(Protocol):
         """Raise ``StoreUnavailable`` unless the store answers now. Adapters ask before a step
         that changes state, so that a store already gone refuses it before anything changed."""
 
+    def when_back(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` each time the store answers again after it was out of reach (from
+        whichever operation first succeeds: the callback must be quick)."""
+
     def transaction(self, key: str) -> Any:
         """A context manager that serialises operations on one call or user key."""
 
     # sessions: which connection a user of an app is logged in on (one at a time)
     def bind_session(self, app_id: str, user_id: str, sid: str) -> str | None:
         """Make ``sid`` the user's session; return the session it replaced (Redis: GETSET)."""
+
+    def restore_session(self, app_id: str, user_id: str, sid: str) -> bool:
+        """Bind ``sid`` only if the user has no session (Redis: SET NX): after the store lost its
+        memory, a process binds its connections again without undoing a newer login."""
 
     def unbind_session(self, app_id: str, user_id: str, sid: str) -> bool:
         """Forget the user's session if it is still ``sid`` (Redis: compare-and-delete)."""

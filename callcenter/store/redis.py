@@ -80,6 +80,7 @@ class RedisStore:
         # "new" until Redis first answers (serve's start-up check says itself why it cannot
         # start), then "up"; "lost" once an outage was logged, until a command works again.
         self._state = "new"
+        self._when_back: list[Callable[[], None]] = []
 
     # -- keys ------------------------------------------------------------------------------
 
@@ -105,13 +106,20 @@ class RedisStore:
                             "UNAVAILABLE until it is back", redacted(self.url), reason)
             raise StoreUnavailable(reason=reason) from None
         if self._state == "lost":
-            log.warning("the store %s is reachable again", redacted(self.url))
+            self._state = "up"
+            log.info("the store %s is reachable again", redacted(self.url))
+            for callback in self._when_back:
+                callback()
         self._state = "up"
         return result
 
     def ping(self) -> None:
         """Raise ``StoreUnavailable`` unless Redis answers a PING now."""
         self._run(self.redis.ping)
+
+    def when_back(self, callback: Callable[[], None]) -> None:
+        """``callback()`` each time a command works again after an outage was logged."""
+        self._when_back.append(callback)
 
     def close(self) -> None:
         """Close the pool's connections (tests, benchmarks)."""
@@ -153,6 +161,11 @@ class RedisStore:
         so of two logins racing, each learns of the other and exactly one ends up bound."""
         return self._run(lambda: self.redis.set(self._key(app_id, "session", user_id), sid,
                                                 get=True))
+
+    def restore_session(self, app_id: str, user_id: str, sid: str) -> bool:
+        """Bind ``sid`` if the user has no session: ``SET NX``, never undoing a newer login."""
+        return bool(self._run(lambda: self.redis.set(self._key(app_id, "session", user_id), sid,
+                                                     nx=True)))
 
     def unbind_session(self, app_id: str, user_id: str, sid: str) -> bool:
         """Forget the user's session if it is still ``sid`` (a script: a newer login elsewhere

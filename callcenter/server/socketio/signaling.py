@@ -118,6 +118,9 @@ class Signaling:
         self.request_limiter = MovingWindow(config.server.rate_limit)
         self.requests: dict[str, Callable[[Session, Any], dict[str, Any]]] = {
             name: getattr(self, f"on_{name}") for name in self.REQUESTS}
+        # A Redis that restarted empty forgot who is connected where: this process's connections
+        # are bound again, so that they can be reached without logging in again.
+        store.when_back(lambda: socketio.start_background_task(self.restore_sessions))
         socketio.on_event("connect", self.on_connect)
         socketio.on_event("disconnect", self.on_disconnect)
         socketio.on_event("*", self.on_request)
@@ -328,6 +331,20 @@ class Signaling:
             except StoreUnavailable:
                 continue
         log.warning("gave up %s: the store was out of reach for %g s", what, STORE_RETRY_FOR)
+
+    def restore_sessions(self) -> None:
+        """Bind this process's connections again where the store has no session for their user
+        (after it lost its memory); a login made since, here or elsewhere, stays."""
+        restored = 0
+        try:
+            for session in list(self.sessions.values()):
+                if self.sessions.get(session.sid) is session:
+                    restored += self.store.restore_session(session.app_id, session.user_id,
+                                                           session.sid)
+        except StoreUnavailable:
+            return  # out of reach again: done again when it is back
+        if restored:
+            log.info("bound %d sessions again that the store had lost", restored)
 
     def end_dropped(self, app_id: str, user_id: str, sid: str) -> None:
         """A dropped connection that will not be resumed: its session ends."""
