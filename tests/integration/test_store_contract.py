@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 
 from callcenter.domain.call import Call, CallType, EndReason, Leg
+from callcenter.domain.calls import Limits, Switchboard
 from callcenter.domain.store import MISSED_CALLS_KEPT, Store
 from callcenter.store import MemoryStore
 from callcenter.store.redis import RedisStore
@@ -157,3 +158,18 @@ def test_a_transaction_lock_left_by_a_dead_process_expires(redis_server):
     with store.transaction("a:c1"):
         waited = time.monotonic() - started
     assert 0.2 < waited < 2
+
+
+def test_a_call_that_ends_at_its_invitation_is_not_left_in_the_store(store: Store):
+    """Every invitee offline or busy: the call ends in the invite step, and the store forgets it
+    like any ended call (it used to be stored before it ended, and stay, not ended, for good)."""
+    board = Switchboard(store, Limits(), time.time)
+    store.bind_session("a", "alice", "s1")
+    store.bind_session("a", "bob", "s2")
+    store.claim_line("a", "bob", "other-call")
+    busy = board.invite("a", "alice", ["bob"], 1, 30, False, None)
+    offline = board.invite("a", "alice", ["carol"], 1, 30, False, None)
+    for out in (busy, offline):
+        assert out.ended_call is not None
+        assert store.get_call("a", out.reply["callId"]) is None
+    assert store.line_of("a", "alice") is None
