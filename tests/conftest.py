@@ -120,6 +120,11 @@ def start_server(tmp_path: Path, extra: str = "", rate_limit: str = "200/second"
     turn it on). `server_extra` is TOML inside `[server]`; with `ca_file` the server speaks
     https (its `tls_cert` in `server_extra`, issued by that CA for 127.0.0.1 too)."""
     port = free_port()
+    # CC_TEST_STORE_URL=redis://... runs every server of the suite on that store (a run of the
+    # whole signaling suite against Redis); tests that choose their own [store] keep it.
+    store_url = os.environ.get("CC_TEST_STORE_URL")
+    if store_url and "[store]" not in extra:
+        extra = f'{extra}\n[store]\nurl = "{store_url}"\n'
     config_path = tmp_path / f"callcenter-{port}.toml"
     demo_line = 'demo_app = "demo"' if demo_app else ""
     config_path.write_text(BASE_CONFIG.format(
