@@ -151,3 +151,31 @@ async def test_a_request_refused_unavailable_changed_nothing_and_the_call_goes_o
         assert not r.exists(f"cc:{{demo}}:call:{call_id}")
         assert not r.exists("cc:{demo}:line:rq_a1")
     assert "Traceback" not in server.log()
+
+
+async def test_work_that_came_due_while_redis_was_away_is_done_when_it_is_back(
+        own_redis_server, server_factory, clients):
+    """A ring timeout that came due, and a connection that dropped, while Redis was gone: both
+    happen once it is back (here with what it had saved)."""
+    server = server_factory(extra=store_toml(own_redis_server.url))
+    alice = await clients(server, "alice")
+    bob = await clients(server, "bob")
+    carol = await clients(server, "carol")
+    dave = await clients(server, "dave")
+    ringing = await alice.call(bob.user_id, 1, timeout=1)
+    await bob.next_event("invited", callId=ringing)
+    talking = await in_call(carol, dave)
+    own_redis_server.client().save()
+    own_redis_server.stop()
+    await dave.close()  # its logout cannot be told to Redis now
+    await asyncio.sleep(1.5)  # the ring timeout comes due
+    assert not alice.pending("no_resp") and not carol.pending("call_end")
+    own_redis_server.start()
+    await alice.next_event("no_resp", timeout=10, callId=ringing, userID=bob.user_id,
+                           reason="timeout")
+    await bob.next_event("calling_timeout", callId=ringing)
+    await carol.next_event("call_end", timeout=10, callId=talking)
+    r = own_redis_server.client()
+    assert not r.exists(f"cc:{{demo}}:session:{dave.user_id}")
+    assert r.keys("cc:{demo}:call:*") == []
+    assert "Traceback" not in server.log()
