@@ -69,12 +69,14 @@ class RedisStore:
         self.url = url
         self.prefix = prefix
         self.lock_timeout = lock_timeout
-        # One retry, at once: after Redis restarted, the pool's connections are dead and the
-        # first command on each fails; the retry opens a new one. A Redis that is really gone
-        # fails the retry too, and the caller hears it within two timeouts.
+        # One retry, at once, on a connection error only: a connection Redis closed (it
+        # restarted) fails before the command reached it, and the retry opens a new one. Never
+        # on a timeout: the command may have run, and running SET NX or RPUSH twice would
+        # answer wrong (a line we hold reported busy) or add twice.
         self.redis = redis.Redis.from_url(
             url, decode_responses=True, socket_timeout=socket_timeout,
-            socket_connect_timeout=connect_timeout, retry=Retry(NoBackoff(), 1),
+            socket_connect_timeout=connect_timeout,
+            retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
             max_connections=max_connections, health_check_interval=0)
         self._compare_and_delete = self.redis.register_script(COMPARE_AND_DELETE)
         # "new" until Redis first answers (serve's start-up check says itself why it cannot

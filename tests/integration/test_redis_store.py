@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import signal
+import time
 
 import pytest
 import requests
@@ -178,4 +180,25 @@ async def test_work_that_came_due_while_redis_was_away_is_done_when_it_is_back(
     r = own_redis_server.client()
     assert not r.exists(f"cc:{{demo}}:session:{dave.user_id}")
     assert r.keys("cc:{demo}:call:*") == []
+    assert "Traceback" not in server.log()
+
+
+async def test_a_redis_that_stops_answering_is_answered_unavailable_within_its_timeout(
+        own_redis_server, server_factory, clients):
+    """A Redis that hangs (here: SIGSTOP) rather than refusing: each request waits at most the
+    store's socket timeout (2 s), then is answered UNAVAILABLE; when Redis answers again, so
+    does the server."""
+    server = server_factory(extra=store_toml(own_redis_server.url))
+    alice = await clients(server, "alice")
+    process = own_redis_server.process
+    assert process is not None
+    process.send_signal(signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        ack = await alice.request("hello", {}, timeout=10)
+        assert ack["error"]["code"] == "UNAVAILABLE", ack
+        assert time.monotonic() - started < 5
+    finally:
+        process.send_signal(signal.SIGCONT)
+    assert (await alice.request("hello", {}))["ok"] is True
     assert "Traceback" not in server.log()
