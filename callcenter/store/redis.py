@@ -73,11 +73,16 @@ class RedisStore:
         # restarted) fails before the command reached it, and the retry opens a new one. Never
         # on a timeout: the command may have run, and running SET NX or RPUSH twice would
         # answer wrong (a line we hold reported busy) or add twice.
-        self.redis = redis.Redis.from_url(
-            url, decode_responses=True, socket_timeout=socket_timeout,
+        # A blocking pool: more greenlets waiting on Redis at once than it has connections wait
+        # for one (up to socket_timeout) instead of failing with "Too many connections", which
+        # would read as Redis being gone.
+        pool = redis.BlockingConnectionPool.from_url(
+            url, max_connections=max_connections, timeout=socket_timeout,
+            decode_responses=True, socket_timeout=socket_timeout,
             socket_connect_timeout=connect_timeout,
             retry=Retry(NoBackoff(), 1, supported_errors=(RedisConnectionError,)),
-            max_connections=max_connections, health_check_interval=0)
+            health_check_interval=0)
+        self.redis = redis.Redis(connection_pool=pool)
         self._compare_and_delete = self.redis.register_script(COMPARE_AND_DELETE)
         # "new" until Redis first answers (serve's start-up check says itself why it cannot
         # start), then "up"; "lost" once an outage was logged, until a command works again.

@@ -173,3 +173,26 @@ def test_a_call_that_ends_at_its_invitation_is_not_left_in_the_store(store: Stor
         assert out.ended_call is not None
         assert store.get_call("a", out.reply["callId"]) is None
     assert store.line_of("a", "alice") is None
+
+
+def test_more_callers_at_once_than_redis_connections_wait_for_one(redis_server):
+    """Under eventlet every waiting request holds a connection: a burst larger than the pool
+    waits its turn rather than failing (which would read as Redis being gone)."""
+    store = RedisStore(redis_server.url, prefix=f"cc-test-{uuid.uuid4().hex[:10]}",
+                       max_connections=2)
+    failures: list[Exception] = []
+
+    def call() -> None:
+        try:
+            # A command that holds its connection a while (as a slow Redis would), then ours.
+            store.redis.blpop([f"{store.prefix}:nothing"], timeout=0.1)
+            store.ping()
+        except Exception as exc:  # noqa: BLE001 - any failure is the finding
+            failures.append(exc)
+
+    threads = [threading.Thread(target=call) for _ in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(10)
+    assert failures == []
