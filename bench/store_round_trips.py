@@ -1,11 +1,11 @@
 """What the Redis store costs a call: N call setups and hang-ups (invite, accept, hangup between
-two Python clients, one after another) against a server on the memory store and one on Redis, in
-the same run. Prints calls per second for each, the Redis commands per call (from
-`INFO commandstats` before and after: these count the commands our scripts run inside Redis too),
-and the round trips per call by command (Redis's MONITOR over a few more calls, without the
-commands scripts run).
+two Python clients, one after another; `--pairs K`: K pairs of clients at once) against a server
+on the memory store and one on Redis, in the same run. Prints calls per second for each, the Redis
+commands per call (from `INFO commandstats` before and after: these count the commands our
+scripts run inside Redis too), and the round trips per call by command (Redis's MONITOR over a
+few more calls made by one pair, without the commands scripts run).
 
-    python bench/store_round_trips.py [--calls 300]
+    python bench/store_round_trips.py [--calls 300] [--pairs 1]
 
 Starts its own `redis-server` (no persistence) and both servers on free ports of 127.0.0.1.
 Numbers only; nothing is asserted.
@@ -151,32 +151,44 @@ def nothing() -> Iterator[None]:
     yield
 
 
-async def run_calls(url: str, calls: int,
+async def run_calls(url: str, calls: int, pairs: int = 1,
                     around: Callable[[], AbstractContextManager[object]] = nothing) -> float:
-    """Seconds for `calls` call setups and hang-ups between two clients, one after another
-    (logged in before, out after); ``around()`` is entered for exactly those calls."""
-    caller, callee = CallClient(url, APP), CallClient(url, APP)
-    await caller.login("caller", mint(APP, SECRET, "caller", Role.CUSTOMER, 3600))
-    await callee.login("callee", mint(APP, SECRET, "callee", Role.CUSTOMER, 3600))
+    """Seconds for `calls` call setups and hang-ups in all, made by `pairs` pairs of clients at
+    once, each pair one call after another (logged in before, out after); ``around()`` is
+    entered for exactly those calls."""
+    clients = []
+    for i in range(pairs):
+        caller, callee = CallClient(url, APP), CallClient(url, APP)
+        clients.append((caller, callee))
+        await caller.login(f"caller{i}", mint(APP, SECRET, f"caller{i}", Role.CUSTOMER, 3600))
+        await callee.login(f"callee{i}", mint(APP, SECRET, f"callee{i}", Role.CUSTOMER, 3600))
+
+    async def pair_calls(caller: CallClient, callee: CallClient, n: int) -> None:
+        for _ in range(n):
+            call_id = await caller.call(str(callee.user_id), 1)
+            await callee.next_event("invited", callId=call_id)
+            await callee.accept(call_id)
+            await caller.next_event("user_accept", callId=call_id)
+            await caller.hangup(call_id)
+            await callee.next_event("call_end", callId=call_id)
+
     try:
         with around():
             started = time.perf_counter()
-            for _ in range(calls):
-                call_id = await caller.call("callee", 1)
-                await callee.next_event("invited", callId=call_id)
-                await callee.accept(call_id)
-                await caller.next_event("user_accept", callId=call_id)
-                await caller.hangup(call_id)
-                await callee.next_event("call_end", callId=call_id)
+            await asyncio.gather(*(pair_calls(caller, callee, calls // pairs + (i < calls % pairs))
+                                   for i, (caller, callee) in enumerate(clients)))
             return time.perf_counter() - started
     finally:
-        await caller.close()
-        await callee.close()
+        for caller, callee in clients:
+            await caller.close()
+            await callee.close()
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--calls", type=int, default=300)
+    parser.add_argument("--pairs", type=int, default=1,
+                        help="pairs of clients making calls at the same time")
     parser.add_argument("--monitored-calls", type=int, default=20,
                         help="calls run under MONITOR to count round trips")
     args = parser.parse_args()
@@ -194,15 +206,15 @@ def main() -> None:
                         into.update(command_counts(port))
                         return nothing()
 
-                    seconds[name] = asyncio.run(run_calls(server_url, args.calls,
+                    seconds[name] = asyncio.run(run_calls(server_url, args.calls, args.pairs,
                                                           stats_before))
                     ran = command_counts(redis_port) - before
                     ran.pop("info", None)  # ours, reading the stats
                     sent: Counter[str] = Counter()
-                    asyncio.run(run_calls(server_url, args.monitored_calls,
+                    asyncio.run(run_calls(server_url, args.monitored_calls, 1,
                                           lambda into=sent: commands_sent(redis_port, into)))
                 print(f"{name:>6}: {args.calls / seconds[name]:7.1f} calls/s "
-                      f"({seconds[name] * 1000 / args.calls:.2f} ms per call setup + hangup)")
+                      f"({args.pairs} pair{'s' if args.pairs > 1 else ''} of clients at once)")
                 if name == "redis":
                     print(f"        {sum(ran.values()) / args.calls:.1f} Redis commands per call, "
                           "counting those scripts run: " + per_call(ran, args.calls))
@@ -210,7 +222,7 @@ def main() -> None:
                           "per call (MONITOR, not counting what scripts run): "
                           + per_call(sent, args.monitored_calls))
             print(f"Redis store: {seconds['redis'] / seconds['memory']:.2f}x the memory store's "
-                  f"time per call ({args.calls} calls, one after another, login/logout excluded)")
+                  f"time for {args.calls} calls ({args.pairs} at a time, login/logout excluded)")
 
 
 def per_call(counts: Counter[str], calls: int) -> str:
