@@ -451,7 +451,7 @@ class Signaling:
         out = self.switchboard.invite(session.app_id, session.user_id, req.userIDList, req.type,
                                       req.timeout, req.group, req.data)
         # The ack must reach the caller before line_busy/no_resp/call_end about this call.
-        self.socketio.start_background_task(self.deliver_later, session.app_id, out)
+        self.deliver_later(session.app_id, out)
         return out.reply
 
     def _on_call(self, session: Session, payload: Any,
@@ -512,7 +512,7 @@ class Signaling:
                           f"at most {self.config.contact_center.enqueue_rate} calls")
         out = self.center.enqueue(session.identity, req.queue, req.type, req.attributes or {})
         # The ack (with the position) goes out before queue_update and the agents' offers.
-        self.socketio.start_background_task(self.deliver_later, session.app_id, out)
+        self.deliver_later(session.app_id, out)
         return out.reply
 
     def on_rate(self, session: Session, payload: Any) -> dict[str, Any]:
@@ -599,7 +599,12 @@ class Signaling:
     # -- delivery --------------------------------------------------------------------------
 
     def emit_to_user(self, app_id: str, user_id: str, event: str, payload: dict[str, Any]) -> None:
-        sid = self.store.session_of(app_id, user_id)
+        self._emit_to_session(app_id, user_id, self.store.session_of(app_id, user_id), event,
+                              payload)
+
+    def _emit_to_session(self, app_id: str, user_id: str, sid: str | None, event: str,
+                         payload: dict[str, Any]) -> None:
+        """``event`` for the user whose session is ``sid`` (None: not logged in)."""
         if sid is not None:
             # Numbered and kept for a resume; a suspended session's dropped connection gets
             # nothing now, and the events on resume.
@@ -611,15 +616,33 @@ class Signaling:
         for event, payload in missed:
             self.socketio.emit(event, payload, to=sid)
 
-    def deliver_later(self, app_id: str, out: Outcome) -> None:
-        """``deliver`` as a background task, after the request's ack: notices need the store
-        (who is on which connection); with the store gone they are lost, as the warning said."""
-        try:
-            self.deliver(app_id, out)
-        except StoreUnavailable:
-            pass
+    def sessions_of(self, app_id: str, out: Outcome) -> dict[str, str | None]:
+        """The session of every user a step's notices go to, read as one step (the domain's one
+        at a time, clock.py): with Redis each read waits on the network, and were another step
+        to run and deliver meanwhile, a user could get its notices before this step's (an agent
+        told "waiting" by the customer's hang-up, then "ringing" by the offer before it)."""
+        with self.switchboard.clock.step():
+            return {user: self.store.session_of(app_id, user)
+                    for user in dict.fromkeys(n.to for n in out.notices)}
 
-    def deliver(self, app_id: str, out: Outcome) -> dict[str, Any]:
+    def deliver_later(self, app_id: str, out: Outcome) -> None:
+        """Deliver ``out`` after the request's ack, in a background task; who gets what is read
+        now, so the notices keep their place in the order of steps."""
+        sids = self.sessions_of(app_id, out)
+        self.socketio.start_background_task(self._deliver_later, app_id, out, sids)
+
+    def _deliver_later(self, app_id: str, out: Outcome, sids: dict[str, str | None]) -> None:
+        try:
+            self.deliver(app_id, out, sids)
+        except StoreUnavailable:
+            pass  # what else the outcome holds waits for nothing in the store; logged once
+
+    def deliver(self, app_id: str, out: Outcome,
+                sids: dict[str, str | None] | None = None) -> dict[str, Any]:
+        """Send a step's notices, hand its timers, records and events on; ``sids``: the
+        recipients' sessions when already read (``deliver_later``)."""
+        if sids is None:
+            sids = self.sessions_of(app_id, out)
         notices = out.notices
         i = 0
         while i < len(notices):
@@ -631,16 +654,16 @@ class Signaling:
                     and notices[j].event == notice.event:
                 j += 1
             if j == i + 1:
-                self.emit_to_user(app_id, notice.to, notice.event, notice.payload)
+                self._emit_to_session(app_id, notice.to, sids[notice.to], notice.event,
+                                      notice.payload)
             else:
-                sids = [sid for n in notices[i:j]
-                        if (sid := self.store.session_of(app_id, n.to)) is not None]
+                group = [sid for n in notices[i:j] if (sid := sids[n.to]) is not None]
                 # A large group goes out in slices with requests served in between: sending
                 # queue_stats to 1,000 agents at once held every request up for ~50 ms.
-                for k in range(0, len(sids), EMIT_SLICE):
+                for k in range(0, len(group), EMIT_SLICE):
                     if k:
                         self.socketio.sleep(EMIT_PAUSE)
-                    self.socketio.emit(notice.event, notice.payload, to=sids[k:k + EMIT_SLICE])
+                    self.socketio.emit(notice.event, notice.payload, to=group[k:k + EMIT_SLICE])
             i = j
         for worker_id, event, payload in out.to_workers:
             sid = self.worker_sids.get(worker_id)
