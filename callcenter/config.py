@@ -12,6 +12,7 @@ import re
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -290,6 +291,40 @@ class DatabaseSettings(_Strict):
         return value
 
 
+class StoreSettings(_Strict):
+    # Where live state (sessions, lines, calls, missed calls) is kept: `memory://`, this
+    # process's memory, or a Redis database, `redis://[:password@]host:port/db` (`rediss://`
+    # with TLS).
+    url: str = "memory://"
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str) -> str:
+        # Checked here without redis-py: the settings are imported by the domain.
+        if value == "memory://":
+            return value
+        example = "memory:// or redis://127.0.0.1:6379/0"
+        try:
+            parts = urlsplit(value)
+            port = parts.port
+        except ValueError as exc:
+            raise ValueError(f"not a store URL like {example}: {exc}") from None
+        if parts.scheme not in ("redis", "rediss"):
+            raise ValueError(f"not a store URL like {example}: the scheme must be memory, "
+                             "redis or rediss")
+        if not parts.hostname:
+            raise ValueError(f"not a store URL like {example}: no host")
+        if port == 0:
+            raise ValueError(f"not a store URL like {example}: port 0")
+        db = parts.path.lstrip("/")
+        if db and not db.isdigit():
+            raise ValueError(f"not a store URL like {example}: the database is a number, "
+                             f"not {db!r}")
+        if parts.query or parts.fragment:
+            raise ValueError(f"not a store URL like {example}: no query or fragment")
+        return value
+
+
 class StatisticsSettings(_Strict):
     # Service level X/Y: the share of calls answered within this many seconds (Y).
     service_level_seconds: Annotated[int, Field(ge=1, le=3600)] = 20
@@ -306,6 +341,7 @@ class MetricsSettings(_Strict):
 class Config(_Strict):
     server: ServerSettings = ServerSettings()
     database: DatabaseSettings = DatabaseSettings()
+    store: StoreSettings = StoreSettings()
     statistics: StatisticsSettings = StatisticsSettings()
     metrics: MetricsSettings = MetricsSettings()
     recording: RecordingSettings = RecordingSettings()

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install what is missing on a fresh Debian machine: system packages, the venv, Python and npm deps.
-# Usage: scripts/bootstrap.sh [run|test]   (test also brings Chromium, PostgreSQL and the test
-# extras)
+# Usage: scripts/bootstrap.sh [run|test]   (test also brings Chromium, PostgreSQL, redis-server
+# and the test extras)
 # Idempotent and quick when nothing changed: each step is skipped when its inputs are unchanged.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,6 +27,8 @@ fi
 if [ "$mode" = test ] && ! command -v turnserver >/dev/null; then need+=(coturn); fi
 # The HTTPS browser test trusts its test certificate authority in Chromium's own store (NSS).
 if [ "$mode" = test ] && ! command -v certutil >/dev/null; then need+=(libnss3-tools); fi
+# The suite starts a private redis-server, for the Redis store's tests (tests/conftest.py).
+if [ "$mode" = test ] && ! command -v redis-server >/dev/null; then need+=(redis-server); fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing Debian packages: ${need[*]}"
   apt_install "${need[@]}"

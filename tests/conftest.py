@@ -120,6 +120,11 @@ def start_server(tmp_path: Path, extra: str = "", rate_limit: str = "200/second"
     turn it on). `server_extra` is TOML inside `[server]`; with `ca_file` the server speaks
     https (its `tls_cert` in `server_extra`, issued by that CA for 127.0.0.1 too)."""
     port = free_port()
+    # CC_TEST_STORE_URL=redis://... runs every server of the suite on that store (a run of the
+    # whole signaling suite against Redis); tests that choose their own [store] keep it.
+    store_url = os.environ.get("CC_TEST_STORE_URL")
+    if store_url and "[store]" not in extra:
+        extra = f'{extra}\n[store]\nurl = "{store_url}"\n'
     config_path = tmp_path / f"callcenter-{port}.toml"
     demo_line = 'demo_app = "demo"' if demo_app else ""
     config_path.write_text(BASE_CONFIG.format(
@@ -264,6 +269,88 @@ def turn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Turn]:
     finally:
         process.terminate()
         process.wait(5)
+
+
+REDIS_SERVER = "redis-server"
+
+
+@dataclass
+class RedisServer:
+    """A private `redis-server` started by the test suite (scripts/bootstrap.sh installs it):
+    no persistence, so a restart on the same port comes back empty, as a lost Redis would."""
+
+    port: int
+    folder: Path
+    process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        import shutil
+
+        binary = shutil.which(REDIS_SERVER)
+        if binary is None:
+            pytest.fail("redis-server is not installed: run scripts/bootstrap.sh test")
+        log = open(self.folder / "redis.log", "ab")  # noqa: SIM115 - the child owns it
+        self.process = subprocess.Popen(
+            [binary, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
+             "--appendonly", "no", "--daemonize", "no", "--dir", str(self.folder)],
+            stdout=log, stderr=subprocess.STDOUT, cwd=self.folder)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"redis-server exited with {self.process.returncode}:\n"
+                                   + (self.folder / "redis.log").read_text(errors="replace"))
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=1) as conn:
+                    conn.sendall(b"PING\r\n")
+                    if conn.recv(64).startswith(b"+PONG"):
+                        return
+            except OSError:
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not answer PING within 10 s")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(5)
+        self.process = None
+
+    def client(self):  # -> redis.Redis; imported lazily like psycopg2 above
+        import redis
+
+        return redis.Redis(host="127.0.0.1", port=self.port, db=0, decode_responses=True,
+                           socket_timeout=5)
+
+
+def _redis_server() -> Iterator[RedisServer]:
+    import shutil
+
+    server = RedisServer(free_port(), Path(tempfile.mkdtemp(prefix="cc-redis-")))
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(server.folder, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> Iterator[RedisServer]:
+    """One redis-server for the session; each test keeps to keys of its own (a store prefix)."""
+    yield from _redis_server()
+
+
+@pytest.fixture
+def own_redis_server() -> Iterator[RedisServer]:
+    """A redis-server for one test, which may stop and start it (`stop()`, `start()`)."""
+    yield from _redis_server()
 
 
 @pytest.fixture

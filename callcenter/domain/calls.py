@@ -148,9 +148,10 @@ class Switchboard:
                         "from": caller, "type": call.type.value, "group": group})
                     if timeout:
                         out.timers.append(Timer(timeout, app_id, call_id, user))
-            self._save(call)
             busy_only = all(call.legs[u] is Leg.BUSY for u in invitees)
             self._settle(call, out, EndReason.BUSY if busy_only else EndReason.NO_ANSWER)
+            # Saved once settled: a call every invitee missed ends here and is not kept.
+            self._save(call)
             return out
 
     def _check_invite(self, caller: str, invitees: list[str], call_type: int,

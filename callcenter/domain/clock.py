@@ -8,11 +8,17 @@ time disagree, and the call record's wait differ from the event's.
 
 The frozen reading is kept in a context variable: each greenlet (and thread) has its own, so a
 step that waits on a shared store cannot lend its time to another one.
+
+Steps of one clock also run one at a time. With the memory store a step never waits, so this costs
+nothing; with a shared store (Redis) each store operation waits on the network, and under eventlet
+another greenlet would run meanwhile: a second step would then see the queues and agents (kept in
+this process's memory) half changed by the first.
 """
 
 from __future__ import annotations
 
 import functools
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -27,6 +33,9 @@ class StepClock:
 
     def __init__(self, read: Callable[[], float] = time.time) -> None:
         self._read = read
+        # Reentrant per thread (per greenlet once eventlet has patched threading): a step inside
+        # a step runs in the outer one.
+        self._one_at_a_time = threading.RLock()
         self._frozen: ContextVar[float | None] = ContextVar(f"step_clock_{id(self)}",
                                                             default=None)
 
@@ -37,17 +46,18 @@ class StepClock:
     @contextmanager
     def step(self) -> Iterator[float]:
         """Read the clock once for everything inside; a step inside a step shares the outer
-        one's reading."""
+        one's reading. Steps run one at a time (see the module doc)."""
         frozen = self._frozen.get()
         if frozen is not None:
             yield frozen
             return
-        now = self._read()
-        token = self._frozen.set(now)
-        try:
-            yield now
-        finally:
-            self._frozen.reset(token)
+        with self._one_at_a_time:
+            now = self._read()
+            token = self._frozen.set(now)
+            try:
+                yield now
+            finally:
+                self._frozen.reset(token)
 
 
 def as_step_clock(clock: Callable[[], float] | StepClock) -> StepClock:

@@ -21,6 +21,7 @@ class ErrorCode(StrEnum):
     NOT_LOGGED_IN = "NOT_LOGGED_IN"
     FORBIDDEN = "FORBIDDEN"
     INTERNAL = "INTERNAL"
+    UNAVAILABLE = "UNAVAILABLE"
     # credentials (connect_error, HTTP 401)
     AUTH_REQUIRED = "AUTH_REQUIRED"
     AUTH_INVALID = "AUTH_INVALID"

@@ -29,6 +29,7 @@ from callcenter.domain.contact_center import ContactCenter
 from callcenter.domain.credentials import SHARED, Identity, Role, mint
 from callcenter.domain.errors import Refused
 from callcenter.domain.events import CallEvent
+from callcenter.domain.store import Store, StoreUnavailable
 from callcenter.history.db.database import Database
 from callcenter.history.outbox import Outbox
 from callcenter.history.recordings import Recorder
@@ -39,7 +40,7 @@ from callcenter.server.http.api import ApiError, add_api_routes, bearer_token, e
 from callcenter.server.http.metrics import Metrics
 from callcenter.server.socketio import packet_guard
 from callcenter.server.socketio.signaling import Signaling, error
-from callcenter.store import MemoryStore
+from callcenter.store import open_store
 
 log = logging.getLogger("callcenter.server.app")
 
@@ -59,6 +60,7 @@ class Runtime:
     signaling: Signaling
     history: History
     services: Services
+    store: Store
     # The calls a crash left open, closed by open_database: told to the plugins once they start.
     interrupted: list[CallEvent] = field(default_factory=list)
 
@@ -97,7 +99,7 @@ def create_app(config: Config, plugins: PluginHost | None = None,
     # (connect, disconnect, *) never reach our handlers, and malformed packets are refused or
     # close the connection, with one warning (docs/protocol.md, "Bad input at the packet level").
     packet_guard.install(socketio.server, refuse=error)
-    store = MemoryStore()
+    store = open_store(config.store.url)
     limits = Limits(group_max=config.signaling.group_max,
                     default_timeout=config.signaling.default_timeout,
                     max_timeout=config.signaling.max_timeout)
@@ -112,7 +114,7 @@ def create_app(config: Config, plugins: PluginHost | None = None,
     metrics = Metrics(center, plugins)
     signaling = Signaling(socketio, config, store, switchboard, center, plugins, history, metrics)
     services = Services(Outbox(history), socketio.start_background_task, socketio.sleep)
-    _add_routes(app, config, plugins, recorder, history)
+    _add_routes(app, config, plugins, recorder, history, store)
     _add_contact_center_routes(app, config, plugins)
     _add_recording_routes(app, config, recorder, history)
     add_api_routes(app, config, center, history)
@@ -121,16 +123,24 @@ def create_app(config: Config, plugins: PluginHost | None = None,
         # Outermost, around Socket.IO's middleware too: every request sees the client's address.
         n = config.server.trusted_proxies
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore
-    return Runtime(app, socketio, plugins, signaling, history, services)
+    return Runtime(app, socketio, plugins, signaling, history, services, store)
 
 
 def _add_routes(app: Flask, config: Config, plugins: PluginHost, recorder: Recorder,
-                history: History) -> None:
+                history: History, store: Store) -> None:
     demo_limiter = MovingWindowRateLimiter(MemoryStorage())
     demo_rate = parse_rate(DEMO_CREDENTIAL_RATE)
 
+    @app.errorhandler(StoreUnavailable)
+    def store_unavailable(exc: StoreUnavailable) -> Any:
+        """Any view that needs the live-state store while it is out of reach: 503, with the
+        code Socket.IO requests are answered with (the store logged the outage once)."""
+        return jsonify(ok=False, error=exc.as_dict()), 503, {"Retry-After": "1"}
+
     @app.get("/healthz")
     def healthz() -> Any:
+        # A load balancer stops sending clients to a server whose store is gone (503 UNAVAILABLE).
+        store.ping()
         workers = [{"id": w.id, "name": w.name, "capacity": w.capacity, "jobs": len(w.jobs),
                     "app": w.app_id or SHARED} for w in recorder.workers.values()]
         return jsonify(ok=True, plugins={"failures": plugins.failure_counts()},

@@ -40,10 +40,12 @@ from sqlalchemy.exc import SQLAlchemyError  # noqa: E402
 
 from callcenter.config import Config  # noqa: E402
 from callcenter.domain.credentials import SHARED, Role, mint  # noqa: E402
+from callcenter.domain.store import Store, StoreUnavailable  # noqa: E402
 from callcenter.history.recordings import Recorder  # noqa: E402
 from callcenter.hooks.host import PluginHost  # noqa: E402
 from callcenter.server.app import WEB_ROOT, create_app  # noqa: E402
 from callcenter.server.tls import TlsError, server_context  # noqa: E402
+from callcenter.store import redacted  # noqa: E402
 
 log = logging.getLogger("callcenter.server.serve")
 
@@ -65,6 +67,7 @@ def run(config: Config, plugins: PluginHost, host: str, port: int) -> None:
     listener, scheme = _open_listener(config, host, port)
     # The port first: a second server started by mistake must stop before it touches the
     # database, where it would close the first one's live calls as interrupted.
+    _check_store(runtime.store, config.store.url)
     try:
         runtime.open_database()
     except SQLAlchemyError as exc:
@@ -189,6 +192,16 @@ def _listen(host: str, port: int) -> socket.socket:
                       "another program); stop it or choose another --port", host, port)
         else:
             log.error("cannot listen on %s:%d: %s", host, port, exc.strerror or exc)
+        sys.exit(2)
+
+
+def _check_store(store: Store, url: str) -> None:
+    """Exit 2 with one line if the live-state store cannot be reached: a server without it could
+    answer nothing but UNAVAILABLE. (Lost later, the server stays up and recovers with it.)"""
+    try:
+        store.ping()
+    except StoreUnavailable as exc:
+        log.error("cannot reach the store %s: %s", redacted(url), exc.reason)
         sys.exit(2)
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 from collections import defaultdict, deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -24,6 +24,12 @@ class MemoryStore:
         self._missed: defaultdict[tuple[str, str], deque[dict[str, Any]]] = defaultdict(
             lambda: deque(maxlen=MISSED_CALLS_KEPT))
 
+    def ping(self) -> None:
+        """Always reachable: it is this process's memory."""
+
+    def when_back(self, callback: Callable[[], None]) -> None:
+        """Never called: this store is never out of reach."""
+
     @contextmanager
     def transaction(self, key: str) -> Iterator[None]:
         with self._lock:
@@ -34,6 +40,13 @@ class MemoryStore:
             previous = self._sessions.get((app_id, user_id))
             self._sessions[(app_id, user_id)] = sid
             return previous
+
+    def restore_session(self, app_id: str, user_id: str, sid: str) -> bool:
+        with self._lock:
+            if (app_id, user_id) in self._sessions:
+                return False
+            self._sessions[(app_id, user_id)] = sid
+            return True
 
     def unbind_session(self, app_id: str, user_id: str, sid: str) -> bool:
         with self._lock:

@@ -12,7 +12,7 @@ import logging
 import secrets
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from flask import request
@@ -34,7 +34,7 @@ from callcenter.domain.credentials import (
 )
 from callcenter.domain.errors import Refused
 from callcenter.domain.events import CallEvent, EventName
-from callcenter.domain.store import Store
+from callcenter.domain.store import Store, StoreUnavailable
 from callcenter.domain.timers import Timer, TimerKey, TimerKind, TimerQueue
 from callcenter.history.records import History
 from callcenter.hooks.host import PluginHost
@@ -49,6 +49,10 @@ calls_log = logging.getLogger("callcenter.calls")
 # How long a kicked or logged-out connection lives after its last message, so that message
 # (kicked_out, or the logout ack) is flushed before the socket closes.
 CLOSE_DELAY = 0.2
+# While the store is out of reach, work that must still happen (a dropped connection's logout, a
+# timer) is tried again this often, for at most STORE_RETRY_FOR seconds.
+STORE_RETRY_EVERY = 1.0
+STORE_RETRY_FOR = 600.0
 # A notice to many users (queue_stats to every agent) goes out EMIT_SLICE recipients at a time,
 # EMIT_PAUSE seconds apart (see deliver).
 EMIT_SLICE = 50
@@ -114,6 +118,9 @@ class Signaling:
         self.request_limiter = MovingWindow(config.server.rate_limit)
         self.requests: dict[str, Callable[[Session, Any], dict[str, Any]]] = {
             name: getattr(self, f"on_{name}") for name in self.REQUESTS}
+        # A Redis that restarted empty forgot who is connected where: this process's connections
+        # are bound again, so that they can be reached without logging in again.
+        store.when_back(lambda: socketio.start_background_task(self.restore_sessions))
         socketio.on_event("connect", self.on_connect)
         socketio.on_event("disconnect", self.on_disconnect)
         socketio.on_event("*", self.on_request)
@@ -128,7 +135,10 @@ class Signaling:
                 self.socketio.sleep(self.TICK_SECONDS)
                 for app_id in apps:
                     try:
+                        self.store.ping()  # gone: the tick changes nothing, the next catches up
                         self.deliver(app_id, self.center.tick(app_id))
+                    except StoreUnavailable:
+                        pass  # logged by the store; the next tick catches up
                     except Exception:
                         log.exception("contact-center tick for app %s failed", app_id)
 
@@ -171,6 +181,17 @@ class Signaling:
             raise ConnectionRefusedError(
                 exc.message, {"code": exc.code, "message": exc.message}) from None
         sid = request.sid
+        try:
+            # Asked first, so that a store already gone refuses the login before it changed
+            # anything (a session half made: in this process but not in the store).
+            self.store.ping()
+            self.log_in(identity, auth, sid)
+        except StoreUnavailable as exc:
+            self.sessions.pop(sid, None)
+            raise ConnectionRefusedError(exc.message, exc.as_dict()) from None
+
+    def log_in(self, identity: Identity, auth: dict[str, Any], sid: str) -> None:
+        """A connection with a valid credential: a new session, or a suspended one taken back."""
         try:
             stream, last_seq = self.stream_to_resume(identity, auth)
         except Refused as exc:
@@ -266,6 +287,18 @@ class Signaling:
             return
         if session.identity.role is Role.SUPERVISOR:
             self.center.unwatch(session.app_id, session.user_id)
+        try:
+            self.session_dropped(session)
+        except StoreUnavailable:
+            # Its session and call are in the store, which cannot be told now: it is told when
+            # it is back (no resume then: the connection is gone and nobody can take it back).
+            self.socketio.start_background_task(
+                self.retry_while_unavailable, f"the logout of {session.user_id}",
+                self.end_dropped, session.app_id, session.user_id, sid)
+
+    def session_dropped(self, session: Session) -> None:
+        """A logged-in connection dropped: suspend its session for a resume, or end it."""
+        sid = session.sid
         if session.identity.role is not Role.SERVICE and \
                 self.store.session_of(session.app_id, session.user_id) == sid and \
                 self.suspend(session):
@@ -287,6 +320,32 @@ class Signaling:
         self.deliver(session.app_id, self.center.session_suspended(
             session.app_id, session.user_id))
         return True
+
+    def retry_while_unavailable(self, what: str, action: Callable[..., Any], *args: Any) -> None:
+        """Run ``action(*args)`` once the store answers again (a background task)."""
+        deadline = time.monotonic() + STORE_RETRY_FOR
+        while time.monotonic() < deadline:
+            self.socketio.sleep(STORE_RETRY_EVERY)
+            try:
+                action(*args)
+                return
+            except StoreUnavailable:
+                continue
+        log.warning("gave up %s: the store was out of reach for %g s", what, STORE_RETRY_FOR)
+
+    def restore_sessions(self) -> None:
+        """Bind this process's connections again where the store has no session for their user
+        (after it lost its memory); a login made since, here or elsewhere, stays."""
+        restored = 0
+        try:
+            for session in list(self.sessions.values()):
+                if self.sessions.get(session.sid) is session:
+                    restored += self.store.restore_session(session.app_id, session.user_id,
+                                                           session.sid)
+        except StoreUnavailable:
+            return  # out of reach again: done again when it is back
+        if restored:
+            log.info("bound %d sessions again that the store had lost", restored)
 
     def end_dropped(self, app_id: str, user_id: str, sid: str) -> None:
         """A dropped connection that will not be resumed: its session ends."""
@@ -311,6 +370,9 @@ class Signaling:
             return {"ok": True, **self.handle(event, args)}
         except Refused as exc:
             return {"ok": False, "error": exc.as_dict()}
+        except StoreUnavailable as exc:
+            # The store logged the outage once; each request just hears it.
+            return {"ok": False, "error": exc.as_dict()}
         except Exception:
             log.exception("request %r failed", event)
             return error("INTERNAL", "the server failed; the request was not carried out")
@@ -332,6 +394,10 @@ class Signaling:
         if wire.encoded_size(payload) > self.config.server.max_message_bytes:
             raise Refused("PAYLOAD_TOO_LARGE",
                           f"at most {self.config.server.max_message_bytes} bytes")
+        # A store already gone refuses the request here, before the handler changed anything
+        # (the queues and agents in this process's memory, then the store); one round trip to
+        # Redis, nothing with the memory store.
+        self.store.ping()
         return handler(session, payload)
 
     def check_access(self, session: Session, event: str) -> None:
@@ -385,7 +451,7 @@ class Signaling:
         out = self.switchboard.invite(session.app_id, session.user_id, req.userIDList, req.type,
                                       req.timeout, req.group, req.data)
         # The ack must reach the caller before line_busy/no_resp/call_end about this call.
-        self.socketio.start_background_task(self.deliver, session.app_id, out)
+        self.deliver_later(session.app_id, out)
         return out.reply
 
     def _on_call(self, session: Session, payload: Any,
@@ -446,7 +512,7 @@ class Signaling:
                           f"at most {self.config.contact_center.enqueue_rate} calls")
         out = self.center.enqueue(session.identity, req.queue, req.type, req.attributes or {})
         # The ack (with the position) goes out before queue_update and the agents' offers.
-        self.socketio.start_background_task(self.deliver, session.app_id, out)
+        self.deliver_later(session.app_id, out)
         return out.reply
 
     def on_rate(self, session: Session, payload: Any) -> dict[str, Any]:
@@ -533,7 +599,12 @@ class Signaling:
     # -- delivery --------------------------------------------------------------------------
 
     def emit_to_user(self, app_id: str, user_id: str, event: str, payload: dict[str, Any]) -> None:
-        sid = self.store.session_of(app_id, user_id)
+        self._emit_to_session(app_id, user_id, self.store.session_of(app_id, user_id), event,
+                              payload)
+
+    def _emit_to_session(self, app_id: str, user_id: str, sid: str | None, event: str,
+                         payload: dict[str, Any]) -> None:
+        """``event`` for the user whose session is ``sid`` (None: not logged in)."""
         if sid is not None:
             # Numbered and kept for a resume; a suspended session's dropped connection gets
             # nothing now, and the events on resume.
@@ -545,7 +616,33 @@ class Signaling:
         for event, payload in missed:
             self.socketio.emit(event, payload, to=sid)
 
-    def deliver(self, app_id: str, out: Outcome) -> dict[str, Any]:
+    def sessions_of(self, app_id: str, out: Outcome) -> dict[str, str | None]:
+        """The session of every user a step's notices go to, read as one step (the domain's one
+        at a time, clock.py): with Redis each read waits on the network, and were another step
+        to run and deliver meanwhile, a user could get its notices before this step's (an agent
+        told "waiting" by the customer's hang-up, then "ringing" by the offer before it)."""
+        with self.switchboard.clock.step():
+            return {user: self.store.session_of(app_id, user)
+                    for user in dict.fromkeys(n.to for n in out.notices)}
+
+    def deliver_later(self, app_id: str, out: Outcome) -> None:
+        """Deliver ``out`` after the request's ack, in a background task; who gets what is read
+        now, so the notices keep their place in the order of steps."""
+        sids = self.sessions_of(app_id, out)
+        self.socketio.start_background_task(self._deliver_later, app_id, out, sids)
+
+    def _deliver_later(self, app_id: str, out: Outcome, sids: dict[str, str | None]) -> None:
+        try:
+            self.deliver(app_id, out, sids)
+        except StoreUnavailable:
+            pass  # what else the outcome holds waits for nothing in the store; logged once
+
+    def deliver(self, app_id: str, out: Outcome,
+                sids: dict[str, str | None] | None = None) -> dict[str, Any]:
+        """Send a step's notices, hand its timers, records and events on; ``sids``: the
+        recipients' sessions when already read (``deliver_later``)."""
+        if sids is None:
+            sids = self.sessions_of(app_id, out)
         notices = out.notices
         i = 0
         while i < len(notices):
@@ -557,16 +654,16 @@ class Signaling:
                     and notices[j].event == notice.event:
                 j += 1
             if j == i + 1:
-                self.emit_to_user(app_id, notice.to, notice.event, notice.payload)
+                self._emit_to_session(app_id, notice.to, sids[notice.to], notice.event,
+                                      notice.payload)
             else:
-                sids = [sid for n in notices[i:j]
-                        if (sid := self.store.session_of(app_id, n.to)) is not None]
+                group = [sid for n in notices[i:j] if (sid := sids[n.to]) is not None]
                 # A large group goes out in slices with requests served in between: sending
                 # queue_stats to 1,000 agents at once held every request up for ~50 ms.
-                for k in range(0, len(sids), EMIT_SLICE):
+                for k in range(0, len(group), EMIT_SLICE):
                     if k:
                         self.socketio.sleep(EMIT_PAUSE)
-                    self.socketio.emit(notice.event, notice.payload, to=sids[k:k + EMIT_SLICE])
+                    self.socketio.emit(notice.event, notice.payload, to=group[k:k + EMIT_SLICE])
             i = j
         for worker_id, event, payload in out.to_workers:
             sid = self.worker_sids.get(worker_id)
@@ -637,10 +734,15 @@ class Signaling:
                 continue
             for timer in self.timers.pop_due(time.monotonic()):
                 try:
+                    # With the store gone the timer does nothing now and fires when it is back.
+                    self.store.ping()
                     if timer.kind is TimerKind.RESUME:
                         self.resume_window_over(timer)
                         continue
                     self.deliver(timer.app_id, self.center.on_timer(timer))
+                except StoreUnavailable:
+                    # A timer fires once, when it can: again in a moment (the store logged it).
+                    self.set_timers([replace(timer, delay=STORE_RETRY_EVERY)], [])
                 except Exception:
                     log.exception("%s timer of %s in call %s failed", timer.kind,
                                   timer.user_id, timer.call_id)
