@@ -112,6 +112,8 @@ def test_supervisor_watches_a_call_live_then_reviews_it_in_charts_timeline_and_r
     sv.wait_for_selector("#supervisor", state="visible")
     assert sv.is_hidden("#workspace") and sv.is_hidden("#login-section")
     assert text(sv, "#agent-name") == SUPERVISOR_NAME
+    assert text(sv, "#console-kind") == "supervisor view"
+    assert sv.title() == "Supervisor view · callcenter"
     sv.wait_for_selector(f"{TILE}[data-waiting='0']")
     sv.wait_for_selector(f"{AGENT_ROW}[data-state='offline']")
     assert text(sv, f"{AGENT_ROW} .a-time") == "—"  # never logged in since the server started

@@ -578,6 +578,9 @@ async function startSession(body) {
     el.loginSection.hidden = true;
     el.session.hidden = false;
     if (body.role === 'supervisor') {
+      // The page is the supervisor's view now: its title says so.
+      document.getElementById('console-kind').textContent = 'supervisor view';
+      document.title = 'Supervisor view · callcenter';
       // Shown before it starts: Chart.js sizes its canvases from their (visible) parents.
       el.supervisor.hidden = false;
       cc.supervisor = new SupervisorView(client, body.userSig);
@@ -609,6 +612,8 @@ function stopSupervisor() {
 
 function showLoggedOut(message) {
   stopSupervisor();
+  document.getElementById('console-kind').textContent = 'agent console';
+  document.title = 'Agent console · callcenter';
   clearInterval(cc.refreshTimer);
   cc.refreshTimer = null;
   hideOffer();

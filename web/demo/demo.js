@@ -259,7 +259,8 @@ function wire(c) {
   });
 
   c.on(EVENT.CALL_TYPE_CHANGED, ({ newCallType }) => {
-    notice(EVENT.CALL_TYPE_CHANGED, `Switched to a ${typeName(newCallType)} call.`);
+    notice(EVENT.CALL_TYPE_CHANGED, newCallType === CALL_TYPE.AUDIO_CALL
+      ? 'Switched to an audio call.' : 'Switched to a video call.');
     el.call.classList.toggle('audio-only', newCallType === CALL_TYPE.AUDIO_CALL);
     callView.typeChanged(newCallType);
   });
