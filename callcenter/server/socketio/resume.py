@@ -35,6 +35,20 @@ class Stream:
     suspended_sid: str | None = None  # the connection that dropped
     epoch: int = 0  # bumped on every suspension, so that an old window's timer does nothing
 
+    def to_state(self) -> dict[str, Any]:
+        """JSON-ready, fields named: the kept events are payloads already sent as JSON."""
+        return {"session_id": self.session_id, "seq": self.seq,
+                "sent": [{"seq": seq, "event": event, "payload": payload}
+                         for seq, event, payload in self.sent],
+                "suspended_sid": self.suspended_sid, "epoch": self.epoch}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> Stream:
+        stream = cls(state["session_id"], int(state["seq"]),
+                     suspended_sid=state.get("suspended_sid"), epoch=int(state.get("epoch", 0)))
+        stream.sent.extend((int(e["seq"]), e["event"], e["payload"]) for e in state["sent"])
+        return stream
+
 
 class Resumption:
     """The streams of every logged-in user of one server process."""
@@ -42,6 +56,14 @@ class Resumption:
     def __init__(self, window: float) -> None:
         self.window = window
         self.streams: dict[tuple[str, str], Stream] = {}
+
+    def to_state(self) -> list[dict[str, Any]]:
+        return [{"app_id": app_id, "user_id": user_id, **stream.to_state()}
+                for (app_id, user_id), stream in self.streams.items()]
+
+    def load_state(self, state: list[dict[str, Any]]) -> None:
+        """Take back the streams ``to_state`` wrote (a restart within the window)."""
+        self.streams = {(s["app_id"], s["user_id"]): Stream.from_state(s) for s in state}
 
     def open(self, app_id: str, user_id: str) -> Stream:
         """A new login: a new session, whose events start again from 1."""
