@@ -324,6 +324,12 @@ class StoreSettings(_Strict):
             raise ValueError(f"not a store URL like {example}: no query or fragment")
         return value
 
+    # Where a graceful stop (SIGTERM, SIGINT) of a server on the embedded memory store, with
+    # resuming on, writes the live state (calls, queues, agents, timers, sessions) for the next
+    # start within `[signaling] resume_window` to take back (docs/deploy.md). Relative to the
+    # config file's folder; "" writes none (a stop then ends every call, as a crash would).
+    snapshot: str = "var/callcenter.snapshot.json"
+
 
 class StatisticsSettings(_Strict):
     # Service level X/Y: the share of calls answered within this many seconds (Y).
@@ -390,6 +396,11 @@ class Config(_Strict):
             return None
         return ((self.base_dir / server.tls_cert).resolve(),
                 (self.base_dir / server.tls_key).resolve())
+
+    @property
+    def snapshot_path(self) -> Path | None:
+        """The restart snapshot's file (``[store] snapshot``), None if there is to be none."""
+        return (self.base_dir / self.store.snapshot).resolve() if self.store.snapshot else None
 
     def plugin_settings(self, name: str) -> dict[str, Any]:
         return dict(self.plugins.settings.get(name, {}))

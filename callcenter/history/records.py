@@ -197,10 +197,12 @@ class History:
         return {"pending": len(self.pending), "failures": self.failures,
                 "writingFor": None if started is None else round(time.monotonic() - started, 3)}
 
-    def close_interrupted(self) -> list[CallEvent]:
-        """At start: close this node's calls left open by a process that died; returns the
+    def close_interrupted(self, keep: frozenset[tuple[str, str]] = frozenset()
+                          ) -> list[CallEvent]:
+        """At start: close this node's calls left open by a process that died, except those in
+        ``keep`` (app id, call id: taken over from a restart snapshot); returns the
         ``call.interrupted`` events (already in the event log) for the plugins."""
-        closed = self.offload(self.database.close_interrupted, self.node, time.time())
+        closed = self.offload(self.database.close_interrupted, self.node, time.time(), keep)
         if closed:
             log.warning("closed %d calls left open when this server last stopped", len(closed))
         return [CallEvent(EventName.INTERRUPTED, e["app_id"], e["call_id"], None, e["at"],

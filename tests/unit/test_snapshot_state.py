@@ -5,6 +5,7 @@ new process's objects."""
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from test_contact_center_domain import APP, World
@@ -106,3 +107,29 @@ def test_resume_streams_keep_their_session_seq_and_kept_events():
     assert list(back.sent) == list(stream.sent)
     assert again.suspend(APP, "alice", "old-sid") == 1
     assert again.take_back(back, 1) == [("signal", {"callId": "x", "kind": "offer", "seq": 2})]
+
+
+def test_a_snapshot_is_read_once_and_only_if_this_version_wrote_it_within_the_window(
+        tmp_path, caplog):
+    from callcenter.server import snapshot
+
+    path = tmp_path / "var" / "snap.json"
+    assert snapshot.load(path, 30) is None and caplog.records == []  # none: nothing said
+
+    good = {"kind": snapshot.KIND, "format": snapshot.FORMAT, "written_at": time.time() - 5,
+            "store": {}, "contact_center": {}}
+    snapshot.write(path, snapshot.encode(good))
+    assert path.stat().st_mode & 0o777 == 0o600
+    assert [p.name for p in path.parent.iterdir()] == ["snap.json"]  # no temporary left
+    assert snapshot.load(path, 30) == good
+    assert not path.exists()  # good for one start
+
+    for bad, reason in (({**good, "format": snapshot.FORMAT + 1}, "format"),
+                        ({**good, "written_at": time.time() - 31}, "resume window"),
+                        ({**good, "written_at": time.time() + 60}, "resume window"),
+                        ({**good, "kind": "other"}, "unreadable")):
+        caplog.clear()
+        snapshot.write(path, snapshot.encode(bad))
+        assert snapshot.load(path, 30) is None
+        assert [r.getMessage() for r in caplog.records if reason in r.getMessage()] != []
+        assert len(caplog.records) == 1 and not path.exists()

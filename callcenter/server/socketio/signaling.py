@@ -115,6 +115,11 @@ class Signaling:
         # Every timer of every call and agent, fired by one task (started with the first).
         self.timers = TimerQueue()
         self._timer_wake: Any = None
+        # A graceful restart (callcenter.server.snapshot): while `restarting`, requests and new
+        # connections are refused; once `frozen` (the snapshot is taken), nothing changes the
+        # live state any more: no timer fires, no tick runs, a closed connection ends nothing.
+        self.restarting = False
+        self.frozen = False
         self.request_limiter = MovingWindow(config.server.rate_limit)
         self.requests: dict[str, Callable[[Session, Any], dict[str, Any]]] = {
             name: getattr(self, f"on_{name}") for name in self.REQUESTS}
@@ -133,6 +138,8 @@ class Signaling:
         def run() -> None:
             while True:
                 self.socketio.sleep(self.TICK_SECONDS)
+                if self.frozen:
+                    return
                 for app_id in apps:
                     try:
                         self.store.ping()  # gone: the tick changes nothing, the next catches up
@@ -175,6 +182,8 @@ class Signaling:
 
     def on_connect(self, auth: Any = None) -> None:
         try:
+            if self.restarting:
+                raise Refused("RESTARTING", "the server is restarting; connect again shortly")
             identity = self.authenticate(auth)
         except Refused as exc:
             log.info("connection refused: %s", exc.code)
@@ -275,6 +284,9 @@ class Signaling:
 
     def on_disconnect(self, reason: Any = None) -> None:
         sid = request.sid
+        if self.frozen:  # the restart's snapshot holds the session as it was
+            self.sessions.pop(sid, None)
+            return
         self.request_limiter.clear(sid)
         worker_id = self.sid_workers.pop(sid, None)
         if worker_id is not None and self.recorder is not None:
@@ -379,6 +391,8 @@ class Signaling:
 
     def handle(self, event: str, args: tuple[Any, ...]) -> dict[str, Any]:
         sid = request.sid
+        if self.restarting:
+            raise Refused("RESTARTING", "the server is restarting: resume, then ask again")
         if not self.request_limiter.hit(sid):
             raise Refused("RATE_LIMITED", f"at most {self.config.server.rate_limit}")
         session = self.sessions.get(sid)
@@ -732,6 +746,8 @@ class Signaling:
                 wake.wait(wait)
                 wake.clear()
                 continue
+            if self.frozen:
+                return
             for timer in self.timers.pop_due(time.monotonic()):
                 try:
                     # With the store gone the timer does nothing now and fires when it is back.
@@ -746,3 +762,46 @@ class Signaling:
                 except Exception:
                     log.exception("%s timer of %s in call %s failed", timer.kind,
                                   timer.user_id, timer.call_id)
+
+    # -- a graceful restart (callcenter.server.snapshot) ------------------------------------
+
+    def timers_state(self) -> list[dict[str, Any]]:
+        """Every timer still set, due at a wall-clock time (the next process's monotonic clock
+        is another)."""
+        mono, wall = time.monotonic(), time.time()
+        return [timer.to_state(wall + due - mono) for timer, due in self.timers.pending()]
+
+    def sessions_state(self) -> list[dict[str, Any]]:
+        """The connections logged in now: at start they are suspended, waiting for a resume."""
+        return [{"app_id": s.app_id, "user_id": s.user_id, "sid": s.sid,
+                 "role": s.identity.role.value} for s in self.sessions.values()]
+
+    def restore(self, streams: list[dict[str, Any]], timers: list[dict[str, Any]],
+                sessions: list[dict[str, Any]], dropped_at: float) -> int:
+        """After a graceful restart, once the store and the contact center have their state
+        back: the sessions' streams and the timers come back (overdue ones fire at once), and
+        every session that was connected is suspended as if its connection had dropped at
+        ``dropped_at``, with the rest of the resume window to come back in. Media workers'
+        sessions end (their recordings did). Returns the sessions suspended."""
+        self.resumption.load_state(streams)
+        now = time.time()
+        self.set_timers([Timer.from_state(t, now) for t in timers], [])
+        remaining = max(0.0, self.resumption.window - (now - dropped_at))
+        users = []
+        for saved in sessions:
+            app_id, user_id, sid = saved["app_id"], saved["user_id"], saved["sid"]
+            if self.store.session_of(app_id, user_id) != sid:
+                continue
+            epoch = None if saved["role"] == Role.SERVICE.value else \
+                self.resumption.suspend(app_id, user_id, sid)
+            if epoch is None:
+                self.end_dropped(app_id, user_id, sid)
+                continue
+            self.set_timers([Timer(remaining, app_id, None, user_id, TimerKind.RESUME, epoch)],
+                            [])
+            users.append((app_id, user_id))
+        for app_id in dict.fromkeys(app_id for app_id, _ in users):
+            self.deliver(app_id, self.center.sessions_suspended(
+                [(a, u) for a, u in users if a == app_id]))
+        return len(users)
+
