@@ -63,6 +63,17 @@ class History:
         # opens its row and only its end closes it.
         self._open: dict[tuple[str, str], str] = {}
 
+    # -- a graceful restart's snapshot (callcenter.server.snapshot) ----------------------------
+
+    def open_state(self) -> list[dict[str, str]]:
+        """The calls whose row is open, and of which kind: what a restart must know to close a
+        direct call's row when it ends in the next process."""
+        return [{"app_id": app_id, "call_id": call_id, "kind": kind}
+                for (app_id, call_id), kind in self._open.items()]
+
+    def load_open_state(self, state: list[dict[str, str]]) -> None:
+        self._open = {(row["app_id"], row["call_id"]): row["kind"] for row in state}
+
     # -- what the server tells it --------------------------------------------------------------
 
     def call_record(self, app_id: str, record: dict[str, Any]) -> None:

@@ -2,15 +2,15 @@
 processes (docs/deploy.md, "Restarts with the embedded store").
 
 On SIGTERM with resuming on (``[signaling] resume_window`` > 0), serve.py stops taking requests,
-``capture``s everything the process holds in memory — the store's sessions, lines, calls and
-missed calls, the contact center's agents, queued calls, recently finished calls and handle
-times, the resume streams with their kept events, and every timer with its wall-clock due time —
-and ``write``s it to ``[store] snapshot``, then closes the connections without ending a call.
-The next start ``load``s it if it is younger than the resume window, leaves those calls open in
-the history, and ``restore``s it: every session that was connected waits for its client to resume,
-as after a dropped connection. Each domain object encodes itself (``to_state``/``from_state``,
-fields named, so that the next version of the code can read what this one wrote); this module
-only puts the parts together and does the file's I/O.
+``capture``s everything the process holds in memory (the store's sessions, lines, calls and
+missed calls; the contact center's agents, queued calls, recently finished calls and handle
+times; the resume streams with their kept events; every timer with its wall-clock due time; the
+history rows still open) and ``write``s it to ``[store] snapshot``, then closes the connections
+without ending a call. The next start ``load``s it if it is younger than the resume window,
+``restore``s it (the history keeps those calls open), and every session that was connected
+waits for its client to resume, as after a dropped connection. Each domain object encodes itself
+(``to_state``/``from_state``, fields named, so that the next version of the code can read what
+this one wrote); this module only puts the parts together and does the file's I/O.
 
 A crash (SIGKILL, a power cut) writes nothing: the next start closes the calls as interrupted.
 """
@@ -54,6 +54,7 @@ def capture(runtime: Runtime) -> dict[str, Any]:
         "streams": signaling.resumption.to_state(),
         "timers": signaling.timers_state(),
         "sessions": signaling.sessions_state(),
+        "history": runtime.history.open_state(),
     }
 
 
@@ -134,7 +135,10 @@ def restore(runtime: Runtime, state: dict[str, Any]) -> frozenset[tuple[str, str
     for app_id, call_id in dropped:
         log.warning("call %s/%s waited in a queue no longer configured: not taken back",
                     app_id, call_id)
-    return live_calls(state) - set(dropped)
+    kept = live_calls(state) - set(dropped)
+    runtime.history.load_open_state([row for row in state.get("history", [])
+                                     if (row["app_id"], row["call_id"]) in kept])
+    return kept
 
 
 def forget(runtime: Runtime) -> None:
@@ -142,6 +146,7 @@ def forget(runtime: Runtime) -> None:
     assert isinstance(runtime.signaling.store, MemoryStore)
     runtime.signaling.store.load_state({})
     runtime.signaling.center.restore({})
+    runtime.history.load_open_state([])
 
 
 def resume_sessions(runtime: Runtime, state: dict[str, Any] | None) -> None:

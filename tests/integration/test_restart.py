@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 import requests
 from contact_center_helpers import Desk, agent, demo_extra, enqueue, first_offer, queue
+from signaling_helpers import in_call
 
 from callcenter.client.call_client import AUDIO_CALL, CallClient, CallClientError
 from callcenter.client.media import CallMedia
@@ -110,6 +111,11 @@ async def test_a_graceful_restart_keeps_every_call_the_queue_and_the_agents(serv
             waiter, wait_id, wait_ack = await enqueue(desk, "line", "waiter", type=AUDIO_CALL)
             assert wait_ack["position"] == 2
             joined = until_record(srv, wait_id)["joinedAt"]
+            # A direct call, one side of which dropped before the restart and comes back after.
+            alice, bob = await desk.customer("alice"), await desk.customer("bob")
+            direct_id = await in_call(alice, bob)
+            await bob.close()
+            await alice.next_event("reconnecting", callId=direct_id, userID=bob.user_id)
             before = await inbound(talker_media, "rs_a1")
             assert before > 0
             await asyncio.sleep(0.6)  # the history's background write
@@ -120,12 +126,15 @@ async def test_a_graceful_restart_keeps_every_call_the_queue_and_the_agents(serv
             started = time.monotonic()
             again = start(server_factory, port=srv.port)
             up = time.monotonic()
-            everyone = [a1, talker, a2, ringing, waiter]
-            acks = await asyncio.gather(*(resume(c) for c in everyone))
+            # Customers first: an agent back before the first in line would be offered the
+            # next call (a customer away is offered to nobody).
+            customers = [talker, ringing, waiter, alice, bob]
+            acks = list(await asyncio.gather(*(resume(c) for c in customers)))
+            acks += await asyncio.gather(resume(a1), resume(a2))
             resumed = time.monotonic()
-            assert [ack["resumed"] for ack in acks] == [True] * 5, acks
+            assert [ack["resumed"] for ack in acks] == [True] * 7, acks
             print(f"\nSIGTERM to process gone {started - told:.2f} s, start to healthy "
-                  f"{up - started:.2f} s, healthy to 5 clients resumed {resumed - up:.2f} s, "
+                  f"{up - started:.2f} s, healthy to 7 clients resumed {resumed - up:.2f} s, "
                   f"SIGTERM to resumed {resumed - told:.2f} s")
             assert "took back the live state of the last stop" in again.log()
             assert "calls left open" not in again.log()  # none closed as interrupted
@@ -159,6 +168,10 @@ async def test_a_graceful_restart_keeps_every_call_the_queue_and_the_agents(serv
             [waiting] = [c for c in live["calls"] if c["callId"] == wait_id]
             assert waiting["joinedAt"] == joined and waiting["state"] == "waiting"
 
+            await alice.next_event("reconnected", callId=direct_id, userID=bob.user_id)
+            await bob.hangup(direct_id)
+            assert (await alice.next_event("call_end", callId=direct_id))["reason"] == "hangup"
+
             await talker.hangup(talk_id)
             await a1.next_event("call_end", callId=talk_id)
             await ringing.hangup(ring_id)
@@ -173,8 +186,10 @@ async def test_a_graceful_restart_keeps_every_call_the_queue_and_the_agents(serv
     waited = until_record(again, wait_id, outcome="abandoned")
     assert waited["joinedAt"] == joined and waited["wait"] >= resumed - started
     until_record(again, ring_id, outcome="completed")
+    direct = until_record(again, direct_id, outcome="answered")
+    assert direct["endReason"] == "hangup" and direct["talk"] >= resumed - started
     listed = [c["callId"] for c in api(again, "/api/calls").json()["calls"]]
-    for call_id in (talk_id, ring_id, wait_id):
+    for call_id in (talk_id, ring_id, wait_id, direct_id):
         assert listed.count(call_id) == 1, listed
     events = [e["event"] for e in talk["events"]]
     assert "call.interrupted" not in events and events.count("call.ended") == 1, events
