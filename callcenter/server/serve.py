@@ -93,10 +93,7 @@ def run(config: Config, plugins: PluginHost, host: str, port: int) -> None:
         # eventlet's server waits for every open websocket before it returns, so the process
         # closes the sessions itself, runs the shutdown hooks and leaves.
         log.info("callcenter stopping")
-        _write_snapshot(runtime, snapshot_path)
-        # With the snapshot written, these disconnects end nothing (the signaling is frozen).
-        for sid in list(runtime.signaling.sessions):
-            runtime.socketio.server.disconnect(sid)
+        _close_connections(runtime, kept=_write_snapshot(runtime, snapshot_path))
         for worker in workers:
             worker.stop()
         eventlet.sleep(0.2)
@@ -230,6 +227,16 @@ def _write_snapshot(runtime: Runtime, path: Path | None) -> bool:
              "%g s takes it back", path, (time.monotonic() - started) * 1000,
              len(snapshot.live_calls(state)), len(state["sessions"]), signaling.resumption.window)
     return True
+
+
+def _close_connections(runtime: Runtime, kept: bool) -> None:
+    """Close every connection: after a restart snapshot only the transports (the sessions and
+    their calls go on in the next process), otherwise the sessions, which ends their calls."""
+    for sid in list(runtime.signaling.sessions):
+        if kept:
+            runtime.signaling.drop_connection(sid)
+        else:
+            runtime.socketio.server.disconnect(sid)
 
 
 def _listen(host: str, port: int) -> socket.socket:

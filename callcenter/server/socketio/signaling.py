@@ -115,9 +115,12 @@ class Signaling:
         # Every timer of every call and agent, fired by one task (started with the first).
         self.timers = TimerQueue()
         self._timer_wake: Any = None
-        # A graceful restart (callcenter.server.snapshot): while `restarting`, requests and new
-        # connections are refused; once `frozen` (the snapshot is taken), nothing changes the
-        # live state any more: no timer fires, no tick runs, a closed connection ends nothing.
+        # A graceful restart (callcenter.server.snapshot): while `restarting`, new connections
+        # and the requests whose work goes on in the background (BACKGROUND_REQUESTS) are
+        # refused and the tick stops, so that the snapshot, taken once the work under way is
+        # done, holds all of it; once `frozen` (the snapshot is taken), nothing changes the live
+        # state any more: every request is refused, no timer fires, a closed connection ends
+        # nothing.
         self.restarting = False
         self.frozen = False
         self.request_limiter = MovingWindow(config.server.rate_limit)
@@ -138,7 +141,7 @@ class Signaling:
         def run() -> None:
             while True:
                 self.socketio.sleep(self.TICK_SECONDS)
-                if self.frozen:
+                if self.restarting:
                     return
                 for app_id in apps:
                     try:
@@ -370,6 +373,9 @@ class Signaling:
 
     # Requests whose handling time is the server's share of call setup (a metric).
     SETUP_REQUESTS = frozenset({"invite", "enqueue", "accept"})
+    # Requests whose outcome is delivered by a background task, after the ack (its timers are
+    # set then): refused while a graceful restart waits for the work under way.
+    BACKGROUND_REQUESTS = frozenset({"invite", "enqueue"})
 
     def on_request(self, event: str, *args: Any) -> dict[str, Any]:
         """Every client event arrives here; the answer is the acknowledgement."""
@@ -391,7 +397,7 @@ class Signaling:
 
     def handle(self, event: str, args: tuple[Any, ...]) -> dict[str, Any]:
         sid = request.sid
-        if self.restarting:
+        if self.frozen or (self.restarting and event in self.BACKGROUND_REQUESTS):
             raise Refused("RESTARTING", "the server is restarting: resume, then ask again")
         if not self.request_limiter.hit(sid):
             raise Refused("RATE_LIMITED", f"at most {self.config.server.rate_limit}")
@@ -764,6 +770,14 @@ class Signaling:
                                   timer.user_id, timer.call_id)
 
     # -- a graceful restart (callcenter.server.snapshot) ------------------------------------
+
+    def drop_connection(self, sid: str) -> None:
+        """Close the connection's transport, not its Socket.IO session: a client told
+        "io server disconnect" would not reconnect (socket.io-client's rule; the SDK then ends
+        its call), while one whose transport closed reconnects and resumes."""
+        eio_sid = self.socketio.server.manager.eio_sid_from_sid(sid, "/")
+        if eio_sid is not None:
+            self.socketio.server.eio.disconnect(eio_sid)
 
     def timers_state(self) -> list[dict[str, Any]]:
         """Every timer still set, due at a wall-clock time (the next process's monotonic clock
