@@ -85,7 +85,8 @@ def run(config: Config, plugins: PluginHost, host: str, port: int) -> None:
         url = make_url(runtime.history.database.url).render_as_string(hide_password=True)
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         log.error("cannot open the database %s: %s", url, reason)
-        sys.exit(2)
+        sys.exit(2)  # a snapshot taken back stays for the next start within the window
+    snapshot.discard(snapshot_path if saved is not None else None)
     # Known before a signal can arrive: a SIGTERM during the plugins' start-up stops them too.
     workers: list[_ChildWorker] = []
 
@@ -200,6 +201,7 @@ def _take_back(runtime: Runtime, path: Path | None, window: float
         log.warning("ignoring the restart snapshot %s: its contents do not fit (%s: %s); calls "
                     "left open are closed as interrupted", path, type(exc).__name__, exc)
         snapshot.forget(runtime)
+        snapshot.discard(path)
         return None, frozenset()
 
 

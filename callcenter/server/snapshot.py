@@ -82,8 +82,10 @@ def write(path: Path, text: str) -> None:
 
 def load(path: Path, window: float) -> dict[str, Any] | None:
     """The snapshot at ``path`` if one is there and can be used: written by this format, less
-    than ``window`` seconds ago. It is removed either way (a snapshot is good for one start);
-    one that cannot be used is ignored with one log line."""
+    than ``window`` seconds ago. One that cannot be used is ignored with one log line, and
+    removed; one that can be is removed by ``discard`` once the start has got past the database
+    (a snapshot is good for one start, but a start that fails before it has used it leaves it to
+    the next)."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -92,26 +94,34 @@ def load(path: Path, window: float) -> dict[str, Any] | None:
         log.warning("ignoring the restart snapshot %s: cannot read it (%s); calls left open are "
                     "closed as interrupted", path, exc.strerror or exc)
         return None
-    path.unlink(missing_ok=True)
     try:
         state = json.loads(text)
         if not isinstance(state, dict) or state.get("kind") != KIND:
             raise ValueError("not a callcenter snapshot")
         written_at = float(state["written_at"])
     except (ValueError, KeyError, TypeError) as exc:
+        path.unlink(missing_ok=True)
         log.warning("ignoring the restart snapshot %s: unreadable (%s); calls left open are "
                     "closed as interrupted", path, exc)
         return None
     if state.get("format") != FORMAT:
+        path.unlink(missing_ok=True)
         log.warning("ignoring the restart snapshot %s: format %r, this version reads %d; calls "
                     "left open are closed as interrupted", path, state.get("format"), FORMAT)
         return None
     age = time.time() - written_at
     if not 0 <= age < window:
+        path.unlink(missing_ok=True)
         log.warning("ignoring the restart snapshot %s: written %.1f s ago, the resume window is "
                     "%g s; calls left open are closed as interrupted", path, age, window)
         return None
     return state
+
+
+def discard(path: Path | None) -> None:
+    """The snapshot was taken back: the next start must not take it back again."""
+    if path is not None:
+        path.unlink(missing_ok=True)
 
 
 def live_calls(state: dict[str, Any] | None) -> frozenset[tuple[str, str]]:

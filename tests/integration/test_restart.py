@@ -9,6 +9,7 @@ sends real media (aiortc), peer to peer, which the restart does not touch."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from typing import Any
 
@@ -261,3 +262,20 @@ async def test_a_crash_loses_the_live_state_and_closes_the_calls_as_interrupted(
         third = start(server_factory, port=srv.port)
         await interrupted_at_restart(third, a1, customer, call_id)
     assert "snapshot" not in third.log()
+
+
+async def test_a_snapshot_whose_contents_do_not_fit_is_ignored_with_one_log_line(
+        server_factory, tmp_path):
+    srv = start(server_factory)
+    async with Desk(srv) as desk:
+        a1, customer, call_id = await in_talk(srv, desk)
+        stop(srv)
+        path = tmp_path / "var" / "callcenter.snapshot.json"
+        state = json.loads(path.read_text())
+        state["contact_center"]["calls"] = [{"call": {"app_id": "demo"}}]  # no id
+        path.write_text(json.dumps(state))
+        again = start(server_factory, port=srv.port)
+        await interrupted_at_restart(again, a1, customer, call_id)
+    lines = [line for line in again.log().splitlines() if "snapshot" in line]
+    assert len(lines) == 1 and "do not fit" in lines[0], lines
+    assert not path.exists()
