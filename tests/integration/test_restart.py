@@ -24,8 +24,8 @@ from callcenter.testing.tracks import synthetic_tracks
 
 pytestmark = pytest.mark.timeout(120)
 
-QUEUES = [queue("line", ring_timeout=20)]
-AGENTS = [agent("rs_a1", ["line"]), agent("rs_a2", ["line"])]
+QUEUES = [queue("line", ring_timeout=20), queue("wrap", wrap_up=60), queue("brief", max_wait=3)]
+AGENTS = [agent("rs_a1", ["line"]), agent("rs_a2", ["line"]), agent("rs_a3", ["wrap"])]
 # An agent gone longer than agent_grace goes offline; a loaded test machine must not get there.
 EXTRA = "[contact_center]\nagent_grace = 60\n"
 
@@ -194,6 +194,44 @@ async def test_a_graceful_restart_keeps_every_call_the_queue_and_the_agents(serv
         assert listed.count(call_id) == 1, listed
     events = [e["event"] for e in talk["events"]]
     assert "call.interrupted" not in events and events.count("call.ended") == 1, events
+
+
+async def test_timers_come_due_when_they_were_due_and_wrap_up_and_rating_carry_over(
+        server_factory):
+    srv = start(server_factory)
+    async with Desk(srv) as desk:
+        a3 = await desk.agent("rs_a3")
+        rated, rated_id, _ = await enqueue(desk, "wrap", "rated", type=AUDIO_CALL)
+        await first_offer([a3], callId=rated_id)
+        await a3.accept(rated_id)
+        await rated.next_event("user_enter", callId=rated_id)
+        await rated.hangup(rated_id)
+        await a3.next_event("call_end", callId=rated_id)
+        # Nobody serves "brief": its max_wait (3 s) comes due while the server is down.
+        brief, brief_id, _ = await enqueue(desk, "brief", "brief", type=AUDIO_CALL)
+        joined = until_record(srv, brief_id)["joinedAt"]
+        stop(srv)
+        await asyncio.sleep(max(0.0, joined + 3.2 - time.time()))
+        again = start(server_factory, port=srv.port)
+        healthy = time.time()
+        for client in (a3, rated, brief):
+            assert (await resume(client))["resumed"] is True
+
+        # Overdue: it fired at once on the start, not 3 s after it.
+        end = await brief.next_event("call_end", callId=brief_id)
+        assert end["reason"] == "queue_timeout"
+        timed_out = until_record(again, brief_id, outcome="timed_out")
+        assert joined + 3 <= timed_out["endedAt"] <= healthy
+
+        # The wrap-up goes on (its 60 s timer with it), and the customer may still rate.
+        state = await a3.agent_state()
+        assert state["agent"]["state"] == "wrap_up" and state["agent"]["callId"] == rated_id
+        assert [c["callId"] for c in state["callsToday"]] == [rated_id]
+        await a3.wrap_up(rated_id, "sold", "across a restart")
+        await rated.rate(rated_id, 5)
+    record = until_record(again, rated_id, rating=5)
+    assert record["disposition"] == "sold" and record["notes"] == "across a restart"
+    assert record["outcome"] == "completed" and record["endReason"] == "hangup"
 
 
 async def in_talk(srv: Any, desk: Desk) -> tuple[CallClient, CallClient, str]:
