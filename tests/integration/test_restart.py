@@ -161,6 +161,10 @@ async def test_a_graceful_restart_keeps_every_call_the_queue_and_the_agents(serv
             cancel = await a2.next_event("calling_cancel", callId=ring_id)
             assert cancel["reason"] == "disconnected"
             await a2.next_event("offer", callId=ring_id, timeout=5)
+            # In their order: the missed cancel before the new offer, which it must not cancel.
+            order = [e.name for e in a2.events if e.name in ("calling_cancel", "offer")
+                     and e.data.get("callId") == ring_id]
+            assert order == ["offer", "calling_cancel", "offer"], order
             await a2.accept(ring_id)
             await ringing.next_event("user_enter", callId=ring_id, userID="rs_a2")
             update = await waiter.next_event("queue_update", callId=wait_id, position=1)

@@ -41,7 +41,7 @@ from callcenter.hooks.host import PluginHost
 from callcenter.server.http.metrics import Metrics
 from callcenter.server.http.rate_limit import MovingWindow
 from callcenter.server.socketio import wire
-from callcenter.server.socketio.resume import Resumption, Stream
+from callcenter.server.socketio.resume import REPLAY_KEPT, Resumption, Stream
 
 log = logging.getLogger("callcenter.server.socketio.signaling")
 calls_log = logging.getLogger("callcenter.calls")
@@ -68,10 +68,12 @@ class Session:
     sid: str
     identity: Identity
     # The session this connection carries on (resume.py) and, when it took one back, the events
-    # it missed, sent after the hello ack.
+    # it missed, sent after the hello ack; until they are, the session's new events queue
+    # behind them (a new offer must not arrive before the missed cancel of the old one).
     stream_id: str = ""
     resumed: bool | None = None  # None: no resume asked
     missed: list[tuple[str, dict[str, Any]]] | None = None
+    replaying: bool = False
 
     @property
     def app_id(self) -> str:
@@ -434,10 +436,10 @@ class Signaling:
     def on_hello(self, session: Session, payload: Any) -> dict[str, Any]:
         wire.parse(wire.Empty, payload)
         limits = self.switchboard.limits
-        missed, session.missed = session.missed, None
-        if missed:
+        if session.missed is not None and not session.replaying:
             # After the ack, in their order: the client knows from the ack it resumed.
-            self.socketio.start_background_task(self.replay, session.sid, missed)
+            session.replaying = True
+            self.socketio.start_background_task(self.replay, session)
         app = self.config.app(session.app_id)
         resume = {} if app is None or session.identity.role is Role.SERVICE else {
             "resumeToken": mint_resume(session.identity, app.secret, session.stream_id),
@@ -629,12 +631,23 @@ class Signaling:
             # Numbered and kept for a resume; a suspended session's dropped connection gets
             # nothing now, and the events on resume.
             payload = self.resumption.stamp(app_id, user_id, event, payload)
-            if sid in self.sessions:
+            session = self.sessions.get(sid)
+            if session is None:
+                return
+            if session.missed is not None:  # a resume's replay has not gone out yet
+                session.missed.append((event, payload))
+                if len(session.missed) > REPLAY_KEPT:  # a client that never says hello
+                    del session.missed[0]
+            else:
                 self.socketio.emit(event, payload, to=sid)
 
-    def replay(self, sid: str, missed: list[tuple[str, dict[str, Any]]]) -> None:
-        for event, payload in missed:
-            self.socketio.emit(event, payload, to=sid)
+    def replay(self, session: Session) -> None:
+        """A resumed session's missed events, then those that came meanwhile, in order."""
+        missed = session.missed or []
+        while missed:
+            event, payload = missed.pop(0)
+            self.socketio.emit(event, payload, to=session.sid)
+        session.missed = None
 
     def sessions_of(self, app_id: str, out: Outcome) -> dict[str, str | None]:
         """The session of every user a step's notices go to, read as one step (the domain's one
