@@ -135,3 +135,21 @@ def test_a_snapshot_is_read_once_and_only_if_this_version_wrote_it_within_the_wi
         assert snapshot.load(path, 30) is None
         assert [r.getMessage() for r in caplog.records if reason in r.getMessage()] != []
         assert len(caplog.records) == 1 and not path.exists()
+
+
+def test_a_snapshot_keeps_the_events_a_client_may_have_missed_not_every_one_sent():
+    from callcenter.server.socketio.resume import IN_FLIGHT_KEPT
+
+    resumption = Resumption(30)
+    resumption.open(APP, "agent")  # connected: it has all but the last few
+    resumption.open(APP, "gone")  # dropped after 80 events, 10 more since
+    for n in range(100):
+        resumption.stamp(APP, "agent", "agent_update", {"n": n})
+        if n == 80:
+            resumption.suspend(APP, "gone", "old-sid")
+        if n <= 90:
+            resumption.stamp(APP, "gone", "queue_update", {"n": n})
+    kept = {s["user_id"]: [e["seq"] for e in s["sent"]] for s in resumption.to_state()}
+    assert kept["agent"] == list(range(101 - IN_FLIGHT_KEPT, 101))
+    # 80 sent before the drop (the last IN_FLIGHT_KEPT of them kept), 11 since (all kept)
+    assert kept["gone"] == list(range(81 - IN_FLIGHT_KEPT, 92))
