@@ -53,9 +53,9 @@ from callcenter.store import redacted  # noqa: E402
 
 log = logging.getLogger("callcenter.server.serve")
 
-# Seconds a graceful stop waits, refusing requests, for the deliveries under way to finish before
-# it takes the restart snapshot (their timers must be in it).
-DRAIN_SECONDS = 0.1
+# At most this long a graceful stop waits for the outcomes being delivered (their timers are set
+# last) before it takes the restart snapshot; requests are served meanwhile.
+DRAIN_SECONDS = 1.0
 
 
 def run(config: Config, plugins: PluginHost, host: str, port: int) -> None:
@@ -206,14 +206,20 @@ def _take_back(runtime: Runtime, path: Path | None, window: float
 
 
 def _write_snapshot(runtime: Runtime, path: Path | None) -> bool:
-    """Stop taking requests, let what is under way finish, then write the live state for the
-    next start (callcenter.server.snapshot) and freeze it: whether it was written (never with
-    resuming off: clients could not come back to it)."""
+    """Stop taking connections, let the deliveries under way finish, then write the live state
+    for the next start (callcenter.server.snapshot) and freeze it: whether it was written (never
+    with resuming off: clients could not come back to it)."""
     signaling = runtime.signaling
     if path is None or signaling.resumption.window <= 0:
         return False
     signaling.restarting = True
-    eventlet.sleep(DRAIN_SECONDS)
+    started = time.monotonic()
+    eventlet.sleep(0)
+    while signaling.delivering and time.monotonic() - started < DRAIN_SECONDS:
+        eventlet.sleep(0.005)
+    if signaling.delivering:
+        log.warning("taking the restart snapshot with %d deliveries under way: their timers "
+                    "may be missing", signaling.delivering)
     started = time.monotonic()
     try:
         state = snapshot.capture(runtime)

@@ -321,3 +321,41 @@ async def test_a_snapshot_whose_contents_do_not_fit_is_ignored_with_one_log_line
     lines = [line for line in again.log().splitlines() if "snapshot" in line]
     assert len(lines) == 1 and "do not fit" in lines[0], lines
     assert not path.exists()
+
+
+async def test_what_was_acknowledged_around_the_stop_is_kept_with_its_timers(
+        server_factory):
+    srv = start(server_factory)
+    async with Desk(srv) as desk:
+        customers = [await desk.customer(f"late{i}") for i in range(10)]
+
+        async def enqueue_soon(client: CallClient, delay: float) -> Any:
+            await asyncio.sleep(delay)
+            try:
+                return await client.request("enqueue", {"queue": "brief", "type": AUDIO_CALL},
+                                            timeout=3)
+            except CallClientError as exc:
+                return exc.code
+
+        sent = asyncio.gather(*(enqueue_soon(c, i * 0.008) for i, c in enumerate(customers)))
+        await asyncio.sleep(0.03)
+        srv.process.terminate()  # while the requests keep coming
+        acks = await sent
+        assert srv.process.wait(10) == 0
+        again = start(server_factory, port=srv.port)
+        print("\nacks around the stop:", [a.get("error", {}).get("code", "ok")
+                                          if isinstance(a, dict) else a for a in acks])
+        for client, ack in zip(customers, acks, strict=True):
+            assert (await resume(client))["resumed"] is True
+            if isinstance(ack, dict) and ack["ok"]:
+                # Its call came through the restart, and so did its max_wait timer.
+                end = await client.next_event("call_end", callId=ack["callId"], timeout=10)
+                assert end["reason"] == "queue_timeout"
+                until_record(again, ack["callId"], outcome="timed_out")
+            elif isinstance(ack, dict):
+                assert ack["error"]["code"] == "RESTARTING", ack
+                # Refused means nothing was done: no call holds the customer's line.
+                joined = await client.enqueue("wrap", AUDIO_CALL)
+                await client.hangup(joined["callId"])
+            else:
+                assert ack in ("NOT_CONNECTED", "TIMEOUT"), ack

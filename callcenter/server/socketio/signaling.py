@@ -118,13 +118,14 @@ class Signaling:
         self.timers = TimerQueue()
         self._timer_wake: Any = None
         # A graceful restart (callcenter.server.snapshot): while `restarting`, new connections
-        # and the requests whose work goes on in the background (BACKGROUND_REQUESTS) are
-        # refused and the tick stops, so that the snapshot, taken once the work under way is
-        # done, holds all of it; once `frozen` (the snapshot is taken), nothing changes the live
-        # state any more: every request is refused, no timer fires, a closed connection ends
-        # nothing.
+        # are refused and the tick stops; the snapshot is taken once no outcome is being
+        # delivered (`delivering`: a step's timers are set at the end of its delivery, which
+        # may yield, or run in a background task after the ack). Once `frozen` (the snapshot
+        # is taken), nothing changes the live state any more: every request is refused, no
+        # timer fires, a closed connection ends nothing.
         self.restarting = False
         self.frozen = False
+        self.delivering = 0
         self.request_limiter = MovingWindow(config.server.rate_limit)
         self.requests: dict[str, Callable[[Session, Any], dict[str, Any]]] = {
             name: getattr(self, f"on_{name}") for name in self.REQUESTS}
@@ -375,9 +376,6 @@ class Signaling:
 
     # Requests whose handling time is the server's share of call setup (a metric).
     SETUP_REQUESTS = frozenset({"invite", "enqueue", "accept"})
-    # Requests whose outcome is delivered by a background task, after the ack (its timers are
-    # set then): refused while a graceful restart waits for the work under way.
-    BACKGROUND_REQUESTS = frozenset({"invite", "enqueue"})
 
     def on_request(self, event: str, *args: Any) -> dict[str, Any]:
         """Every client event arrives here; the answer is the acknowledgement."""
@@ -399,7 +397,7 @@ class Signaling:
 
     def handle(self, event: str, args: tuple[Any, ...]) -> dict[str, Any]:
         sid = request.sid
-        if self.frozen or (self.restarting and event in self.BACKGROUND_REQUESTS):
+        if self.frozen:
             raise Refused("RESTARTING", "the server is restarting: resume, then ask again")
         if not self.request_limiter.hit(sid):
             raise Refused("RATE_LIMITED", f"at most {self.config.server.rate_limit}")
@@ -662,6 +660,7 @@ class Signaling:
         """Deliver ``out`` after the request's ack, in a background task; who gets what is read
         now, so the notices keep their place in the order of steps."""
         sids = self.sessions_of(app_id, out)
+        self.delivering += 1
         self.socketio.start_background_task(self._deliver_later, app_id, out, sids)
 
     def _deliver_later(self, app_id: str, out: Outcome, sids: dict[str, str | None]) -> None:
@@ -669,11 +668,22 @@ class Signaling:
             self.deliver(app_id, out, sids)
         except StoreUnavailable:
             pass  # what else the outcome holds waits for nothing in the store; logged once
+        finally:
+            self.delivering -= 1
 
     def deliver(self, app_id: str, out: Outcome,
                 sids: dict[str, str | None] | None = None) -> dict[str, Any]:
         """Send a step's notices, hand its timers, records and events on; ``sids``: the
-        recipients' sessions when already read (``deliver_later``)."""
+        recipients' sessions when already read (``deliver_later``). Counted in ``delivering``
+        while under way (a graceful restart's snapshot waits for none)."""
+        self.delivering += 1
+        try:
+            return self._deliver(app_id, out, sids)
+        finally:
+            self.delivering -= 1
+
+    def _deliver(self, app_id: str, out: Outcome,
+                 sids: dict[str, str | None] | None) -> dict[str, Any]:
         if sids is None:
             sids = self.sessions_of(app_id, out)
         notices = out.notices
