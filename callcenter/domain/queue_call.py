@@ -77,7 +77,7 @@ class QueuedCall:
     _STATE_FIELDS = ("attributes", "verified", "priority", "original_queue", "original_position",
                      "position", "estimated_wait", "outcome", "ended_by", "wrap_up_ended_at",
                      "disposition", "notes", "rating", "max_wait_token", "recorded",
-                     "wait_alerted", "customer_away")
+                     "wait_alerted", "customer_away", "told_ringing")
 
     def to_state(self) -> dict[str, Any]:
         """The queue call as JSON-ready data, fields named; ``from_state`` makes it again."""

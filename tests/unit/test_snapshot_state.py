@@ -153,3 +153,17 @@ def test_a_snapshot_keeps_the_events_a_client_may_have_missed_not_every_one_sent
     assert kept["agent"] == list(range(101 - IN_FLIGHT_KEPT, 101))
     # 80 sent before the drop (the last IN_FLIGHT_KEPT of them kept), 11 since (all kept)
     assert kept["gone"] == list(range(81 - IN_FLIGHT_KEPT, 92))
+
+
+def test_every_field_of_an_agent_and_a_queue_call_is_kept_or_read_from_the_config():
+    """A field added to either without its snapshot would be lost in every graceful restart."""
+    import dataclasses
+
+    from callcenter.domain.agents import Agent
+    from callcenter.domain.queue_call import QueuedCall
+
+    from_config = {"app_id", "id", "name", "queues", "skills"}
+    agent_fields = {f.name for f in dataclasses.fields(Agent)} - from_config
+    assert agent_fields - {"status", "state"} == set(Agent._STATE_FIELDS)
+    call_fields = {f.name for f in dataclasses.fields(QueuedCall)} - {"call", "attempts"}
+    assert call_fields == set(QueuedCall._STATE_FIELDS)
