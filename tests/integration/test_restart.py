@@ -30,9 +30,11 @@ AGENTS = [agent("rs_a1", ["line"]), agent("rs_a2", ["line"]), agent("rs_a3", ["w
 EXTRA = "[contact_center]\nagent_grace = 60\n"
 
 
-def start(server_factory: Any, window: float = 30, port: int | None = None) -> Any:
+def start(server_factory: Any, window: float = 30, port: int | None = None,
+          database_url: str | None = None) -> Any:
     return server_factory(extra=EXTRA, demo_extra=demo_extra(QUEUES, AGENTS),
-                          signaling=f"resume_window = {window}", port=port)
+                          signaling=f"resume_window = {window}", port=port,
+                          database_url=database_url)
 
 
 def api(server: Any, path: str, **params: Any) -> requests.Response:
@@ -89,9 +91,17 @@ def stop(server: Any, sig: str = "term") -> float:
     return told
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Any) -> str | None:
+    if request.param == "sqlite":
+        return None  # the server's own file, found again by the restart on the same port
+    return request.getfixturevalue("postgres").new_database()
+
+
 async def test_a_graceful_restart_keeps_every_call_the_queue_and_the_agents(server_factory,
-                                                                           tmp_path):
-    srv = start(server_factory)
+                                                                           tmp_path,
+                                                                           database_url):
+    srv = start(server_factory, database_url=database_url)
     async with Desk(srv) as desk:
         a1 = await desk.agent("rs_a1")
         talker, talk_id, _ = await enqueue(desk, "line", "talker", type=AUDIO_CALL)
@@ -125,7 +135,7 @@ async def test_a_graceful_restart_keeps_every_call_the_queue_and_the_agents(serv
             assert "wrote the live state to" in srv.log()
             assert (tmp_path / "var" / "callcenter.snapshot.json").exists()
             started = time.monotonic()
-            again = start(server_factory, port=srv.port)
+            again = start(server_factory, port=srv.port, database_url=database_url)
             up = time.monotonic()
             # Customers first: an agent back before the first in line would be offered the
             # next call (a customer away is offered to nobody).
