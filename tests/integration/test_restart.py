@@ -37,6 +37,15 @@ def start(server_factory: Any, window: float = 30, port: int | None = None,
                           database_url=database_url)
 
 
+def snapshot_file(server: Any, database_url: str | None = None) -> Any:
+    """Where the server writes its snapshot by default: beside its SQLite file, named after it,
+    or var/callcenter.snapshot.json beside the config with PostgreSQL."""
+    folder = server.config_path.parent
+    if database_url is None:
+        return folder / f"db-{server.port}.snapshot.json"
+    return folder / "var" / "callcenter.snapshot.json"
+
+
 def api(server: Any, path: str, **params: Any) -> requests.Response:
     token = server.token("sup1", role="supervisor")
     return requests.get(server.url + path, params=params,
@@ -92,14 +101,13 @@ def stop(server: Any, sig: str = "term") -> float:
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Any) -> str | None:
+def database_url(request: pytest.FixtureRequest) -> str | None:
     if request.param == "sqlite":
         return None  # the server's own file, found again by the restart on the same port
     return request.getfixturevalue("postgres").new_database()
 
 
 async def test_a_graceful_restart_keeps_every_call_the_queue_and_the_agents(server_factory,
-                                                                           tmp_path,
                                                                            database_url):
     srv = start(server_factory, database_url=database_url)
     async with Desk(srv) as desk:
@@ -133,7 +141,7 @@ async def test_a_graceful_restart_keeps_every_call_the_queue_and_the_agents(serv
 
             told = stop(srv)
             assert "wrote the live state to" in srv.log()
-            assert (tmp_path / "var" / "callcenter.snapshot.json").exists()
+            assert snapshot_file(srv, database_url).exists()
             started = time.monotonic()
             again = start(server_factory, port=srv.port, database_url=database_url)
             up = time.monotonic()
@@ -149,7 +157,7 @@ async def test_a_graceful_restart_keeps_every_call_the_queue_and_the_agents(serv
                   f"SIGTERM to resumed {resumed - told:.2f} s")
             assert "took back the live state of the last stop" in again.log()
             assert "calls left open" not in again.log()  # none closed as interrupted
-            assert not (tmp_path / "var" / "callcenter.snapshot.json").exists()
+            assert not snapshot_file(srv, database_url).exists()
 
             # Media went peer to peer all along.
             after = await talker_media.inbound_packets("rs_a1")
@@ -271,12 +279,12 @@ async def interrupted_at_restart(again: Any, a1: CallClient, customer: CallClien
     assert state["agent"]["state"] == "waiting" and state["agent"]["callId"] is None
 
 
-async def test_a_snapshot_older_than_the_window_is_ignored(server_factory, tmp_path):
+async def test_a_snapshot_older_than_the_window_is_ignored(server_factory):
     srv = start(server_factory, window=1.5)
     async with Desk(srv) as desk:
         a1, customer, call_id = await in_talk(srv, desk)
         stop(srv)
-        assert (tmp_path / "var" / "callcenter.snapshot.json").exists()
+        assert snapshot_file(srv).exists()
         await asyncio.sleep(1.6)
         again = start(server_factory, window=1.5, port=srv.port)
         await interrupted_at_restart(again, a1, customer, call_id)
@@ -285,12 +293,12 @@ async def test_a_snapshot_older_than_the_window_is_ignored(server_factory, tmp_p
     assert "the resume window is 1.5 s" in lines[0]
 
 
-async def test_a_corrupt_snapshot_is_ignored_with_one_log_line(server_factory, tmp_path):
+async def test_a_corrupt_snapshot_is_ignored_with_one_log_line(server_factory):
     srv = start(server_factory)
     async with Desk(srv) as desk:
         a1, customer, call_id = await in_talk(srv, desk)
         stop(srv)
-        path = tmp_path / "var" / "callcenter.snapshot.json"
+        path = snapshot_file(srv)
         path.write_text(path.read_text()[:-40])  # cut short, as a full disk would leave it
         again = start(server_factory, port=srv.port)
         await interrupted_at_restart(again, a1, customer, call_id)
@@ -300,7 +308,7 @@ async def test_a_corrupt_snapshot_is_ignored_with_one_log_line(server_factory, t
 
 
 async def test_a_crash_loses_the_live_state_and_closes_the_calls_as_interrupted(
-        server_factory, tmp_path):
+        server_factory):
     srv = start(server_factory)
     async with Desk(srv) as desk:
         a1, customer, call_id = await in_talk(srv, desk)
@@ -308,21 +316,21 @@ async def test_a_crash_loses_the_live_state_and_closes_the_calls_as_interrupted(
         stop(srv)
         again = start(server_factory, port=srv.port)
         assert [(await resume(c))["resumed"] for c in (a1, customer)] == [True, True]
-        assert not (tmp_path / "var" / "callcenter.snapshot.json").exists()
+        assert not snapshot_file(srv).exists()
         stop(again, "kill")
-        assert not (tmp_path / "var" / "callcenter.snapshot.json").exists()
+        assert not snapshot_file(srv).exists()
         third = start(server_factory, port=srv.port)
         await interrupted_at_restart(third, a1, customer, call_id)
     assert "snapshot" not in third.log()
 
 
 async def test_a_snapshot_whose_contents_do_not_fit_is_ignored_with_one_log_line(
-        server_factory, tmp_path):
+        server_factory):
     srv = start(server_factory)
     async with Desk(srv) as desk:
         a1, customer, call_id = await in_talk(srv, desk)
         stop(srv)
-        path = tmp_path / "var" / "callcenter.snapshot.json"
+        path = snapshot_file(srv)
         state = json.loads(path.read_text())
         state["contact_center"]["calls"] = [{"call": {"app_id": "demo"}}]  # no id
         path.write_text(json.dumps(state))

@@ -167,3 +167,21 @@ def test_every_field_of_an_agent_and_a_queue_call_is_kept_or_read_from_the_confi
     assert agent_fields - {"status", "state"} == set(Agent._STATE_FIELDS)
     call_fields = {f.name for f in dataclasses.fields(QueuedCall)} - {"call", "attempts"}
     assert call_fields == set(QueuedCall._STATE_FIELDS)
+
+
+def test_the_snapshot_is_written_beside_the_sqlite_database_by_default():
+    from pathlib import Path
+
+    from callcenter.config import parse
+
+    def path(url: str, **store: str) -> Path | None:
+        return parse({"apps": [{"id": "a", "secret": "s" * 40}], "database": {"url": url},
+                      **({"store": store} if store else {})}, Path("/etc/cc")).snapshot_path
+
+    assert path("sqlite:///var/callcenter.history.db") == \
+        Path("/etc/cc/var/callcenter.history.snapshot.json")
+    assert path("sqlite:////srv/cc/h.db") == Path("/srv/cc/h.snapshot.json")
+    assert path("postgresql://cc@db/cc") == Path("/etc/cc/var/callcenter.snapshot.json")
+    assert path("sqlite:///:memory:") == Path("/etc/cc/var/callcenter.snapshot.json")
+    assert path("sqlite:///h.db", snapshot="live/state.json") == Path("/etc/cc/live/state.json")
+    assert path("sqlite:///h.db", snapshot="") is None
