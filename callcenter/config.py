@@ -298,6 +298,13 @@ class StoreSettings(_Strict):
     # process's memory, or a Redis database, `redis://[:password@]host:port/db` (`rediss://`
     # with TLS).
     url: str = "memory://"
+    # Where a graceful stop (SIGTERM, SIGINT) of a server on the embedded memory store, with
+    # resuming on, writes the live state (calls, queues, agents, timers, sessions) for the next
+    # start within `[signaling] resume_window` to take back (docs/deploy.md). Relative to the
+    # config file's folder; unset: beside the SQLite database, named after it
+    # (var/callcenter.history.snapshot.json), or var/callcenter.snapshot.json with PostgreSQL;
+    # "" writes none (a stop then ends every call, as a crash would).
+    snapshot: str | None = None
 
     @field_validator("url")
     @classmethod
@@ -325,14 +332,6 @@ class StoreSettings(_Strict):
         if parts.query or parts.fragment:
             raise ValueError(f"not a store URL like {example}: no query or fragment")
         return value
-
-    # Where a graceful stop (SIGTERM, SIGINT) of a server on the embedded memory store, with
-    # resuming on, writes the live state (calls, queues, agents, timers, sessions) for the next
-    # start within `[signaling] resume_window` to take back (docs/deploy.md). Relative to the
-    # config file's folder; unset: beside the SQLite database, named after it
-    # (var/callcenter.history.snapshot.json), or var/callcenter.snapshot.json with PostgreSQL;
-    # "" writes none (a stop then ends every call, as a crash would).
-    snapshot: str | None = None
 
 
 class StatisticsSettings(_Strict):

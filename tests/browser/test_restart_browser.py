@@ -18,7 +18,8 @@ def test_the_console_and_the_widget_resume_their_call_across_a_graceful_restart(
     def start(port: int | None = None):
         return server_factory(demo_extra=cc_config(host_site.origin, wrap_up=30),
                               signaling="resume_window = 30",
-                              extra="[contact_center]\nagent_grace = 60\n", port=port)
+                              extra='[contact_center]\nagent_grace = 60\n'
+                                    '[store]\nurl = "memory://"\n', port=port)
 
     server = start()
     agent = open_console(open_page, server, "agent1")

@@ -27,7 +27,9 @@ pytestmark = pytest.mark.timeout(120)
 QUEUES = [queue("line", ring_timeout=20), queue("wrap", wrap_up=60), queue("brief", max_wait=3)]
 AGENTS = [agent("rs_a1", ["line"]), agent("rs_a2", ["line"]), agent("rs_a3", ["wrap"])]
 # An agent gone longer than agent_grace goes offline; a loaded test machine must not get there.
-EXTRA = "[contact_center]\nagent_grace = 60\n"
+# The embedded store even when the suite runs on Redis (CC_TEST_STORE_URL): it is the one restarts
+# take a snapshot of.
+EXTRA = '[contact_center]\nagent_grace = 60\n[store]\nurl = "memory://"\n'
 
 
 def start(server_factory: Any, window: float = 30, port: int | None = None,
