@@ -18,6 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 APP_ID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 DATABASE_URL = re.compile(r"^(?P<backend>\w+)(?:\+\w+)?://")
+# A SQLite database in a file: sqlite:///relative/path or sqlite:////absolute/path.
+SQLITE_FILE = re.compile(r"^sqlite(?:\+\w+)?:///(?P<path>(?!:memory:)[^?]+)")
 MIN_SECRET_BYTES = 32  # HS256 keys shorter than the hash output weaken the signature
 
 
@@ -296,6 +298,13 @@ class StoreSettings(_Strict):
     # process's memory, or a Redis database, `redis://[:password@]host:port/db` (`rediss://`
     # with TLS).
     url: str = "memory://"
+    # Where a graceful stop (SIGTERM, SIGINT) of a server on the embedded memory store, with
+    # resuming on, writes the live state (calls, queues, agents, timers, sessions) for the next
+    # start within `[signaling] resume_window` to take back (docs/deploy.md). Relative to the
+    # config file's folder; unset: beside the SQLite database, named after it
+    # (var/callcenter.history.snapshot.json), or var/callcenter.snapshot.json with PostgreSQL;
+    # "" writes none (a stop then ends every call, as a crash would).
+    snapshot: str | None = None
 
     @field_validator("url")
     @classmethod
@@ -390,6 +399,16 @@ class Config(_Strict):
             return None
         return ((self.base_dir / server.tls_cert).resolve(),
                 (self.base_dir / server.tls_key).resolve())
+
+    @property
+    def snapshot_path(self) -> Path | None:
+        """The restart snapshot's file (``[store] snapshot``), None if there is to be none."""
+        name = self.store.snapshot
+        if name is None:
+            sqlite = SQLITE_FILE.match(self.database.url)
+            name = "var/callcenter.snapshot.json" if sqlite is None else \
+                str(Path(sqlite.group("path")).with_suffix(".snapshot.json"))
+        return (self.base_dir / name).resolve() if name else None
 
     def plugin_settings(self, name: str) -> dict[str, Any]:
         return dict(self.plugins.settings.get(name, {}))

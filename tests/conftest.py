@@ -111,15 +111,17 @@ def start_server(tmp_path: Path, extra: str = "", rate_limit: str = "200/second"
                  demo_app: bool = True, demo_extra: str = "",
                  database_url: str | None = None,
                  signaling: str = "resume_window = 0", server_extra: str = "",
-                 ca_file: Path | None = None) -> Server:
+                 ca_file: Path | None = None, port: int | None = None) -> Server:
     """Start a server. `extra` is TOML appended at the end; `demo_extra` goes inside the demo
     app's table (keys like `allowed_origins`, then `[[apps.queues]]`/`[[apps.agents]]` tables).
     Each server has a SQLite file of its own unless `database_url` names one to share (a
     restarted server, or PostgreSQL). `signaling` is TOML inside `[signaling]`: by default
     resuming is off, so that a client that disconnects leaves its call at once (the resume tests
     turn it on). `server_extra` is TOML inside `[server]`; with `ca_file` the server speaks
-    https (its `tls_cert` in `server_extra`, issued by that CA for 127.0.0.1 too)."""
-    port = free_port()
+    https (its `tls_cert` in `server_extra`, issued by that CA for 127.0.0.1 too). `port` starts
+    it on a given port (a server restarted where its clients were); it then reuses that port's
+    config and database, and logs to a file of its own."""
+    port = port or free_port()
     # CC_TEST_STORE_URL=redis://... runs every server of the suite on that store (a run of the
     # whole signaling suite against Redis); tests that choose their own [store] keep it.
     store_url = os.environ.get("CC_TEST_STORE_URL")
@@ -132,6 +134,10 @@ def start_server(tmp_path: Path, extra: str = "", rate_limit: str = "200/second"
         demo_extra=demo_extra, database_url=database_url or f"sqlite:///db-{port}.db",
         signaling=signaling, server_extra=server_extra))
     log_path = tmp_path / f"server-{port}.log"
+    for again in range(2, 100):  # a restart on the same port keeps the earlier log
+        if not log_path.exists():
+            break
+        log_path = tmp_path / f"server-{port}-{again}.log"
     env = dict(os.environ, CC_TEST_DEMO_SECRET=DEMO_SECRET, CC_TEST_OTHER_SECRET=OTHER_SECRET)
     env["PYTHONUNBUFFERED"] = "1"
     log = open(log_path, "wb")  # noqa: SIM115 - the child owns it for its lifetime
@@ -361,9 +367,9 @@ def server_factory(tmp_path: Path) -> Iterator:
     def factory(extra: str = "", rate_limit: str = "200/second", demo_app: bool = True,
                 demo_extra: str = "", database_url: str | None = None,
                 signaling: str = "resume_window = 0", server_extra: str = "",
-                ca_file: Path | None = None) -> Server:
+                ca_file: Path | None = None, port: int | None = None) -> Server:
         server = start_server(tmp_path, extra, rate_limit, demo_app, demo_extra, database_url,
-                              signaling, server_extra, ca_file)
+                              signaling, server_extra, ca_file, port)
         started.append(server)
         return server
 

@@ -78,6 +78,30 @@ class Agent:
         """What a customer is told of the agent who answered: their id and display name."""
         return {"userID": self.id, "name": self.name}
 
+    # -- as plain data: what a shutdown snapshot keeps --------------------------------------------
+
+    # What the system and the agent changed since the config made them; the rest (name, queues,
+    # skills) is the config's, read again at start so that a changed config wins.
+    _STATE_FIELDS = ("reason", "since", "status_since", "connected", "answered", "talk_time",
+                     "missed_in_row", "last_call_end", "logged_in_at", "blocked_until",
+                     "call_id", "wrap_up_until", "connection_epoch")
+
+    def to_state(self) -> dict[str, Any]:
+        """The agent's live state as JSON-ready data, fields named (``from_state``)."""
+        return {"app_id": self.app_id, "id": self.id, "status": self.status.value,
+                "state": self.state.value,
+                **{name: getattr(self, name) for name in self._STATE_FIELDS}}
+
+    @classmethod
+    def from_state(cls, app_id: str, settings: AgentSettings, state: dict[str, Any]) -> Agent:
+        """The configured agent ``settings`` with the live state ``to_state`` wrote."""
+        agent = cls.from_settings(app_id, settings)
+        agent.status, agent.state = AgentStatus(state["status"]), AgentState(state["state"])
+        for name in cls._STATE_FIELDS:
+            if name in state:
+                setattr(agent, name, state[name])
+        return agent
+
     def snapshot(self) -> dict[str, Any]:
         return {
             "agentId": self.id, "name": self.name, "status": self.status.value,

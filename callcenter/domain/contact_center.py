@@ -91,12 +91,7 @@ class ContactCenter:
         self.agents: dict[tuple[str, str], Agent] = {}
         # The agents of each queue, in config order: routing reads this on every step.
         self._queue_agents: dict[tuple[str, str], list[Agent]] = {}
-        for app in config.apps:
-            for settings in app.agents:
-                agent = Agent.from_settings(app.id, settings)
-                self.agents[(app.id, settings.id)] = agent
-                for queue in agent.queues:
-                    self._queue_agents.setdefault((app.id, queue), []).append(agent)
+        self._set_agents({})
         self.calls: dict[tuple[str, str], QueuedCall] = {}
         self.finished: OrderedDict[tuple[str, str], QueuedCall] = OrderedDict()
         self.handle_times: dict[tuple[str, str], deque[float]] = {}
@@ -104,6 +99,69 @@ class ContactCenter:
         # Supervisors watching each app's live view, and what they were last sent.
         self.watchers: dict[str, set[str]] = {}
         self._last_live: dict[str, dict[str, Any]] = {}
+
+    def _set_agents(self, saved: dict[tuple[str, str], dict[str, Any]]) -> None:
+        """The configured agents, each with its ``saved`` live state if there is one."""
+        self.agents, self._queue_agents = {}, {}
+        for app in self.config.apps:
+            for settings in app.agents:
+                state = saved.get((app.id, settings.id))
+                agent = Agent.from_settings(app.id, settings) if state is None else \
+                    Agent.from_state(app.id, settings, state)
+                self.agents[(app.id, settings.id)] = agent
+                for queue in agent.queues:
+                    self._queue_agents.setdefault((app.id, queue), []).append(agent)
+
+    # -- a shutdown snapshot: the live state as plain data --------------------------------------
+
+    def to_state(self) -> dict[str, Any]:
+        """Agents, queued calls, finished calls still to be rated or wrapped up, and handle
+        times, as JSON-ready data for ``restore`` in the next process. The calls themselves are
+        the store's; supervisors' live views are not kept (a dropped supervisor stops
+        watching, and watches again after a resume)."""
+        now = self.clock()
+        wrapping = {(a.app_id, a.call_id) for a in self.agents.values()
+                    if a.state is AgentState.WRAP_UP}
+        return {
+            "agents": [agent.to_state() for agent in self.agents.values()],
+            "calls": [qc.to_state() for qc in self.calls.values()],
+            "finished": [qc.to_state() for key, qc in self.finished.items()
+                         if key in wrapping or now - (qc.ended_at or now) <= RATING_WINDOW],
+            "handle_times": [{"app_id": app_id, "queue": queue, "times": list(times)}
+                             for (app_id, queue), times in self.handle_times.items()],
+        }
+
+    @step
+    def restore(self, state: dict[str, Any]) -> list[tuple[str, str]]:
+        """Take back what ``to_state`` wrote, after the store has taken back its calls. Agents
+        no longer configured are left out; so are calls of a queue no longer configured, which
+        leave the store too. Returns those calls' (app id, call id)."""
+        self._set_agents({(a["app_id"], a["id"]): a for a in state.get("agents", [])})
+        store = self.switchboard.store
+        dropped = []
+        self.calls = {}
+        for saved in state.get("calls", []):
+            app_id, call_id = saved["call"]["app_id"], saved["call"]["id"]
+            live = store.get_call(app_id, call_id)
+            qc = QueuedCall.from_state(saved, live)
+            app = self.config.app(app_id)
+            if app is None or app.queue(qc.queue) is None:
+                store.delete_call(app_id, call_id)
+                for user in qc.call.legs:
+                    store.release_line(app_id, user, call_id)
+                dropped.append((app_id, call_id))
+                continue
+            if live is None:
+                store.put_call(qc.call)
+            self.calls[(app_id, call_id)] = qc
+        self.finished = OrderedDict()
+        for saved in state.get("finished", []):
+            qc = QueuedCall.from_state(saved)
+            self.finished[(qc.app_id, qc.call_id)] = qc
+        self.handle_times = {
+            (h["app_id"], h["queue"]): deque(h["times"], maxlen=HANDLE_TIMES_KEPT)
+            for h in state.get("handle_times", [])}
+        return dropped
 
     # -- the life of a queue call, 1: the customer joins a queue --------------------------------
 
@@ -524,6 +582,25 @@ class ContactCenter:
             qc = self.calls.get((app_id, call_id))
             if qc is not None and qc.waiting:
                 self._customer_away(qc, out)
+        return out
+
+    @step
+    def sessions_suspended(self, users: list[tuple[str, str]]) -> Outcome:
+        """Many connections dropped at once (the server restarted): ``session_suspended`` for
+        each (app id, user id), but everyone is away before anyone's ringing offer is withdrawn,
+        so that no call moves on to an agent who is gone too, or is offered while its customer
+        is."""
+        out = Outcome()
+        store = self.switchboard.store
+        for app_id, user_id in users:
+            agent = self.agents.get((app_id, user_id))
+            if agent is not None:
+                agent.connected = False
+            qc = self.calls.get((app_id, store.line_of(app_id, user_id) or ""))
+            if qc is not None and qc.customer == user_id and qc.waiting:
+                qc.customer_away = True
+        for app_id, user_id in users:
+            _merge(out, self.session_suspended(app_id, user_id))
         return out
 
     def _customer_away(self, qc: QueuedCall, out: Outcome) -> None:

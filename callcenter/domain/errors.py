@@ -22,6 +22,7 @@ class ErrorCode(StrEnum):
     FORBIDDEN = "FORBIDDEN"
     INTERNAL = "INTERNAL"
     UNAVAILABLE = "UNAVAILABLE"
+    RESTARTING = "RESTARTING"
     # credentials (connect_error, HTTP 401)
     AUTH_REQUIRED = "AUTH_REQUIRED"
     AUTH_INVALID = "AUTH_INVALID"

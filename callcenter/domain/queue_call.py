@@ -26,6 +26,15 @@ class RingAttempt:
         return {"agent": self.agent, "offeredAt": self.offered_at, "endedAt": self.ended_at,
                 "outcome": self.outcome}
 
+    def to_state(self) -> dict[str, Any]:
+        return {"agent": self.agent, "offered_at": self.offered_at, "ended_at": self.ended_at,
+                "outcome": self.outcome}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> RingAttempt:
+        return cls(agent=state["agent"], offered_at=float(state["offered_at"]),
+                   ended_at=state.get("ended_at"), outcome=state.get("outcome"))
+
 
 @dataclass
 class QueuedCall:
@@ -61,6 +70,28 @@ class QueuedCall:
     # The customer's connection dropped and may resume: the call keeps its place in line but is
     # offered to nobody until they are back (an agent would answer an empty line).
     customer_away: bool = False
+
+    # -- as plain data: what a shutdown snapshot keeps ---------------------------------------
+
+    # Plain fields kept as they are (the call and the attempts are encoded apart).
+    _STATE_FIELDS = ("attributes", "verified", "priority", "original_queue", "original_position",
+                     "position", "estimated_wait", "outcome", "ended_by", "wrap_up_ended_at",
+                     "disposition", "notes", "rating", "max_wait_token", "recorded",
+                     "wait_alerted", "customer_away", "told_ringing")
+
+    def to_state(self) -> dict[str, Any]:
+        """The queue call as JSON-ready data, fields named; ``from_state`` makes it again."""
+        return {"call": self.call.to_state(), "attempts": [a.to_state() for a in self.attempts],
+                **{name: getattr(self, name) for name in self._STATE_FIELDS}}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any], call: Call | None = None) -> QueuedCall:
+        """``call``: the live call as the store holds it (the queue call reads the same object);
+        by default the one encoded in ``state`` (a finished call, no longer in the store)."""
+        fields = {name: state[name] for name in cls._STATE_FIELDS if name in state}
+        return cls(call=call if call is not None else Call.from_state(state["call"]),
+                   attempts=[RingAttempt.from_state(a) for a in state.get("attempts", [])],
+                   **fields)
 
     # -- read from the call ------------------------------------------------------------------
 

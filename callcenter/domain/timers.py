@@ -13,6 +13,7 @@ import heapq
 import itertools
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 
 class TimerKind(StrEnum):
@@ -37,6 +38,19 @@ class Timer:
     user_id: str | None
     kind: TimerKind = TimerKind.RING
     token: int = 0  # lets a timer see that what it was set for has since changed
+
+    def to_state(self, due: float) -> dict[str, Any]:
+        """The timer as JSON-ready data, with ``due``: when it fires, seconds since the epoch
+        (a wall-clock time: another process, whose monotonic clock differs, reads it)."""
+        return {"kind": self.kind.value, "app_id": self.app_id, "call_id": self.call_id,
+                "user_id": self.user_id, "token": self.token, "due": due}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any], now: float) -> Timer:
+        """The timer ``to_state`` wrote, due as it was: its delay counts from ``now`` (wall
+        clock); one already overdue fires at once."""
+        return cls(max(0.0, float(state["due"]) - now), state["app_id"], state.get("call_id"),
+                   state.get("user_id"), TimerKind(state["kind"]), int(state.get("token", 0)))
 
     @property
     def key(self) -> TimerKey:
@@ -87,6 +101,10 @@ class TimerQueue:
         while self._heap and self._heap[0].cancelled:
             heapq.heappop(self._heap)
         return self._heap[0].due if self._heap else None
+
+    def pending(self) -> list[tuple[Timer, float]]:
+        """Every timer still set, with its due time (on the clock ``schedule`` was given)."""
+        return sorted(((e.timer, e.due) for e in self._by_key.values()), key=lambda t: t[1])
 
     def pop_due(self, now: float) -> list[Timer]:
         """The timers due by ``now``, earliest first; they are no longer set."""

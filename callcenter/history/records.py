@@ -63,6 +63,17 @@ class History:
         # opens its row and only its end closes it.
         self._open: dict[tuple[str, str], str] = {}
 
+    # -- a graceful restart's snapshot (callcenter.server.snapshot) ----------------------------
+
+    def open_state(self) -> list[dict[str, str]]:
+        """The calls whose row is open, and of which kind: what a restart must know to close a
+        direct call's row when it ends in the next process."""
+        return [{"app_id": app_id, "call_id": call_id, "kind": kind}
+                for (app_id, call_id), kind in self._open.items()]
+
+    def load_open_state(self, state: list[dict[str, str]]) -> None:
+        self._open = {(row["app_id"], row["call_id"]): row["kind"] for row in state}
+
     # -- what the server tells it --------------------------------------------------------------
 
     def call_record(self, app_id: str, record: dict[str, Any]) -> None:
@@ -197,10 +208,12 @@ class History:
         return {"pending": len(self.pending), "failures": self.failures,
                 "writingFor": None if started is None else round(time.monotonic() - started, 3)}
 
-    def close_interrupted(self) -> list[CallEvent]:
-        """At start: close this node's calls left open by a process that died; returns the
+    def close_interrupted(self, keep: frozenset[tuple[str, str]] = frozenset()
+                          ) -> list[CallEvent]:
+        """At start: close this node's calls left open by a process that died, except those in
+        ``keep`` (app id, call id: taken over from a restart snapshot); returns the
         ``call.interrupted`` events (already in the event log) for the plugins."""
-        closed = self.offload(self.database.close_interrupted, self.node, time.time())
+        closed = self.offload(self.database.close_interrupted, self.node, time.time(), keep)
         if closed:
             log.warning("closed %d calls left open when this server last stopped", len(closed))
         return [CallEvent(EventName.INTERRUPTED, e["app_id"], e["call_id"], None, e["at"],

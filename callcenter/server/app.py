@@ -64,12 +64,12 @@ class Runtime:
     # The calls a crash left open, closed by open_database: told to the plugins once they start.
     interrupted: list[CallEvent] = field(default_factory=list)
 
-    def open_database(self) -> None:
-        """Before serving: migrate the schema, close the calls a crash left open, and record the
-        configured agents."""
+    def open_database(self, keep: frozenset[tuple[str, str]] = frozenset()) -> None:
+        """Before serving: migrate the schema, close the calls a crash left open (all but
+        ``keep``, the calls a restart snapshot brings back), and record the configured agents."""
         database = self.history.database
         database.migrate()
-        self.interrupted = self.history.close_interrupted()
+        self.interrupted = self.history.close_interrupted(keep)
         database.sync_agents(((app.id, a.id, a.name or a.id, list(a.queues))
                               for app in self.signaling.config.apps for a in app.agents),
                              time.time())

@@ -29,7 +29,10 @@ import socket  # noqa: E402
 import ssl  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
+import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
 
 import eventlet.hubs  # noqa: E402
 import eventlet.patcher  # noqa: E402
@@ -43,11 +46,16 @@ from callcenter.domain.credentials import SHARED, Role, mint  # noqa: E402
 from callcenter.domain.store import Store, StoreUnavailable  # noqa: E402
 from callcenter.history.recordings import Recorder  # noqa: E402
 from callcenter.hooks.host import PluginHost  # noqa: E402
-from callcenter.server.app import WEB_ROOT, create_app  # noqa: E402
+from callcenter.server import snapshot  # noqa: E402
+from callcenter.server.app import WEB_ROOT, Runtime, create_app  # noqa: E402
 from callcenter.server.tls import TlsError, server_context  # noqa: E402
 from callcenter.store import redacted  # noqa: E402
 
 log = logging.getLogger("callcenter.server.serve")
+
+# At most this long a graceful stop waits for the outcomes being delivered (their timers are set
+# last) before it takes the restart snapshot; requests are served meanwhile.
+DRAIN_SECONDS = 1.0
 
 
 def run(config: Config, plugins: PluginHost, host: str, port: int) -> None:
@@ -68,14 +76,17 @@ def run(config: Config, plugins: PluginHost, host: str, port: int) -> None:
     # The port first: a second server started by mistake must stop before it touches the
     # database, where it would close the first one's live calls as interrupted.
     _check_store(runtime.store, config.store.url)
+    snapshot_path = config.snapshot_path if snapshot.supported(runtime) else None
+    saved, kept = _take_back(runtime, snapshot_path, config.signaling.resume_window)
     try:
-        runtime.open_database()
+        runtime.open_database(kept)
     except SQLAlchemyError as exc:
         # Unreachable, wrong password, not a database: say so in one line and stop.
         url = make_url(runtime.history.database.url).render_as_string(hide_password=True)
         reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         log.error("cannot open the database %s: %s", url, reason)
-        sys.exit(2)
+        sys.exit(2)  # a snapshot taken back stays for the next start within the window
+    snapshot.discard(snapshot_path if saved is not None else None)
     # Known before a signal can arrive: a SIGTERM during the plugins' start-up stops them too.
     workers: list[_ChildWorker] = []
 
@@ -83,8 +94,7 @@ def run(config: Config, plugins: PluginHost, host: str, port: int) -> None:
         # eventlet's server waits for every open websocket before it returns, so the process
         # closes the sessions itself, runs the shutdown hooks and leaves.
         log.info("callcenter stopping")
-        for sid in list(runtime.signaling.sessions):
-            runtime.socketio.server.disconnect(sid)
+        _close_connections(runtime, kept=_write_snapshot(runtime, snapshot_path))
         for worker in workers:
             worker.stop()
         eventlet.sleep(0.2)
@@ -114,6 +124,7 @@ def run(config: Config, plugins: PluginHost, host: str, port: int) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: write_unpatched(wake_write, b"x"))
     plugins.startup(runtime.services)
+    snapshot.resume_sessions(runtime, saved)
     for event in runtime.interrupted:  # in the event log already; webhooks want them too
         plugins.call_event(event)
     runtime.signaling.start_clock()
@@ -175,6 +186,65 @@ def _tls_context(config: Config) -> ssl.SSLContext | None:
     except TlsError as exc:
         log.error("%s", exc)
         sys.exit(2)
+
+
+def _take_back(runtime: Runtime, path: Path | None, window: float
+               ) -> tuple[dict[str, Any] | None, frozenset[tuple[str, str]]]:
+    """The restart snapshot, if one can be used, taken back into the store and the contact
+    center; and the calls it brought back, which the history keeps open."""
+    saved = snapshot.load(path, window) if path is not None else None
+    if saved is None:
+        return None, frozenset()
+    try:
+        return saved, snapshot.restore(runtime, saved)
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        log.warning("ignoring the restart snapshot %s: its contents do not fit (%s: %s); calls "
+                    "left open are closed as interrupted", path, type(exc).__name__, exc)
+        snapshot.forget(runtime)
+        snapshot.discard(path)
+        return None, frozenset()
+
+
+def _write_snapshot(runtime: Runtime, path: Path | None) -> bool:
+    """Stop taking connections, let the deliveries under way finish, then write the live state
+    for the next start (callcenter.server.snapshot) and freeze it: whether it was written (never
+    with resuming off: clients could not come back to it)."""
+    signaling = runtime.signaling
+    if path is None or signaling.resumption.window <= 0:
+        return False
+    signaling.restarting = True
+    started = time.monotonic()
+    eventlet.sleep(0)
+    while signaling.delivering and time.monotonic() - started < DRAIN_SECONDS:
+        eventlet.sleep(0.005)
+    if signaling.delivering:
+        log.warning("taking the restart snapshot with %d deliveries under way: their timers "
+                    "may be missing", signaling.delivering)
+    started = time.monotonic()
+    try:
+        state = snapshot.capture(runtime)
+        text = snapshot.encode(state)
+        # No greenlet runs from here to the write's end: nothing can change after the capture.
+        signaling.frozen = True
+        snapshot.write(path, text)
+    except Exception:
+        log.exception("writing the restart snapshot %s failed: the calls end now", path)
+        signaling.frozen = signaling.restarting = False
+        return False
+    log.info("wrote the live state to %s in %.0f ms (%d calls, %d sessions): a start within "
+             "%g s takes it back", path, (time.monotonic() - started) * 1000,
+             len(snapshot.live_calls(state)), len(state["sessions"]), signaling.resumption.window)
+    return True
+
+
+def _close_connections(runtime: Runtime, kept: bool) -> None:
+    """Close every connection: after a restart snapshot only the transports (the sessions and
+    their calls go on in the next process), otherwise the sessions, which ends their calls."""
+    for sid in list(runtime.signaling.sessions):
+        if kept:
+            runtime.signaling.drop_connection(sid)
+        else:
+            runtime.socketio.server.disconnect(sid)
 
 
 def _listen(host: str, port: int) -> socket.socket:

@@ -89,3 +89,39 @@ class MemoryStore:
     def take_missed(self, app_id: str, user_id: str) -> list[dict[str, Any]]:
         with self._lock:
             return list(self._missed.pop((app_id, user_id), ()))
+
+    # -- a shutdown snapshot (callcenter.server.snapshot) ---------------------------------------
+
+    def to_state(self) -> dict[str, Any]:
+        """Everything held, as JSON-ready data with named fields; ``from_state`` takes it
+        back."""
+        with self._lock:
+            return {
+                "sessions": [{"app_id": a, "user_id": u, "sid": sid}
+                             for (a, u), sid in self._sessions.items()],
+                "lines": [{"app_id": a, "user_id": u, "call_id": c}
+                          for (a, u), c in self._lines.items()],
+                "calls": [call.to_state() for call in self._calls.values()],
+                "missed": [{"app_id": a, "user_id": u, "calls": list(records)}
+                           for (a, u), records in self._missed.items() if records],
+            }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> MemoryStore:
+        store = cls()
+        store.load_state(state)
+        return store
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        """Replace what is held with what ``to_state`` wrote."""
+        with self._lock:
+            self._sessions = {(s["app_id"], s["user_id"]): s["sid"]
+                              for s in state.get("sessions", [])}
+            self._lines = {(line["app_id"], line["user_id"]): line["call_id"]
+                           for line in state.get("lines", [])}
+            calls = (Call.from_state(c) for c in state.get("calls", []))
+            self._calls = {(call.app_id, call.id): call for call in calls}
+            self._missed.clear()
+            for missed in state.get("missed", []):
+                self._missed[(missed["app_id"], missed["user_id"])].extend(missed["calls"])
+

@@ -172,15 +172,20 @@ class Database:
             ).values({k: bindparam(k) for k in changed})
             conn.execute(statement, params)
 
-    def close_interrupted(self, node: str, now: float) -> list[dict[str, Any]]:
+    def close_interrupted(self, node: str, now: float,
+                          keep: frozenset[tuple[str, str]] = frozenset()
+                          ) -> list[dict[str, Any]]:
         """Close the calls this node left open when its process died: each ends at its last
         logged event, with end reason ``server_restart``. Returns the ``call.interrupted``
-        events logged, one per call closed (``app_id``, ``call_id``, ``at``, ``data``)."""
+        events logged, one per call closed (``app_id``, ``call_id``, ``at``, ``data``). The
+        calls in ``keep`` (app id, call id) go on: a graceful restart took them over."""
         with self.engine.begin() as conn:
             rows = conn.execute(select(calls).where(calls.c.node == node,
                                                     calls.c.ended_at.is_(None))).all()
             closed = []
             for row in rows:
+                if (row.app_id, row.call_id) in keep:
+                    continue
                 last = conn.execute(select(func.max(call_events.c.at)).where(
                     call_events.c.app_id == row.app_id, call_events.c.call_id == row.call_id)
                 ).scalar()

@@ -22,6 +22,11 @@ from typing import Any
 # times over; a client that missed more gets what is kept and the current state from hello.
 REPLAY_KEPT = 500
 SNAPSHOTS = frozenset({"queue_stats", "supervisor_stats"})
+# Events kept in a restart snapshot (callcenter.server.snapshot) from before the connection
+# closed: a connected client has all but those in flight, or sent during a stall its heartbeat
+# had not yet noticed (ping_interval + ping_timeout). Keeping all 500 of a thousand agents made a
+# 190 MB snapshot, 10 s to write and 13 s to read.
+IN_FLIGHT_KEPT = 50
 
 
 @dataclass
@@ -34,6 +39,26 @@ class Stream:
         default_factory=lambda: deque(maxlen=REPLAY_KEPT))
     suspended_sid: str | None = None  # the connection that dropped
     epoch: int = 0  # bumped on every suspension, so that an old window's timer does nothing
+    suspended_seq: int = 0  # the last event sent before the connection dropped
+
+    def to_state(self) -> dict[str, Any]:
+        """JSON-ready, fields named: the kept events are payloads already sent as JSON. Of the
+        events sent before the connection closed (now, or when it dropped), the last
+        ``IN_FLIGHT_KEPT``; every one since."""
+        closed = self.suspended_seq if self.suspended_sid is not None else self.seq
+        return {"session_id": self.session_id, "seq": self.seq,
+                "sent": [{"seq": seq, "event": event, "payload": payload}
+                         for seq, event, payload in self.sent if seq > closed - IN_FLIGHT_KEPT],
+                "suspended_sid": self.suspended_sid, "epoch": self.epoch,
+                "suspended_seq": self.suspended_seq}
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> Stream:
+        stream = cls(state["session_id"], int(state["seq"]),
+                     suspended_sid=state.get("suspended_sid"), epoch=int(state.get("epoch", 0)),
+                     suspended_seq=int(state.get("suspended_seq", 0)))
+        stream.sent.extend((int(e["seq"]), e["event"], e["payload"]) for e in state["sent"])
+        return stream
 
 
 class Resumption:
@@ -42,6 +67,14 @@ class Resumption:
     def __init__(self, window: float) -> None:
         self.window = window
         self.streams: dict[tuple[str, str], Stream] = {}
+
+    def to_state(self) -> list[dict[str, Any]]:
+        return [{"app_id": app_id, "user_id": user_id, **stream.to_state()}
+                for (app_id, user_id), stream in self.streams.items()]
+
+    def load_state(self, state: list[dict[str, Any]]) -> None:
+        """Take back the streams ``to_state`` wrote (a restart within the window)."""
+        self.streams = {(s["app_id"], s["user_id"]): Stream.from_state(s) for s in state}
 
     def open(self, app_id: str, user_id: str) -> Stream:
         """A new login: a new session, whose events start again from 1."""
@@ -70,6 +103,7 @@ class Resumption:
         if stream is None or self.window <= 0:
             return None
         stream.suspended_sid = sid
+        stream.suspended_seq = stream.seq
         stream.epoch += 1
         return stream.epoch
 

@@ -41,7 +41,7 @@ from callcenter.hooks.host import PluginHost
 from callcenter.server.http.metrics import Metrics
 from callcenter.server.http.rate_limit import MovingWindow
 from callcenter.server.socketio import wire
-from callcenter.server.socketio.resume import Resumption, Stream
+from callcenter.server.socketio.resume import REPLAY_KEPT, Resumption, Stream
 
 log = logging.getLogger("callcenter.server.socketio.signaling")
 calls_log = logging.getLogger("callcenter.calls")
@@ -68,10 +68,12 @@ class Session:
     sid: str
     identity: Identity
     # The session this connection carries on (resume.py) and, when it took one back, the events
-    # it missed, sent after the hello ack.
+    # it missed, sent after the hello ack; until they are, the session's new events queue
+    # behind them (a new offer must not arrive before the missed cancel of the old one).
     stream_id: str = ""
     resumed: bool | None = None  # None: no resume asked
     missed: list[tuple[str, dict[str, Any]]] | None = None
+    replaying: bool = False
 
     @property
     def app_id(self) -> str:
@@ -115,6 +117,15 @@ class Signaling:
         # Every timer of every call and agent, fired by one task (started with the first).
         self.timers = TimerQueue()
         self._timer_wake: Any = None
+        # A graceful restart (callcenter.server.snapshot): while `restarting`, new connections
+        # are refused and the tick stops; the snapshot is taken once no outcome is being
+        # delivered (`delivering`: a step's timers are set at the end of its delivery, which
+        # may yield, or run in a background task after the ack). Once `frozen` (the snapshot
+        # is taken), nothing changes the live state any more: every request is refused, no
+        # timer fires, a closed connection ends nothing.
+        self.restarting = False
+        self.frozen = False
+        self.delivering = 0
         self.request_limiter = MovingWindow(config.server.rate_limit)
         self.requests: dict[str, Callable[[Session, Any], dict[str, Any]]] = {
             name: getattr(self, f"on_{name}") for name in self.REQUESTS}
@@ -133,6 +144,8 @@ class Signaling:
         def run() -> None:
             while True:
                 self.socketio.sleep(self.TICK_SECONDS)
+                if self.restarting:
+                    return
                 for app_id in apps:
                     try:
                         self.store.ping()  # gone: the tick changes nothing, the next catches up
@@ -175,6 +188,8 @@ class Signaling:
 
     def on_connect(self, auth: Any = None) -> None:
         try:
+            if self.restarting:
+                raise Refused("RESTARTING", "the server is restarting; connect again shortly")
             identity = self.authenticate(auth)
         except Refused as exc:
             log.info("connection refused: %s", exc.code)
@@ -275,6 +290,9 @@ class Signaling:
 
     def on_disconnect(self, reason: Any = None) -> None:
         sid = request.sid
+        if self.frozen:  # the restart's snapshot holds the session as it was
+            self.sessions.pop(sid, None)
+            return
         self.request_limiter.clear(sid)
         worker_id = self.sid_workers.pop(sid, None)
         if worker_id is not None and self.recorder is not None:
@@ -379,6 +397,8 @@ class Signaling:
 
     def handle(self, event: str, args: tuple[Any, ...]) -> dict[str, Any]:
         sid = request.sid
+        if self.frozen:
+            raise Refused("RESTARTING", "the server is restarting: resume, then ask again")
         if not self.request_limiter.hit(sid):
             raise Refused("RATE_LIMITED", f"at most {self.config.server.rate_limit}")
         session = self.sessions.get(sid)
@@ -414,10 +434,10 @@ class Signaling:
     def on_hello(self, session: Session, payload: Any) -> dict[str, Any]:
         wire.parse(wire.Empty, payload)
         limits = self.switchboard.limits
-        missed, session.missed = session.missed, None
-        if missed:
+        if session.missed is not None and not session.replaying:
             # After the ack, in their order: the client knows from the ack it resumed.
-            self.socketio.start_background_task(self.replay, session.sid, missed)
+            session.replaying = True
+            self.socketio.start_background_task(self.replay, session)
         app = self.config.app(session.app_id)
         resume = {} if app is None or session.identity.role is Role.SERVICE else {
             "resumeToken": mint_resume(session.identity, app.secret, session.stream_id),
@@ -609,12 +629,23 @@ class Signaling:
             # Numbered and kept for a resume; a suspended session's dropped connection gets
             # nothing now, and the events on resume.
             payload = self.resumption.stamp(app_id, user_id, event, payload)
-            if sid in self.sessions:
+            session = self.sessions.get(sid)
+            if session is None:
+                return
+            if session.missed is not None:  # a resume's replay has not gone out yet
+                session.missed.append((event, payload))
+                if len(session.missed) > REPLAY_KEPT:  # a client that never says hello
+                    del session.missed[0]
+            else:
                 self.socketio.emit(event, payload, to=sid)
 
-    def replay(self, sid: str, missed: list[tuple[str, dict[str, Any]]]) -> None:
-        for event, payload in missed:
-            self.socketio.emit(event, payload, to=sid)
+    def replay(self, session: Session) -> None:
+        """A resumed session's missed events, then those that came meanwhile, in order."""
+        missed = session.missed or []
+        while missed:
+            event, payload = missed.pop(0)
+            self.socketio.emit(event, payload, to=session.sid)
+        session.missed = None
 
     def sessions_of(self, app_id: str, out: Outcome) -> dict[str, str | None]:
         """The session of every user a step's notices go to, read as one step (the domain's one
@@ -629,6 +660,7 @@ class Signaling:
         """Deliver ``out`` after the request's ack, in a background task; who gets what is read
         now, so the notices keep their place in the order of steps."""
         sids = self.sessions_of(app_id, out)
+        self.delivering += 1
         self.socketio.start_background_task(self._deliver_later, app_id, out, sids)
 
     def _deliver_later(self, app_id: str, out: Outcome, sids: dict[str, str | None]) -> None:
@@ -636,11 +668,22 @@ class Signaling:
             self.deliver(app_id, out, sids)
         except StoreUnavailable:
             pass  # what else the outcome holds waits for nothing in the store; logged once
+        finally:
+            self.delivering -= 1
 
     def deliver(self, app_id: str, out: Outcome,
                 sids: dict[str, str | None] | None = None) -> dict[str, Any]:
         """Send a step's notices, hand its timers, records and events on; ``sids``: the
-        recipients' sessions when already read (``deliver_later``)."""
+        recipients' sessions when already read (``deliver_later``). Counted in ``delivering``
+        while under way (a graceful restart's snapshot waits for none)."""
+        self.delivering += 1
+        try:
+            return self._deliver(app_id, out, sids)
+        finally:
+            self.delivering -= 1
+
+    def _deliver(self, app_id: str, out: Outcome,
+                 sids: dict[str, str | None] | None) -> dict[str, Any]:
         if sids is None:
             sids = self.sessions_of(app_id, out)
         notices = out.notices
@@ -732,6 +775,8 @@ class Signaling:
                 wake.wait(wait)
                 wake.clear()
                 continue
+            if self.frozen:
+                return
             for timer in self.timers.pop_due(time.monotonic()):
                 try:
                     # With the store gone the timer does nothing now and fires when it is back.
@@ -746,3 +791,54 @@ class Signaling:
                 except Exception:
                     log.exception("%s timer of %s in call %s failed", timer.kind,
                                   timer.user_id, timer.call_id)
+
+    # -- a graceful restart (callcenter.server.snapshot) ------------------------------------
+
+    def drop_connection(self, sid: str) -> None:
+        """Close the connection's transport, not its Socket.IO session: a client told
+        "io server disconnect" would not reconnect (socket.io-client's rule; the SDK then ends
+        its call), while one whose transport closed reconnects and resumes."""
+        eio_sid = self.socketio.server.manager.eio_sid_from_sid(sid, "/")
+        if eio_sid is not None:
+            self.socketio.server.eio.disconnect(eio_sid)
+
+    def timers_state(self) -> list[dict[str, Any]]:
+        """Every timer still set, due at a wall-clock time (the next process's monotonic clock
+        is another)."""
+        mono, wall = time.monotonic(), time.time()
+        return [timer.to_state(wall + due - mono) for timer, due in self.timers.pending()]
+
+    def sessions_state(self) -> list[dict[str, Any]]:
+        """The connections logged in now: at start they are suspended, waiting for a resume."""
+        return [{"app_id": s.app_id, "user_id": s.user_id, "sid": s.sid,
+                 "role": s.identity.role.value} for s in self.sessions.values()]
+
+    def restore(self, streams: list[dict[str, Any]], timers: list[dict[str, Any]],
+                sessions: list[dict[str, Any]], dropped_at: float) -> int:
+        """After a graceful restart, once the store and the contact center have their state
+        back: the sessions' streams and the timers come back (overdue ones fire at once), and
+        every session that was connected is suspended as if its connection had dropped at
+        ``dropped_at``, with the rest of the resume window to come back in. Media workers'
+        sessions end (their recordings did). Returns the sessions suspended."""
+        self.resumption.load_state(streams)
+        now = time.time()
+        self.set_timers([Timer.from_state(t, now) for t in timers], [])
+        remaining = max(0.0, self.resumption.window - (now - dropped_at))
+        users = []
+        for saved in sessions:
+            app_id, user_id, sid = saved["app_id"], saved["user_id"], saved["sid"]
+            if self.store.session_of(app_id, user_id) != sid:
+                continue
+            epoch = None if saved["role"] == Role.SERVICE.value else \
+                self.resumption.suspend(app_id, user_id, sid)
+            if epoch is None:
+                self.end_dropped(app_id, user_id, sid)
+                continue
+            self.set_timers([Timer(remaining, app_id, None, user_id, TimerKind.RESUME, epoch)],
+                            [])
+            users.append((app_id, user_id))
+        for app_id in dict.fromkeys(app_id for app_id, _ in users):
+            self.deliver(app_id, self.center.sessions_suspended(
+                [(a, u) for a, u in users if a == app_id]))
+        return len(users)
+
