@@ -239,3 +239,45 @@ def test_a_console_reloaded_during_a_stall_ends_it_once_media_flows_on_the_new_p
     call = closed_record(server, call_id)
     # The stall lasted from the senders stopping to the new page's first bytes, not to the end.
     assert 0 < call["silentSeconds"] < call["endedAt"] - call["answeredAt"] - 0.5, call
+
+
+def test_a_console_reloaded_while_the_customer_is_frozen_shows_the_stall_again(
+        server_factory, open_page, tmp_path):
+    # Resuming on, so that the console's reload keeps the call; the heartbeat outlasts the freeze.
+    server = server_factory(demo_extra=cc_config("http://127.0.0.1"),
+                            signaling="ping_interval = 10\nping_timeout = 10\nresume_window = 20")
+    agent = open_console(open_page, server, "agent1")
+    agent.set_status("available")
+    customer_id = "frozen_fred"
+    customer, call_id = start_customer(server, customer_id, tmp_path / "customer.log")
+    try:
+        agent.page.wait_for_selector("#offer", state="visible")
+        agent.page.click("#accept")
+        assert customer.stdout.readline().strip() == "connected"
+        until_receiving(agent, customer_id)
+
+        customer.send_signal(signal.SIGSTOP)
+        agent.page.wait_for_selector("#call-media-stalled", state="visible", timeout=8_000)
+        # The agent reloads while the customer is still frozen: the new page's connection to
+        # them never carries anything (they cannot even answer its offer), and it says so too.
+        agent.page.once("dialog", lambda dialog: dialog.accept())
+        agent.page.reload()
+        agent.page.wait_for_function(
+            "() => window.agentConsole.events.some(e => e.name === 'resumed')")
+        reloaded_at = time.monotonic()
+        agent.page.wait_for_selector("#call-media-stalled", state="visible", timeout=10_000)
+        print(f"stall shown {time.monotonic() - reloaded_at:.2f} s after the reload")
+        assert agent.text("#call-media-stalled") == NOTICE
+
+        # The customer goes on: they answer the new page's offer, and the media flows to it.
+        customer.send_signal(signal.SIGCONT)
+        agent.page.wait_for_selector("#call-media-stalled", state="hidden", timeout=10_000)
+        until_receiving(agent, customer_id)
+        agent.page.click("#hangup")
+        agent.wait_state("wrap_up")
+    finally:
+        customer.send_signal(signal.SIGCONT)
+        customer.kill()
+        customer.wait(5)
+    call = closed_record(server, call_id)
+    assert call["silentSeconds"] > 3, call

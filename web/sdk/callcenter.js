@@ -310,6 +310,7 @@ export class CallClient extends Emitter {
         this._mesh.offerTo(userID, { rejoin: true }).catch((err) => {
           console.warn(`[callcenter] offer to ${userID} failed`, err);
         });
+        this._watch.expect(userID); // media-watch.js: a peer that never answers is a stall
       }
       if (view.recording) this._on_record_start({ callId: call.callId, ...view.recording });
     })().finally(() => this._release());

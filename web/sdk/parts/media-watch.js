@@ -14,6 +14,10 @@ export const STALL_AFTER_MS = 3000;
 // Samples come a little late at times (timer jitter, a slow getStats()): three samples without a
 // rise are a stall even if they span 2.9 s, rather than waiting a fourth second for it.
 const SAMPLE_SLACK_MS = 250;
+// A page that took a call up again (a reload) makes new connections to peers whose media was
+// flowing: nothing from one of them this long after the offer is a stall too (a frozen peer
+// never answers), where a new call's setup is given all the time it takes.
+const REJOIN_SETUP_MS = 2000;
 // Reports the server refuses for good (the call or the peer is gone): not worth repeating.
 const FINAL_CODES = new Set(['CALL_NOT_FOUND', 'NOT_IN_CALL', 'PEER_NOT_IN_CALL', 'BAD_REQUEST']);
 
@@ -39,6 +43,18 @@ export class MediaWatch {
     this.stop();
     this.callId = callId;
     this.timer = setInterval(() => { this.sample().catch(() => {}); }, WATCH_INTERVAL_MS);
+  }
+
+  /**
+   * `userID`'s media was flowing before this page (it took the call up after a reload): watch
+   * the new connection from now, so that one that never carries anything is a stall as well.
+   */
+  expect(userID) {
+    if (!this.callId || this.watched.has(userID)) return;
+    this.watched.set(userID, {
+      bytes: 0, risenAt: performance.now() + REJOIN_SETUP_MS, flowing: true, reported: true,
+      sending: false, expected: true,
+    });
   }
 
   stop() {
@@ -78,6 +94,11 @@ export class MediaWatch {
       this.watched.set(userID, w);
     } else if (bytes !== w.bytes) {
       // Fewer bytes than before is a new connection with this peer (renegotiated): it flows.
+      if (w.expected) {
+        // As for any first bytes: reported as flowing, ending a stall the old page reported.
+        w.expected = false;
+        w.reported = null;
+      }
       w.bytes = bytes;
       w.risenAt = now;
       if (!w.flowing) {
