@@ -25,6 +25,8 @@ if [ "$mode" = test ] && ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; 
 fi
 # The TURN tests start a private coturn relay on free ports.
 if [ "$mode" = test ] && ! command -v turnserver >/dev/null; then need+=(coturn); fi
+# The reverse-proxy tests put Debian's nginx in front of the server.
+if [ "$mode" = test ] && ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then need+=(nginx); fi
 # The HTTPS browser test trusts its test certificate authority in Chromium's own store (NSS).
 if [ "$mode" = test ] && ! command -v certutil >/dev/null; then need+=(libnss3-tools); fi
 # The suite starts a private redis-server, for the Redis store's tests (tests/conftest.py).

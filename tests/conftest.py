@@ -12,7 +12,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -357,6 +357,101 @@ def redis_server() -> Iterator[RedisServer]:
 def own_redis_server() -> Iterator[RedisServer]:
     """A redis-server for one test, which may stop and start it (`stop()`, `start()`)."""
     yield from _redis_server()
+
+
+NGINX_CONFIG = """
+worker_processes 1;
+daemon off;
+{user}
+pid {folder}/nginx.pid;
+error_log {folder}/error.log warn;
+events {{ worker_connections 512; }}
+http {{
+    access_log off;
+    client_body_temp_path {folder}/body;
+    proxy_temp_path {folder}/proxy;
+    fastcgi_temp_path {folder}/fastcgi;
+    uwsgi_temp_path {folder}/uwsgi;
+    scgi_temp_path {folder}/scgi;
+    map $http_upgrade $connection_upgrade {{ default upgrade; '' close; }}
+    server {{
+        listen 127.0.0.1:{port};
+{locations}
+    }}
+}}
+"""
+
+# The docs/deploy.md recipe: websocket upgrade, long reads, the client's address and the prefix.
+NGINX_LOCATION = """
+        location {prefix} {{
+            proxy_pass http://127.0.0.1:{upstream}/;
+            proxy_http_version 1.1;
+            proxy_set_header Upgrade $http_upgrade;
+            proxy_set_header Connection $connection_upgrade;
+            proxy_set_header Host $http_host;
+            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+            proxy_set_header X-Forwarded-Proto $scheme;
+            proxy_set_header X-Forwarded-Prefix {bare_prefix};
+            proxy_read_timeout 1h;
+        }}
+"""
+
+
+@dataclass
+class Nginx:
+    """Debian's nginx in front of a server (scripts/bootstrap.sh installs it)."""
+
+    port: int
+    folder: Path
+    process: subprocess.Popen
+
+    def url(self, prefix: str = "/") -> str:
+        return f"http://127.0.0.1:{self.port}{prefix.rstrip('/')}"
+
+    def log(self) -> str:
+        path = self.folder / "error.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+
+@pytest.fixture
+def nginx(tmp_path: Path) -> Iterator[Callable[..., Nginx]]:
+    """`nginx(upstream_port, prefix="/cc/")` → nginx on a free port proxying `prefix` to the
+    server on `upstream_port`, as docs/deploy.md configures it; stopped after the test."""
+    import shutil
+
+    binary = shutil.which("nginx") or "/usr/sbin/nginx"
+    if not os.path.exists(binary):
+        pytest.fail("nginx is not installed: run scripts/bootstrap.sh test")
+    started: list[Nginx] = []
+
+    def start(upstream: int, prefix: str = "/") -> Nginx:
+        folder = tmp_path / f"nginx-{len(started)}"
+        folder.mkdir()
+        port = free_port()
+        location = NGINX_LOCATION.format(prefix=prefix, upstream=upstream,
+                                         bare_prefix=prefix.rstrip("/") or '""')
+        # As root (CI), the workers would run as nobody, who cannot enter the test's folders.
+        config = NGINX_CONFIG.format(user="user root;" if os.getuid() == 0 else "",
+                                     folder=folder, port=port, locations=location)
+        (folder / "nginx.conf").write_text(config)
+        process = subprocess.Popen([binary, "-p", str(folder), "-c", str(folder / "nginx.conf")],
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+        proxy = Nginx(port, folder, process)
+        started.append(proxy)
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                    return proxy
+            except OSError:
+                if process.poll() is not None or time.monotonic() > deadline:
+                    raise RuntimeError(f"nginx did not start:\n{proxy.log()}") from None
+                time.sleep(0.05)
+
+    yield start
+    for proxy in started:
+        proxy.process.terminate()
+        proxy.process.wait(5)
 
 
 @pytest.fixture

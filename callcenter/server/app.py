@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, abort, jsonify, request, send_file, send_from_directory
+from flask import Flask, abort, jsonify, redirect, request, send_file, send_from_directory
 from flask_socketio import SocketIO
 from limits import parse as parse_rate
 from limits.storage import MemoryStorage
@@ -122,7 +122,9 @@ def create_app(config: Config, plugins: PluginHost | None = None,
     if config.server.trusted_proxies:
         # Outermost, around Socket.IO's middleware too: every request sees the client's address.
         n = config.server.trusted_proxies
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore
+        # X-Forwarded-Prefix too: a proxy serving the server under a sub-path says which.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n,  # type: ignore
+                                x_prefix=n)
     return Runtime(app, socketio, plugins, signaling, history, services, store)
 
 
@@ -202,7 +204,12 @@ def _serve_folder(app: Flask, url: str, folder: Path, index: bool = False,
     app.add_url_rule(f"{url}/<path:name>", endpoint, files)
     if index:
         app.add_url_rule(url, endpoint + "_index", files)
-        app.add_url_rule(url + "/", endpoint + "_index_slash", files)
+        # The pages name their files relative to themselves, so that they work under a proxy's
+        # sub-path too: with a trailing slash those would resolve one folder too deep. The
+        # redirect is relative as well, for the same reason.
+        leaf = url.rsplit("/", 1)[-1]
+        app.add_url_rule(url + "/", endpoint + "_index_slash",
+                         lambda: redirect(f"../{leaf}", code=308))
 
 
 def _http_error(status: int, code: str, message: str) -> Any:

@@ -1,17 +1,18 @@
 // callcenter agent console. Element ids are documented at the top of index.html.
 // Everything that comes from a customer (name, topic, URL, attributes) or the server goes in via
 // textContent, never innerHTML.
-import CallClient from '/sdk/callcenter.js';
-import { SupervisorView } from '/console/supervisor.js';
-import { RecordingCells } from '/console/recording-cells.js';
-import { RingTone } from '/console/ring-tone.js';
-import { addCell } from '/console/table-cell.js';
-import { CallView } from '/ui/call-view.js';
-import { eventLog, logClientEvents } from '/ui/event-log.js';
-import { fetchJSON } from '/ui/json-api.js';
-import { noticeList } from '/ui/notices.js';
-import { QueueTiles } from '/ui/queue-tiles.js';
-import { clockTime, mmss, nowSeconds } from '/ui/time.js';
+import CallClient from '../sdk/callcenter.js';
+import { SupervisorView } from './supervisor.js';
+import { RecordingCells } from './recording-cells.js';
+import { RingTone } from './ring-tone.js';
+import { addCell } from './table-cell.js';
+import { CallView } from '../ui/call-view.js';
+import { eventLog, logClientEvents } from '../ui/event-log.js';
+import { at } from '../ui/base.js';
+import { fetchJSON } from '../ui/json-api.js';
+import { noticeList } from '../ui/notices.js';
+import { QueueTiles } from '../ui/queue-tiles.js';
+import { clockTime, mmss, nowSeconds } from '../ui/time.js';
 
 const { EVENT, CALL_TYPE } = CallClient;
 const $ = (id) => document.getElementById(id);
@@ -509,7 +510,7 @@ function wire(c) {
 /** Asks the server to check the agent's id and password: resolves with its answer. */
 async function agentLogin(appId, agentId, password) {
   try {
-    return await fetchJSON('/api/agent-login', { body: { appId, agentId, password } });
+    return await fetchJSON(at('/api/agent-login'), { body: { appId, agentId, password } });
   } catch (err) {
     const message = {
       BAD_LOGIN: 'Wrong agent id or password.',

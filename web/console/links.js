@@ -3,11 +3,13 @@
 // Instead the server signs a URL for that one resource, valid a few minutes (POST /api/links,
 // docs/protocol.md "HTTP endpoints"). A player that reads on after its link expired asks for a
 // new one and goes on where it was.
-import { fetchJSON } from '/ui/json-api.js';
+import { at } from '../ui/base.js';
+import { fetchJSON } from '../ui/json-api.js';
 
 /** A URL for one resource `path`, signed for the holder of `userSig`: `{url, expiresAt}`. */
 export function signedLink(path, userSig) {
-  return fetchJSON('/api/links', { userSig, body: { path } });
+  // `path` is the server's own (signed as such); what the browser loads goes through `at`.
+  return fetchJSON(at('/api/links'), { userSig, body: { path } });
 }
 
 /**
@@ -29,7 +31,7 @@ export async function playThroughLinks(audio, path, currentSig) {
         if (play) audio.play().catch(() => { /* no user gesture: leave it paused */ });
       }, { once: true });
     }
-    audio.src = link.url;
+    audio.src = at(link.url);
   };
   audio.addEventListener('error', () => {
     // A src removed on purpose, or an error while the link is still good: nothing to renew.
@@ -46,7 +48,7 @@ export async function playThroughLinks(audio, path, currentSig) {
 export async function downloadThroughLink(path, filename, userSig) {
   const link = await signedLink(path, userSig);
   const a = document.createElement('a');
-  a.href = link.url;
+  a.href = at(link.url);
   a.download = filename;
   a.hidden = true;
   document.body.append(a);

@@ -1,9 +1,10 @@
 // The Recording column of the agent's "calls today": for each call, whether it has a recording,
 // and a player once it has. A recording is indexed a second or two after its call ends, so a
 // call known to be recorded shows "processing…" and is looked at again until it is there.
-import { fetchJSON } from '/ui/json-api.js';
-import { nowSeconds } from '/ui/time.js';
-import { playThroughLinks } from '/console/links.js';
+import { at } from '../ui/base.js';
+import { fetchJSON } from '../ui/json-api.js';
+import { nowSeconds } from '../ui/time.js';
+import { playThroughLinks } from './links.js';
 
 // Poll this often, this long, for a recording on its way.
 const POLL_MS = 1000;
@@ -72,7 +73,7 @@ export class RecordingCells {
     if (this.entries.get(callId) !== entry || !userSig) return;
     let status;
     try {
-      await fetchJSON(recordingPath(callId), { userSig });
+      await fetchJSON(at(recordingPath(callId)), { userSig });
       status = 200;
     } catch (err) {
       status = err.status; // 0: no answer, try again

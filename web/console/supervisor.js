@@ -3,20 +3,21 @@
 // days) as charts from /api/stats, and the recent calls from /api/calls with one call's timeline
 // and recording. Element ids are documented at the top of index.html. Everything the server sends
 // (names, notes, dispositions) goes in through textContent, never innerHTML.
-import CallClient from '/sdk/callcenter.js';
-import { downloadThroughLink, playThroughLinks } from '/console/links.js';
-import { addCell } from '/console/table-cell.js';
-import { eventLog } from '/ui/event-log.js';
-import { fetchJSON } from '/ui/json-api.js';
-import { QueueTiles } from '/ui/queue-tiles.js';
-import { clockTime, mmss, nowSeconds } from '/ui/time.js';
+import CallClient from '../sdk/callcenter.js';
+import { downloadThroughLink, playThroughLinks } from './links.js';
+import { addCell } from './table-cell.js';
+import { eventLog } from '../ui/event-log.js';
+import { at } from '../ui/base.js';
+import { fetchJSON } from '../ui/json-api.js';
+import { QueueTiles } from '../ui/queue-tiles.js';
+import { clockTime, mmss, nowSeconds } from '../ui/time.js';
 
 const { EVENT } = CallClient;
 const $ = (id) => document.getElementById(id);
 
 // Chart.js's UMD build: its ESM build imports a bare module name ('@kurkle/color') that a browser
 // cannot resolve without an import map. Imported as a module, the UMD build sets globalThis.Chart.
-const CHART_JS = '/console/vendor/chart.js/chart.umd.min.js';
+const CHART_JS = './vendor/chart.js/chart.umd.min.js'; // beside this module: /console/vendor/
 const HISTORY_REFRESH_MS = 10000;
 const RECENT_LIMIT = 20;
 // A call's history row is written by a background task shortly after the live view shows it
@@ -323,7 +324,7 @@ export class SupervisorView {
   // ---------------------------------------------------------------- history: stats and calls
 
   api(path) {
-    return fetchJSON(path, { userSig: this.userSig });
+    return fetchJSON(at(path), { userSig: this.userSig });
   }
 
   /** Reloads the window's statistics and the recent calls (each shown as soon as it is here). */

@@ -1,10 +1,11 @@
 // callcenter demo page logic. Element ids are documented at the top of index.html.
 // Every string that comes from a user (ids, reasons, server messages) goes in via textContent.
-import CallClient from '/sdk/callcenter.js';
-import { CallView } from '/ui/call-view.js';
-import { eventLog, logClientEvents } from '/ui/event-log.js';
-import { fetchJSON } from '/ui/json-api.js';
-import { noticeList } from '/ui/notices.js';
+import CallClient from '../sdk/callcenter.js';
+import { CallView } from '../ui/call-view.js';
+import { eventLog, logClientEvents } from '../ui/event-log.js';
+import { at } from '../ui/base.js';
+import { fetchJSON } from '../ui/json-api.js';
+import { noticeList } from '../ui/notices.js';
 
 const { EVENT, CALL_TYPE } = CallClient;
 const $ = (id) => document.getElementById(id);
@@ -293,7 +294,7 @@ async function login(userID) {
   try {
     let body;
     try {
-      body = await fetchJSON('/demo/credential', { body: { userID } });
+      body = await fetchJSON(at('/demo/credential'), { body: { userID } });
     } catch (err) {
       throw Object.assign(new Error(`could not get a credential: ${err.message}`), { code: err.code });
     }

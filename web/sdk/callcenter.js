@@ -2,7 +2,7 @@
  * callcenter browser SDK: a framework-free ES module served at /sdk/callcenter.js.
  *
  *   import CallClient from '/sdk/callcenter.js';
- *   const client = new CallClient({appId: 'demo'});          // server defaults to location.origin
+ *   const client = new CallClient({appId: 'demo'});          // server: where this file came from
  *   client.on(CallClient.EVENT.INVITED, ({sponsor, inviteData}) => ...);
  *   await client.login({userID: 'alice', userSig});
  *   await client.call({userID: 'bob', type: CallClient.CALL_TYPE.VIDEO_CALL, timeout: 30});
@@ -124,7 +124,9 @@ export class CallClient extends Emitter {
 
   /**
    * @param {{server?: string, appId: string, socketOptions?: object}} options
-   *   server: base URL of the callcenter server (default: location.origin).
+   *   server: base URL of the callcenter server, a sub-path included when a proxy serves it under
+   *     one ("https://www.example.com/callcenter"); default: the server this file was loaded
+   *     from (the folder above /sdk/).
    *   socketOptions: extra options for socket.io-client's `io()` (e.g. transports).
    */
   constructor({ server, appId, socketOptions } = {}) {
@@ -132,7 +134,7 @@ export class CallClient extends Emitter {
     this.EVENT = EVENT;
     this.CALL_TYPE = CALL_TYPE;
     this.ERROR_CODE = ERROR_CODE;
-    this.server = server || (typeof location !== 'undefined' ? location.origin : '');
+    this.server = server || new URL('../', import.meta.url).href;
     this.appId = appId;
     this._socketOptions = socketOptions || {};
     this._socket = null;

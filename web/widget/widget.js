@@ -60,7 +60,8 @@
 
   const data = script.dataset;
   const config = {
-    server: new URL(script.src, location.href).origin,
+    // The server's base: the folder above /widget/ (a sub-path included, behind a proxy).
+    server: new URL('../', new URL(script.src, location.href)).href.replace(/\/$/, ''),
     appId: data.app || 'demo',
     queue: data.queue || 'default',
     userId: data.userId || null,

@@ -11,11 +11,15 @@ export const REQUEST_TIMEOUT_MS = 10000;
  * `connected`). `options` are socket.io-client's; socket.io reconnects by itself after a drop.
  */
 export function openSocket(server, auth, options) {
+  // socket.io-client reads a URL's path as a namespace: a server under a sub-path
+  // ("https://example.com/cc") is its origin, with the Socket.IO endpoint under that path.
+  const base = new URL(server, typeof location !== 'undefined' ? location.href : undefined);
+  const path = `${base.pathname.replace(/\/$/, '')}/socket.io`;
   // Retries after about 0.5, 1, then every 2 s (socket.io's default climbs to 5 s): a call
   // waits for its dropped side only the resume window (30 s), and after a server restart every
   // client comes back within a few seconds. The default ±50 % jitter spreads a crowd of them.
-  return io(server, {
-    autoConnect: false, reconnection: true, reconnectionDelay: 500, reconnectionDelayMax: 2000,
+  return io(base.origin, {
+    path, autoConnect: false, reconnection: true, reconnectionDelay: 500, reconnectionDelayMax: 2000,
     ...options, auth,
   });
 }
