@@ -23,7 +23,7 @@ export function panelStyle(position) {
 }
 .launcher:hover { background: #1d4ed8; }
 .launcher svg { width: 20px; height: 20px; fill: currentColor; }
-.launcher[data-busy="true"] { background: #16a34a; }
+.launcher[data-busy="true"] { background: #15803d; } /* white on it: 5.0:1 */
 .wrap { display: flex; flex-direction: column; align-items: ${left ? 'flex-start' : 'flex-end'}; gap: 12px; }
 .panel {
   width: 340px; max-width: calc(100vw - 40px); max-height: calc(100vh - 110px); overflow: auto;
