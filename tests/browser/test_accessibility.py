@@ -108,3 +108,34 @@ def test_the_stock_shop_page_with_its_widget_has_no_accessibility_violations(
     found["shop, widget open"] = violations(page)
     del server
     assert_none(found)
+
+
+def test_the_console_fits_a_390_px_phone_and_its_table_headers_keep_their_words(
+        server_factory, host_site, open_page):
+    server = server_factory(demo_extra=cc_config(host_site.origin))
+    agent = open_console(open_page, server, "agent1")
+    agent.set_status("available")
+    customer = open_widget(open_page, host_site, server)
+    customer.start(name="Narrow Nell", video=False)
+    agent.page.wait_for_selector("#offer", state="visible")
+    agent.page.click("#accept")
+    customer.wait_state("connected")
+    customer.page.click("#cc-hangup")
+    page = agent.page
+    page.wait_for_selector("#calls-today-body tr[data-call-id]")  # a row, its recording cell too
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.wait_for_timeout(300)
+    sizes = page.evaluate("""() => ({page: document.documentElement.scrollWidth,
+        wide: [...document.querySelectorAll('body *')].filter(e => {
+            const r = e.getBoundingClientRect();
+            return r.width && r.right > 391 && !e.closest('.table-scroll');
+        }).map(e => e.id || e.className || e.tagName).slice(0, 10)})""")
+    assert sizes["page"] <= 390, sizes
+    # A header breaks between words if it must, never inside one ("Que ue"): a one-word
+    # header's text is one line box.
+    broken = page.evaluate("""() => [...document.querySelectorAll('#calls-today th')]
+        .filter(th => !th.textContent.trim().includes(' '))
+        .filter(th => { const r = document.createRange(); r.selectNodeContents(th);
+                        return r.getClientRects().length > 1; })
+        .map(th => th.textContent)""")
+    assert broken == [], broken

@@ -458,7 +458,9 @@ export class SupervisorView {
       open.type = 'button';
       open.className = 'link r-open';
       open.textContent = typeof c.joinedAt === 'number' ? clockTime(c.joinedAt) : c.callId;
-      open.setAttribute('aria-label', `Show call ${c.callId}`);
+      // The name holds what the button shows (speech control users say what they see).
+      const who = c.customerName || c.customerId || '';
+      open.setAttribute('aria-label', `Show the call at ${open.textContent}${who ? ` with ${who}` : ''}`);
       addCell(tr, 'r-time', '').append(open);
       addCell(tr, 'r-queue', c.queue || (c.kind === 'direct' ? 'direct' : ''));
       addCell(tr, 'r-customer', c.customerName || c.customerId || '');
