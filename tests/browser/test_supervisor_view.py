@@ -119,6 +119,10 @@ def test_supervisor_watches_a_call_live_then_reviews_it_in_charts_timeline_and_r
     assert text(sv, f"{AGENT_ROW} .a-time") == "—"  # never logged in since the server started
     sv.wait_for_selector("#sv-summary dd[data-metric='offered']")
     assert text(sv, "#sv-summary dd[data-metric='offered']") == "0"
+    # No call yet: the charts say so instead of showing bare axes.
+    sv.wait_for_selector("#sv-volume-empty", state="visible")
+    assert text(sv, "#sv-volume-empty") == "No calls in this window yet."
+    assert sv.is_visible("#sv-sl-empty")
     # Each number's definition is in its label's tooltip, with the configured thresholds.
     tooltips = sv.eval_on_selector_all("#sv-summary dt", "dts => dts.map(d => d.title)")
     assert len(tooltips) == 9 and all(tooltips), tooltips
@@ -170,7 +174,7 @@ def test_supervisor_watches_a_call_live_then_reviews_it_in_charts_timeline_and_r
     sv.wait_for_selector(f"{call_row}[data-state='in_call']", timeout=LIVE_TIMEOUT)
     sv.wait_for_selector(f"{AGENT_ROW}[data-state='in_call']", timeout=LIVE_TIMEOUT)
     sv.wait_for_selector(f"{TILE}[data-waiting='0'][data-in-progress='1']", timeout=LIVE_TIMEOUT)
-    assert text(sv, f"{call_row} .l-agent") == AGENT
+    assert text(sv, f"{call_row} .l-agent") == AGENT_NAME  # by name, as in the agents table
     assert text(sv, f"{TILE} .sq-longest") == "—"
     # Audio flows both ways: every byte counter keeps rising.
     customer_id = agent.evaluate("() => window.agentConsole.events.filter(e => e.name === "
@@ -238,6 +242,7 @@ def test_supervisor_watches_a_call_live_then_reviews_it_in_charts_timeline_and_r
     sv.wait_for_function(f"""() => document.querySelector("{offered}").textContent === '1'
         && window.supervisorView.stats.window === 'week'""")
     assert text(sv, "#sv-volume-caption") == "Calls per day, the last 7 days"
+    assert sv.is_hidden("#sv-volume-empty")  # a call to show
     # One per day (an eighth, one hour long, when the clocks went back an hour in the window).
     assert sv.evaluate(BAR_GROUPS) in (7, 8)
     assert sv.get_attribute("#sv-export", "href") != export
@@ -249,6 +254,11 @@ def test_supervisor_watches_a_call_live_then_reviews_it_in_charts_timeline_and_r
     sv.wait_for_selector("#sv-timeline li[data-event='queue.answered']")
     timeline = sv.eval_on_selector_all("#sv-timeline li", "lis => lis.map(l => l.dataset.event)")
     assert timeline.index("queue.joined") < timeline.index("queue.answered"), timeline
+    # In words, with the customer by name and how far into the call each step came.
+    joined = text(sv, "#sv-timeline li[data-event='queue.joined']")
+    assert "Joined the queue" in joined and CUSTOMER_NAME in joined, joined
+    answered = text(sv, "#sv-timeline li[data-event='queue.answered']")
+    assert "Answered" in answered and " in) " in answered and "+" not in answered, answered
     assert sv.get_attribute(recent_row, "aria-current") == "true"
     audio = "#sv-recording[data-recording='ready'] audio"
     sv.wait_for_selector(audio, timeout=15_000)

@@ -17,6 +17,22 @@ const $ = (id) => document.getElementById(id);
 
 // Chart.js's UMD build: its ESM build imports a bare module name ('@kurkle/color') that a browser
 // cannot resolve without an import map. Imported as a module, the UMD build sets globalThis.Chart.
+// The timeline says what happened in words; the event names (docs/plugins.md) stay in
+// li[data-event] and in the API.
+const EVENT_WORDS = {
+  'queue.joined': 'Joined the queue', 'queue.offered': 'Offered to an agent',
+  'queue.ring_no_answer': 'Not answered in time', 'queue.offer_rejected': 'Refused by the agent',
+  'queue.answered': 'Answered', 'queue.abandoned': 'Customer hung up while waiting',
+  'queue.timed_out': 'Waited too long', 'queue.overflowed': 'Moved to another queue',
+  'queue.completed': 'Completed', 'queue.long_wait': 'Waiting long',
+  'call.invited': 'Rang', 'call.accepted': 'Accepted', 'call.rejected': 'Rejected',
+  'call.cancelled': 'Cancelled', 'call.timed_out': 'Not answered', 'call.left': 'Left the call',
+  'call.ended': 'Call ended', 'call.interrupted': 'Cut by a server restart',
+  'call.media_stalled': 'Media stopped', 'call.media_flowing': 'Media back',
+  'call.rated': 'Rated', 'agent.wrap_up': 'Wrap-up saved', 'agent.state': 'Agent state',
+  'agent.status': 'Agent status', 'recording.unavailable': 'Not recorded',
+  'user.kicked_out': 'Signed in elsewhere',
+};
 const CHART_JS = './vendor/chart.js/chart.umd.min.js'; // beside this module: /console/vendor/
 const HISTORY_REFRESH_MS = 10000;
 const RECENT_LIMIT = 20;
@@ -119,6 +135,7 @@ export class SupervisorView {
       window: $('sv-window'), exportLink: $('sv-export'), summary: $('sv-summary'),
       volumeCanvas: $('sv-volume-chart'), slCanvas: $('sv-sl-chart'),
       volumeCaption: $('sv-volume-caption'), slCaption: $('sv-sl-caption'),
+      volumeEmpty: $('sv-volume-empty'), slEmpty: $('sv-sl-empty'),
       statsUpdated: $('sv-stats-updated'), statsError: $('sv-stats-error'),
       recentBody: $('sv-recent-body'), recentEmpty: $('sv-recent-empty'), recentRefresh: $('sv-recent-refresh'),
       detail: $('sv-detail'), detailId: $('sv-detail-id'), detailFacts: $('sv-detail-facts'),
@@ -289,7 +306,10 @@ export class SupervisorView {
       addCell(tr, 'l-queue', c.queue || '');
       addCell(tr, 'l-customer', c.customer || '');
       addCell(tr, 'l-state', '').append(stateBadge(c.state));
-      addCell(tr, 'l-agent', c.agent || '');
+      // The agent by name, as in the agents' table beside it (the id in the tooltip).
+      const agent = c.agent && (this.state.live?.agents || []).find((a) => a.agentId === c.agent);
+      const agentCell = addCell(tr, 'l-agent', (agent && agent.name) || c.agent || '');
+      if (agent && agent.name && agent.name !== c.agent) agentCell.title = c.agent;
       addCell(tr, 'l-time', '');
       addCell(tr, 'l-position', typeof c.position === 'number' ? String(c.position) : '');
       this.el.callsBody.append(tr);
@@ -396,6 +416,9 @@ export class SupervisorView {
     const known = sl.filter((v) => v !== null);
     this.el.slCanvas.setAttribute('aria-label', `${this.el.slCaption.textContent}: ${known.length
       ? `from ${Math.min(...known)}% to ${Math.max(...known)}%` : 'no call with a known outcome yet'}`);
+    // An empty chart says so, rather than showing bare axes.
+    this.el.volumeEmpty.hidden = totals.offered > 0;
+    this.el.slEmpty.hidden = known.length > 0;
     if (!this.Chart) return;
 
     const { charts } = this.state;
@@ -497,7 +520,7 @@ export class SupervisorView {
     this.log('detail', { callId, events: call.events.map((e) => e.event) });
     this.el.detailId.textContent = callId;
     this.renderFacts(call);
-    this.renderTimeline(call.events || []);
+    this.renderTimeline(call.events || [], call);
     this.renderRecording(call, seq, nowSeconds() + RECORDING_WAIT_S);
     this.el.detail.hidden = false;
   }
@@ -523,23 +546,26 @@ export class SupervisorView {
     }
   }
 
-  renderTimeline(events) {
+  renderTimeline(events, call = {}) {
     this.el.timeline.replaceChildren();
     const first = events.length ? events[0].at : 0;
+    // People by name where the call knows it: the customer's id is a random c_… string.
+    const person = (user) => (user && user === call.customerId && call.customerName) || user;
     for (const e of events) {
       const li = document.createElement('li');
       li.dataset.event = e.event;
       const time = document.createElement('time');
       time.dateTime = new Date(e.at * 1000).toISOString();
       time.textContent = clockTime(e.at, true);
+      // How far into the call, said as such ("+00:05" read like a time zone).
       const offset = document.createElement('span');
       offset.className = 'offset';
-      offset.textContent = ` +${mmss(e.at - first)} `;
+      offset.textContent = e.at > first ? ` (${mmss(e.at - first)} in) ` : ' ';
       const name = document.createElement('strong');
-      name.textContent = e.event;
+      name.textContent = EVENT_WORDS[e.event] || e.event.replace(/^[a-z]+\./, '').replace(/_/g, ' ');
       li.append(time, offset, name);
       // Who, and the few fields that say what happened (the rest is in the API's answer).
-      const details = e.user ? [e.user] : [];
+      const details = e.user ? [person(e.user)] : [];
       for (const k of ['state', 'status', 'reason', 'queue', 'disposition', 'sender']) {
         if (typeof e[k] === 'string' && e[k]) details.push(`${k} ${e[k]}`);
       }
