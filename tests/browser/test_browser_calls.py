@@ -173,3 +173,27 @@ def test_device_failures_report_tuicalling_codes(demo_pages):
     assert [e["data"]["code"] for e in alice.events("ERROR")] == [60004, 60005, 60006]
     assert alice.events("CALL_END") == []
     assert page.evaluate("() => window.demo.client.state") == "idle"
+
+
+def test_switching_to_audio_leaves_no_camera_button_and_no_black_picture(demo_pages):
+    alice, bob = demo_pages("alice"), demo_pages("bob")
+    alice.call("bob", video=True)
+    bob.page.wait_for_selector("#incoming", state="visible")
+    bob.page.click("#accept")
+    for p in (alice, bob):
+        p.wait_status(state="connected")
+    assert alice.page.is_visible("#camera")
+
+    alice.page.click("#switch-type")
+    for p in (alice, bob):
+        p.page.wait_for_function("() => window.demo.client.callType === 1")
+        p.page.wait_for_selector("#camera", state="hidden")
+        assert p.page.text_content("#switch-type") == "Switch to video"
+        # The tiles say "Audio" instead of showing a black picture.
+        tiles = p.page.eval_on_selector_all("#call .tile", """ts => ts.map(t => [
+            getComputedStyle(t, '::after').content,
+            getComputedStyle(t.querySelector('video') || t).display])""")
+        assert tiles and all(content == '"Audio"' and shown == "none"
+                             for content, shown in tiles), tiles
+    notices = alice.page.text_content("#messages") or ""
+    assert "Switched to an audio call." in notices, notices

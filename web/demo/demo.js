@@ -38,7 +38,7 @@ const notice = noticeList(el.messages, 50);
 const callView = new CallView({ timer: el.timer, controls: el.callControls }, {
   client: () => demo.client,
   switchType: true,
-  cameraInAudioCalls: true, // the demo is there to try the SDK: the camera in an audio call too
+  // An audio call has no camera button here either: "Switch to video" is the way to video.
   onError: (err, action) => {
     // A camera that fails is reported through the SDK's ERROR event already.
     if (action === 'switch') notice(EVENT.ERROR, `Could not switch (${describeError(err)}).`);
