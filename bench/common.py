@@ -158,16 +158,19 @@ def agent_ids(n: int) -> list[str]:
 
 
 def ours_config(port: int, agents: int, max_connections: int | None = None,
-                rate_limit: str | None = None, other_app: bool = False) -> str:
+                rate_limit: str | None = None, other_app: bool = False,
+                store_url: str | None = None) -> str:
     """A config with one app, one queue `q` (longest-idle, FIFO, wrap-up 0) served by `agents`
     agents; customers may call again at once (enqueue_rate), and nothing is recorded.
     `rate_limit` replaces the per-connection request limit; `other_app` adds a second app
-    `other` with the same secret (a tenant whose users must hear nothing of the first)."""
+    `other` with the same secret (a tenant whose users must hear nothing of the first);
+    `store_url` the live-state store (`[store] url`, e.g. redis://...)."""
     lines = [
         "[server]", 'host = "127.0.0.1"', f"port = {port}",
         *([f"max_connections = {max_connections}"] if max_connections else []),
         *([f'rate_limit = "{rate_limit}"'] if rate_limit else []),
         "", "[recording]", "workers = 0",
+        *(["", "[store]", f'url = "{store_url}"'] if store_url else []),
         "", "[contact_center]", 'enqueue_rate = "10000/minute"',
         "", "[[apps]]", f'id = "{APP}"', f'secret = "{SECRET}"', "",
         "[[apps.queues]]", f'name = "{QUEUE}"', "wrap_up = 0", "ring_timeout = 60",
@@ -199,13 +202,14 @@ def _wait_http(url: str, process: subprocess.Popen, log_path: Path, timeout: flo
 
 def start_ours(workdir: Path, agents: int, pin: bool, max_connections: int | None = None,
                pythonpath: str | None = None, rate_limit: str | None = None,
-               other_app: bool = False) -> ServerProcess:
+               other_app: bool = False, store_url: str | None = None) -> ServerProcess:
     """`callcenter serve` on a free port, pinned to core 0. `pythonpath` puts another copy of
     the callcenter package first (to measure a version before a change)."""
     port = free_port()
     workdir.mkdir(parents=True, exist_ok=True)
     config = workdir / f"callcenter-{port}.toml"
-    config.write_text(ours_config(port, agents, max_connections, rate_limit, other_app))
+    config.write_text(ours_config(port, agents, max_connections, rate_limit, other_app,
+                                  store_url))
     log_path = workdir / f"server-ours-{port}.log"
     log = open(log_path, "wb")  # noqa: SIM115 - the child owns it for its lifetime
     cmd = [sys.executable, "-m", "callcenter", "serve", "--config", str(config),

@@ -6,6 +6,8 @@ Node socket.io reference measured in the same run, on the same cores.
     .venv/bin/python bench/contact_center.py idle --server node --clients 10000
     .venv/bin/python bench/contact_center.py select --sizes 10,100,1000,10000
     .venv/bin/python bench/contact_center.py smoke          # seconds; tests/test_bench_smoke.py
+    .venv/bin/python bench/contact_center.py stores --rates 25,50 --agents 200 --customers 400
+                                                            # the memory store against Redis
 
 Call setup (scenario a): M agents log in and auto-answer; customers (a pool of C connected ones)
 arrive at R calls/s (Poisson), join the queue, are offered to an agent who accepts, talk T s and
@@ -217,6 +219,8 @@ def step_stats(step: dict[str, Any], customer: list[dict], calls: dict[str, dict
         "end_ms": summary_ms(end), "enqueue_ack_ms": summary_ms(enqueue_ack),
         "server_cpu": round(step["server_cpu"] / window, 3),
         "server_cpu_ms_per_call": round(1000 * step["server_cpu"] / max(1, offers_in_window), 3),
+        "helper_cpu_ms_per_call": round(1000 * step.get("helper_cpu", 0.0)
+                                        / max(1, offers_in_window), 3),
         "generator_cpu": round(step["generator_cpu"] / window, 3),
         "generator_bound": step["generator_cpu"] / window > 0.9,
         "server_rss_mib": round(step["server_rss"] / 2 ** 20, 1),
@@ -227,13 +231,19 @@ async def call_setup(kind: str, *, agents: int, customers: int, rates: list[floa
                      step_seconds: float, warmup: float, talk: float, workers: int, pin: bool,
                      workdir: Path, stop_p99_ms: float = 2000,
                      profiler: Any = None, pythonpath: str | None = None,
-                     settle: float = 1.0, label: str | None = None) -> dict[str, Any]:
+                     settle: float = 1.0, label: str | None = None,
+                     store_url: str | None = None,
+                     helper_cpu: Any = None) -> dict[str, Any]:
     """Scenario (a) against one server; one step per offered load, in increasing order, on the
     same logged-in clients. Stops after a step whose setup p99 exceeds `stop_p99_ms` (the
     server is saturated; the next steps would only measure a growing queue). `profiler(pid,
-    seconds, rate)` starts a sampling profiler on the server for each step's window."""
-    server = start_server(kind, workdir, agents, pin,
-                          **({"pythonpath": pythonpath} if pythonpath else {}))
+    seconds, rate)` starts a sampling profiler on the server for each step's window;
+    `helper_cpu()` reads the CPU seconds of a process the server leans on (redis-server), counted
+    per call beside the server's own."""
+    options: dict[str, Any] = {"pythonpath": pythonpath} if pythonpath else {}
+    if store_url:
+        options["store_url"] = store_url
+    server = start_server(kind, workdir, agents, pin, **options)
     gen = await Workers.start(workers, pin)
     result: dict[str, Any] = {"server": kind, "agents": agents, "customers": customers,
                               "talk": talk, "step_seconds": step_seconds, "warmup": warmup,
@@ -251,16 +261,18 @@ async def call_setup(kind: str, *, agents: int, customers: int, rates: list[floa
                  "step": index, "start_at": start_at, "seed": 1000 * index + i}
                 for i in range(n)]))
             await sleep_until(start_at + warmup)
+            h0 = helper_cpu() if helper_cpu else 0.0
             s0, g0, t0 = server.cpu(), generator_cpu(gen), time.monotonic()
             spy = profiler(server.pid, step_seconds - warmup, rate) if profiler else None
             await sleep_until(start_at + step_seconds)
             s1, g1, t1 = server.cpu(), generator_cpu(gen), time.monotonic()
+            h1 = helper_cpu() if helper_cpu else 0.0
             answers = await run
             if spy is not None:
                 await asyncio.to_thread(spy.wait, 60)
             step = {"index": index, "rate": rate, "window": (t0, t1), "server_cpu": s1 - s0,
                     "generator_cpu": g1 - g0, "server_rss": server.rss(),
-                    "dropped": sum(a["dropped"] for a in answers)}
+                    "dropped": sum(a["dropped"] for a in answers), "helper_cpu": h1 - h0}
             steps.append(step)
             if not server.alive():
                 raise RuntimeError(f"the server died:\n{server.log()[-3000:]}")
@@ -456,6 +468,43 @@ async def profile(args: argparse.Namespace, pin: bool, workdir: Path
     return callsetup, profiles
 
 
+async def stores(args: argparse.Namespace, pin: bool, workdir: Path) -> dict[str, Any]:
+    """Scenario (a) on the memory store and on a Redis store ([store] url), one after the
+    other in the same run, with the same clients, rates and cores. redis-server (no
+    persistence) is not pinned: it takes its share of the two cores; its own CPU per call is
+    reported beside the server's, from its INFO counters."""
+    import redis
+    from store_round_trips import redis_server
+
+    results: dict[str, Any] = {}
+    (workdir / "redis").mkdir(parents=True, exist_ok=True)
+    with redis_server(workdir / "redis") as redis_port:
+        info = redis.Redis(port=redis_port)
+
+        def redis_cpu() -> float:
+            cpu = info.info("cpu")
+            return float(cpu["used_cpu_user"]) + float(cpu["used_cpu_sys"])
+
+        for label, url in (("memory", None), ("redis", f"redis://127.0.0.1:{redis_port}/0")):
+            print(f"call setup on the {label} store: {args.agents} agents, {args.customers} "
+                  f"customers, talk {args.talk:g} s", flush=True)
+            results[label] = await call_setup(
+                "ours", agents=args.agents, customers=args.customers, rates=floats(args.rates),
+                step_seconds=args.step, warmup=args.warmup, talk=args.talk,
+                workers=args.workers, pin=pin, workdir=workdir / f"stores-{label}",
+                settle=args.settle, label=label, store_url=url, helper_cpu=redis_cpu)
+    for rate in floats(args.rates):
+        row = []
+        for label in ("memory", "redis"):
+            step = next((s for s in results[label]["steps"] if s["offered_rate"] == rate), None)
+            if step is not None:
+                row.append(f"{label}: setup p50 {step['setup_ms']['p50']} p99 "
+                           f"{step['setup_ms']['p99']} ms, server {step['server_cpu_ms_per_call']}"
+                           f" + redis {step['helper_cpu_ms_per_call']} ms CPU/call")
+        print(f"  {rate:g} calls/s: " + "; ".join(row), flush=True)
+    return results
+
+
 async def run_all(args: argparse.Namespace) -> dict[str, Any]:
     pin = can_pin() and not args.no_pin
     pin_self(LOADGEN_CORE, pin)
@@ -490,6 +539,8 @@ async def run_all(args: argparse.Namespace) -> dict[str, Any]:
                     workdir=workdir / f"idle-{kind}", settle=args.settle)
         if args.command == "profile":
             report["callsetup"], report["profiles"] = await profile(args, pin, workdir)
+        if args.command == "stores":
+            report["callsetup"] = await stores(args, pin, workdir)
         report["compare"] = compare(report.get("callsetup", {}), report.get("idle", {}))
     finally:
         if not args.keep:
@@ -508,7 +559,8 @@ async def run_all(args: argparse.Namespace) -> dict[str, Any]:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("command", choices=["all", "callsetup", "idle", "select", "profile", "smoke"])
+    p.add_argument("command", choices=["all", "callsetup", "idle", "select", "profile", "smoke",
+                                       "stores"])
     p.add_argument("--server", choices=["ours", "node", "both"], default="both")
     p.add_argument("--agents", type=int, default=1000)
     p.add_argument("--customers", type=int, default=2000)
