@@ -450,6 +450,10 @@ def test_an_agent_whose_connection_drops_mid_call_resumes_and_media_never_stops(
     agent.page.click("#accept")
     customer.wait_state("connected")
     agent.wait_state("in_call")
+    # Mid-call: the media is up both ways before the drop. (A signal still in flight when a
+    # transport closes is lost with it: that is not what this test is about.)
+    wait_for_audio(agent, customer_id)
+    wait_for_audio(customer, "agent1")
 
     # The agent's network drops the signaling connection (the transport closes under it);
     # socket.io reconnects by itself and the SDK resumes the session.

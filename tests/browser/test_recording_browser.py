@@ -87,15 +87,13 @@ def recorder_up(page, stats_js: str) -> None:
     }}""", polling=200)
 
 
-def test_widget_call_is_recorded_with_the_agents_tone_on_the_right_channel(
-        server_factory, host_site, launch_browser, open_page, tmp_path):
-    rec_dir = tmp_path / "rec"
-    server = server_factory(recording_config(rec_dir), demo_extra=demo_config(host_site.origin))
+def toned_pages(server, host_site, launch_browser, open_page, tmp_path):
+    """The agent signed in and available on the console, in a Chromium whose microphone plays
+    AGENT_TONE, and the customer on the shop page in one playing CUSTOMER_TONE, with the widget
+    open and an audio call chosen: (agent page, customer page)."""
     agent_browser = launch_browser(fake_audio=tone_wav(tmp_path / "agent.wav", AGENT_TONE))
     customer_browser = launch_browser(
         fake_audio=tone_wav(tmp_path / "customer.wav", CUSTOMER_TONE))
-
-    # The agent signs in on the console and becomes available.
     agent = open_page(AGENT, server.url + "/console", in_browser=agent_browser).page
     agent.fill("#agent-id", AGENT)
     agent.fill("#password", PASSWORD)
@@ -104,15 +102,22 @@ def test_widget_call_is_recorded_with_the_agents_tone_on_the_right_channel(
     agent.select_option("#status", "available")
     agent.wait_for_selector("#agent-state[data-state='waiting']")
     server.wait_for_media_workers()
-
-    # The customer calls from the widget on the shop's origin and is told about the recording
-    # before anyone answers.
     customer = open_page("customer", host_site.page_url(server.url, queue="q"),
                          in_browser=customer_browser).page
     customer.wait_for_function("() => !!window.callcenterWidget")
     customer.click("#cc-launcher")
-    customer.fill("#cc-name", "Rec Customer")
     customer.check("#cc-type-audio")
+    return agent, customer
+
+
+def test_widget_call_is_recorded_with_the_agents_tone_on_the_right_channel(
+        server_factory, host_site, launch_browser, open_page, tmp_path):
+    rec_dir = tmp_path / "rec"
+    server = server_factory(recording_config(rec_dir), demo_extra=demo_config(host_site.origin))
+    # The agent signs in on the console and becomes available; the customer calls from the
+    # widget on the shop's origin and is told about the recording before anyone answers.
+    agent, customer = toned_pages(server, host_site, launch_browser, open_page, tmp_path)
+    customer.fill("#cc-name", "Rec Customer")
     customer.click("#cc-start")
     customer.wait_for_function("() => window.callcenterWidget.state === 'queued'")
     assert customer.is_visible("#cc-recorded")
@@ -208,22 +213,7 @@ def test_an_agent_who_reloads_mid_call_is_recorded_again_from_the_new_page(
     rec_dir = tmp_path / "rec"
     server = server_factory(recording_config(rec_dir), demo_extra=demo_config(host_site.origin),
                             signaling="resume_window = 15")
-    agent_browser = launch_browser(fake_audio=tone_wav(tmp_path / "agent.wav", AGENT_TONE))
-    customer_browser = launch_browser(
-        fake_audio=tone_wav(tmp_path / "customer.wav", CUSTOMER_TONE))
-    agent = open_page(AGENT, server.url + "/console", in_browser=agent_browser).page
-    agent.fill("#agent-id", AGENT)
-    agent.fill("#password", PASSWORD)
-    agent.click("#login")
-    agent.wait_for_selector(".queue-tile[data-queue='q']")
-    agent.select_option("#status", "available")
-    agent.wait_for_selector("#agent-state[data-state='waiting']")
-    server.wait_for_media_workers()
-    customer = open_page("customer", host_site.page_url(server.url, queue="q"),
-                         in_browser=customer_browser).page
-    customer.wait_for_function("() => !!window.callcenterWidget")
-    customer.click("#cc-launcher")
-    customer.check("#cc-type-audio")
+    agent, customer = toned_pages(server, host_site, launch_browser, open_page, tmp_path)
     customer.click("#cc-start")
     agent.wait_for_selector("#offer", state="visible")
     call_id = customer.evaluate("() => window.callcenterWidget.callId")

@@ -15,13 +15,12 @@ from test_recording_browser import (
     AGENT,
     AGENT_TONE,
     CUSTOMER_TONE,
-    PASSWORD,
     demo_config,
     peak_frequency,
     read_wav,
     recorder_up,
     recording_config,
-    tone_wav,
+    toned_pages,
 )
 
 pytestmark = pytest.mark.browser
@@ -51,22 +50,7 @@ def test_a_relay_only_call_and_its_recording_leg_flow_through_turn(
     server = server_factory(recording_config(rec_dir) + turn.config(),
                             demo_extra=demo_config(host_site.origin),
                             signaling='ice_transport_policy = "relay"')
-    agent_browser = launch_browser(fake_audio=tone_wav(tmp_path / "agent.wav", AGENT_TONE))
-    customer_browser = launch_browser(
-        fake_audio=tone_wav(tmp_path / "customer.wav", CUSTOMER_TONE))
-    agent = open_page(AGENT, server.url + "/console", in_browser=agent_browser).page
-    agent.fill("#agent-id", AGENT)
-    agent.fill("#password", PASSWORD)
-    agent.click("#login")
-    agent.wait_for_selector(".queue-tile[data-queue='q']")
-    agent.select_option("#status", "available")
-    agent.wait_for_selector("#agent-state[data-state='waiting']")
-    server.wait_for_media_workers()
-    customer = open_page("customer", host_site.page_url(server.url, queue="q"),
-                         in_browser=customer_browser).page
-    customer.wait_for_function("() => !!window.callcenterWidget")
-    customer.click("#cc-launcher")
-    customer.check("#cc-type-audio")
+    agent, customer = toned_pages(server, host_site, launch_browser, open_page, tmp_path)
     customer.click("#cc-start")
     agent.wait_for_selector("#offer", state="visible")
     call_id = customer.evaluate("() => window.callcenterWidget.callId")
