@@ -152,6 +152,21 @@ def open_widget(open_page, host_site, server, label: str = "customer", **data: s
     return widget
 
 
+def answered_call(open_page, host_site, server, name: str = "Dana Shopper",
+                  video: bool = False) -> tuple[Console, Widget, dict]:
+    """agent1 signed in and available, a customer calling from the widget on the shop page, the
+    agent accepting the offer: (agent, customer, offer) once the customer is connected."""
+    agent = open_console(open_page, server, "agent1")
+    agent.set_status("available")
+    customer = open_widget(open_page, host_site, server)
+    customer.start(name=name, video=video)
+    agent.page.wait_for_selector("#offer", state="visible")
+    offer = agent.events("OFFER")[-1]
+    agent.page.click("#accept")
+    customer.wait_state("connected")
+    return agent, customer, offer
+
+
 # ---------------------------------------------------------------------------- tests
 
 
@@ -441,14 +456,8 @@ def test_the_console_keeps_the_agent_signed_in_across_a_reload_until_they_sign_o
 def test_an_agent_whose_connection_drops_mid_call_resumes_and_media_never_stops(
         server_factory, host_site, open_page):
     server = server_factory(demo_extra=cc_config(host_site.origin), signaling="resume_window = 15")
-    agent = open_console(open_page, server, "agent1")
-    agent.set_status("available")
-    customer = open_widget(open_page, host_site, server)
-    customer.start(name="Dana Shopper", video=False)
-    agent.page.wait_for_selector("#offer", state="visible")
-    customer_id = agent.events("OFFER")[-1]["customer"]["userID"]
-    agent.page.click("#accept")
-    customer.wait_state("connected")
+    agent, customer, offer = answered_call(open_page, host_site, server)
+    customer_id = offer["customer"]["userID"]
     agent.wait_state("in_call")
     # Mid-call: the media is up both ways before the drop. (A signal still in flight when a
     # transport closes is lost with it: that is not what this test is about.)
@@ -504,15 +513,8 @@ def wait_for_audio(side, peer: str, timeout: float = 10) -> None:
 def test_an_agent_who_reloads_the_console_mid_call_keeps_the_call_and_the_audio_comes_back(
         server_factory, host_site, open_page):
     server = server_factory(demo_extra=cc_config(host_site.origin), signaling="resume_window = 15")
-    agent = open_console(open_page, server, "agent1")
-    agent.set_status("available")
-    customer = open_widget(open_page, host_site, server)
-    customer.start(name="Dana Shopper", video=False)
-    agent.page.wait_for_selector("#offer", state="visible")
-    offer = agent.events("OFFER")[-1]
+    agent, customer, offer = answered_call(open_page, host_site, server)
     customer_id, call_id = offer["customer"]["userID"], offer["callId"]
-    agent.page.click("#accept")
-    customer.wait_state("connected")
     agent.page.wait_for_selector("#call", state="visible")
     wait_for_audio(agent, customer_id)
     audio_rises(agent, customer_id, customer, "agent1")

@@ -14,7 +14,7 @@ import time
 
 import pytest
 import requests
-from test_contact_center import WIDGET, cc_config, open_console, open_widget
+from test_contact_center import WIDGET, answered_call, cc_config, open_console, open_widget
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(120)]
 
@@ -205,16 +205,9 @@ def test_mute_and_camera_off_are_no_stall_but_a_page_that_stops_sending_is(
 def test_a_console_reloaded_during_a_stall_ends_it_once_media_flows_on_the_new_page(
         server_factory, host_site, open_page):
     server = server_factory(demo_extra=cc_config(host_site.origin), signaling="resume_window = 15")
-    agent = open_console(open_page, server, "agent1")
-    agent.set_status("available")
-    customer = open_widget(open_page, host_site, server)
-    customer.start(name="Reload Rae", video=False)
-    agent.page.wait_for_selector("#offer", state="visible")
-    call_id = agent.events("OFFER")[-1]["callId"]
-    agent.page.click("#accept")
-    customer.wait_state("connected")
+    agent, customer, offer = answered_call(open_page, host_site, server, name="Reload Rae")
+    call_id, customer_id = offer["callId"], offer["customer"]["userID"]
     page = customer.page
-    customer_id = agent.events("OFFER")[-1]["customer"]["userID"]
     until_receiving(agent, customer_id)
     until_receiving(customer, "agent1")
     # The customer's page stops sending: the console reports the stall, the widget is told.

@@ -8,7 +8,7 @@ import time
 
 import pytest
 import requests
-from test_contact_center import cc_config, open_console, open_widget
+from test_contact_center import answered_call, cc_config
 
 pytestmark = pytest.mark.browser
 
@@ -22,15 +22,8 @@ def test_the_console_and_the_widget_resume_their_call_across_a_graceful_restart(
                                     '[store]\nurl = "memory://"\n', port=port)
 
     server = start()
-    agent = open_console(open_page, server, "agent1")
-    agent.set_status("available")
-    customer = open_widget(open_page, host_site, server)
-    customer.start(name="Dana Shopper", video=False)
-    agent.page.wait_for_selector("#offer", state="visible")
-    offer = agent.events("OFFER")[-1]
+    agent, customer, offer = answered_call(open_page, host_site, server)
     customer_id, call_id = offer["customer"]["userID"], offer["callId"]
-    agent.page.click("#accept")
-    customer.wait_state("connected")
     agent.wait_state("in_call")
     media = {"a": (agent, customer_id), "c": (customer, "agent1")}
     deadline = time.monotonic() + 10
