@@ -374,6 +374,7 @@ http {{
     uwsgi_temp_path {folder}/uwsgi;
     scgi_temp_path {folder}/scgi;
     map $http_upgrade $connection_upgrade {{ default upgrade; '' close; }}
+{upstreams}
     server {{
         listen 127.0.0.1:{port};
 {locations}
@@ -384,7 +385,7 @@ http {{
 # The docs/deploy.md recipe: websocket upgrade, long reads, the client's address and the prefix.
 NGINX_LOCATION = """
         location {prefix} {{
-            proxy_pass http://127.0.0.1:{upstream}/;
+            proxy_pass http://{upstream}/;
             proxy_http_version 1.1;
             proxy_set_header Upgrade $http_upgrade;
             proxy_set_header Connection $connection_upgrade;
@@ -394,6 +395,12 @@ NGINX_LOCATION = """
             proxy_set_header X-Forwarded-Prefix {bare_prefix};
             proxy_read_timeout 1h;
         }}
+"""
+
+
+NGINX_UPSTREAMS = """
+    upstream callcenter {{
+{servers}    }}
 """
 
 
@@ -416,7 +423,9 @@ class Nginx:
 @pytest.fixture
 def nginx(tmp_path: Path) -> Iterator[Callable[..., Nginx]]:
     """`nginx(upstream_port, prefix="/cc/")` → nginx on a free port proxying `prefix` to the
-    server on `upstream_port`, as docs/deploy.md configures it; stopped after the test."""
+    server on `upstream_port`, as docs/deploy.md configures it; stopped after the test. Given a
+    list of ports, it balances between those servers (docs/deploy.md, "Several processes"): a
+    server that refuses connections is passed over."""
     import shutil
 
     binary = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -424,15 +433,22 @@ def nginx(tmp_path: Path) -> Iterator[Callable[..., Nginx]]:
         pytest.fail("nginx is not installed: run scripts/bootstrap.sh test")
     started: list[Nginx] = []
 
-    def start(upstream: int, prefix: str = "/") -> Nginx:
+    def start(upstream: int | list[int], prefix: str = "/") -> Nginx:
         folder = tmp_path / f"nginx-{len(started)}"
         folder.mkdir()
         port = free_port()
-        location = NGINX_LOCATION.format(prefix=prefix, upstream=upstream,
-                                         bare_prefix=prefix.rstrip("/") or '""')
+        upstreams = ""
+        if isinstance(upstream, list):
+            upstreams = NGINX_UPSTREAMS.format(servers="".join(
+                f"        server 127.0.0.1:{p} max_fails=1 fail_timeout=5s;\n"
+                for p in upstream))
+        location = NGINX_LOCATION.format(
+            prefix=prefix, upstream="callcenter" if upstreams else f"127.0.0.1:{upstream}",
+            bare_prefix=prefix.rstrip("/") or '""')
         # As root (CI), the workers would run as nobody, who cannot enter the test's folders.
         config = NGINX_CONFIG.format(user="user root;" if os.getuid() == 0 else "",
-                                     folder=folder, port=port, locations=location)
+                                     folder=folder, port=port, locations=location,
+                                     upstreams=upstreams)
         (folder / "nginx.conf").write_text(config)
         process = subprocess.Popen([binary, "-p", str(folder), "-c", str(folder / "nginx.conf")],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)

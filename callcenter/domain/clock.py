@@ -13,6 +13,10 @@ Steps of one clock also run one at a time. With the memory store a step never wa
 nothing; with a shared store (Redis) each store operation waits on the network, and under eventlet
 another greenlet would run meanwhile: a second step would then see the queues and agents (kept in
 this process's memory) half changed by the first.
+
+Several processes sharing that state give the clock a ``guard``: a context manager entered around
+every outermost step, which holds their common lock and brings the state up to date
+(``callcenter.server.cluster``); the domain only knows that a step runs inside it.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import functools
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from contextvars import ContextVar
 from typing import Any, TypeVar
 
@@ -38,6 +42,8 @@ class StepClock:
         self._one_at_a_time = threading.RLock()
         self._frozen: ContextVar[float | None] = ContextVar(f"step_clock_{id(self)}",
                                                             default=None)
+        # Entered around every outermost step (module doc); None: nothing to guard.
+        self.guard: Callable[[], AbstractContextManager[Any]] | None = None
 
     def __call__(self) -> float:
         frozen = self._frozen.get()
@@ -51,7 +57,7 @@ class StepClock:
         if frozen is not None:
             yield frozen
             return
-        with self._one_at_a_time:
+        with self._one_at_a_time, (self.guard or nullcontext)():
             now = self._read()
             token = self._frozen.set(now)
             try:

@@ -163,6 +163,40 @@ class ContactCenter:
             for h in state.get("handle_times", [])}
         return dropped
 
+    # -- live state shared by several processes (callcenter.server.cluster) ---------------------
+
+    def shared_state(self) -> dict[str, Any]:
+        """What another process needs to take the next step: ``to_state``, who watches the
+        live view (a supervisor on one process is told of steps taken on another) and what was
+        last pushed (so that a change is pushed once, by whichever process makes it)."""
+        return {**self.to_state(),
+                "watchers": {app_id: sorted(users) for app_id, users in self.watchers.items()
+                             if users},
+                "last_live": self._last_live,
+                "last_stats": [{"app_id": app_id, "queue": queue, "stats": stats}
+                               for (app_id, queue), stats in self._last_stats.items()]}
+
+    def load_shared(self, state: dict[str, Any]) -> None:
+        """Take ``shared_state`` as another process left it. The calls come as it saved them
+        (the store holds the same, changed only in steps): nothing is read from the store."""
+        self._set_agents({(a["app_id"], a["id"]): a for a in state.get("agents", [])})
+        self.calls = {}
+        for saved in state.get("calls", []):
+            qc = QueuedCall.from_state(saved)
+            self.calls[(qc.app_id, qc.call_id)] = qc
+        self.finished = OrderedDict()
+        for saved in state.get("finished", []):
+            qc = QueuedCall.from_state(saved)
+            self.finished[(qc.app_id, qc.call_id)] = qc
+        self.handle_times = {
+            (h["app_id"], h["queue"]): deque(h["times"], maxlen=HANDLE_TIMES_KEPT)
+            for h in state.get("handle_times", [])}
+        self.watchers = {app_id: set(users)
+                         for app_id, users in state.get("watchers", {}).items()}
+        self._last_live = dict(state.get("last_live", {}))
+        self._last_stats = {(s["app_id"], s["queue"]): s["stats"]
+                            for s in state.get("last_stats", [])}
+
     # -- the life of a queue call, 1: the customer joins a queue --------------------------------
 
     @step

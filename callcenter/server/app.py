@@ -36,11 +36,12 @@ from callcenter.history.recordings import Recorder
 from callcenter.history.records import History
 from callcenter.hooks.host import PluginHost
 from callcenter.hooks.services import Services
+from callcenter.server.cluster import Cluster
 from callcenter.server.http.api import ApiError, add_api_routes, bearer_token, endpoint
 from callcenter.server.http.metrics import Metrics
 from callcenter.server.socketio import packet_guard
 from callcenter.server.socketio.signaling import Signaling, error
-from callcenter.store import open_store
+from callcenter.store import open_shared_state, open_store
 
 log = logging.getLogger("callcenter.server.app")
 
@@ -61,6 +62,8 @@ class Runtime:
     history: History
     services: Services
     store: Store
+    # Live state shared with other processes on the same Redis; None on the memory store.
+    cluster: Cluster | None = None
     # The calls a crash left open, closed by open_database: told to the plugins once they start.
     interrupted: list[CallEvent] = field(default_factory=list)
 
@@ -69,6 +72,9 @@ class Runtime:
         ``keep``, the calls a restart snapshot brings back), and record the configured agents."""
         database = self.history.database
         database.migrate()
+        if self.cluster is not None:
+            # Calls in the shared store go on, whichever process started them.
+            keep |= self.cluster.shared.live_calls()
         self.interrupted = self.history.close_interrupted(keep)
         database.sync_agents(((app.id, a.id, a.name or a.id, list(a.queues))
                               for app in self.signaling.config.apps for a in app.agents),
@@ -113,6 +119,11 @@ def create_app(config: Config, plugins: PluginHost | None = None,
                       write_interval=config.database.write_interval)
     metrics = Metrics(center, plugins)
     signaling = Signaling(socketio, config, store, switchboard, center, plugins, history, metrics)
+    shared = open_shared_state(store, Cluster.node_name(config.database.node))
+    cluster = None if shared is None else Cluster(socketio, shared, signaling, history)
+    if cluster is not None:
+        signaling.relay = cluster
+        switchboard.clock.guard = cluster.guard
     services = Services(Outbox(history), socketio.start_background_task, socketio.sleep)
     _add_routes(app, config, plugins, recorder, history, store)
     _add_contact_center_routes(app, config, plugins)
@@ -125,7 +136,7 @@ def create_app(config: Config, plugins: PluginHost | None = None,
         # X-Forwarded-Prefix too: a proxy serving the server under a sub-path says which.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n,  # type: ignore
                                 x_prefix=n)
-    return Runtime(app, socketio, plugins, signaling, history, services, store)
+    return Runtime(app, socketio, plugins, signaling, history, services, store, cluster)
 
 
 def _add_routes(app: Flask, config: Config, plugins: PluginHost, recorder: Recorder,

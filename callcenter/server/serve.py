@@ -94,7 +94,7 @@ def run(config: Config, plugins: PluginHost, host: str, port: int) -> None:
         # eventlet's server waits for every open websocket before it returns, so the process
         # closes the sessions itself, runs the shutdown hooks and leaves.
         log.info("callcenter stopping")
-        _close_connections(runtime, kept=_write_snapshot(runtime, snapshot_path))
+        _close_connections(runtime, kept=_hand_over(runtime, snapshot_path))
         for worker in workers:
             worker.stop()
         eventlet.sleep(0.2)
@@ -235,6 +235,17 @@ def _write_snapshot(runtime: Runtime, path: Path | None) -> bool:
              "%g s takes it back", path, (time.monotonic() - started) * 1000,
              len(snapshot.live_calls(state)), len(state["sessions"]), signaling.resumption.window)
     return True
+
+
+def _hand_over(runtime: Runtime, path: Path | None) -> bool:
+    """Before the connections close: whether their calls go on after this process. On a shared
+    store the other processes carry them on (the clients reconnect to one and resume, and one
+    takes over what this process held); alone, the restart snapshot keeps them for the next
+    start."""
+    if runtime.cluster is not None:
+        runtime.cluster.retire()
+        return True
+    return _write_snapshot(runtime, path)
 
 
 def _close_connections(runtime: Runtime, kept: bool) -> None:

@@ -215,6 +215,16 @@ class RedisStore:
     def delete_call(self, app_id: str, call_id: str) -> None:
         self._run(lambda: self.redis.delete(self._key(app_id, "call", call_id)))
 
+    def live_calls(self) -> frozenset[tuple[str, str]]:
+        """(app id, call id) of every call stored now (a ``SCAN``, for start-up: a process
+        starting beside others must not close their calls' history rows as interrupted)."""
+        pattern = f"{self.prefix}:{{*}}:call:*"
+        found = set()
+        for key in self._run(lambda: list(self.redis.scan_iter(match=pattern, count=1000))):
+            app_part, _, call_id = key[len(self.prefix) + 1:].partition("}:call:")
+            found.add((app_part.lstrip("{"), call_id))
+        return frozenset(found)
+
     # -- missed calls ----------------------------------------------------------------------
 
     def add_missed(self, app_id: str, user_id: str, record: dict[str, Any]) -> None:

@@ -38,6 +38,7 @@ from callcenter.domain.store import Store, StoreUnavailable
 from callcenter.domain.timers import Timer, TimerKey, TimerKind, TimerQueue
 from callcenter.history.records import History
 from callcenter.hooks.host import PluginHost
+from callcenter.server.cluster import LocalRelay
 from callcenter.server.http.metrics import Metrics
 from callcenter.server.http.rate_limit import MovingWindow
 from callcenter.server.socketio import wire
@@ -103,6 +104,10 @@ class Signaling:
         self.switchboard = switchboard
         self.center = center
         self.plugins = plugins
+        self.clock = switchboard.clock
+        # How events reach connections: this process's own, or (callcenter.server.cluster)
+        # those of other processes on the same store too.
+        self.relay: LocalRelay = LocalRelay(socketio)
         self.enqueue_limiter = MovingWindow(config.contact_center.enqueue_rate)
         self.recorder = center.recorder
         # Signs the credentials of media workers shared by every app; without one in the config,
@@ -138,25 +143,33 @@ class Signaling:
 
     def start_clock(self) -> None:
         """Run the contact center's once-a-second tick (queue positions, statistics, offers
-        that became possible with time) for every app that has queues."""
+        that became possible with time) for every app that has queues, and the processes'
+        (``relay.tick``) when several share the store."""
         apps = [app.id for app in self.config.apps if app.queues]
+        self.relay.start()
 
         def run() -> None:
             while True:
                 self.socketio.sleep(self.TICK_SECONDS)
                 if self.restarting:
                     return
+                try:
+                    self.relay.tick()
+                except StoreUnavailable:
+                    pass
+                except Exception:
+                    log.exception("the tick of the processes sharing the store failed")
                 for app_id in apps:
                     try:
                         self.store.ping()  # gone: the tick changes nothing, the next catches up
-                        self.deliver(app_id, self.center.tick(app_id))
+                        with self.clock.step():
+                            self.deliver(app_id, self.center.tick(app_id))
                     except StoreUnavailable:
                         pass  # logged by the store; the next tick catches up
                     except Exception:
                         log.exception("contact-center tick for app %s failed", app_id)
 
-        if apps:
-            self.socketio.start_background_task(run)
+        self.socketio.start_background_task(run)
     # -- connection ------------------------------------------------------------------------
 
     def authenticate(self, auth: Any) -> Identity:
@@ -200,7 +213,8 @@ class Signaling:
             # Asked first, so that a store already gone refuses the login before it changed
             # anything (a session half made: in this process but not in the store).
             self.store.ping()
-            self.log_in(identity, auth, sid)
+            with self.clock.step():
+                self.log_in(identity, auth, sid)
         except StoreUnavailable as exc:
             self.sessions.pop(sid, None)
             raise ConnectionRefusedError(exc.message, exc.as_dict()) from None
@@ -218,6 +232,7 @@ class Signaling:
             return
         session = Session(sid, identity, resumed=False if "resumeToken" in auth else None)
         self.sessions[sid] = session
+        self.relay.session_added(sid, identity)
         previous = self.store.bind_session(identity.app_id, identity.user_id, sid)
         log.info("login %s/%s (%s) on %s", identity.app_id, identity.user_id, identity.role, sid,
                  extra={"app_id": identity.app_id, "user_id": identity.user_id})
@@ -252,9 +267,11 @@ class Signaling:
         connection is dropped as if it had gone, so the new one resumes instead of logging in
         again, which would end the call."""
         old_sid = self.store.session_of(identity.app_id, identity.user_id)
-        if old_sid is None or old_sid not in self.sessions:
+        if old_sid is None:
             return
-        old = self.sessions.pop(old_sid)  # its disconnect, when it comes, finds nothing to do
+        # Its disconnect, when it comes (here, or on the process that holds it), finds nothing
+        # to do: the session is not bound to it any more.
+        old = self.sessions.pop(old_sid, None) or Session(old_sid, identity)
         self.suspend(old)
         self.close_later(old_sid)
 
@@ -264,6 +281,7 @@ class Signaling:
         session.stream_id, session.resumed = stream.session_id, True
         session.missed = self.resumption.take_back(stream, last_seq)
         self.sessions[session.sid] = session
+        self.relay.session_added(session.sid, session.identity)
         self.store.bind_session(app_id, user_id, session.sid)
         log.info("resume %s/%s on %s (%d events missed)", app_id, user_id, session.sid,
                  len(session.missed), extra={"app_id": app_id, "user_id": user_id})
@@ -273,7 +291,7 @@ class Signaling:
     def kick(self, old_sid: str, new: Session) -> None:
         """The user logged in again: end the old connection's call, tell it, close it."""
         self.sessions.pop(old_sid, None)  # its requests are refused from now on
-        self.socketio.emit("kicked_out", {"reason": "login_elsewhere"}, to=old_sid)
+        self.relay.emit("kicked_out", {"reason": "login_elsewhere"}, to=old_sid)
         call_id = self.store.line_of(new.app_id, new.user_id)
         self.deliver(new.app_id, self.center.session_ended(
             new.app_id, new.user_id, EndReason.KICKED_OUT, replaced=True))
@@ -284,7 +302,7 @@ class Signaling:
     def close_later(self, sid: str) -> None:
         def close() -> None:
             self.socketio.sleep(CLOSE_DELAY)
-            self.socketio.server.disconnect(sid)
+            self.relay.disconnect(sid)
 
         self.socketio.start_background_task(close)
 
@@ -294,6 +312,10 @@ class Signaling:
             self.sessions.pop(sid, None)
             return
         self.request_limiter.clear(sid)
+        try:
+            self.relay.session_removed(sid)
+        except StoreUnavailable:
+            pass  # a process that takes its sessions over finds this one's not bound to it
         worker_id = self.sid_workers.pop(sid, None)
         if worker_id is not None and self.recorder is not None:
             self.worker_sids.pop(worker_id, None)
@@ -303,10 +325,11 @@ class Signaling:
         session = self.sessions.pop(sid, None)
         if session is None:
             return
-        if session.identity.role is Role.SUPERVISOR:
-            self.center.unwatch(session.app_id, session.user_id)
         try:
-            self.session_dropped(session)
+            with self.clock.step():
+                if session.identity.role is Role.SUPERVISOR:
+                    self.center.unwatch(session.app_id, session.user_id)
+                self.session_dropped(session)
         except StoreUnavailable:
             # Its session and call are in the store, which cannot be told now: it is told when
             # it is back (no resume then: the connection is gone and nobody can take it back).
@@ -324,6 +347,18 @@ class Signaling:
         log.info("logout %s/%s (disconnected)", session.app_id, session.user_id,
                  extra={"app_id": session.app_id, "user_id": session.user_id})
         self.end_dropped(session.app_id, session.user_id, sid)
+
+    def connection_lost(self, sid: str, identity: Identity) -> None:
+        """A connection held by a process that died (callcenter.server.cluster): its session
+        is dropped as if the connection had closed, unless the user is bound elsewhere now."""
+        with self.clock.step():
+            stream = self.resumption.streams.get((identity.app_id, identity.user_id))
+            if stream is not None and stream.suspended_sid == sid:
+                return  # suspended already (the process saw it go before it stopped)
+            if self.store.session_of(identity.app_id, identity.user_id) == sid:
+                if identity.role is Role.SUPERVISOR:
+                    self.center.unwatch(identity.app_id, identity.user_id)
+                self.session_dropped(Session(sid, identity))
 
     def suspend(self, session: Session) -> bool:
         """The session's connection is gone: it waits for a resume, if resuming is on."""
@@ -367,10 +402,11 @@ class Signaling:
 
     def end_dropped(self, app_id: str, user_id: str, sid: str) -> None:
         """A dropped connection that will not be resumed: its session ends."""
-        if self.store.unbind_session(app_id, user_id, sid):
-            self.resumption.close(app_id, user_id)
-            self.deliver(app_id, self.center.session_ended(app_id, user_id,
-                                                           EndReason.DISCONNECTED))
+        with self.clock.step():
+            if self.store.unbind_session(app_id, user_id, sid):
+                self.resumption.close(app_id, user_id)
+                self.deliver(app_id, self.center.session_ended(app_id, user_id,
+                                                               EndReason.DISCONNECTED))
 
     # -- requests --------------------------------------------------------------------------
 
@@ -418,7 +454,8 @@ class Signaling:
         # (the queues and agents in this process's memory, then the store); one round trip to
         # Redis, nothing with the memory store.
         self.store.ping()
-        return handler(session, payload)
+        with self.clock.step():
+            return handler(session, payload)
 
     def check_access(self, session: Session, event: str) -> None:
         """FORBIDDEN unless the table lets the session's role make this request."""
@@ -611,7 +648,7 @@ class Signaling:
             raise Refused("NOT_RECORDED", "no recording of this call for you")
         sid = self.worker_sids.get(job.worker_id)
         if sid is not None:
-            self.socketio.emit("record_signal", {
+            self.relay.emit("record_signal", {
                 "jobId": job.id, "from": session.user_id, "kind": participant.kind,
                 "payload": participant.payload}, to=sid)
         return {}
@@ -629,15 +666,23 @@ class Signaling:
             # Numbered and kept for a resume; a suspended session's dropped connection gets
             # nothing now, and the events on resume.
             payload = self.resumption.stamp(app_id, user_id, event, payload)
-            session = self.sessions.get(sid)
-            if session is None:
-                return
-            if session.missed is not None:  # a resume's replay has not gone out yet
-                session.missed.append((event, payload))
-                if len(session.missed) > REPLAY_KEPT:  # a client that never says hello
-                    del session.missed[0]
+            if sid in self.sessions:
+                self.emit_here(sid, event, payload)
             else:
-                self.socketio.emit(event, payload, to=sid)
+                self.relay.emit_elsewhere(event, payload, sid)
+
+    def emit_here(self, sid: str, event: str, payload: dict[str, Any]) -> None:
+        """``event`` for a session of this process's connection ``sid``, in order after the
+        events a resume's replay still holds."""
+        session = self.sessions.get(sid)
+        if session is None:
+            return
+        if session.missed is not None:  # a resume's replay has not gone out yet
+            session.missed.append((event, payload))
+            if len(session.missed) > REPLAY_KEPT:  # a client that never says hello
+                del session.missed[0]
+        else:
+            self.socketio.emit(event, payload, to=sid)
 
     def replay(self, session: Session) -> None:
         """A resumed session's missed events, then those that came meanwhile, in order."""
@@ -665,7 +710,8 @@ class Signaling:
 
     def _deliver_later(self, app_id: str, out: Outcome, sids: dict[str, str | None]) -> None:
         try:
-            self.deliver(app_id, out, sids)
+            with self.clock.step():
+                self.deliver(app_id, out, sids)
         except StoreUnavailable:
             pass  # what else the outcome holds waits for nothing in the store; logged once
         finally:
@@ -706,12 +752,12 @@ class Signaling:
                 for k in range(0, len(group), EMIT_SLICE):
                     if k:
                         self.socketio.sleep(EMIT_PAUSE)
-                    self.socketio.emit(notice.event, notice.payload, to=group[k:k + EMIT_SLICE])
+                    self.relay.emit(notice.event, notice.payload, to=group[k:k + EMIT_SLICE])
             i = j
         for worker_id, event, payload in out.to_workers:
             sid = self.worker_sids.get(worker_id)
             if sid is not None:
-                self.socketio.emit(event, payload, to=sid)
+                self.relay.emit(event, payload, to=sid)
         if out.timers or out.cancelled:
             self.set_timers(out.timers, out.cancelled)
         # Records before events: a queue call's row must exist before its events are read.
@@ -746,11 +792,21 @@ class Signaling:
         now = time.monotonic()
         for timer in timers:
             self.timers.schedule(timer, now)
+        self._start_timers()
+        due = self.timers.next_due()
+        if due is not None and (soonest is None or due < soonest):
+            self._timer_wake.set()
+
+    def _start_timers(self) -> None:
         if self._timer_wake is None:
             self._timer_wake = self.socketio.server.eio.create_event()
             self.socketio.start_background_task(self._run_timers)
-        due = self.timers.next_due()
-        if due is not None and (soonest is None or due < soonest):
+
+    def replace_timers(self, timers: TimerQueue) -> None:
+        """Every timer, as another process left them (callcenter.server.cluster)."""
+        self.timers = timers
+        if len(timers):
+            self._start_timers()
             self._timer_wake.set()
 
     # Longest sleep of the timer task with nothing due: it wakes when a sooner timer is set.
@@ -777,20 +833,29 @@ class Signaling:
                 continue
             if self.frozen:
                 return
-            for timer in self.timers.pop_due(time.monotonic()):
-                try:
-                    # With the store gone the timer does nothing now and fires when it is back.
-                    self.store.ping()
-                    if timer.kind is TimerKind.RESUME:
-                        self.resume_window_over(timer)
-                        continue
-                    self.deliver(timer.app_id, self.center.on_timer(timer))
-                except StoreUnavailable:
-                    # A timer fires once, when it can: again in a moment (the store logged it).
-                    self.set_timers([replace(timer, delay=STORE_RETRY_EVERY)], [])
-                except Exception:
-                    log.exception("%s timer of %s in call %s failed", timer.kind,
-                                  timer.user_id, timer.call_id)
+            try:
+                # Taken in the step: with processes sharing the timers, another may have fired
+                # some of them already (the step starts from the state it left).
+                with self.clock.step():
+                    for timer in self.timers.pop_due(time.monotonic()):
+                        self._fire(timer)
+            except StoreUnavailable:
+                self.socketio.sleep(STORE_RETRY_EVERY)  # the timers are still set; logged once
+
+    def _fire(self, timer: Timer) -> None:
+        try:
+            # With the store gone the timer does nothing now and fires when it is back.
+            self.store.ping()
+            if timer.kind is TimerKind.RESUME:
+                self.resume_window_over(timer)
+                return
+            self.deliver(timer.app_id, self.center.on_timer(timer))
+        except StoreUnavailable:
+            # A timer fires once, when it can: again in a moment (the store logged it).
+            self.set_timers([replace(timer, delay=STORE_RETRY_EVERY)], [])
+        except Exception:
+            log.exception("%s timer of %s in call %s failed", timer.kind,
+                          timer.user_id, timer.call_id)
 
     # -- a graceful restart (callcenter.server.snapshot) ------------------------------------
 

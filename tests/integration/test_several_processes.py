@@ -1,0 +1,214 @@
+"""Several `callcenter serve` processes on one Redis and one PostgreSQL (docs/deploy.md, "Several
+processes"): a call whose customer and agent are on different processes goes end to end, events
+and timers cross between them, and when one process is killed (`kill -9`) its clients resume on
+the other through nginx with their calls, places in line and ringing offers intact. Real
+processes, real redis-server, PostgreSQL and nginx, real Socket.IO connections."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import time
+from typing import Any
+
+import psycopg2
+import requests
+from contact_center_helpers import Desk, agent, demo_extra, first_offer, queue, until_agent
+from werkzeug.security import generate_password_hash
+
+from callcenter.client.call_client import AUDIO_CALL, CallClient
+
+WINDOW = 15
+QUEUES = [queue("line", ring_timeout=3), queue("wait")]
+AGENTS = [*(agent(f"mp{i}", ["line"]) for i in range(1, 9)), agent("mpw", ["wait"])]
+SUPERVISOR = (f'[[apps.supervisors]]\nid = "boss"\nname = "Bo"\n'
+              f'password_hash = "{generate_password_hash("boss-password-123")}"')
+
+
+def start_pair(server_factory: Any, redis_url: str, database_url: str) -> tuple[Any, Any]:
+    """Two processes with the same config but their ports, sharing Redis and the database."""
+    made = [server_factory(extra=f'[store]\nurl = "{redis_url}"\n',
+                           demo_extra=demo_extra(QUEUES, AGENTS) + "\n\n" + SUPERVISOR,
+                           database_url=database_url, signaling=f"resume_window = {WINDOW}")
+            for _ in range(2)]
+    return made[0], made[1]
+
+
+class Behind:
+    """A server as seen through nginx: its credentials, the proxy's URL."""
+
+    def __init__(self, server: Any, url: str) -> None:
+        self.server, self.url = server, url
+
+    def token(self, *args: Any, **kwargs: Any) -> str:
+        return self.server.token(*args, **kwargs)
+
+
+def api(url: str, server: Any, path: str) -> dict[str, Any]:
+    token = server.token("boss", role="supervisor")
+    response = requests.get(url + path, headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    assert response.ok, response.text
+    return response.json()
+
+
+def call_rows(database_url: str, call_id: str) -> list[tuple[Any, ...]]:
+    with psycopg2.connect(database_url) as conn, conn.cursor() as cursor:
+        cursor.execute("SELECT outcome, ended_at FROM calls WHERE call_id = %s", (call_id,))
+        return cursor.fetchall()
+
+
+async def answer_latest_offer(agents: list[CallClient], call_id: str,
+                              timeout: float = 10) -> CallClient:
+    """The agent whose offer of ``call_id`` still rings accepts it (offers withdrawn since, to
+    agents who dropped, are passed over)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        offers = sorted(((event.at, a) for a in agents
+                         for event in a.pending("offer", callId=call_id)),
+                        key=lambda found: found[0], reverse=True)
+        for _, candidate in offers:
+            if (await candidate.request("accept", {"callId": call_id})).get("ok"):
+                return candidate
+        await asyncio.sleep(0.2)
+    raise TimeoutError(f"nobody could answer {call_id}")
+
+
+async def wait_for(predicate: Any, timeout: float = 10, what: str = "") -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError(what)
+        await asyncio.sleep(0.1)
+
+
+async def test_a_queue_call_whose_customer_and_agent_are_on_two_processes_goes_end_to_end(
+        own_redis_server, postgres, server_factory):
+    database = postgres.new_database()
+    one, two = start_pair(server_factory, own_redis_server.url, database)
+    async with Desk(one) as on_one, Desk(two) as on_two:
+        ann = await on_one.agent("mp1")
+        customer = await on_two.customer("cross")
+        joined = await customer.enqueue("line", AUDIO_CALL)
+        call_id = joined["callId"]
+        # The customer's step ran on two; the offer reaches ann's connection on one.
+        offer = await ann.next_event("offer", callId=call_id)
+        await ann.accept(call_id)
+        await customer.next_event("user_enter", callId=call_id, userID="mp1")
+        # Signals cross both ways.
+        await ann.signal(call_id, customer.user_id, "offer", {"type": "offer", "sdp": "v=0"})
+        assert (await customer.next_event("signal", callId=call_id))["payload"]["sdp"] == "v=0"
+        await customer.signal(call_id, "mp1", "answer", {"type": "answer", "sdp": "v=1"})
+        assert (await ann.next_event("signal", callId=call_id))["payload"]["sdp"] == "v=1"
+        # Each process's live view is the same (read through its own REST API).
+        for server in (one, two):
+            live = api(server.url, server, "/api/live")
+            assert [c["callId"] for c in live["calls"]] == [call_id], live
+        await customer.hangup(call_id)
+        await ann.next_event("call_end", callId=call_id)
+        await until_agent(ann, state="waiting")
+    assert offer["queue"] == "line"
+    await wait_for(lambda: call_rows(database, call_id) and call_rows(database, call_id)[0][1],
+                   what="the call's record")
+    assert [row[0] for row in call_rows(database, call_id)] == ["completed"]
+
+
+async def test_a_timer_set_on_one_process_fires_on_the_other_when_the_first_is_killed(
+        own_redis_server, postgres, server_factory):
+    database = postgres.new_database()
+    one, two = start_pair(server_factory, own_redis_server.url, database)
+    async with Desk(two) as on_two:
+        ann, bob = await on_two.agent("mp1"), await on_two.agent("mp2")
+        customer = await on_two.customer("timer")
+        # The offer's ring timeout is set by one, where the customer's enqueue runs.
+        on_one = Desk(one)
+        cust_one = await on_one.customer("timer1")
+        try:
+            joined = await cust_one.enqueue("line", AUDIO_CALL)
+            first, _ = await first_offer([ann, bob], callId=joined["callId"])
+            one.process.send_signal(signal.SIGKILL)
+            one.process.wait(5)
+            second = bob if first is ann else ann
+            # Fired on two, 3 s after the offer: the next agent is offered the call.
+            cancel = await first.next_event("calling_cancel", callId=joined["callId"], timeout=8)
+            assert cancel["reason"] == "timeout"
+            await second.next_event("offer", callId=joined["callId"], timeout=5)
+        finally:
+            await on_one.close()
+        assert customer.connected
+
+
+async def test_kill_9_of_one_of_two_processes_behind_nginx_keeps_every_call(
+        own_redis_server, postgres, server_factory, nginx):
+    database = postgres.new_database()
+    one, two = start_pair(server_factory, own_redis_server.url, database)
+    proxy = nginx([one.port, two.port])
+    front = Behind(one, proxy.url())
+    async with Desk(front) as desk:
+        agents = await desk.agents(*(f"mp{i}" for i in range(1, 9)))
+        # Six calls in talk, one offer ringing (its agent lets it ring), two customers waiting.
+        talking: dict[str, tuple[CallClient, CallClient]] = {}
+        for n in range(7):
+            customer = await desk.customer(f"k{n}")
+            joined = await customer.enqueue("line", AUDIO_CALL)
+            taker, _ = await first_offer(agents, callId=joined["callId"])
+            if n < 6:
+                await taker.accept(joined["callId"])
+                await customer.next_event("user_enter", callId=joined["callId"])
+                talking[joined["callId"]] = (taker, customer)
+            else:
+                ringing_call, ringing_agent, ringing_customer = joined["callId"], taker, customer
+        waiting = [await desk.customer(f"w{n}") for n in range(2)]
+        for n, customer in enumerate(waiting):
+            assert (await customer.enqueue("wait", AUDIO_CALL))["position"] == n + 1
+        everyone = [*agents, *(c for _, c in talking.values()), ringing_customer, *waiting]
+
+        one.process.send_signal(signal.SIGKILL)
+        one.process.wait(5)
+        killed_at = time.monotonic()
+        await wait_for(lambda: all(c.connected for c in everyone if c.connected)
+                       and any(not c.connected for c in everyone), 5, "no client dropped")
+        dropped = [c for c in everyone if not c.connected]
+        kept = [c for c in everyone if c.connected]
+        assert dropped and kept, "nginx put every client on one process"
+        acks = await asyncio.gather(*(c.resume(timeout=10) for c in dropped))
+        resumed_in = time.monotonic() - killed_at
+        assert all(ack["resumed"] is True for ack in acks), acks
+
+        # The calls in talk go on: each side reaches the other.
+        for call_id, (taker, customer) in talking.items():
+            await taker.signal(call_id, customer.user_id, "candidate", {"candidate": call_id})
+            got = await customer.next_event("signal", callId=call_id, kind="candidate",
+                                            timeout=5)
+            assert got["payload"] == {"candidate": call_id}
+        # The ringing offer ends on the survivor: its ring timeout fires there, or it is
+        # withdrawn at once if its agent was on the killed process (an agent who drops is
+        # passed over, as with one process). Then an agent answers it.
+        cancel = await ringing_agent.next_event("calling_cancel", callId=ringing_call,
+                                                timeout=10)
+        expected = "disconnected" if ringing_agent in dropped else "timeout"
+        assert cancel["reason"] == expected, (cancel, ringing_agent in dropped)
+        taker = await answer_latest_offer(agents, ringing_call)
+        await ringing_customer.next_event("user_enter", callId=ringing_call)
+        talking[ringing_call] = (taker, ringing_customer)
+        # The waiting customers kept their places.
+        line = api(proxy.url(), two, "/api/live")
+        queued = {q["name"]: q for q in line["queues"]}
+        assert queued["wait"]["waiting"] == 2, line
+
+        for call_id, (taker, customer) in talking.items():
+            await customer.hangup(call_id)
+            await taker.next_event("call_end", callId=call_id)
+        for taker, _ in talking.values():
+            await until_agent(taker, state="waiting", timeout=10)
+        # No agent is stuck: every one is free again, and no call is left.
+        live = api(proxy.url(), two, "/api/live")
+        states = {a["agentId"]: a["state"] for a in live["agents"]}
+        assert all(states[f"mp{i}"] == "available" for i in range(1, 9)), states
+        assert [c["queue"] for c in live["calls"]] == ["wait", "wait"], live["calls"]
+
+    for call_id in talking:
+        await wait_for(lambda c=call_id: bool(call_rows(database, c))
+                       and call_rows(database, c)[0][1] is not None, what=call_id)
+        assert [row[0] for row in call_rows(database, call_id)] == ["completed"]
+    print(f"killed one of two processes: {len(dropped)} clients resumed on the other "
+          f"{resumed_in:.2f} s after the kill")
