@@ -14,7 +14,7 @@ import json
 import logging
 import secrets
 import time
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -74,7 +74,22 @@ class Recorder:
         self.jobs: dict[str, Job] = {}
         self.by_call: dict[tuple[str, str], str] = {}
         self.index: dict[tuple[str, str], dict[str, Any]] = {}
+        # When the index file was last read or written (another process may write it).
+        self._index_stamp: int | None = None
         self._load_index()
+
+    # -- as plain data: shared by processes on one store (callcenter.server.cluster) ----------
+
+    def to_state(self) -> dict[str, Any]:
+        """The workers and their jobs, JSON-ready."""
+        return {"workers": [{**asdict(w), "jobs": sorted(w.jobs)} for w in self.workers.values()],
+                "jobs": [asdict(job) for job in self.jobs.values()]}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        self.workers = {w["id"]: Worker(**{**w, "jobs": set(w["jobs"])})
+                        for w in state.get("workers", [])}
+        self.jobs = {j["id"]: Job(**j) for j in state.get("jobs", [])}
+        self.by_call = {(job.app_id, job.call_id): job.id for job in self.jobs.values()}
 
     # -- the index -------------------------------------------------------------------------
 
@@ -82,7 +97,21 @@ class Recorder:
     def index_path(self) -> Path:
         return self.directory / "index.jsonl"
 
+    def _stamp(self) -> int | None:
+        try:
+            return self.index_path.stat().st_mtime_ns
+        except FileNotFoundError:
+            return None
+
+    def _fresh_index(self) -> None:
+        """Read the index again if another process wrote it since (processes that share the
+        recordings folder write it one step at a time, holding their common lock)."""
+        if self._stamp() != self._index_stamp:
+            self.index = {}
+            self._load_index()
+
     def _load_index(self) -> None:
+        self._index_stamp = self._stamp()
         if not self.index_path.exists():
             return
         for line in self.index_path.read_text().splitlines():
@@ -97,8 +126,10 @@ class Recorder:
         tmp = self.index_path.with_suffix(".tmp")
         tmp.write_text("".join(json.dumps(r) + "\n" for r in self.index.values()))
         tmp.replace(self.index_path)
+        self._index_stamp = self._stamp()
 
     def record(self, app_id: str, call_id: str) -> dict[str, Any] | None:
+        self._fresh_index()
         return self.index.get((app_id, call_id))
 
     def path_of(self, record: dict[str, Any]) -> Path:
@@ -109,6 +140,7 @@ class Recorder:
         if retention_days <= 0:
             return 0
         limit = (now or time.time()) - retention_days * 86400
+        self._fresh_index()
         old = [k for k, r in self.index.items() if r["createdAt"] < limit]
         for key in old:
             record = self.index.pop(key)
@@ -211,6 +243,7 @@ class Recorder:
                      note: str | None = None) -> dict[str, Any]:
         size = path.stat().st_size
         data = max(0, size - HEADER_BYTES)
+        self._fresh_index()
         record = {
             "callId": job.call_id, "app": job.app_id, "file": job.file,
             "duration": round(data / (SAMPLE_RATE * CHANNELS * SAMPLE_WIDTH), 3),

@@ -138,6 +138,10 @@ class Cluster(LocalRelay):
             "streams": signaling.resumption.to_state(),
             "timers": signaling.timers_state(),
             "history": self.history.open_state(),
+            # Media workers (connected to one process each) and their recordings' jobs: a
+            # call's legs on any process reach its worker through the worker's process.
+            "recorder": None if signaling.recorder is None else signaling.recorder.to_state(),
+            "worker_sids": signaling.worker_sids,
         }
 
     def apply(self, text: str) -> None:
@@ -155,6 +159,10 @@ class Cluster(LocalRelay):
             timers.schedule(Timer.from_state(saved, now), mono)
         signaling.replace_timers(timers)
         self.history.load_open_state(state["history"])
+        if signaling.recorder is not None and state.get("recorder") is not None:
+            signaling.recorder.load_state(state["recorder"])
+        signaling.worker_sids = dict(state.get("worker_sids", {}))
+        signaling.sid_workers = {sid: worker for worker, sid in signaling.worker_sids.items()}
 
     # -- connections on other processes ---------------------------------------------------
 

@@ -14,9 +14,12 @@ from typing import Any
 import psycopg2
 import requests
 from contact_center_helpers import Desk, agent, demo_extra, first_offer, queue, until_agent
+from test_recording import AGENT_TONE, CUSTOMER_TONE, WorkerProcess, peak_frequency, read_wav
 from werkzeug.security import generate_password_hash
 
 from callcenter.client.call_client import AUDIO_CALL, CallClient
+from callcenter.client.media import CallMedia
+from callcenter.testing.tracks import tone_tracks
 
 WINDOW = 15
 QUEUES = [queue("line", ring_timeout=3), queue("wait")]
@@ -25,9 +28,10 @@ SUPERVISOR = (f'[[apps.supervisors]]\nid = "boss"\nname = "Bo"\n'
               f'password_hash = "{generate_password_hash("boss-password-123")}"')
 
 
-def start_pair(server_factory: Any, redis_url: str, database_url: str) -> tuple[Any, Any]:
+def start_pair(server_factory: Any, redis_url: str, database_url: str,
+               extra: str = "") -> tuple[Any, Any]:
     """Two processes with the same config but their ports, sharing Redis and the database."""
-    made = [server_factory(extra=f'[store]\nurl = "{redis_url}"\n',
+    made = [server_factory(extra=f'[store]\nurl = "{redis_url}"\n{extra}',
                            demo_extra=demo_extra(QUEUES, AGENTS) + "\n\n" + SUPERVISOR,
                            database_url=database_url, signaling=f"resume_window = {WINDOW}")
             for _ in range(2)]
@@ -212,3 +216,53 @@ async def test_kill_9_of_one_of_two_processes_behind_nginx_keeps_every_call(
         assert [row[0] for row in call_rows(database, call_id)] == ["completed"]
     print(f"killed one of two processes: {len(dropped)} clients resumed on the other "
           f"{resumed_in:.2f} s after the kill")
+
+
+async def test_a_call_recorded_by_the_other_processs_worker_is_closed_and_indexed_for_both(
+        own_redis_server, postgres, server_factory, tmp_path):
+    database = postgres.new_database()
+    recording = (f'[recording]\ndir = "{tmp_path / "recordings"}"\nworkers = 0\n\n'
+                 '[plugins]\nenable = ["recording"]\n\n'
+                 '[plugins.settings.recording]\nqueues = ["line"]\n')
+    one, two = start_pair(server_factory, own_redis_server.url, database, recording)
+    worker = WorkerProcess(one, tmp_path, "w1")  # connected to one only
+    medias: list[CallMedia] = []
+    try:
+        worker.wait_ready()
+        async with Desk(one) as on_one, Desk(two) as on_two:
+            ann = await on_two.agent("mp1")
+            customer = await on_one.customer("rec")
+            medias += [CallMedia(ann, tracks=tone_tracks(AGENT_TONE)),
+                       CallMedia(customer, tracks=tone_tracks(CUSTOMER_TONE))]
+            ack = await customer.enqueue("line", AUDIO_CALL)
+            assert ack["recorded"] is True
+            call_id = ack["callId"]
+            await ann.next_event("offer", callId=call_id)
+            await medias[0].accept(call_id)
+            # The agent's leg to the recorder is signalled through two, to one's worker.
+            await asyncio.gather(medias[0].wait_connected(customer.user_id),
+                                 medias[1].wait_connected(ann.user_id),
+                                 medias[0].wait_recording(call_id),
+                                 medias[1].wait_recording(call_id))
+            await asyncio.sleep(3)
+            await medias[1].hangup(call_id)
+            await ann.next_event("call_end", callId=call_id)
+            token = one.token("mp1", role="agent")
+            for server in (two, one):  # indexed by one, read by both
+                deadline = time.monotonic() + 15
+                while True:
+                    got = await asyncio.to_thread(
+                        requests.get, f"{server.url}/api/recordings/{call_id}/audio",
+                        headers={"Authorization": f"Bearer {token}"}, timeout=10)
+                    if got.status_code == 200 or time.monotonic() > deadline:
+                        break
+                    await asyncio.sleep(0.2)
+                assert got.status_code == 200, got.text
+                samples, rate = read_wav(got.content)
+                assert abs(peak_frequency(samples[:, 0], rate) - CUSTOMER_TONE) <= 5
+                assert abs(peak_frequency(samples[:, 1], rate) - AGENT_TONE) <= 5
+    finally:
+        for media in medias:
+            await media.close()
+        worker.stop()
+    assert "Traceback" not in worker.log(), worker.log()

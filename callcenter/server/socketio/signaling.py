@@ -316,12 +316,9 @@ class Signaling:
             self.relay.session_removed(sid)
         except StoreUnavailable:
             pass  # a process that takes its sessions over finds this one's not bound to it
-        worker_id = self.sid_workers.pop(sid, None)
-        if worker_id is not None and self.recorder is not None:
-            self.worker_sids.pop(worker_id, None)
-            log.warning("media worker %s went away", worker_id)
-            for record in self.recorder.worker_gone(worker_id):
-                self.recording_ready(record)
+        if sid in self.sid_workers:
+            with self.clock.step():
+                self.worker_gone(sid)
         session = self.sessions.pop(sid, None)
         if session is None:
             return
@@ -348,10 +345,21 @@ class Signaling:
                  extra={"app_id": session.app_id, "user_id": session.user_id})
         self.end_dropped(session.app_id, session.user_id, sid)
 
+    def worker_gone(self, sid: str) -> None:
+        """A media worker's connection ``sid`` is gone: its recordings close as they are."""
+        worker_id = self.sid_workers.pop(sid, None)
+        if worker_id is None or self.recorder is None:
+            return
+        self.worker_sids.pop(worker_id, None)
+        log.warning("media worker %s went away", worker_id)
+        for record in self.recorder.worker_gone(worker_id):
+            self.recording_ready(record)
+
     def connection_lost(self, sid: str, identity: Identity) -> None:
         """A connection held by a process that died (callcenter.server.cluster): its session
         is dropped as if the connection had closed, unless the user is bound elsewhere now."""
         with self.clock.step():
+            self.worker_gone(sid)
             stream = self.resumption.streams.get((identity.app_id, identity.user_id))
             if stream is not None and stream.suspended_sid == sid:
                 return  # suspended already (the process saw it go before it stopped)
