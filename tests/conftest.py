@@ -394,6 +394,7 @@ NGINX_LOCATION = """
             proxy_set_header X-Forwarded-Proto $scheme;
             proxy_set_header X-Forwarded-Prefix {bare_prefix};
             proxy_read_timeout 1h;
+            proxy_connect_timeout 2s;
         }}
 """
 
@@ -425,7 +426,8 @@ def nginx(tmp_path: Path) -> Iterator[Callable[..., Nginx]]:
     """`nginx(upstream_port, prefix="/cc/")` → nginx on a free port proxying `prefix` to the
     server on `upstream_port`, as docs/deploy.md configures it; stopped after the test. Given a
     list of ports, it balances between those servers (docs/deploy.md, "Several processes"): a
-    server that refuses connections is passed over."""
+    connection a server refuses is passed to the next (max_fails=0: a server is never taken out
+    for a while, so one started again takes connections at once)."""
     import shutil
 
     binary = shutil.which("nginx") or "/usr/sbin/nginx"
@@ -440,7 +442,7 @@ def nginx(tmp_path: Path) -> Iterator[Callable[..., Nginx]]:
         upstreams = ""
         if isinstance(upstream, list):
             upstreams = NGINX_UPSTREAMS.format(servers="".join(
-                f"        server 127.0.0.1:{p} max_fails=1 fail_timeout=5s;\n"
+                f"        server 127.0.0.1:{p} max_fails=0;\n"
                 for p in upstream))
         location = NGINX_LOCATION.format(
             prefix=prefix, upstream="callcenter" if upstreams else f"127.0.0.1:{upstream}",

@@ -266,3 +266,94 @@ async def test_a_call_recorded_by_the_other_processs_worker_is_closed_and_indexe
             await media.close()
         worker.stop()
     assert "Traceback" not in worker.log(), worker.log()
+
+
+async def test_a_rolling_restart_of_two_processes_behind_nginx_keeps_every_call(
+        own_redis_server, postgres, server_factory, nginx):
+    database = postgres.new_database()
+    one, two = start_pair(server_factory, own_redis_server.url, database)
+    proxy = nginx([one.port, two.port])
+    front = Behind(one, proxy.url())
+    async with Desk(front) as desk:
+        agents = await desk.agents(*(f"mp{i}" for i in range(1, 5)))
+        talking: dict[str, tuple[CallClient, CallClient]] = {}
+        for n in range(4):
+            customer = await desk.customer(f"r{n}")
+            joined = await customer.enqueue("line", AUDIO_CALL)
+            taker, _ = await first_offer(agents, callId=joined["callId"])
+            await taker.accept(joined["callId"])
+            await customer.next_event("user_enter", callId=joined["callId"])
+            talking[joined["callId"]] = (taker, customer)
+        waiting = await desk.customer("rw")
+        assert (await waiting.enqueue("wait", AUDIO_CALL))["position"] == 1
+        everyone = [*agents, *(c for _, c in talking.values()), waiting]
+
+        for n, old in enumerate((one, two)):
+            old.stop()  # SIGTERM: the other process carries its calls on
+            await wait_for(lambda: any(not c.connected for c in everyone), 5, "nobody dropped")
+            await asyncio.sleep(0.3)
+            dropped = [c for c in everyone if not c.connected]
+            acks = await asyncio.gather(*(c.resume(timeout=10) for c in dropped))
+            assert all(ack["resumed"] is True for ack in acks), (n, acks)
+            # Started again where it was: the next one to stop hands over to it.
+            server_factory(extra=f'[store]\nurl = "{own_redis_server.url}"\n',
+                           demo_extra=demo_extra(QUEUES, AGENTS) + "\n\n" + SUPERVISOR,
+                           database_url=database, signaling=f"resume_window = {WINDOW}",
+                           port=old.port)
+            for call_id, (taker, customer) in talking.items():
+                await taker.signal(call_id, customer.user_id, "candidate",
+                                   {"candidate": f"{call_id}-{n}"})
+                got = await customer.next_event("signal", callId=call_id, kind="candidate",
+                                                timeout=5)
+                assert got["payload"] == {"candidate": f"{call_id}-{n}"}
+
+        live = api(proxy.url(), two, "/api/live")
+        assert sorted(c["callId"] for c in live["calls"] if c["state"] == "in_call") == \
+            sorted(talking), live
+        waits = [c for c in live["calls"] if c["queue"] == "wait"]
+        assert [c["position"] for c in waits] == [1], waits
+        for call_id, (taker, customer) in talking.items():
+            await customer.hangup(call_id)
+            await taker.next_event("call_end", callId=call_id)
+    for call_id in talking:
+        await wait_for(lambda c=call_id: bool(call_rows(database, c))
+                       and call_rows(database, c)[0][1] is not None, what=call_id)
+        assert [row[0] for row in call_rows(database, call_id)] == ["completed"]
+
+
+async def test_a_lone_process_on_redis_killed_and_started_again_keeps_every_call(
+        own_redis_server, postgres, server_factory):
+    database = postgres.new_database()
+    config = dict(extra=f'[store]\nurl = "{own_redis_server.url}"\n',
+                  demo_extra=demo_extra(QUEUES, AGENTS) + "\n\n" + SUPERVISOR,
+                  database_url=database, signaling=f"resume_window = {WINDOW}")
+    server = server_factory(**config)
+    async with Desk(server) as desk:
+        ann, bob = await desk.agents("mp1", "mp2")
+        customer = await desk.customer("crash")
+        joined = await customer.enqueue("line", AUDIO_CALL)
+        call_id = joined["callId"]
+        taker, _ = await first_offer([ann, bob], callId=call_id)
+        await taker.accept(call_id)
+        await customer.next_event("user_enter", callId=call_id)
+        waiting = await desk.customer("crash-w")
+        assert (await waiting.enqueue("wait", AUDIO_CALL))["position"] == 1
+
+        server.process.send_signal(signal.SIGKILL)
+        server.process.wait(5)
+        server_factory(**config, port=server.port)
+        for client in (ann, bob, customer, waiting):
+            await client.wait_disconnected()
+            assert (await client.resume(timeout=10))["resumed"] is True
+        assert taker.hello_ack["call"]["callId"] == call_id
+        await taker.signal(call_id, customer.user_id, "candidate", {"candidate": "again"})
+        got = await customer.next_event("signal", callId=call_id, kind="candidate")
+        assert got["payload"] == {"candidate": "again"}
+        live = api(server.url, server, "/api/live")
+        assert {c["callId"]: c["state"] for c in live["calls"]}[call_id] == "in_call"
+        assert [c["position"] for c in live["calls"] if c["queue"] == "wait"] == [1]
+        await customer.hangup(call_id)
+        await taker.next_event("call_end", callId=call_id)
+    await wait_for(lambda: bool(call_rows(database, call_id))
+                   and call_rows(database, call_id)[0][1] is not None, what=call_id)
+    assert [row[0] for row in call_rows(database, call_id)] == ["completed"]
