@@ -246,7 +246,7 @@ def _hand_over(runtime: Runtime, path: Path | None) -> bool:
         # Once no step of this process is half done, it takes none: a connection closing now
         # changes nothing, and the process that takes it over suspends its session.
         with runtime.signaling.clock.step():
-            runtime.signaling.frozen = True
+            runtime.signaling.restarting = runtime.signaling.frozen = True
         runtime.cluster.retire()
         return True
     return _write_snapshot(runtime, path)

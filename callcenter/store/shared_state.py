@@ -6,7 +6,7 @@ The contact center's queues and agents, the resume streams and the timers are ke
 in memory, as one JSON document (``load``/``save``) with a version number. A step holds ``lock``,
 reads the version (one ``GET``), loads the document only when another process has saved since,
 and saves it, with the version bumped in the same ``MULTI``, when it changed anything. A process
-that dies holding the lock holds it for ``lock_timeout`` seconds at most.
+that dies holding the lock holds it for ``LOCK_TIMEOUT`` seconds at most.
 
 Each process beats (``beat``: a key with a time to live) and lists the connections it holds; a
 process whose beat ran out is claimed by exactly one survivor (``SREM`` answers 1 to one caller),
@@ -31,6 +31,9 @@ from callcenter.store.redis import UNREACHABLE, RedisStore
 
 log = logging.getLogger("callcenter.store.shared_state")
 
+# The longest a step may hold the processes' lock: a process killed holding it stalls the others
+# this long. Steps take milliseconds (a delivery to a thousand agents, ~0.1 s).
+LOCK_TIMEOUT = 2.0
 # A process that stops beating for this long is taken to be dead: well above a tick (1 s) and a
 # long garbage-collection pause, well below the resume window (30 s) its clients wait in.
 BEAT_TTL = 4.0
@@ -41,7 +44,7 @@ class SharedState:
 
     beat_ttl = BEAT_TTL
 
-    def __init__(self, store: RedisStore, node: str, lock_timeout: float = 5.0) -> None:
+    def __init__(self, store: RedisStore, node: str, lock_timeout: float = LOCK_TIMEOUT) -> None:
         self.store = store
         self.redis = store.redis
         self.node = node

@@ -22,8 +22,11 @@ from callcenter.client.media import CallMedia
 from callcenter.testing.tracks import tone_tracks
 
 WINDOW = 15
-QUEUES = [queue("line", ring_timeout=3), queue("wait")]
-AGENTS = [*(agent(f"mp{i}", ["line"]) for i in range(1, 9)), agent("mpw", ["wait"])]
+# "quick" rings for 1 s: well within the 3 to 4 s a killed process's beat takes to run out
+# (after that its customer's session is suspended, which withdraws the offer another way).
+QUEUES = [queue("line", ring_timeout=3), queue("wait"), queue("quick", ring_timeout=1)]
+AGENTS = [*(agent(f"mp{i}", ["line"]) for i in range(1, 9)), agent("mpw", ["wait"]),
+          agent("mq1", ["quick"]), agent("mq2", ["quick"])]
 SUPERVISOR = (f'[[apps.supervisors]]\nid = "boss"\nname = "Bo"\n'
               f'password_hash = "{generate_password_hash("boss-password-123")}"')
 
@@ -121,19 +124,19 @@ async def test_a_timer_set_on_one_process_fires_on_the_other_when_the_first_is_k
     database = postgres.new_database()
     one, two = start_pair(server_factory, own_redis_server.url, database)
     async with Desk(two) as on_two:
-        ann, bob = await on_two.agent("mp1"), await on_two.agent("mp2")
+        ann, bob = await on_two.agent("mq1"), await on_two.agent("mq2")
         customer = await on_two.customer("timer")
         # The offer's ring timeout is set by one, where the customer's enqueue runs.
         on_one = Desk(one)
         cust_one = await on_one.customer("timer1")
         try:
-            joined = await cust_one.enqueue("line", AUDIO_CALL)
+            joined = await cust_one.enqueue("quick", AUDIO_CALL)
             first, _ = await first_offer([ann, bob], callId=joined["callId"])
             one.process.send_signal(signal.SIGKILL)
             one.process.wait(5)
             second = bob if first is ann else ann
-            # Fired on two, 3 s after the offer: the next agent is offered the call.
-            cancel = await first.next_event("calling_cancel", callId=joined["callId"], timeout=8)
+            # Fired on two, 1 s after the offer: the next agent is offered the call.
+            cancel = await first.next_event("calling_cancel", callId=joined["callId"], timeout=3)
             assert cancel["reason"] == "timeout"
             await second.next_event("offer", callId=joined["callId"], timeout=5)
         finally:

@@ -713,6 +713,12 @@ class Signaling:
         """Deliver ``out`` after the request's ack, in a background task; who gets what is read
         now, so the notices keep their place in the order of steps."""
         sids = self.sessions_of(app_id, out)
+        # The timers are set now, in the request's step: were this process to die before the
+        # delivery, another one sharing its state would still fire them (an offer would not
+        # ring forever).
+        if out.timers or out.cancelled:
+            self.set_timers(out.timers, out.cancelled)
+            out.timers, out.cancelled = [], []
         self.delivering += 1
         self.socketio.start_background_task(self._deliver_later, app_id, out, sids)
 
