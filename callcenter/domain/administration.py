@@ -203,7 +203,8 @@ def _item(kind: Kind, current: dict[str, Any], body: dict[str, Any], rules: Rule
         names = (str(data.get("id", "")), str(data.get("name", "")))
         data["password_hash"] = rules.hash_password(check_password(password, *names))
     try:
-        item = kind.model.model_validate(data)
+        # Strict: JSON's false is no 0, nor "5" a 5 (a TOML file has types of its own).
+        item = kind.model.model_validate(data, strict=True)
     except ValidationError as exc:
         field, _, text = str(settings_error("", exc)).partition(": ")
         raise Invalid("INVALID_SETTING", field, text) from None
