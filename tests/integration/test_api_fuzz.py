@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 import requests
 import schemathesis
+from admin_helpers import ADMIN, supervisors_toml
 from contact_center_helpers import (
     Desk,
     _start_server,
@@ -23,7 +24,6 @@ from contact_center_helpers import (
     first_offer,
     queue,
 )
-from admin_helpers import ADMIN, supervisors_toml
 from hypothesis import HealthCheck, settings
 
 OPENAPI = Path(__file__).parents[2] / "callcenter" / "server" / "http" / "openapi.json"
