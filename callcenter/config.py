@@ -167,6 +167,35 @@ class SupervisorSettings(_Strict):
     id: Name
     name: str = ""
     password_hash: str
+    # May change the app's administered settings (agents, supervisors, queues, dispositions,
+    # break reasons) over the admin API and the console's Admin section.
+    admin: bool = False
+
+
+class Reason(_Strict):
+    """A code agents choose in the console, with its label: a disposition (the outcome of a
+    call, at wrap-up) or a break reason."""
+
+    code: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
+    label: Annotated[str, Field(min_length=1, max_length=64)]
+
+
+def _reasons(*pairs: tuple[str, str]) -> list[Reason]:
+    return [Reason(code=code, label=label) for code, label in pairs]
+
+
+# What the console offered before these were settings, so that an app that names none keeps it.
+DEFAULT_DISPOSITIONS = _reasons(
+    ("resolved", "Resolved"), ("follow_up", "Follow-up needed"), ("escalated", "Escalated"),
+    ("sale", "Sale"), ("no_sale", "No sale"), ("wrong_queue", "Wrong queue"),
+    ("dropped", "Call dropped"))
+DEFAULT_BREAK_REASONS = _reasons(
+    ("break", "Break"), ("lunch", "Lunch"), ("meeting", "Meeting"), ("training", "Training"),
+    ("coaching", "Coaching"), ("admin", "Admin work"))
+
+# The parts of an app that are administered while the server runs (docs/config.md): the TOML
+# seeds them into a fresh database, which holds them from then on.
+ADMINISTERED = ("queues", "agents", "supervisors", "dispositions", "break_reasons")
 
 
 class App(_Strict):
@@ -183,6 +212,8 @@ class App(_Strict):
     queues: list[QueueSettings] = []
     agents: list[AgentSettings] = []
     supervisors: list[SupervisorSettings] = []
+    dispositions: list[Reason] = DEFAULT_DISPOSITIONS
+    break_reasons: list[Reason] = DEFAULT_BREAK_REASONS
 
     @model_validator(mode="after")
     def _references(self) -> App:
@@ -200,10 +231,30 @@ class App(_Strict):
             for queue in agent.queues:
                 if queue not in names:
                     raise ValueError(f"agents[{i}].queues: no queue named {queue!r}")
-        for i, supervisor in enumerate(self.supervisors):
-            if supervisor.id in ids:
-                raise ValueError(f"supervisors[{i}].id: {supervisor.id!r} is an agent's id")
+        self._people_and_codes(ids)
         return self
+
+    def _people_and_codes(self, agent_ids: list[str]) -> None:
+        supervisor_ids = [s.id for s in self.supervisors]
+        for i, supervisor in enumerate(self.supervisors):
+            if supervisor.id in agent_ids:
+                raise ValueError(f"supervisors[{i}].id: {supervisor.id!r} is an agent's id")
+            if supervisor_ids.count(supervisor.id) > 1:
+                raise ValueError(f"supervisors[{i}].id: duplicate supervisor {supervisor.id!r}")
+        for key in ("dispositions", "break_reasons"):
+            codes = [r.code for r in getattr(self, key)]
+            for i, code in enumerate(codes):
+                if codes.count(code) > 1:
+                    raise ValueError(f"{key}[{i}].code: duplicate code {code!r}")
+
+    def administered(self) -> dict[str, Any]:
+        """The administered settings as plain data (what the database keeps of the app)."""
+        return self.model_dump(mode="json", include=set(ADMINISTERED))
+
+    def with_administered(self, settings: dict[str, Any]) -> App:
+        """This app with ``settings`` (some of ``ADMINISTERED``) in place of its own, checked
+        as the config is: raises pydantic's ValidationError."""
+        return App.model_validate({**self.model_dump(), **settings})
 
     def queue(self, name: str) -> QueueSettings | None:
         return next((q for q in self.queues if q.name == name), None)
@@ -386,6 +437,11 @@ class Config(_Strict):
             if app.id == app_id:
                 return app
         return None
+
+    def with_app(self, app: App) -> Config:
+        """This config with ``app`` in place of the app of the same id (already validated)."""
+        return self.model_copy(update={"apps": [app if a.id == app.id else a
+                                                for a in self.apps]})
 
     @property
     def recordings_dir(self) -> Path:

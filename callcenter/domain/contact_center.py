@@ -112,6 +112,38 @@ class ContactCenter:
                 for queue in agent.queues:
                     self._queue_agents.setdefault((app.id, queue), []).append(agent)
 
+    def apply_settings(self, config: Config) -> list[tuple[str, str, str]]:
+        """Take the apps' new settings (agents, queues, ...: changed while the server runs) at
+        once, without ending a call: every agent keeps its live state, and the next step
+        routes by the new queues. An agent no longer in them who is ringing, in a call or
+        wrapping up is kept, serving no queue, until that is over; so is a queue no longer in
+        them that still has calls here. Returns what was kept so, as ("agent" or "queue", app
+        id, id): apply the settings again once it may be gone (the server does on its tick)."""
+        kept: list[tuple[str, str, str]] = []
+        apps = []
+        for app in config.apps:
+            old = self.config.app(app.id)
+            busy = {qc.queue for (app_id, _), qc in self.calls.items() if app_id == app.id}
+            gone = [q for q in (old.queues if old else []) if q.name in busy
+                    and app.queue(q.name) is None]
+            kept += [("queue", app.id, q.name) for q in gone]
+            apps.append(app.model_copy(update={"queues": [*app.queues, *gone]}) if gone else app)
+        config = config.model_copy(update={"apps": apps})
+
+        def removed(app_id: str, agent_id: str) -> bool:
+            app = config.app(app_id)
+            return app is None or app.agent(agent_id) is None
+
+        leaving = {key: agent for key, agent in self.agents.items()
+                   if agent.state is not AgentState.WAITING and removed(*key)}
+        self.config = config
+        self._set_agents({key: agent.to_state() for key, agent in self.agents.items()})
+        for key, agent in leaving.items():
+            agent.queues = ()
+            self.agents[key] = agent
+            kept.append(("agent", *key))
+        return kept
+
     # -- a shutdown snapshot: the live state as plain data --------------------------------------
 
     def to_state(self) -> dict[str, Any]:

@@ -250,6 +250,17 @@ class PluginHost:
 
     # -- one typed method per hook, so call sites are checked and easy to grep --------------
 
+    def apply_settings(self, config: Config) -> None:
+        """The apps' administered settings changed (callcenter.server.live_settings): the
+        built-in defaults that read them (the password sign-in) follow at once. Plugins get
+        the config at startup only; those that keep agents or queues of their own see the
+        change in what the hooks are given (a queue's settings, the agents)."""
+        self.config = config
+        for plugin in self.pm.get_plugins():
+            follow = getattr(plugin, "follow_settings", None)
+            if self._sources.get(self.pm.get_name(plugin) or "") == "builtin" and follow:
+                follow(config)
+
     def startup(self, services: Services | None = None) -> None:
         per_plugin = {name: {"settings": self.config.plugin_settings(name)}
                       for name in self._sources}

@@ -37,8 +37,10 @@ from callcenter.history.records import History
 from callcenter.hooks.host import PluginHost
 from callcenter.hooks.services import Services
 from callcenter.server.cluster import Cluster
+from callcenter.server.http.admin_api import add_admin_routes
 from callcenter.server.http.api import ApiError, add_api_routes, bearer_token, endpoint
 from callcenter.server.http.metrics import Metrics
+from callcenter.server.live_settings import LiveSettings
 from callcenter.server.socketio import packet_guard
 from callcenter.server.socketio.signaling import Signaling, error
 from callcenter.store import open_shared_state, open_store
@@ -62,14 +64,21 @@ class Runtime:
     history: History
     services: Services
     store: Store
+    settings: LiveSettings
     # Live state shared with other processes on the same Redis; None on the memory store.
     cluster: Cluster | None = None
     # The calls a crash left open, closed by open_database: told to the plugins once they start.
     interrupted: list[CallEvent] = field(default_factory=list)
 
+    def open_settings(self) -> None:
+        """Before anything else reads them: migrate the schema and take the administered
+        settings from the database, seeding it from the config file for apps it has none of."""
+        self.history.database.migrate()
+        self.settings.open()
+
     def open_database(self, keep: frozenset[tuple[str, str]] = frozenset()) -> None:
         """Before serving: migrate the schema, close the calls a crash left open (all but
-        ``keep``, the calls a restart snapshot brings back), and record the configured agents."""
+        ``keep``, the calls a restart snapshot brings back), and record the agents."""
         database = self.history.database
         database.migrate()
         if self.cluster is not None:
@@ -77,7 +86,7 @@ class Runtime:
             keep |= self.cluster.shared.live_calls()
         self.interrupted = self.history.close_interrupted(keep)
         database.sync_agents(((app.id, a.id, a.name or a.id, list(a.queues))
-                              for app in self.signaling.config.apps for a in app.agents),
+                              for app in self.settings.config.apps for a in app.agents),
                              time.time())
 
 
@@ -125,10 +134,13 @@ def create_app(config: Config, plugins: PluginHost | None = None,
         signaling.relay = cluster
         switchboard.clock.guard = cluster.guard
     services = Services(Outbox(history), socketio.start_background_task, socketio.sleep)
+    settings = LiveSettings(center, plugins, history)
+    signaling.on_tick.append(settings.poll)
     _add_routes(app, config, plugins, recorder, history, store)
-    _add_contact_center_routes(app, config, plugins)
+    _add_contact_center_routes(app, config, plugins, center)
     _add_recording_routes(app, config, recorder, history)
     add_api_routes(app, config, center, history)
+    add_admin_routes(app, config, settings)
     _add_metrics_route(app, config, metrics)
     if config.server.trusted_proxies:
         # Outermost, around Socket.IO's middleware too: every request sees the client's address.
@@ -136,7 +148,8 @@ def create_app(config: Config, plugins: PluginHost | None = None,
         # X-Forwarded-Prefix too: a proxy serving the server under a sub-path says which.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n,  # type: ignore
                                 x_prefix=n)
-    return Runtime(app, socketio, plugins, signaling, history, services, store, cluster)
+    return Runtime(app, socketio, plugins, signaling, history, services, store, settings,
+                   cluster)
 
 
 def _add_routes(app: Flask, config: Config, plugins: PluginHost, recorder: Recorder,
@@ -227,7 +240,8 @@ def _http_error(status: int, code: str, message: str) -> Any:
     return jsonify(ok=False, error={"code": code, "message": message}), status
 
 
-def _add_contact_center_routes(app: Flask, config: Config, plugins: PluginHost) -> None:
+def _add_contact_center_routes(app: Flask, config: Config, plugins: PluginHost,
+                               center: ContactCenter) -> None:
     limiter = MovingWindowRateLimiter(MemoryStorage())
     credential_rate = parse_rate(config.contact_center.customer_credential_rate)
     login_rate = parse_rate(config.contact_center.agent_login_rate)
@@ -284,7 +298,8 @@ def _add_contact_center_routes(app: Flask, config: Config, plugins: PluginHost) 
                    request.remote_addr or "-")
         if not limiter.test(login_rate, *attempt):
             return _http_error(429, "RATE_LIMITED", "too many failed logins; wait a minute")
-        app_config = config.app(body["appId"])
+        # The settings as they are now: agents and supervisors are administered while it runs.
+        app_config = center.config.app(body["appId"])
         # Supervisors log in here too (their ids are never agents'); the answer's `role` says
         # which console to show.
         person = (app_config.agent(body["agentId"]) or app_config.supervisor(body["agentId"])
@@ -300,7 +315,10 @@ def _add_contact_center_routes(app: Flask, config: Config, plugins: PluginHost) 
                      app_config.agent_token_ttl)
         return jsonify(ok=True, appId=app_config.id, userID=person.id, userSig=token,
                        name=person.name or person.id, role=role.value,
-                       queues=getattr(person, "queues", [q.name for q in app_config.queues]))
+                       queues=getattr(person, "queues", [q.name for q in app_config.queues]),
+                       admin=bool(getattr(person, "admin", False)),
+                       dispositions=[r.model_dump() for r in app_config.dispositions],
+                       breakReasons=[r.model_dump() for r in app_config.break_reasons])
 
 
 def _add_metrics_route(app: Flask, config: Config, metrics: Metrics) -> None:

@@ -77,15 +77,10 @@ def run(config: Config, plugins: PluginHost, host: str, port: int) -> None:
     # database, where it would close the first one's live calls as interrupted.
     _check_store(runtime.store, config.store.url)
     snapshot_path = config.snapshot_path if snapshot.supported(runtime) else None
+    # The administered settings before the snapshot: its agents and queues are theirs.
+    _open_database(runtime, runtime.open_settings)
     saved, kept = _take_back(runtime, snapshot_path, config.signaling.resume_window)
-    try:
-        runtime.open_database(kept)
-    except SQLAlchemyError as exc:
-        # Unreachable, wrong password, not a database: say so in one line and stop.
-        url = make_url(runtime.history.database.url).render_as_string(hide_password=True)
-        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
-        log.error("cannot open the database %s: %s", url, reason)
-        sys.exit(2)  # a snapshot taken back stays for the next start within the window
+    _open_database(runtime, lambda: runtime.open_database(kept))
     snapshot.discard(snapshot_path if saved is not None else None)
     # Known before a signal can arrive: a SIGTERM during the plugins' start-up stops them too.
     workers: list[_ChildWorker] = []
@@ -186,6 +181,18 @@ def _tls_context(config: Config) -> ssl.SSLContext | None:
     except TlsError as exc:
         log.error("%s", exc)
         sys.exit(2)
+
+
+def _open_database(runtime: Runtime, step: Callable[[], None]) -> None:
+    """Run ``step`` on the database, or stop with one line if it cannot be opened."""
+    try:
+        step()
+    except SQLAlchemyError as exc:
+        # Unreachable, wrong password, not a database: say so in one line and stop.
+        url = make_url(runtime.history.database.url).render_as_string(hide_password=True)
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+        log.error("cannot open the database %s: %s", url, reason)
+        sys.exit(2)  # a snapshot taken back stays for the next start within the window
 
 
 def _take_back(runtime: Runtime, path: Path | None, window: float

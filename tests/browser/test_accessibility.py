@@ -1,7 +1,7 @@
 """Accessibility: axe-core (from npm, web/node_modules) finds no violation on any page people
 use — the shop page with the widget (closed, open, waiting in line, in a call, rating), the agent
 console (signed out, at work, offered a call, in it, wrapping up), the supervisor view and the
-demo."""
+demo, and the Admin section."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import socket
 from pathlib import Path
 
 import pytest
+from test_admin_console import admin_config, open_admin
 from test_contact_center import Console, cc_config, open_console, open_widget
 from test_supervisor_view import SUPERVISOR, SUPERVISOR_PASSWORD, sign_in
 from test_supervisor_view import demo_config as supervised_config
@@ -90,6 +91,22 @@ def test_the_supervisor_view_has_no_accessibility_violations(server_factory, hos
     page.wait_for_selector("#supervisor", state="visible")
     page.wait_for_selector("#sv-summary dd[data-metric='offered']")
     assert_none({"supervisor view": violations(page)})
+
+
+def test_the_admin_section_has_no_accessibility_violations_listing_editing_or_refusing(
+        server_factory, open_page):
+    server = server_factory(demo_extra=admin_config())
+    page = open_admin(open_page, server)
+    found = {"admin agents": violations(page, "#admin")}
+    page.click("#ad-items-body tr[data-key='agent1'] .ad-edit")
+    page.fill("#ad-f-queues", "nowhere")
+    page.click("#ad-save")
+    page.wait_for_function("() => document.getElementById('ad-err-queues').textContent !== ''")
+    found["admin field error"] = violations(page, "#admin")
+    page.select_option("#ad-kind", "queues")
+    page.wait_for_selector("#ad-items-body tr[data-key='q']")
+    found["admin queues"] = violations(page, "#admin")
+    assert_none(found)
 
 
 def test_the_stock_shop_page_with_its_widget_has_no_accessibility_violations(

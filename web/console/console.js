@@ -3,6 +3,7 @@
 // textContent, never innerHTML.
 import CallClient from '../sdk/callcenter.js';
 import { SupervisorView } from './supervisor.js';
+import { AdminView } from './admin.js';
 import { RecordingCells } from './recording-cells.js';
 import { RingTone } from './ring-tone.js';
 import { addCell } from './table-cell.js';
@@ -65,6 +66,7 @@ const cc = {
   agentId: null,
   userSig: null, // the agent's credential: the REST API and the recordings take it too
   supervisor: null, // the SupervisorView when a supervisor is signed in
+  admin: null, // the AdminView when the supervisor is an admin
   refreshTimer: null,
   // The moment things began, for the clocks that tick between updates.
   stateSeen: { state: null, since: null, at: 0 }, // local clock (s) when this console saw the state begin
@@ -349,7 +351,7 @@ function endCall({ callId, reason, local }) {
   cc.wrapCallId = callId;
   if (!cc.agent || cc.agent.state !== 'wrap_up') cc.wrapStartedAt = nowSeconds();
   el.wrapCustomer.textContent = customer ? customer.name : '';
-  el.disposition.value = 'resolved';
+  el.disposition.selectedIndex = 0;
   el.dispositionOther.value = '';
   el.dispositionOther.hidden = true;
   el.notes.value = '';
@@ -559,6 +561,20 @@ async function login(ev) {
   }
 }
 
+/** The app's break reasons and dispositions (the login answer's, administered) in their selects;
+ * the disabled "Reason…" prompt and "Other…" stay. A console signed in before a change keeps
+ * the lists it got until its next sign-in. */
+function renderReasons(body) {
+  const options = (list) => list.map(({ code, label }) => new Option(label, code));
+  if (Array.isArray(body.breakReasons)) {
+    el.breakReason.replaceChildren(el.breakReason.options[0], ...options(body.breakReasons));
+  }
+  if (Array.isArray(body.dispositions)) {
+    const other = [...el.disposition.options].find((o) => o.value === 'other');
+    el.disposition.replaceChildren(...options(body.dispositions), other);
+  }
+}
+
 /** Signs in with a credential from /api/agent-login (or kept from before a reload). */
 async function startSession(body) {
   try {
@@ -586,9 +602,14 @@ async function startSession(body) {
       el.supervisor.hidden = false;
       cc.supervisor = new SupervisorView(client, body.userSig);
       await cc.supervisor.start();
-      log('login', { userID: body.userID, role: body.role });
+      if (body.admin) {
+        cc.admin = new AdminView(body.userSig);
+        await cc.admin.start();
+      }
+      log('login', { userID: body.userID, role: body.role, admin: Boolean(body.admin) });
       return;
     }
+    renderReasons(body);
     el.workspace.hidden = false;
     client.startLocalView({ userID: cc.agentId, videoViewDomID: 'local-video' });
     log('login', { userID: body.userID, queues: body.queues || [] });
@@ -608,6 +629,8 @@ async function startSession(body) {
 function stopSupervisor() {
   if (cc.supervisor) cc.supervisor.stop();
   cc.supervisor = null;
+  if (cc.admin) cc.admin.stop();
+  cc.admin = null;
   el.supervisor.hidden = true;
 }
 

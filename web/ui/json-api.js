@@ -6,7 +6,8 @@
  * (and makes the default method POST); any other option goes to fetch() as it is.
  * Resolves with the answer's body. Rejects with an Error whose `code` is the server's error code,
  * else `HTTP_<status>` (an answer that is not ours, e.g. from a proxy), or `NETWORK` when no answer
- * came; `status` is the HTTP status (0 without an answer).
+ * came; `status` is the HTTP status (0 without an answer); `field`, where the answer names one,
+ * is the request's key at fault (the admin API's refusals).
  */
 export async function fetchJSON(url, { userSig, body, headers, ...init } = {}) {
   const request = { method: body === undefined ? 'GET' : 'POST', ...init, headers: { ...headers } };
@@ -25,7 +26,9 @@ export async function fetchJSON(url, { userSig, body, headers, ...init } = {}) {
   try { answer = await res.json(); } catch (err) { /* not JSON: judged by its status below */ }
   if (!res.ok || !answer || answer.ok !== true) {
     const e = (answer && answer.error) || {};
-    throw apiError(e.code || `HTTP_${res.status}`, e.message || `HTTP ${res.status}`, res.status);
+    const error = apiError(e.code || `HTTP_${res.status}`, e.message || `HTTP ${res.status}`, res.status);
+    if (typeof e.field === 'string') error.field = e.field;
+    throw error;
   }
   return answer;
 }

@@ -121,3 +121,34 @@ outbox = Table(
     UniqueConstraint("channel", "key", name="uq_outbox_channel_key"),
     Index("ix_outbox_due", "delivered_at", "failed_at", "next_attempt_at"),
 )
+
+# The administered settings of each app (agents, supervisors, queues, dispositions, break
+# reasons: config.ADMINISTERED) as one JSON document, seeded from the config file when the app
+# has no row yet. Checked and replaced as a whole, because its parts refer to each other (an
+# agent's queues); `revision` goes up by one with each change, and every server process sharing
+# the database reads it on its tick to take a newer one (revision 0003).
+app_settings = Table(
+    "app_settings", metadata,
+    Column("app_id", String(32), primary_key=True),
+    Column("revision", Integer, nullable=False),
+    Column("settings", JSON, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)
+
+# Every change of the administered settings: who (the admin's user id), what (create, update or
+# delete of one agent, supervisor, queue, disposition or break reason), when, and the item
+# before and after (password hashes never: only whether one is set or changed). Append-only.
+audit_log = Table(
+    "audit_log", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("app_id", String(32), nullable=False),
+    Column("at", Float, nullable=False),
+    Column("actor", String(32), nullable=False),
+    Column("action", String(16), nullable=False),  # create | update | delete
+    Column("kind", String(16), nullable=False),  # agents | supervisors | queues | dispositions...
+    Column("target", String(32), nullable=False),
+    Column("before", JSON),
+    Column("after", JSON),
+    Column("revision", Integer, nullable=False),  # the settings' revision this change made
+    Index("ix_audit_log_app", "app_id", "id"),
+)

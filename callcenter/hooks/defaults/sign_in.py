@@ -20,6 +20,10 @@ class PasswordSignIn:
     def __init__(self, config: Config) -> None:
         self.config = config
 
+    def follow_settings(self, config: Config) -> None:
+        """Agents and supervisors changed while the server runs: check their new passwords."""
+        self.config = config
+
     @hookimpl(trylast=True)
     def callcenter_authenticate(self, app_id: str, user_id: str, password: str) -> bool:
         app = self.config.app(app_id)

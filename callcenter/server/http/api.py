@@ -360,7 +360,7 @@ def _add_live_routes(app: Flask, config: Config, center: ContactCenter, history:
     @endpoint(app, config, "GET /api/queues")
     def queues(who: Identity, scope: Scope) -> Any:
         _parse(_NoQuery, query_args())
-        settings = config.app(who.app_id)
+        settings = center.config.app(who.app_id)  # administered: as they are now
         live = {q["name"]: q for q in center.live(who.app_id)["queues"]}
         return jsonify(ok=True, queues=[
             {**q.model_dump(include={"name", "strategy", "queueing", "ring_timeout", "wrap_up",

@@ -132,6 +132,8 @@ class Signaling:
         self.frozen = False
         self.delivering = 0
         self.request_limiter = MovingWindow(config.server.rate_limit)
+        # Run first on every tick, each on its own (the administered settings' check).
+        self.on_tick: list[Callable[[], None]] = []
         self.requests: dict[str, Callable[[Session, Any], dict[str, Any]]] = {
             name: getattr(self, f"on_{name}") for name in self.REQUESTS}
         # A Redis that restarted empty forgot who is connected where: this process's connections
@@ -143,9 +145,8 @@ class Signaling:
 
     def start_clock(self) -> None:
         """Run the contact center's once-a-second tick (queue positions, statistics, offers
-        that became possible with time) for every app that has queues, and the processes'
-        (``relay.tick``) when several share the store."""
-        apps = [app.id for app in self.config.apps if app.queues]
+        that became possible with time) for every app that has queues, after ``on_tick``; and
+        the processes' (``relay.tick``) when several share the store."""
         self.relay.start()
 
         def run() -> None:
@@ -159,7 +160,13 @@ class Signaling:
                     pass
                 except Exception:
                     log.exception("the tick of the processes sharing the store failed")
-                for app_id in apps:
+                for task in self.on_tick:
+                    try:
+                        task()
+                    except Exception:
+                        log.exception("tick task %s failed", getattr(task, "__name__", task))
+                # Queues come and go while the server runs (administered settings).
+                for app_id in [app.id for app in self.center.config.apps if app.queues]:
                     try:
                         self.store.ping()  # gone: the tick changes nothing, the next catches up
                         with self.clock.step():
