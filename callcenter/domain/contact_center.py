@@ -99,6 +99,9 @@ class ContactCenter:
         # Supervisors watching each app's live view, and what they were last sent.
         self.watchers: dict[str, set[str]] = {}
         self._last_live: dict[str, dict[str, Any]] = {}
+        # Live state of agents another process sharing ours knows and this one's settings do
+        # not yet (an agent added there a moment ago): kept as it came, and passed on.
+        self._foreign_agents: dict[tuple[str, str], dict[str, Any]] = {}
 
     def _set_agents(self, saved: dict[tuple[str, str], dict[str, Any]]) -> None:
         """The configured agents, each with its ``saved`` live state if there is one."""
@@ -137,7 +140,8 @@ class ContactCenter:
         leaving = {key: agent for key, agent in self.agents.items()
                    if agent.state is not AgentState.WAITING and removed(*key)}
         self.config = config
-        self._set_agents({key: agent.to_state() for key, agent in self.agents.items()})
+        self._set_agents({**self._foreign_agents,
+                          **{key: agent.to_state() for key, agent in self.agents.items()}})
         for key, agent in leaving.items():
             agent.queues = ()
             self.agents[key] = agent
@@ -201,7 +205,9 @@ class ContactCenter:
         """What another process needs to take the next step: ``to_state``, who watches the
         live view (a supervisor on one process is told of steps taken on another) and what was
         last pushed (so that a change is pushed once, by whichever process makes it)."""
-        return {**self.to_state(),
+        state = self.to_state()
+        state["agents"] += list(self._foreign_agents.values())
+        return {**state,
                 "watchers": {app_id: sorted(users) for app_id, users in self.watchers.items()
                              if users},
                 "last_live": self._last_live,
@@ -211,7 +217,12 @@ class ContactCenter:
     def load_shared(self, state: dict[str, Any]) -> None:
         """Take ``shared_state`` as another process left it. The calls come as it saved them
         (the store holds the same, changed only in steps): nothing is read from the store."""
-        self._set_agents({(a["app_id"], a["id"]): a for a in state.get("agents", [])})
+        saved_agents = {(a["app_id"], a["id"]): a for a in state.get("agents", [])}
+        self._set_agents(saved_agents)
+        # Passed on while signed in or busy: an agent removed everywhere is dropped once out.
+        self._foreign_agents = {key: a for key, a in saved_agents.items()
+                                if key not in self.agents and
+                                (a.get("connected") or a["state"] != AgentState.WAITING.value)}
         self.calls = {}
         for saved in state.get("calls", []):
             qc = QueuedCall.from_state(saved)
