@@ -8,6 +8,8 @@ Node socket.io reference measured in the same run, on the same cores.
     .venv/bin/python bench/contact_center.py smoke          # seconds; tests/test_bench_smoke.py
     .venv/bin/python bench/contact_center.py stores --rates 25,50 --agents 200 --customers 400
                                                             # the memory store against Redis
+    .venv/bin/python bench/contact_center.py processes --rates 25,50,100,150 --agents 200 \
+        --customers 400 --workers 4                         # one process on Redis against two
 
 Call setup (scenario a): M agents log in and auto-answer; customers (a pool of C connected ones)
 arrive at R calls/s (Poisson), join the queue, are offered to an agent who accepts, talk T s and
@@ -153,12 +155,16 @@ async def sleep_until(t: float) -> None:
         await asyncio.sleep(delay)
 
 
-async def login_all(workers: Workers, url: str, agents: list[str], customers: list[str],
-                    concurrency: int = 25) -> dict[str, Any]:
+async def login_all(workers: Workers, url: str | list[str], agents: list[str],
+                    customers: list[str], concurrency: int = 25) -> dict[str, Any]:
+    """Each worker logs its share in; given several servers' URLs, worker i uses the i-th
+    (round the list), so the agents and customers of each server are about even."""
     n = len(workers.procs)
+    urls = [url] if isinstance(url, str) else url
     answers = await workers.ask([
-        {"cmd": "login", "url": url, "agents": a, "customers": c, "concurrency": concurrency}
-        for a, c in zip(split(agents, n), split(customers, n), strict=True)])
+        {"cmd": "login", "url": urls[i % len(urls)], "agents": a, "customers": c,
+         "concurrency": concurrency}
+        for i, (a, c) in enumerate(zip(split(agents, n), split(customers, n), strict=True))])
     failures: dict[str, int] = {}
     for a in answers:
         for code, count in a["failures"].items():
@@ -169,6 +175,34 @@ async def login_all(workers: Workers, url: str, agents: list[str], customers: li
 
 
 # -- scenario (a): call setup under load -----------------------------------------------------------
+
+
+class ServerGroup:
+    """Several processes of ours on one Redis, measured as one server: CPU and memory summed."""
+
+    def __init__(self, servers: list[Any]) -> None:
+        self.servers = servers
+        self.url = [s.url for s in servers]
+
+    @property
+    def pid(self) -> int:
+        return self.servers[0].pid
+
+    def cpu(self) -> float:
+        return sum(s.cpu() for s in self.servers)
+
+    def rss(self) -> int:
+        return sum(s.rss() for s in self.servers)
+
+    def alive(self) -> bool:
+        return all(s.alive() for s in self.servers)
+
+    def log(self) -> str:
+        return "".join(s.log() for s in self.servers)
+
+    def stop(self) -> None:
+        for s in self.servers:
+            s.stop()
 
 
 def merge_calls(records: list[dict[str, Any]]) -> tuple[list[dict], dict[str, dict], dict]:
@@ -233,19 +267,23 @@ async def call_setup(kind: str, *, agents: int, customers: int, rates: list[floa
                      profiler: Any = None, pythonpath: str | None = None,
                      settle: float = 1.0, label: str | None = None,
                      store_url: str | None = None,
-                     helper_cpu: Any = None) -> dict[str, Any]:
+                     helper_cpu: Any = None, processes: int = 1) -> dict[str, Any]:
     """Scenario (a) against one server; one step per offered load, in increasing order, on the
     same logged-in clients. Stops after a step whose setup p99 exceeds `stop_p99_ms` (the
     server is saturated; the next steps would only measure a growing queue). `profiler(pid,
     seconds, rate)` starts a sampling profiler on the server for each step's window;
     `helper_cpu()` reads the CPU seconds of a process the server leans on (redis-server), counted
-    per call beside the server's own."""
+    per call beside the server's own. `processes` > 1 starts that many of ours on `store_url`
+    (Redis), in one folder (one SQLite history), the clients spread over them."""
     options: dict[str, Any] = {"pythonpath": pythonpath} if pythonpath else {}
     if store_url:
         options["store_url"] = store_url
-    server = start_server(kind, workdir, agents, pin, **options)
+    server: Any = start_server(kind, workdir, agents, pin, **options) if processes == 1 else \
+        ServerGroup([start_server(kind, workdir, agents, pin, **options)
+                     for _ in range(processes)])
     gen = await Workers.start(workers, pin)
-    result: dict[str, Any] = {"server": kind, "agents": agents, "customers": customers,
+    result: dict[str, Any] = {"server": kind, "processes": processes, "agents": agents,
+                              "customers": customers,
                               "talk": talk, "step_seconds": step_seconds, "warmup": warmup,
                               "workers": workers, "steps": []}
     try:
@@ -505,6 +543,49 @@ async def stores(args: argparse.Namespace, pin: bool, workdir: Path) -> dict[str
     return results
 
 
+async def processes(args: argparse.Namespace, pin: bool, workdir: Path) -> dict[str, Any]:
+    """Scenario (a) on Redis with one server process, then with two, in the same run. The
+    servers are not pinned (two processes on core 0 alone could not gain anything), so they,
+    redis-server and the load generator share the two cores: the generator's share is reported
+    with each step, and whatever it takes the servers do not have."""
+    import redis
+    from store_round_trips import redis_server
+
+    results: dict[str, Any] = {}
+    (workdir / "redis").mkdir(parents=True, exist_ok=True)
+    with redis_server(workdir / "redis") as redis_port:
+        info = redis.Redis(port=redis_port)
+        url = f"redis://127.0.0.1:{redis_port}/0"
+
+        def redis_cpu() -> float:
+            cpu = info.info("cpu")
+            return float(cpu["used_cpu_user"]) + float(cpu["used_cpu_sys"])
+
+        for count in (1, 2):
+            info.flushdb()
+            label = f"{count} process" + ("es" if count > 1 else "")
+            print(f"call setup on Redis, {label}: {args.agents} agents, {args.customers} "
+                  f"customers, talk {args.talk:g} s", flush=True)
+            results[label] = await call_setup(
+                "ours", agents=args.agents, customers=args.customers, rates=floats(args.rates),
+                step_seconds=args.step, warmup=args.warmup, talk=args.talk,
+                workers=args.workers, pin=False, workdir=workdir / f"processes-{count}",
+                settle=args.settle, label=label, store_url=url, helper_cpu=redis_cpu,
+                processes=count)
+    for label, result in results.items():
+        top = max((s for s in result["steps"] if s["failed"] <= s["arrivals"] * 0.05),
+                  key=lambda s: s["offer_rate"], default=None)
+        if top is not None:
+            print(f"  {label}: at most {top['offer_rate']} calls/s offered to agents "
+                  f"(offered {top['offered_rate']:g}), setup p99 {top['setup_ms']['p99']} ms, "
+                  f"generator {top['generator_cpu']:.0%} of a core", flush=True)
+    return results
+
+
+# Benchmarks of two set-ups side by side, in one run.
+PAIRED = {"stores": stores, "processes": processes}
+
+
 async def run_all(args: argparse.Namespace) -> dict[str, Any]:
     pin = can_pin() and not args.no_pin
     pin_self(LOADGEN_CORE, pin)
@@ -539,8 +620,8 @@ async def run_all(args: argparse.Namespace) -> dict[str, Any]:
                     workdir=workdir / f"idle-{kind}", settle=args.settle)
         if args.command == "profile":
             report["callsetup"], report["profiles"] = await profile(args, pin, workdir)
-        if args.command == "stores":
-            report["callsetup"] = await stores(args, pin, workdir)
+        if args.command in PAIRED:
+            report["callsetup"] = await PAIRED[args.command](args, pin, workdir)
         report["compare"] = compare(report.get("callsetup", {}), report.get("idle", {}))
     finally:
         if not args.keep:
@@ -560,7 +641,7 @@ async def run_all(args: argparse.Namespace) -> dict[str, Any]:
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("command", choices=["all", "callsetup", "idle", "select", "profile", "smoke",
-                                       "stores"])
+                                       "stores", "processes"])
     p.add_argument("--server", choices=["ours", "node", "both"], default="both")
     p.add_argument("--agents", type=int, default=1000)
     p.add_argument("--customers", type=int, default=2000)

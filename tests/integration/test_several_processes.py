@@ -28,7 +28,7 @@ QUEUES = [queue("line", ring_timeout=3), queue("wait"), queue("quick", ring_time
 AGENTS = [*(agent(f"mp{i}", ["line"]) for i in range(1, 9)), agent("mpw", ["wait"]),
           agent("mq1", ["quick"]), agent("mq2", ["quick"])]
 SUPERVISOR = (f'[[apps.supervisors]]\nid = "boss"\nname = "Bo"\n'
-              f'password_hash = "{generate_password_hash("boss-password-123")}"')
+              f'password_hash = "{generate_password_hash("boss-password-123")}"\nadmin = true')
 
 
 def start_pair(server_factory: Any, redis_url: str, database_url: str,
@@ -360,3 +360,24 @@ async def test_a_lone_process_on_redis_killed_and_started_again_keeps_every_call
     await wait_for(lambda: bool(call_rows(database, call_id))
                    and call_rows(database, call_id)[0][1] is not None, what=call_id)
     assert [row[0] for row in call_rows(database, call_id)] == ["completed"]
+
+
+async def test_an_agent_added_on_one_process_keeps_the_state_it_takes_before_the_other_knows_it(
+        own_redis_server, postgres, server_factory):
+    database = postgres.new_database()
+    one, two = start_pair(server_factory, own_redis_server.url, database)
+    token = one.token("boss", role="supervisor")
+    added = requests.post(f"{one.url}/api/admin/agents", timeout=10,
+                          headers={"Authorization": f"Bearer {token}"},
+                          json={"id": "fresh", "password": "new-agent-pass-42",
+                                "queues": ["line"]})
+    assert added.status_code == 201, added.text
+    async with Desk(one) as on_one, Desk(two) as on_two:
+        # Signed in and available on one at once; two (which learns of the agent on its next
+        # tick) takes steps meanwhile and saves the shared state without knowing them.
+        fresh = await on_one.agent("fresh")
+        for n in range(3):
+            await on_two.customer(f"busy{n}")
+        customer = await on_two.customer("for-fresh")
+        joined = await customer.enqueue("line", AUDIO_CALL)
+        await fresh.next_event("offer", callId=joined["callId"], timeout=5)
