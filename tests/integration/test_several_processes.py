@@ -25,7 +25,7 @@ WINDOW = 15
 # "quick" rings for 1 s: well within the 3 to 4 s a killed process's beat takes to run out
 # (after that its customer's session is suspended, which withdraws the offer another way).
 QUEUES = [queue("line", ring_timeout=3), queue("wait"), queue("quick", ring_timeout=1)]
-AGENTS = [*(agent(f"mp{i}", ["line"]) for i in range(1, 9)), agent("mpw", ["wait"]),
+AGENTS = [*(agent(f"mp{i}", ["line"]) for i in range(1, 15)), agent("mpw", ["wait"]),
           agent("mq1", ["quick"]), agent("mq2", ["quick"])]
 SUPERVISOR = (f'[[apps.supervisors]]\nid = "boss"\nname = "Bo"\n'
               f'password_hash = "{generate_password_hash("boss-password-123")}"\nadmin = true')
@@ -151,14 +151,15 @@ async def test_kill_9_of_one_of_two_processes_behind_nginx_keeps_every_call(
     proxy = nginx([one.port, two.port])
     front = Behind(one, proxy.url())
     async with Desk(front) as desk:
-        agents = await desk.agents(*(f"mp{i}" for i in range(1, 9)))
-        # Six calls in talk, one offer ringing (its agent lets it ring), two customers waiting.
+        agents = await desk.agents(*(f"mp{i}" for i in range(1, 15)))
+        # A dozen calls in talk, one offer ringing (its agent lets it ring), two customers
+        # waiting.
         talking: dict[str, tuple[CallClient, CallClient]] = {}
-        for n in range(7):
+        for n in range(13):
             customer = await desk.customer(f"k{n}")
             joined = await customer.enqueue("line", AUDIO_CALL)
             taker, _ = await first_offer(agents, callId=joined["callId"])
-            if n < 6:
+            if n < 12:
                 await taker.accept(joined["callId"])
                 await customer.next_event("user_enter", callId=joined["callId"])
                 talking[joined["callId"]] = (taker, customer)
@@ -210,7 +211,7 @@ async def test_kill_9_of_one_of_two_processes_behind_nginx_keeps_every_call(
         # No agent is stuck: every one is free again, and no call is left.
         live = api(proxy.url(), two, "/api/live")
         states = {a["agentId"]: a["state"] for a in live["agents"]}
-        assert all(states[f"mp{i}"] == "available" for i in range(1, 9)), states
+        assert all(states[f"mp{i}"] == "available" for i in range(1, 15)), states
         assert [c["queue"] for c in live["calls"]] == ["wait", "wait"], live["calls"]
 
     for call_id in talking:
