@@ -493,7 +493,7 @@ async def profile(args: argparse.Namespace, pin: bool, workdir: Path
         "ours", agents=args.agents, customers=args.customers, rates=floats(args.rates),
         step_seconds=args.step, warmup=args.warmup, talk=args.talk,
         workers=args.workers, pin=pin, workdir=workdir / "profile", profiler=spy,
-        pythonpath=args.ours_pythonpath)}
+        pythonpath=args.ours_pythonpath, store_url=args.store_url)}
     profiles = {}
     for step in callsetup["ours"]["steps"]:
         raw = RESULTS / f"profile-{step['offered_rate']:g}.txt"
@@ -667,6 +667,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--ours-label", default="ours", help="name of our server's results")
     p.add_argument("--plot-extra", action="append", default=[],
                    help="also plot the call-setup series of this results JSON (repeatable)")
+    p.add_argument("--store-url", default=None,
+                   help="profile: the server's [store] url (e.g. a redis:// of your own)")
     p.add_argument("--settle", type=float, default=1.0,
                    help="scale the pauses that let logins settle (the smoke run uses 0.2)")
     return p

@@ -96,11 +96,23 @@ class Agent:
     def from_state(cls, app_id: str, settings: AgentSettings, state: dict[str, Any]) -> Agent:
         """The configured agent ``settings`` with the live state ``to_state`` wrote."""
         agent = cls.from_settings(app_id, settings)
-        agent.status, agent.state = AgentStatus(state["status"]), AgentState(state["state"])
-        for name in cls._STATE_FIELDS:
-            if name in state:
-                setattr(agent, name, state[name])
+        agent.take_state(state)
         return agent
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        # Every change notes the agent in the set its contact center gave (``sink``), so that
+        # processes sharing live state save only the agents a step changed.
+        object.__setattr__(self, name, value)
+        sink = self.__dict__.get("sink")
+        if sink is not None:
+            sink.add((self.app_id, self.id))
+
+    def take_state(self, state: dict[str, Any]) -> None:
+        """Take the live state ``to_state`` wrote (by another process sharing ours)."""
+        self.status, self.state = AgentStatus(state["status"]), AgentState(state["state"])
+        for name in self._STATE_FIELDS:
+            if name in state:
+                setattr(self, name, state[name])
 
     def snapshot(self) -> dict[str, Any]:
         return {

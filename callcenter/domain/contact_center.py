@@ -24,7 +24,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from callcenter.config import App, Config, QueueSettings
+from callcenter.config import AgentSettings, App, Config, QueueSettings
 from callcenter.domain.agents import Agent, AgentState, AgentStatus
 from callcenter.domain.call import Call
 from callcenter.domain.calls import EndReason, Leg, Outcome, Switchboard
@@ -91,6 +91,14 @@ class ContactCenter:
         self.agents: dict[tuple[str, str], Agent] = {}
         # The agents of each queue, in config order: routing reads this on every step.
         self._queue_agents: dict[tuple[str, str], list[Agent]] = {}
+        # Agents and queue calls changed since take_touched last asked (each notes itself:
+        # Agent.__setattr__), for processes sharing live state.
+        self._touched_agents: set[tuple[str, str]] = set()
+        self._touched_calls: set[tuple[str, str]] = set()
+        # Agents another process sharing ours knows and this one's settings do not yet (added
+        # there a moment ago): each is in ``agents`` with its live state but serves no queue
+        # here until the settings arrive.
+        self._foreign: set[tuple[str, str]] = set()
         self._set_agents({})
         self.calls: dict[tuple[str, str], QueuedCall] = {}
         self.finished: OrderedDict[tuple[str, str], QueuedCall] = OrderedDict()
@@ -99,9 +107,8 @@ class ContactCenter:
         # Supervisors watching each app's live view, and what they were last sent.
         self.watchers: dict[str, set[str]] = {}
         self._last_live: dict[str, dict[str, Any]] = {}
-        # Live state of agents another process sharing ours knows and this one's settings do
-        # not yet (an agent added there a moment ago): kept as it came, and passed on.
-        self._foreign_agents: dict[tuple[str, str], dict[str, Any]] = {}
+        # Finished calls changed since take_finished last asked.
+        self._touched_finished: set[tuple[str, str]] = set()
 
     def _set_agents(self, saved: dict[tuple[str, str], dict[str, Any]]) -> None:
         """The configured agents, each with its ``saved`` live state if there is one."""
@@ -111,9 +118,24 @@ class ContactCenter:
                 state = saved.get((app.id, settings.id))
                 agent = Agent.from_settings(app.id, settings) if state is None else \
                     Agent.from_state(app.id, settings, state)
+                self._track(agent, self._touched_agents, (app.id, settings.id))
                 self.agents[(app.id, settings.id)] = agent
                 for queue in agent.queues:
                     self._queue_agents.setdefault((app.id, queue), []).append(agent)
+        self._foreign -= self.agents.keys()
+        for key in list(self._foreign):
+            if key in saved:
+                self._add_foreign(key, saved[key])
+            else:
+                self._foreign.discard(key)
+
+    def _add_foreign(self, key: tuple[str, str], state: dict[str, Any]) -> None:
+        """An agent of another process's settings, with its live state: a step here may touch
+        it (a call it is offered ends), but routing here does not offer it calls."""
+        agent = Agent.from_state(key[0], AgentSettings(id=key[1], password_hash="!"), state)
+        self._track(agent, self._touched_agents, key)
+        self.agents[key] = agent
+        self._foreign.add(key)
 
     def apply_settings(self, config: Config) -> list[tuple[str, str, str]]:
         """Take the apps' new settings (agents, queues, ...: changed while the server runs) at
@@ -140,8 +162,7 @@ class ContactCenter:
         leaving = {key: agent for key, agent in self.agents.items()
                    if agent.state is not AgentState.WAITING and removed(*key)}
         self.config = config
-        self._set_agents({**self._foreign_agents,
-                          **{key: agent.to_state() for key, agent in self.agents.items()}})
+        self._set_agents({key: agent.to_state() for key, agent in self.agents.items()})
         for key, agent in leaving.items():
             agent.queues = ()
             self.agents[key] = agent
@@ -190,6 +211,7 @@ class ContactCenter:
             if live is None:
                 store.put_call(qc.call)
             self.calls[(app_id, call_id)] = qc
+            self._track(qc, self._touched_calls, (app_id, call_id))
         self.finished = OrderedDict()
         for saved in state.get("finished", []):
             qc = QueuedCall.from_state(saved)
@@ -201,36 +223,88 @@ class ContactCenter:
 
     # -- live state shared by several processes (callcenter.server.cluster) ---------------------
 
-    def shared_state(self) -> dict[str, Any]:
-        """What another process needs to take the next step: ``to_state``, who watches the
-        live view (a supervisor on one process is told of steps taken on another) and what was
-        last pushed (so that a change is pushed once, by whichever process makes it)."""
-        state = self.to_state()
-        state["agents"] += list(self._foreign_agents.values())
-        return {**state,
-                "watchers": {app_id: sorted(users) for app_id, users in self.watchers.items()
-                             if users},
-                "last_live": self._last_live,
-                "last_stats": [{"app_id": app_id, "queue": queue, "stats": stats}
-                               for (app_id, queue), stats in self._last_stats.items()]}
+    @staticmethod
+    def _track(item: Agent | QueuedCall, sink: set[tuple[str, str]], key: tuple[str, str]
+               ) -> None:
+        """Give ``item`` the set it notes its changes in, and note it (it is new)."""
+        object.__setattr__(item, "sink", sink)
+        sink.add(key)
 
-    def load_shared(self, state: dict[str, Any]) -> None:
-        """Take ``shared_state`` as another process left it. The calls come as it saved them
-        (the store holds the same, changed only in steps): nothing is read from the store."""
-        saved_agents = {(a["app_id"], a["id"]): a for a in state.get("agents", [])}
-        self._set_agents(saved_agents)
-        # Passed on while signed in or busy: an agent removed everywhere is dropped once out.
-        self._foreign_agents = {key: a for key, a in saved_agents.items()
-                                if key not in self.agents and
-                                (a.get("connected") or a["state"] != AgentState.WAITING.value)}
-        self.calls = {}
-        for saved in state.get("calls", []):
-            qc = QueuedCall.from_state(saved)
-            self.calls[(qc.app_id, qc.call_id)] = qc
-        self.finished = OrderedDict()
-        for saved in state.get("finished", []):
-            qc = QueuedCall.from_state(saved)
-            self.finished[(qc.app_id, qc.call_id)] = qc
+    def take_touched(self) -> dict[str, dict[str, Any] | None]:
+        """The agents and live queue calls changed since the last ask, one entry each
+        (``agent:<app>:<id>``, ``call:<app>:<call id>``; None: the call left the queue side),
+        for another process to take the next step."""
+        agents, self._touched_agents = self._touched_agents, set()
+        calls, self._touched_calls = self._touched_calls, set()
+        for agent in self.agents.values():  # the sets they note in are the new ones
+            object.__setattr__(agent, "sink", self._touched_agents)
+        for qc in self.calls.values():
+            object.__setattr__(qc, "sink", self._touched_calls)
+        entries: dict[str, dict[str, Any] | None] = {}
+        for app_id, aid in agents:
+            agent = self.agents.get((app_id, aid))
+            if agent is not None:
+                entries[f"agent:{app_id}:{aid}"] = agent.to_state()
+        for app_id, call_id in calls:
+            qc = self.calls.get((app_id, call_id))
+            entries[f"call:{app_id}:{call_id}"] = None if qc is None else qc.to_state()
+        return entries
+
+    def take_finished(self) -> dict[str, dict[str, Any] | None]:
+        """The finished calls changed since the last ask (``finished:<app>:<call id>``; None:
+        no longer to be rated or wrapped up), each made once."""
+        touched, self._touched_finished = self._touched_finished, set()
+        now = self.clock()
+        wrapping = {(a.app_id, a.call_id) for a in self.agents.values()
+                    if a.state is AgentState.WRAP_UP}
+        changed: dict[str, dict[str, Any] | None] = {}
+        for key in touched:
+            qc = self.finished.get(key)
+            keep = qc is not None and (key in wrapping
+                                       or now - (qc.ended_at or now) <= RATING_WINDOW)
+            changed[f"finished:{key[0]}:{key[1]}"] = qc.to_state() if keep and qc else None
+        return changed
+
+    def shared_extras(self) -> dict[str, Any]:
+        """The rest, as one entry: handle times, who watches the live view (a supervisor on one
+        process is told of steps taken on another) and what was last pushed (so that a change
+        is pushed once, by whichever process makes it)."""
+        return {
+            "handle_times": [{"app_id": app_id, "queue": queue, "times": list(times)}
+                             for (app_id, queue), times in self.handle_times.items()],
+            "watchers": {app_id: sorted(users) for app_id, users in self.watchers.items()
+                         if users},
+            "last_live": self._last_live,
+            "last_stats": [{"app_id": app_id, "queue": queue, "stats": stats}
+                           for (app_id, queue), stats in self._last_stats.items()]}
+
+    def put_entry(self, kind: str, app_id: str, key: str, state: dict[str, Any] | None) -> None:
+        """One entry of ``shared_entries`` or ``take_finished`` as another process saved it
+        (None: gone). The calls come as it saved them (the store holds the same, changed only
+        in steps): nothing is read from the store."""
+        if kind == "agent":
+            agent = self.agents.get((app_id, key))
+            if agent is not None and (app_id, key) not in self._foreign and state is not None:
+                agent.take_state(state)
+            elif state is not None and (state.get("connected")
+                                        or state["state"] != AgentState.WAITING.value):
+                # Kept while signed in or busy: one removed everywhere is dropped once out.
+                self._add_foreign((app_id, key), state)
+            elif (app_id, key) in self._foreign:
+                self._foreign.discard((app_id, key))
+                self.agents.pop((app_id, key), None)
+        elif kind == "call":
+            if state is None:
+                self.calls.pop((app_id, key), None)
+            else:
+                qc = QueuedCall.from_state(state)
+                self._track(qc, self._touched_calls, (app_id, key))
+                self.calls[(app_id, key)] = qc
+        elif kind == "finished" and state is not None:
+            self.finished.pop((app_id, key), None)
+            self.finished[(app_id, key)] = QueuedCall.from_state(state)
+
+    def put_extras(self, state: dict[str, Any]) -> None:
         self.handle_times = {
             (h["app_id"], h["queue"]): deque(h["times"], maxlen=HANDLE_TIMES_KEPT)
             for h in state.get("handle_times", [])}
@@ -259,6 +333,7 @@ class ContactCenter:
                         priority=identity.priority, original_queue=queue_name)
         qc.recorded = self.recorder is not None and self.policies.should_record(app_id, queue, qc)
         self.calls[(app_id, call.id)] = qc
+        self._track(qc, self._touched_calls, (app_id, call.id))
         out = Outcome()
         order = self._in_queue(app_id, queue_name)
         qc.original_position = qc.position = order.index(qc) + 1
@@ -322,6 +397,7 @@ class ContactCenter:
         _merge(out, offered)
         qc.call = self.switchboard.store.get_call(qc.app_id, qc.call_id) or qc.call
         qc.attempts.append(RingAttempt(agent.id, now))
+        self._touched_calls.add((qc.app_id, qc.call_id))  # a list changed in place
         self._set_state(agent, AgentState.RINGING, out, qc.call_id)
         self._event(out, EventName.QUEUE_OFFERED, qc.app_id, qc.call_id, agent.id,
                     queue=qc.queue, attempt=len(qc.attempts))
@@ -390,6 +466,7 @@ class ContactCenter:
     def _sync(self, qc: QueuedCall, out: Outcome, by: str | None) -> None:
         now = self.clock()
         app_id = qc.app_id
+        self._touched_calls.add((app_id, qc.call_id))  # its attempts change in place
         queue = self._queue(app_id, qc.queue)
         legs = qc.call.legs
         ended = qc.ended_at is not None
@@ -517,7 +594,9 @@ class ContactCenter:
                         queue=qc.queue, position=qc.position,
                         original_position=qc.original_position, wait=round(qc.wait(now), 3))
         del self.calls[(app_id, qc.call_id)]
+        self._touched_calls.add((app_id, qc.call_id))
         self.finished[(app_id, qc.call_id)] = qc
+        self._touched_finished.add((app_id, qc.call_id))
         out.records.append(qc.record(self.clock()))
         while len(self.finished) > HISTORY_KEPT * max(1, len(self.config.apps)):
             self.finished.popitem(last=False)
@@ -531,6 +610,7 @@ class ContactCenter:
         out = Outcome(reply={"callId": call_id})
         qc = self.finished.get((app_id, call_id))
         if qc is not None:
+            self._touched_finished.add((app_id, call_id))
             qc.disposition, qc.notes = disposition, notes
             qc.wrap_up_ended_at = self.clock()
         self._event(out, EventName.AGENT_WRAP_UP, app_id, call_id, user_id,
@@ -542,6 +622,7 @@ class ContactCenter:
         out.cancelled.append(timer_key(TimerKind.WRAP_UP, agent.app_id, agent.call_id, agent.id))
         qc = self.finished.get((agent.app_id, agent.call_id or ""))
         if qc is not None:
+            self._touched_finished.add((agent.app_id, qc.call_id))
             if qc.wrap_up_ended_at is None:
                 qc.wrap_up_ended_at = self.clock()
             handled = qc.talk + (qc.wrap_up_ended_at - (qc.ended_at or qc.wrap_up_ended_at))
@@ -564,6 +645,7 @@ class ContactCenter:
         if self.clock() - (qc.ended_at or 0) > RATING_WINDOW:
             raise Refused("CALL_NOT_FOUND", "the call ended too long ago to be rated")
         qc.rating = rating
+        self._touched_finished.add((app_id, call_id))
         out = Outcome(reply={"callId": call_id, "rating": rating})
         out.records.append(qc.record(self.clock()))
         self._event(out, EventName.CALL_RATED, app_id, call_id, customer, rating=rating,

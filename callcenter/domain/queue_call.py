@@ -71,6 +71,13 @@ class QueuedCall:
     # offered to nobody until they are back (an agent would answer an empty line).
     customer_away: bool = False
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        # As Agent's: a change notes the call in its contact center's set (``sink``).
+        object.__setattr__(self, name, value)
+        sink = self.__dict__.get("sink")
+        if sink is not None:
+            sink.add((self.call.app_id, self.call.id))
+
     # -- as plain data: what a shutdown snapshot keeps ---------------------------------------
 
     # Plain fields kept as they are (the call and the attempts are encoded apart).

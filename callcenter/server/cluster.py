@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 from flask_socketio import SocketIO
 
+from callcenter.domain.contact_center import RATING_WINDOW
 from callcenter.domain.credentials import Identity, Role
 from callcenter.domain.timers import Timer, TimerQueue
 
@@ -41,7 +42,9 @@ if TYPE_CHECKING:  # shared_state imports redis-py, which a memory-store server 
 
 log = logging.getLogger("callcenter.server.cluster")
 
-FORMAT = 1
+
+def _encode(state: dict[str, Any]) -> str:
+    return json.dumps(state, separators=(",", ":"), allow_nan=False)
 
 
 class LocalRelay:
@@ -83,9 +86,12 @@ class Cluster(LocalRelay):
         self.signaling = signaling
         self.history = history
         self.node = shared.node
-        # The version of the shared state this process holds; None: unknown, load it.
+        # The version of the shared state this process holds; None: unknown, load it all.
         self.version: int | None = None
-        self.saved_text: str | None = None
+        # Each entry as this process last saved or loaded it: a step saves what differs.
+        self.saved: dict[str, Any] = {}
+        self.finished_until: dict[str, float] = {}  # finished-call entries and their expiry
+        self.next_prune = 0.0
         # sid -> process, for connections of other processes (a connection never moves).
         self.nodes_of: dict[str, str] = {}
         self.loads = self.saves = 0
@@ -106,53 +112,64 @@ class Cluster(LocalRelay):
     @contextmanager
     def guard(self) -> Iterator[None]:
         """Around every outermost step: the common lock, the latest state in, the changes out."""
-        with self.shared.lock():
-            if self.version is None or self.shared.version() != self.version:
-                self.version, text = self.shared.load()
-                if text is not None and text != self.saved_text:
-                    self.apply(text)
-                    self.loads += 1
-                self.saved_text = text
-            try:
-                yield
-            finally:
-                self.save()
-
-    def save(self) -> None:
+        token = secrets.token_hex(8)
+        version = self.shared.begin(token, self.socketio.sleep)
         try:
-            text = json.dumps(self.capture(), separators=(",", ":"), allow_nan=False)
-            if text != self.saved_text:
-                self.version = self.shared.save(text)
-                self.saved_text = text
-                self.saves += 1
-        except Exception:
-            # What this process holds may now differ from the shared state: load it next time.
+            if self.version is None or version != self.version:
+                self.load()
+            yield
+        finally:
+            # Until the changes are written, what this process holds is not the shared state
+            # of any version: if writing them fails, all of it is loaded again next time.
             self.version = None
-            raise
+            try:
+                changes = self.changes()
+            except Exception:
+                log.exception("the shared state could not be saved: loading it all again")
+                self.shared.end(token, {})
+            else:
+                self.version = self.shared.end(token, changes)
+                self.saves += bool(changes)
 
-    def capture(self) -> dict[str, Any]:
+    def load(self) -> None:
+        """The entries other processes changed since this one's version (all of them when it
+        holds none yet, or fell too far behind)."""
+        version, changed, everything = self.shared.load(self.version)
+        if everything:
+            self.saved = {}
+            self.signaling.center.calls = {}
+            self.signaling.resumption.streams = {}
+        for field, text in changed.items():
+            state = None if text is None else json.loads(text)
+            try:
+                self.put(field, state)
+            except (KeyError, TypeError, ValueError) as exc:
+                log.warning("ignoring the shared entry %s: %s", field, exc)
+                continue
+            if field == "misc":
+                self.saved[field] = state
+        # What was loaded is not this process's change: it is not saved back.
+        self.signaling.center.take_touched()
+        self.signaling.resumption.take_touched()
+        self.version = version
+        self.loads += 1
+
+    def put(self, field: str, state: dict[str, Any] | None) -> None:
         signaling = self.signaling
-        return {
-            "format": FORMAT,
-            "contact_center": signaling.center.shared_state(),
-            "streams": signaling.resumption.to_state(),
-            "timers": signaling.timers_state(),
-            "history": self.history.open_state(),
-            # Media workers (connected to one process each) and their recordings' jobs: a
-            # call's legs on any process reach its worker through the worker's process.
-            "recorder": None if signaling.recorder is None else signaling.recorder.to_state(),
-            "worker_sids": signaling.worker_sids,
-        }
-
-    def apply(self, text: str) -> None:
-        state = json.loads(text)
-        if state.get("format") != FORMAT:
-            log.warning("the shared state is of format %r, this version reads %d: starting "
-                        "from what this process holds", state.get("format"), FORMAT)
+        kind, _, rest = field.partition(":")
+        if kind == "misc":
+            if state is not None:
+                self.put_misc(state)
             return
+        app_id, _, key = rest.partition(":")
+        if kind == "stream":
+            signaling.resumption.put(app_id, key, state)
+        else:
+            signaling.center.put_entry(kind, app_id, key, state)
+
+    def put_misc(self, state: dict[str, Any]) -> None:
         signaling = self.signaling
-        signaling.center.load_shared(state["contact_center"])
-        signaling.resumption.load_state(state["streams"])
+        signaling.center.put_extras(state)
         now, mono = time.time(), time.monotonic()
         timers = TimerQueue()
         for saved in state["timers"]:
@@ -163,6 +180,52 @@ class Cluster(LocalRelay):
             signaling.recorder.load_state(state["recorder"])
         signaling.worker_sids = dict(state.get("worker_sids", {}))
         signaling.sid_workers = {sid: worker for worker, sid in signaling.worker_sids.items()}
+
+    def changes(self) -> dict[str, str | None]:
+        signaling = self.signaling
+        out: dict[str, str | None] = {}
+
+        def compare(field: str, state: dict[str, Any]) -> None:
+            if self.saved.get(field) != state:
+                out[field] = _encode(state)
+                self.saved[field] = state
+
+        for field, state in signaling.center.take_touched().items():
+            out[field] = None if state is None else _encode(state)
+        streams = signaling.resumption.streams
+        for app_id, user_id in signaling.resumption.take_touched():
+            field = f"stream:{app_id}:{user_id}"
+            stream = streams.get((app_id, user_id))
+            out[field] = None if stream is None else _encode(stream.to_state())
+        now = time.time()
+        for field, state in signaling.center.take_finished().items():
+            out[field] = None if state is None else _encode(state)
+            if state is None:
+                self.finished_until.pop(field, None)
+            else:
+                self.finished_until[field] = now + RATING_WINDOW
+        if now >= self.next_prune:  # finished calls past their rating window leave Redis
+            self.next_prune = now + 10
+            for field in [f for f, until in self.finished_until.items() if until < now]:
+                out[field] = None
+                del self.finished_until[field]
+        compare("misc", self.misc())
+        return out
+
+    def misc(self) -> dict[str, Any]:
+        signaling = self.signaling
+        mono, wall = time.monotonic(), time.time()
+        return {
+            **signaling.center.shared_extras(),
+            # Due times to 10 ms: the two clocks' difference must not make every step a change.
+            "timers": [timer.to_state(round(wall + due - mono, 2))
+                       for timer, due in signaling.timers.pending()],
+            "history": self.history.open_state(),
+            # Media workers (connected to one process each) and their recordings' jobs: a
+            # call's legs on any process reach its worker through the worker's process.
+            "recorder": None if signaling.recorder is None else signaling.recorder.to_state(),
+            "worker_sids": dict(signaling.worker_sids),
+        }
 
     # -- connections on other processes ---------------------------------------------------
 

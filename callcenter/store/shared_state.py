@@ -3,10 +3,12 @@ one lock for their steps, the live state those steps change, which processes are
 channel between them (docs/deploy.md, "Several processes").
 
 The contact center's queues and agents, the resume streams and the timers are kept by each process
-in memory, as one JSON document (``load``/``save``) with a version number. A step holds ``lock``,
-reads the version (one ``GET``), loads the document only when another process has saved since,
-and saves it, with the version bumped in the same ``MULTI``, when it changed anything. A process
-that dies holding the lock holds it for ``LOCK_TIMEOUT`` seconds at most.
+in memory, and in Redis as entries (one per agent, queue call, finished call, session stream, and
+one for the rest) in one hash, with a version number. A step holds ``lock``, reads the version
+(one ``GET``), loads only the entries changed since the version it holds (a sorted set notes the
+version that last changed each entry), and saves only the entries it changed, the version bumped
+in the same script. A process that dies holding the lock holds it for ``LOCK_TIMEOUT`` seconds
+at most.
 
 Each process beats (``beat``: a key with a time to live) and lists the connections it holds; a
 process whose beat ran out is claimed by exactly one survivor (``SREM`` answers 1 to one caller),
@@ -20,11 +22,9 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+import time
+from collections.abc import Callable
 from typing import Any
-
-from redis.exceptions import LockError, LockNotOwnedError
 
 from callcenter.domain.store import StoreUnavailable
 from callcenter.store.redis import UNREACHABLE, RedisStore
@@ -34,6 +34,42 @@ log = logging.getLogger("callcenter.store.shared_state")
 # The longest a step may hold the processes' lock: a process killed holding it stalls the others
 # this long. Steps take milliseconds (a delivery to a thousand agents, ~0.1 s).
 LOCK_TIMEOUT = 2.0
+# How many versions of changes are noted; a process further behind loads every entry.
+CHANGES_KEPT = 100_000
+
+# Take the lock (KEYS[1]) for ARGV[1], for ARGV[2] ms, if it is free; the version (KEYS[2]) then,
+# or -1. One round trip for what every step begins with.
+BEGIN = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[2]) then
+    return tonumber(redis.call('GET', KEYS[2]) or '0')
+end
+return -1
+"""
+
+# If the lock (KEYS[1]) is still ARGV[1]'s: bump the version (KEYS[2]) when there are changes,
+# write (or, given "", delete) each entry (KEYS[3]), note the version that changed it (KEYS[4]),
+# give the lock up; the version. -1, changing nothing, if the lock expired and may be another's.
+END = f"""
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then
+    return -1
+end
+local version = tonumber(redis.call('GET', KEYS[2]) or '0')
+if #ARGV > 1 then
+    version = redis.call('INCR', KEYS[2])
+    for i = 2, #ARGV, 2 do
+        if ARGV[i + 1] == '' then
+            redis.call('HDEL', KEYS[3], ARGV[i])
+        else
+            redis.call('HSET', KEYS[3], ARGV[i], ARGV[i + 1])
+        end
+        redis.call('ZADD', KEYS[4], version, ARGV[i])
+    end
+    redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', version - {CHANGES_KEPT})
+end
+redis.call('DEL', KEYS[1])
+return version
+"""
+
 # A process that stops beating for this long is taken to be dead: well above a tick (1 s) and a
 # long garbage-collection pause, well below the resume window (30 s) its clients wait in.
 BEAT_TTL = 4.0
@@ -51,8 +87,11 @@ class SharedState:
         self.lock_timeout = lock_timeout
         prefix = store.prefix
         self._lock_key = f"{prefix}:shared:lock"
-        self._state_key = f"{prefix}:shared:state"
+        self._entries_key = f"{prefix}:shared:entries"
+        self._changes_key = f"{prefix}:shared:changes"
         self._version_key = f"{prefix}:shared:version"
+        self._begin = self.redis.register_script(BEGIN)
+        self._end = self.redis.register_script(END)
         self._nodes_key = f"{prefix}:nodes"
         self._sids_key = f"{prefix}:sids"  # sid -> the process holding that connection
         self._prefix = prefix
@@ -68,52 +107,52 @@ class SharedState:
 
     # -- the steps' lock and the state they change ---------------------------------------------
 
-    @contextmanager
-    def lock(self) -> Iterator[None]:
-        """Hold the lock every process's steps take, for the block."""
-        lock = self.redis.lock(self._lock_key, timeout=self.lock_timeout, sleep=0.001,
-                               blocking_timeout=self.lock_timeout + 1, thread_local=False)
-        try:
-            acquired = self.store._run(lock.acquire)
-        except LockError:
-            acquired = False
-        if not acquired:
-            raise StoreUnavailable("another server process holds the live state; try again")
-        try:
-            yield
-        finally:
-            try:
-                self.store._run(lock.release)
-            except LockNotOwnedError:
-                log.warning("the shared lock expired before the step ended (over %g s)",
-                            self.lock_timeout)
-            except StoreUnavailable:
-                pass  # it expires on its own
+    def begin(self, token: str, sleep: Callable[[float], Any]) -> int:
+        """Take the steps' lock as ``token``, waiting for another holder up to a second longer
+        than it can hold it; the version of the shared state then."""
+        deadline = time.monotonic() + self.lock_timeout + 1
+        args = [token, int(self.lock_timeout * 1000)]
+        while True:
+            version = int(self.store._run(lambda: self._begin(
+                keys=[self._lock_key, self._version_key], args=args)))
+            if version >= 0:
+                return version
+            if time.monotonic() > deadline:
+                raise StoreUnavailable("another server process holds the live state; try again")
+            sleep(0.001)
 
-    def version(self) -> int:
-        """The version of the shared state: bumped by every ``save``."""
-        return int(self.store._run(lambda: self.redis.get(self._version_key)) or 0)
+    def end(self, token: str, changes: dict[str, str | None]) -> int | None:
+        """Write the step's changed entries (None: delete), bump the version if there are any,
+        give the lock up: the version now. None, with nothing written, if the lock expired
+        before the step ended (it may be another process's now)."""
+        args: list[str] = [token]
+        for field, text in changes.items():
+            args += [field, "" if text is None else text]
+        version = int(self.store._run(lambda: self._end(
+            keys=[self._lock_key, self._version_key, self._entries_key, self._changes_key],
+            args=args)))
+        if version < 0:
+            log.warning("the shared lock expired before the step ended (over %g s): its "
+                        "changes to the shared state are dropped", self.lock_timeout)
+            return None
+        return version
 
-    def load(self) -> tuple[int, str | None]:
-        """The shared state as saved last, with its version (``None``: nothing saved yet)."""
-        def read() -> list[Any]:
-            pipe = self.redis.pipeline(transaction=True)
-            pipe.get(self._version_key)
-            pipe.get(self._state_key)
-            return pipe.execute()
+    def load(self, since: int | None) -> tuple[int, dict[str, str | None], bool]:
+        """The entries changed after version ``since`` (text, or None: deleted), with the
+        current version, and whether that is every entry (``since`` None, or too far behind)."""
+        def read() -> tuple[int, dict[str, str | None], bool]:
+            version = int(self.redis.get(self._version_key) or 0)
+            if since is None or version - since >= CHANGES_KEPT:
+                pipe = self.redis.pipeline(transaction=True)
+                pipe.get(self._version_key)
+                pipe.hgetall(self._entries_key)
+                now, entries = pipe.execute()
+                return int(now or 0), dict(entries), True
+            fields = self.redis.zrangebyscore(self._changes_key, f"({since}", "+inf")
+            values = self.redis.hmget(self._entries_key, fields) if fields else []
+            return version, dict(zip(fields, values, strict=True)), False
 
-        version, text = self.store._run(read)
-        return int(version or 0), text
-
-    def save(self, text: str) -> int:
-        """Replace the shared state; its new version. Callers hold ``lock``."""
-        def write() -> list[Any]:
-            pipe = self.redis.pipeline(transaction=True)
-            pipe.set(self._state_key, text)
-            pipe.incr(self._version_key)
-            return pipe.execute()
-
-        return int(self.store._run(write)[1])
+        return self.store._run(read)
 
     def live_calls(self) -> frozenset[tuple[str, str]]:
         """(app id, call id) of every call in the store now."""

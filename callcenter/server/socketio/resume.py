@@ -67,6 +67,20 @@ class Resumption:
     def __init__(self, window: float) -> None:
         self.window = window
         self.streams: dict[tuple[str, str], Stream] = {}
+        # The streams changed since ``take_touched`` last asked (processes sharing the streams
+        # save only those: callcenter.server.cluster).
+        self.touched: set[tuple[str, str]] = set()
+
+    def take_touched(self) -> set[tuple[str, str]]:
+        touched, self.touched = self.touched, set()
+        return touched
+
+    def put(self, app_id: str, user_id: str, state: dict[str, Any] | None) -> None:
+        """One stream as another process left it (None: it is gone)."""
+        if state is None:
+            self.streams.pop((app_id, user_id), None)
+        else:
+            self.streams[(app_id, user_id)] = Stream.from_state(state)
 
     def to_state(self) -> list[dict[str, Any]]:
         return [{"app_id": app_id, "user_id": user_id, **stream.to_state()}
@@ -80,10 +94,12 @@ class Resumption:
         """A new login: a new session, whose events start again from 1."""
         stream = Stream(secrets.token_urlsafe(12))
         self.streams[(app_id, user_id)] = stream
+        self.touched.add((app_id, user_id))
         return stream
 
     def close(self, app_id: str, user_id: str) -> None:
         self.streams.pop((app_id, user_id), None)
+        self.touched.add((app_id, user_id))
 
     def stamp(self, app_id: str, user_id: str, event: str,
               payload: dict[str, Any]) -> dict[str, Any]:
@@ -94,6 +110,7 @@ class Resumption:
         stream.seq += 1
         numbered = {**payload, "seq": stream.seq}
         stream.sent.append((stream.seq, event, numbered))
+        self.touched.add((app_id, user_id))
         return numbered
 
     def suspend(self, app_id: str, user_id: str, sid: str) -> int | None:
@@ -105,6 +122,7 @@ class Resumption:
         stream.suspended_sid = sid
         stream.suspended_seq = stream.seq
         stream.epoch += 1
+        self.touched.add((app_id, user_id))
         return stream.epoch
 
     def suspended(self, app_id: str, user_id: str, session_id: str) -> Stream | None:
@@ -122,10 +140,14 @@ class Resumption:
             return None
         return stream
 
-    def take_back(self, stream: Stream, last_seq: int) -> list[tuple[str, dict[str, Any]]]:
-        """Resume ``stream``: the events after ``last_seq``, in order."""
+    def take_back(self, stream: Stream, last_seq: int, key: tuple[str, str] | None = None
+                  ) -> list[tuple[str, dict[str, Any]]]:
+        """Resume ``stream`` (of the user ``key``, app id and user id): the events after
+        ``last_seq``, in order."""
         stream.suspended_sid = None
         stream.epoch += 1
+        if key is not None:
+            self.touched.add(key)
         return [(event, payload) for seq, event, payload in stream.sent if seq > last_seq]
 
     def expire(self, app_id: str, user_id: str, epoch: int) -> str | None:
@@ -135,4 +157,5 @@ class Resumption:
         if stream is None or stream.suspended_sid is None or stream.epoch != epoch:
             return None
         del self.streams[(app_id, user_id)]
+        self.touched.add((app_id, user_id))
         return stream.suspended_sid

@@ -286,7 +286,7 @@ class Signaling:
         """A client took its suspended session back: the new connection carries it on."""
         app_id, user_id = session.app_id, session.user_id
         session.stream_id, session.resumed = stream.session_id, True
-        session.missed = self.resumption.take_back(stream, last_seq)
+        session.missed = self.resumption.take_back(stream, last_seq, (app_id, user_id))
         self.sessions[session.sid] = session
         self.relay.session_added(session.sid, session.identity)
         self.store.bind_session(app_id, user_id, session.sid)
