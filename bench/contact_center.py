@@ -610,7 +610,8 @@ async def run_all(args: argparse.Namespace) -> dict[str, Any]:
                     step_seconds=args.step, warmup=args.warmup, talk=args.talk,
                     workers=args.workers, pin=pin, workdir=workdir / f"callsetup-{label}",
                     pythonpath=args.ours_pythonpath if kind == "ours" else None,
-                    settle=args.settle, label=label)
+                    settle=args.settle, label=label,
+                    store_url=args.store_url if kind == "ours" else None)
         if args.command in ("all", "idle"):
             report["idle"] = {}
             for kind in kinds:
@@ -668,7 +669,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--plot-extra", action="append", default=[],
                    help="also plot the call-setup series of this results JSON (repeatable)")
     p.add_argument("--store-url", default=None,
-                   help="profile: the server's [store] url (e.g. a redis:// of your own)")
+                   help="callsetup, profile: our server's [store] url (a redis:// of your own)")
     p.add_argument("--settle", type=float, default=1.0,
                    help="scale the pauses that let logins settle (the smoke run uses 0.2)")
     return p

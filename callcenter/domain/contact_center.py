@@ -234,12 +234,10 @@ class ContactCenter:
         """The agents and live queue calls changed since the last ask, one entry each
         (``agent:<app>:<id>``, ``call:<app>:<call id>``; None: the call left the queue side),
         for another process to take the next step."""
-        agents, self._touched_agents = self._touched_agents, set()
-        calls, self._touched_calls = self._touched_calls, set()
-        for agent in self.agents.values():  # the sets they note in are the new ones
-            object.__setattr__(agent, "sink", self._touched_agents)
-        for qc in self.calls.values():
-            object.__setattr__(qc, "sink", self._touched_calls)
+        # Copied and emptied in place: every agent and call holds these very sets.
+        agents, calls = set(self._touched_agents), set(self._touched_calls)
+        self._touched_agents.clear()
+        self._touched_calls.clear()
         entries: dict[str, dict[str, Any] | None] = {}
         for app_id, aid in agents:
             agent = self.agents.get((app_id, aid))
@@ -254,6 +252,8 @@ class ContactCenter:
         """The finished calls changed since the last ask (``finished:<app>:<call id>``; None:
         no longer to be rated or wrapped up), each made once."""
         touched, self._touched_finished = self._touched_finished, set()
+        if not touched:
+            return {}
         now = self.clock()
         wrapping = {(a.app_id, a.call_id) for a in self.agents.values()
                     if a.state is AgentState.WRAP_UP}

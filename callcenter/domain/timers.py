@@ -79,6 +79,18 @@ class TimerQueue:
         self._heap: list[_Entry] = []
         self._by_key: dict[TimerKey, _Entry] = {}
         self._seq = itertools.count()
+        # Keys set, cancelled or fired since ``take_touched`` last asked (processes sharing
+        # the timers save only those).
+        self.touched: set[TimerKey] = set()
+
+    def take_touched(self) -> dict[TimerKey, tuple[Timer, float] | None]:
+        """The timers changed since the last ask: each key's timer and due time, or None."""
+        touched, self.touched = self.touched, set()
+        out: dict[TimerKey, tuple[Timer, float] | None] = {}
+        for key in touched:
+            entry = self._by_key.get(key)
+            out[key] = None if entry is None else (entry.timer, entry.due)
+        return out
 
     def __len__(self) -> int:
         return len(self._by_key)
@@ -87,6 +99,7 @@ class TimerQueue:
         self.cancel(timer.key)
         entry = _Entry(now + max(0.0, timer.delay), next(self._seq), timer)
         self._by_key[timer.key] = entry
+        self.touched.add(timer.key)
         heapq.heappush(self._heap, entry)
 
     def cancel(self, key: TimerKey) -> bool:
@@ -94,6 +107,7 @@ class TimerQueue:
         entry = self._by_key.pop(key, None)
         if entry is None:
             return False
+        self.touched.add(key)
         entry.cancelled = True
         return True
 
@@ -113,5 +127,6 @@ class TimerQueue:
             entry = heapq.heappop(self._heap)
             if not entry.cancelled:
                 del self._by_key[entry.timer.key]
+                self.touched.add(entry.timer.key)
                 due.append(entry.timer)
         return due

@@ -91,6 +91,9 @@ class Cluster(LocalRelay):
         # Each entry as this process last saved or loaded it: a step saves what differs.
         self.saved: dict[str, Any] = {}
         self.finished_until: dict[str, float] = {}  # finished-call entries and their expiry
+        # Every timer entry, as saved or loaded: the queue is made again from them on a load.
+        self.timers: dict[str, dict[str, Any] | None] = {}
+        self.timers_changed = False
         self.next_prune = 0.0
         # sid -> process, for connections of other processes (a connection never moves).
         self.nodes_of: dict[str, str] = {}
@@ -136,9 +139,10 @@ class Cluster(LocalRelay):
         holds none yet, or fell too far behind)."""
         version, changed, everything = self.shared.load(self.version)
         if everything:
-            self.saved = {}
+            self.saved, self.timers = {}, {}
             self.signaling.center.calls = {}
             self.signaling.resumption.streams = {}
+        self.timers_changed = everything
         for field, text in changed.items():
             state = None if text is None else json.loads(text)
             try:
@@ -148,6 +152,9 @@ class Cluster(LocalRelay):
                 continue
             if field == "misc":
                 self.saved[field] = state
+        if self.timers_changed:
+            self.timers = {f: t for f, t in self.timers.items() if t is not None}
+            self.put_timers()
         # What was loaded is not this process's change: it is not saved back.
         self.signaling.center.take_touched()
         self.signaling.resumption.take_touched()
@@ -161,20 +168,29 @@ class Cluster(LocalRelay):
             if state is not None:
                 self.put_misc(state)
             return
+        if kind == "timer":
+            self.timers[field] = state
+            self.timers_changed = True
+            return
         app_id, _, key = rest.partition(":")
         if kind == "stream":
             signaling.resumption.put(app_id, key, state)
         else:
             signaling.center.put_entry(kind, app_id, key, state)
 
+    def put_timers(self) -> None:
+        """The timers as loaded: this process's queue made again from them."""
+        now, mono = time.time(), time.monotonic()
+        timers = TimerQueue()
+        for saved in self.timers.values():
+            if saved is not None:
+                timers.schedule(Timer.from_state(saved, now), mono)
+        timers.touched.clear()
+        self.signaling.replace_timers(timers)
+
     def put_misc(self, state: dict[str, Any]) -> None:
         signaling = self.signaling
         signaling.center.put_extras(state)
-        now, mono = time.time(), time.monotonic()
-        timers = TimerQueue()
-        for saved in state["timers"]:
-            timers.schedule(Timer.from_state(saved, now), mono)
-        signaling.replace_timers(timers)
         self.history.load_open_state(state["history"])
         if signaling.recorder is not None and state.get("recorder") is not None:
             signaling.recorder.load_state(state["recorder"])
@@ -197,7 +213,8 @@ class Cluster(LocalRelay):
             field = f"stream:{app_id}:{user_id}"
             stream = streams.get((app_id, user_id))
             out[field] = None if stream is None else _encode(stream.to_state())
-        now = time.time()
+        now = wall = time.time()
+        mono = time.monotonic()
         for field, state in signaling.center.take_finished().items():
             out[field] = None if state is None else _encode(state)
             if state is None:
@@ -209,17 +226,23 @@ class Cluster(LocalRelay):
             for field in [f for f, until in self.finished_until.items() if until < now]:
                 out[field] = None
                 del self.finished_until[field]
+        for key, pending in signaling.timers.take_touched().items():
+            field = "timer:" + ":".join(part or "" for part in key)
+            if pending is None:
+                self.timers.pop(field, None)
+                out[field] = None
+            else:
+                timer, due = pending
+                state = timer.to_state(wall + due - mono)
+                self.timers[field] = state
+                out[field] = _encode(state)
         compare("misc", self.misc())
         return out
 
     def misc(self) -> dict[str, Any]:
         signaling = self.signaling
-        mono, wall = time.monotonic(), time.time()
         return {
             **signaling.center.shared_extras(),
-            # Due times to 10 ms: the two clocks' difference must not make every step a change.
-            "timers": [timer.to_state(round(wall + due - mono, 2))
-                       for timer, due in signaling.timers.pending()],
             "history": self.history.open_state(),
             # Media workers (connected to one process each) and their recordings' jobs: a
             # call's legs on any process reach its worker through the worker's process.
