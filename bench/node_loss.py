@@ -127,9 +127,10 @@ def percentile(values: list[float], q: float) -> float:
 async def resume_when_dropped(client: CallClient, killed_at: float, within: float = 30
                               ) -> float | None:
     """Seconds from the kill to this client's resumed ack; None if it never dropped."""
-    await asyncio.sleep(0.5)
-    if client.connected:
-        return None
+    try:
+        await client.wait_disconnected(timeout=2)
+    except TimeoutError:
+        return None  # on the process that lives
     deadline = killed_at + within
     while time.monotonic() < deadline:
         try:

@@ -112,6 +112,7 @@ class SharedState:
         than it can hold it; the version of the shared state then."""
         deadline = time.monotonic() + self.lock_timeout + 1
         args = [token, int(self.lock_timeout * 1000)]
+        wait = 0.0005
         while True:
             version = int(self.store._run(lambda: self._begin(
                 keys=[self._lock_key, self._version_key], args=args)))
@@ -119,7 +120,10 @@ class SharedState:
                 return version
             if time.monotonic() > deadline:
                 raise StoreUnavailable("another server process holds the live state; try again")
-            sleep(0.001)
+            # Asking again at once would spend both processes' CPU on asking: a step takes
+            # a few milliseconds, so the waits grow to that.
+            sleep(wait)
+            wait = min(wait * 2, 0.004)
 
     def end(self, token: str, changes: dict[str, str | None]) -> int | None:
         """Write the step's changed entries (None: delete), bump the version if there are any,
