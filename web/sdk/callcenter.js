@@ -43,6 +43,13 @@
  *            once a second) and told the server (`media_flow`); otherwise the server relayed
  *            what `by` saw, e.g. the agent receives nothing from us. The server keeps the
  *            silent seconds out of the call's talk time (docs/protocol.md, `media_flow`).
+ *   MEDIA_RECONNECTING / MEDIA_RECONNECTED / MEDIA_RECONNECT_FAILED {callId, userID}: the ICE
+ *            connection with `userID` failed, or stayed disconnected for 2 s (`media.reconnect`
+ *            in the constructor), while signaling is up (a changed network, a relay that
+ *            restarted): the SDK restarts ICE, with backoff, for up to 30 s; then it works again,
+ *            or did not come back in time (the call goes on: hang up, or wait). Both sides see
+ *            them; the one that sent the connection's first offer restarts (docs/protocol.md,
+ *            "ICE restart").
  *   RECONNECTING / RECONNECTED {callId, userID}: someone's connection dropped and they may come
  *            back (docs/protocol.md, "Resume"), or they did; with our own userID, our connection
  *            dropped and the SDK is resuming the session, or did: the call goes on. A resume that
@@ -99,6 +106,7 @@ import { sdkError } from './parts/errors.js';
 import { liveView } from './parts/live-view.js';
 import { LocalMedia } from './parts/local-media.js';
 import { byteCounters, voiceLevels } from './parts/media-stats.js';
+import { MediaReconnect } from './parts/media-reconnect.js';
 import { MediaWatch } from './parts/media-watch.js';
 import { PeerMesh } from './parts/peer-mesh.js';
 import { RecorderLeg } from './parts/recorder-leg.js';
@@ -128,8 +136,11 @@ export class CallClient extends Emitter {
    *     one ("https://www.example.com/callcenter"); default: the server this file was loaded
    *     from (the folder above /sdk/).
    *   socketOptions: extra options for socket.io-client's `io()` (e.g. transports).
+   *   media: {reconnect: {disconnectedMs, giveUpMs}}: how long an ICE connection may stay
+   *     `disconnected` before it is restarted (default 2000 ms), and for how long restarts are
+   *     tried before MEDIA_RECONNECT_FAILED (default 30000 ms).
    */
-  constructor({ server, appId, socketOptions } = {}) {
+  constructor({ server, appId, socketOptions, media = {} } = {}) {
     super();
     this.EVENT = EVENT;
     this.CALL_TYPE = CALL_TYPE;
@@ -155,7 +166,23 @@ export class CallClient extends Emitter {
       tracks: () => ({ audio: this._media.audio, video: this._media.video }),
       sendSignal: (userID, kind, payload) => this._sendSignal(userID, kind, payload),
       onTrack: (userID, stream) => this._views.renderRemote(userID, stream),
-      onClose: (userID) => this._views.dropRemote(userID),
+      onClose: (userID) => { this._views.dropRemote(userID); this._reconnect.forget(userID); },
+      onIceState: (userID, state) => this._reconnect.iceState(userID, state),
+    });
+    // ICE restarts of the call's connections (media-reconnect.js; only each connection's
+    // offerer restarts, peer-mesh.js), and new legs to the recorder: aiortc cannot restart ICE,
+    // so a broken leg is opened again as after a reload (`_on_record_start`), and the worker
+    // replaces the old one.
+    const reconnect = media.reconnect || {};
+    this._reconnect = new MediaReconnect({
+      ...reconnect,
+      restart: (userID) => this._mesh.restartIce(userID),
+      onChange: (userID, state) => this._mediaReconnect(userID, state),
+    });
+    this._recorderReconnect = new MediaReconnect({
+      ...reconnect,
+      restart: () => this._reopenRecorder(),
+      onChange: (key, state) => { if (state === 'failed') this._closeRecorder('failed'); },
     });
     this._volumeTimer = null;
     this._watch = new MediaWatch({
@@ -554,6 +581,15 @@ export class CallClient extends Emitter {
     if (this._isCurrent(callId)) this._mediaFlow({ callId, userID, by, flowing: !!flowing });
   }
 
+  /** The ICE connection with `userID` is being restarted, came back, or did not in time. */
+  _mediaReconnect(userID, state) {
+    const call = this._call;
+    if (!call) return;
+    const event = { reconnecting: EVENT.MEDIA_RECONNECTING, reconnected: EVENT.MEDIA_RECONNECTED,
+      failed: EVENT.MEDIA_RECONNECT_FAILED }[state];
+    this._emit(event, { callId: call.callId, userID });
+  }
+
   _mediaFlow({ callId, userID, by, flowing }) {
     this._emit(flowing ? EVENT.MEDIA_FLOWING : EVENT.MEDIA_STALLED, { callId, userID, by });
   }
@@ -577,17 +613,31 @@ export class CallClient extends Emitter {
 
   // ---------------------------------------------------------------- recording
 
-  _on_record_start({ callId, jobId, video }) {
+  /** With `again`, a new leg for the same job replaces one that broke (`_reopenRecorder`). */
+  _on_record_start({ callId, jobId, video }, { again = false } = {}) {
     if (!this._isCurrent(callId)) return;
     this._closeRecorder(null); // a new job replaces an earlier one
+    if (!again) this._recorderReconnect.clear();
     if (typeof RTCPeerConnection !== 'function') return;
+    const watch = (leg, state) => {
+      if (this._recorder === leg) this._recorderReconnect.iceState('recorder', state);
+    };
     this._recorder = new RecorderLeg({ callId, jobId, video }, {
       tracks: { audio: this._media.audio, video: this._media.video },
       rtcConfig: this._rtc,
       request: (event, payload) => this._request(event, payload),
-      onFailed: (leg) => { if (this._recorder === leg) this._closeRecorder('failed'); },
+      onFailed: (leg) => watch(leg, 'failed'),
+      onIceState: watch,
     });
-    this._emit(EVENT.RECORDING, { callId, jobId, state: 'started' });
+    if (!again) this._emit(EVENT.RECORDING, { callId, jobId, state: 'started' });
+  }
+
+  /** The leg to the recorder broke: a new one, as a page that took the call up opens. */
+  _reopenRecorder() {
+    const rec = this._recorder;
+    if (!rec || !this._isCurrent(rec.callId)) return;
+    console.info(`[callcenter] the leg to the recorder of ${rec.callId} broke: opening a new one`);
+    this._on_record_start({ callId: rec.callId, jobId: rec.jobId, video: rec.video }, { again: true });
   }
 
   _on_record_signal({ callId, kind, payload }) {
@@ -601,6 +651,7 @@ export class CallClient extends Emitter {
     if (!rec) return;
     this._recorder = null;
     rec.close();
+    if (reason) this._recorderReconnect.forget('recorder');
     if (reason) this._emit(EVENT.RECORDING, { callId: rec.callId, jobId: rec.jobId, state: 'stopped', reason });
   }
 
@@ -905,12 +956,14 @@ export class CallClient extends Emitter {
   /** Local teardown; emits CALL_END once per call. `local` is true when this side ended it. */
   _endCall(reason, local) {
     const call = this._call;
+    this._recorderReconnect.clear();
     if (!call) {
       this._closeRecorder(null);
       this._mesh.closeAll();
       return;
     }
     this._call = null;
+    this._reconnect.clear();
     this._stopVolume();
     this._closeRecorder('call_end');
     this._mesh.closeAll();
