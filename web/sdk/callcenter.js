@@ -12,7 +12,9 @@
  *
  * Media: a mesh of RTCPeerConnections, one per remote participant. The participant who accepts
  * sends an offer to everybody already in the call; joined participants only answer. ICE
- * candidates trickle through `signal` (kind `candidate`). Each connection is created with one
+ * candidates trickle through `signal` (kind `candidate`). A signal whose ack a dropped connection
+ * took is sent again after the resume, and a copy that arrives twice is handled once
+ * (signal-outbox.js). Each connection is created with one
  * audio and one video transceiver, so turning the camera on or off and switching between audio
  * and video calls never needs a renegotiation (`RTCRtpSender.replaceTrack`).
  *
@@ -97,7 +99,8 @@
  * local-media.js (microphone and camera), views.js (where video and sound go), peer-mesh.js (the
  * call's RTCPeerConnections), recorder-leg.js (the leg to the media worker), media-stats.js
  * (voice levels and byte counters), media-watch.js (whether media still arrives from each peer),
- * live-view.js (the supervisor's view).
+ * live-view.js (the supervisor's view), media-reconnect.js (ICE restarts), signal-outbox.js
+ * (signals until acked).
  */
 import { CALL_TYPE, ERROR_CODE, EVENT } from './parts/constants.js';
 import { connected, openSocket, request, REQUEST_TIMEOUT_MS } from './parts/connection.js';
@@ -110,6 +113,7 @@ import { MediaReconnect } from './parts/media-reconnect.js';
 import { MediaWatch } from './parts/media-watch.js';
 import { PeerMesh } from './parts/peer-mesh.js';
 import { RecorderLeg } from './parts/recorder-leg.js';
+import { SignalOutbox } from './parts/signal-outbox.js';
 import { Views } from './parts/views.js';
 
 // Server events that belong to a call (buffered while an invite/accept awaits its ack).
@@ -184,6 +188,17 @@ export class CallClient extends Emitter {
       restart: () => this._reopenRecorder(),
       onChange: (key, state) => { if (state === 'failed') this._closeRecorder('failed'); },
     });
+    // Signals not yet acked, sent again after a resume (signal-outbox.js); and the ids of the
+    // signals received in this call, so that such a copy is dropped here.
+    this._signals = new SignalOutbox((message) => {
+      if (!this._socket || !this._socket.connected) {
+        // Down (the disconnect not seen yet): kept for the resume rather than left to
+        // socket.io's own buffer, which would send it before the older ones sent again.
+        return Promise.reject(sdkError('TIMEOUT', 'signal: not connected'));
+      }
+      return this._request('signal', message);
+    });
+    this._signalsSeen = new Set();
     this._volumeTimer = null;
     this._watch = new MediaWatch({
       peers: () => this._mesh.peers,
@@ -403,6 +418,7 @@ export class CallClient extends Emitter {
 
   _onDisconnect(socket, reason) {
     if (socket !== this._socket || socket === this._closing) return;
+    this._signals.pause(); // until the session is back (`_resumed`), or the call is over
     const resumable = reason !== 'io server disconnect' && this._resume.token && this._resume.window > 0;
     if (resumable && this._call) {
       // The server keeps the session for the window and socket.io reconnects by itself: the
@@ -429,6 +445,8 @@ export class CallClient extends Emitter {
   _resumed(resumed) {
     clearTimeout(this._resume.timer);
     this._resume.timer = null;
+    if (resumed) this._signals.resume();
+    else this._signals.clear(); // a new session: the call they were for has ended
     if (!this._call) return;
     if (resumed) {
       this._emit(EVENT.RECONNECTED, { callId: this._call.callId, userID: this._userID });
@@ -605,9 +623,15 @@ export class CallClient extends Emitter {
     }
   }
 
-  _on_signal({ callId, from, kind, payload }) {
+  _on_signal({ callId, from, kind, payload, id }) {
     const pending = this._incoming && this._incoming.callId === callId;
     if (!this._isCurrent(callId) && !pending) return;
+    if (typeof id === 'string') {
+      // The sender sent it again after its connection dropped, but the first one came through.
+      const key = `${from} ${id}`;
+      if (this._signalsSeen.has(key)) return;
+      this._signalsSeen.add(key);
+    }
     this._mesh.signal(from, kind, payload);
   }
 
@@ -957,6 +981,8 @@ export class CallClient extends Emitter {
   _endCall(reason, local) {
     const call = this._call;
     this._recorderReconnect.clear();
+    this._signals.clear();
+    this._signalsSeen.clear();
     if (!call) {
       this._closeRecorder(null);
       this._mesh.closeAll();
@@ -973,14 +999,15 @@ export class CallClient extends Emitter {
 
   // ---------------------------------------------------------------- WebRTC (parts/peer-mesh.js)
 
-  /** Relays a WebRTC signal to `userID` in the current call (or the one ringing). */
+  /**
+   * Relays a WebRTC signal to `userID` in the current call (or the one ringing); resolves once
+   * acked. One whose ack a dropped connection took is sent again after the resume.
+   */
   _sendSignal(userID, kind, payload) {
     const call = this._call;
     const callId = call ? call.callId : (this._incoming && this._incoming.callId);
     if (!callId || !this._socket) return Promise.resolve();
-    return this._request('signal', { callId, to: userID, kind, payload }).catch((err) => {
-      console.warn(`[callcenter] signal ${kind} to ${userID} failed`, err);
-    });
+    return this._signals.add({ callId, to: userID, kind, payload });
   }
 
   // ---------------------------------------------------------------- local media
