@@ -230,10 +230,30 @@ class Turn:
     port: int
     secret: str
     log_path: Path
+    args: list[str]
+    process: subprocess.Popen | None = None
 
     @property
     def url(self) -> str:
         return f"turn:127.0.0.1:{self.port}?transport=udp"
+
+    def start(self) -> None:
+        """Starts coturn (again, after `stop()`) on the same ports, with the same secret: the
+        credentials users already hold stay good, their allocations do not."""
+        opened = self.log().count("UDP listener opened on") if self.log_path.exists() else 0
+        with open(self.log_path, "ab") as log:  # the child keeps its own copy of the file
+            self.process = subprocess.Popen(self.args, stdout=log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 10
+        while self.log().count("UDP listener opened on") <= opened:
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"coturn did not start:\n{self.log()}")
+            time.sleep(0.1)
+
+    def stop(self) -> None:
+        """Stops coturn: every allocation, and the media relayed through it, is gone."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(5)
 
     def config(self) -> str:
         """The callcenter TOML that hands this relay to every user."""
@@ -256,25 +276,19 @@ def turn(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Turn]:
     # tests is on 127.0.0.1 (coturn refuses to relay to loopback by default).
     low = 40000 + (port % 200) * 100
     log_path = folder / "turnserver.log"
-    process = subprocess.Popen(
-        [binary, "-n", "--listening-ip=127.0.0.1", f"--listening-port={port}",
-         "--relay-ip=127.0.0.1", f"--min-port={low}", f"--max-port={low + 99}",
-         "--use-auth-secret", f"--static-auth-secret={secret}", "--realm=callcenter.test",
-         "--no-tls", "--no-dtls", "--no-cli", "--allow-loopback-peers", "--fingerprint",
-         "--no-software-attribute", f"--pidfile={folder / 'turnserver.pid'}",
-         f"--userdb={folder / 'turndb'}",
-         "--log-file=stdout", "--simple-log", "--verbose"],
-        stdout=open(log_path, "wb"), stderr=subprocess.STDOUT)  # noqa: SIM115
-    deadline = time.monotonic() + 10
-    while "UDP listener opened on" not in log_path.read_text(errors="replace"):
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"coturn did not start:\n{log_path.read_text(errors='replace')}")
-        time.sleep(0.1)
+    relay = Turn(port, secret, log_path, [
+        binary, "-n", "--listening-ip=127.0.0.1", f"--listening-port={port}",
+        "--relay-ip=127.0.0.1", f"--min-port={low}", f"--max-port={low + 99}",
+        "--use-auth-secret", f"--static-auth-secret={secret}", "--realm=callcenter.test",
+        "--no-tls", "--no-dtls", "--no-cli", "--allow-loopback-peers", "--fingerprint",
+        "--no-software-attribute", f"--pidfile={folder / 'turnserver.pid'}",
+        f"--userdb={folder / 'turndb'}",
+        "--log-file=stdout", "--simple-log", "--verbose"])
+    relay.start()
     try:
-        yield Turn(port, secret, log_path)
+        yield relay
     finally:
-        process.terminate()
-        process.wait(5)
+        relay.stop()
 
 
 REDIS_SERVER = "redis-server"

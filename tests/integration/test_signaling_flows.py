@@ -312,6 +312,25 @@ async def test_signal_is_relayed_between_joined_participants(srv, clients):
     await no_event(bob, "signal", within=0.2)
 
 
+async def test_a_signal_id_is_relayed_as_sent_and_limited_in_length(srv, clients):
+    # The id is the sender's, for the receiver to drop a copy the sender sent again after its
+    # connection dropped: the server relays it, copies included, and keeps nothing of it.
+    alice, bob = await clients(srv, "alice"), await clients(srv, "bob")
+    call_id = await in_call(alice, bob)
+    candidate = {"candidate": "candidate:1 1 udp 2122260223 192.0.2.1 50000 typ host",
+                 "sdpMid": "0", "sdpMLineIndex": 0}
+    sent = {"callId": call_id, "to": alice.user_id, "kind": "candidate", "payload": candidate,
+            "id": "p1-7"}
+    for _ in range(2):
+        assert (await bob.request("signal", sent))["ok"] is True
+        assert await alice.next_event("signal", callId=call_id) == {
+            "callId": call_id, "from": bob.user_id, "kind": "candidate", "payload": candidate,
+            "id": "p1-7"}
+    ack = await bob.request("signal", {**sent, "id": "x" * 65})
+    assert ack["error"]["code"] == "BAD_REQUEST"
+    await no_event(alice, "signal", within=0.2)
+
+
 async def test_signal_needs_both_sender_and_target_joined(srv, clients):
     alice, bob, carol = (await clients(srv, "alice"), await clients(srv, "bob"),
                          await clients(srv, "carol"))

@@ -12,7 +12,9 @@
  *
  * Media: a mesh of RTCPeerConnections, one per remote participant. The participant who accepts
  * sends an offer to everybody already in the call; joined participants only answer. ICE
- * candidates trickle through `signal` (kind `candidate`). Each connection is created with one
+ * candidates trickle through `signal` (kind `candidate`). A signal whose ack a dropped connection
+ * took is sent again after the resume, and a copy that arrives twice is handled once
+ * (signal-outbox.js). Each connection is created with one
  * audio and one video transceiver, so turning the camera on or off and switching between audio
  * and video calls never needs a renegotiation (`RTCRtpSender.replaceTrack`).
  *
@@ -43,6 +45,13 @@
  *            once a second) and told the server (`media_flow`); otherwise the server relayed
  *            what `by` saw, e.g. the agent receives nothing from us. The server keeps the
  *            silent seconds out of the call's talk time (docs/protocol.md, `media_flow`).
+ *   MEDIA_RECONNECTING / MEDIA_RECONNECTED / MEDIA_RECONNECT_FAILED {callId, userID}: the ICE
+ *            connection with `userID` failed, or stayed disconnected for 2 s (`media.reconnect`
+ *            in the constructor), while signaling is up (a changed network, a relay that
+ *            restarted): the SDK restarts ICE, with backoff, for up to 30 s; then it works again,
+ *            or did not come back in time (the call goes on: hang up, or wait). Both sides see
+ *            them; the one that sent the connection's first offer restarts (docs/protocol.md,
+ *            "ICE restart").
  *   RECONNECTING / RECONNECTED {callId, userID}: someone's connection dropped and they may come
  *            back (docs/protocol.md, "Resume"), or they did; with our own userID, our connection
  *            dropped and the SDK is resuming the session, or did: the call goes on. A resume that
@@ -90,7 +99,8 @@
  * local-media.js (microphone and camera), views.js (where video and sound go), peer-mesh.js (the
  * call's RTCPeerConnections), recorder-leg.js (the leg to the media worker), media-stats.js
  * (voice levels and byte counters), media-watch.js (whether media still arrives from each peer),
- * live-view.js (the supervisor's view).
+ * live-view.js (the supervisor's view), media-reconnect.js (ICE restarts), signal-outbox.js
+ * (signals until acked).
  */
 import { CALL_TYPE, ERROR_CODE, EVENT } from './parts/constants.js';
 import { connected, openSocket, request, REQUEST_TIMEOUT_MS } from './parts/connection.js';
@@ -99,9 +109,11 @@ import { sdkError } from './parts/errors.js';
 import { liveView } from './parts/live-view.js';
 import { LocalMedia } from './parts/local-media.js';
 import { byteCounters, voiceLevels } from './parts/media-stats.js';
+import { MediaReconnect } from './parts/media-reconnect.js';
 import { MediaWatch } from './parts/media-watch.js';
 import { PeerMesh } from './parts/peer-mesh.js';
 import { RecorderLeg } from './parts/recorder-leg.js';
+import { SignalOutbox } from './parts/signal-outbox.js';
 import { Views } from './parts/views.js';
 
 // Server events that belong to a call (buffered while an invite/accept awaits its ack).
@@ -128,8 +140,11 @@ export class CallClient extends Emitter {
    *     one ("https://www.example.com/callcenter"); default: the server this file was loaded
    *     from (the folder above /sdk/).
    *   socketOptions: extra options for socket.io-client's `io()` (e.g. transports).
+   *   media: {reconnect: {disconnectedMs, giveUpMs}}: how long an ICE connection may stay
+   *     `disconnected` before it is restarted (default 2000 ms), and for how long restarts are
+   *     tried before MEDIA_RECONNECT_FAILED (default 30000 ms).
    */
-  constructor({ server, appId, socketOptions } = {}) {
+  constructor({ server, appId, socketOptions, media = {} } = {}) {
     super();
     this.EVENT = EVENT;
     this.CALL_TYPE = CALL_TYPE;
@@ -155,8 +170,35 @@ export class CallClient extends Emitter {
       tracks: () => ({ audio: this._media.audio, video: this._media.video }),
       sendSignal: (userID, kind, payload) => this._sendSignal(userID, kind, payload),
       onTrack: (userID, stream) => this._views.renderRemote(userID, stream),
-      onClose: (userID) => this._views.dropRemote(userID),
+      onClose: (userID) => { this._views.dropRemote(userID); this._reconnect.forget(userID); },
+      onIceState: (userID, state) => this._reconnect.iceState(userID, state),
     });
+    // ICE restarts of the call's connections (media-reconnect.js; only each connection's
+    // offerer restarts, peer-mesh.js), and new legs to the recorder: aiortc cannot restart ICE,
+    // so a broken leg is opened again as after a reload (`_on_record_start`), and the worker
+    // replaces the old one.
+    const reconnect = media.reconnect || {};
+    this._reconnect = new MediaReconnect({
+      ...reconnect,
+      restart: (userID) => this._mesh.restartIce(userID),
+      onChange: (userID, state) => this._mediaReconnect(userID, state),
+    });
+    this._recorderReconnect = new MediaReconnect({
+      ...reconnect,
+      restart: () => this._reopenRecorder(),
+      onChange: (key, state) => { if (state === 'failed') this._closeRecorder('failed'); },
+    });
+    // Signals not yet acked, sent again after a resume (signal-outbox.js); and the ids of the
+    // signals received in this call, so that such a copy is dropped here.
+    this._signals = new SignalOutbox((message) => {
+      if (!this._socket || !this._socket.connected) {
+        // Down (the disconnect not seen yet): kept for the resume rather than left to
+        // socket.io's own buffer, which would send it before the older ones sent again.
+        return Promise.reject(sdkError('TIMEOUT', 'signal: not connected'));
+      }
+      return this._request('signal', message);
+    });
+    this._signalsSeen = new Set();
     this._volumeTimer = null;
     this._watch = new MediaWatch({
       peers: () => this._mesh.peers,
@@ -376,6 +418,7 @@ export class CallClient extends Emitter {
 
   _onDisconnect(socket, reason) {
     if (socket !== this._socket || socket === this._closing) return;
+    this._signals.pause(); // until the session is back (`_resumed`), or the call is over
     const resumable = reason !== 'io server disconnect' && this._resume.token && this._resume.window > 0;
     if (resumable && this._call) {
       // The server keeps the session for the window and socket.io reconnects by itself: the
@@ -402,6 +445,8 @@ export class CallClient extends Emitter {
   _resumed(resumed) {
     clearTimeout(this._resume.timer);
     this._resume.timer = null;
+    if (resumed) this._signals.resume();
+    else this._signals.clear(); // a new session: the call they were for has ended
     if (!this._call) return;
     if (resumed) {
       this._emit(EVENT.RECONNECTED, { callId: this._call.callId, userID: this._userID });
@@ -554,6 +599,15 @@ export class CallClient extends Emitter {
     if (this._isCurrent(callId)) this._mediaFlow({ callId, userID, by, flowing: !!flowing });
   }
 
+  /** The ICE connection with `userID` is being restarted, came back, or did not in time. */
+  _mediaReconnect(userID, state) {
+    const call = this._call;
+    if (!call) return;
+    const event = { reconnecting: EVENT.MEDIA_RECONNECTING, reconnected: EVENT.MEDIA_RECONNECTED,
+      failed: EVENT.MEDIA_RECONNECT_FAILED }[state];
+    this._emit(event, { callId: call.callId, userID });
+  }
+
   _mediaFlow({ callId, userID, by, flowing }) {
     this._emit(flowing ? EVENT.MEDIA_FLOWING : EVENT.MEDIA_STALLED, { callId, userID, by });
   }
@@ -569,25 +623,45 @@ export class CallClient extends Emitter {
     }
   }
 
-  _on_signal({ callId, from, kind, payload }) {
+  _on_signal({ callId, from, kind, payload, id }) {
     const pending = this._incoming && this._incoming.callId === callId;
     if (!this._isCurrent(callId) && !pending) return;
+    if (typeof id === 'string') {
+      // The sender sent it again after its connection dropped, but the first one came through.
+      const key = `${from} ${id}`;
+      if (this._signalsSeen.has(key)) return;
+      this._signalsSeen.add(key);
+    }
     this._mesh.signal(from, kind, payload);
   }
 
   // ---------------------------------------------------------------- recording
 
-  _on_record_start({ callId, jobId, video }) {
+  /** With `again`, a new leg for the same job replaces one that broke (`_reopenRecorder`). */
+  _on_record_start({ callId, jobId, video }, { again = false } = {}) {
     if (!this._isCurrent(callId)) return;
     this._closeRecorder(null); // a new job replaces an earlier one
+    if (!again) this._recorderReconnect.clear();
     if (typeof RTCPeerConnection !== 'function') return;
+    const watch = (leg, state) => {
+      if (this._recorder === leg) this._recorderReconnect.iceState('recorder', state);
+    };
     this._recorder = new RecorderLeg({ callId, jobId, video }, {
       tracks: { audio: this._media.audio, video: this._media.video },
       rtcConfig: this._rtc,
       request: (event, payload) => this._request(event, payload),
-      onFailed: (leg) => { if (this._recorder === leg) this._closeRecorder('failed'); },
+      onFailed: (leg) => watch(leg, 'failed'),
+      onIceState: watch,
     });
-    this._emit(EVENT.RECORDING, { callId, jobId, state: 'started' });
+    if (!again) this._emit(EVENT.RECORDING, { callId, jobId, state: 'started' });
+  }
+
+  /** The leg to the recorder broke: a new one, as a page that took the call up opens. */
+  _reopenRecorder() {
+    const rec = this._recorder;
+    if (!rec || !this._isCurrent(rec.callId)) return;
+    console.info(`[callcenter] the leg to the recorder of ${rec.callId} broke: opening a new one`);
+    this._on_record_start({ callId: rec.callId, jobId: rec.jobId, video: rec.video }, { again: true });
   }
 
   _on_record_signal({ callId, kind, payload }) {
@@ -601,6 +675,7 @@ export class CallClient extends Emitter {
     if (!rec) return;
     this._recorder = null;
     rec.close();
+    if (reason) this._recorderReconnect.forget('recorder');
     if (reason) this._emit(EVENT.RECORDING, { callId: rec.callId, jobId: rec.jobId, state: 'stopped', reason });
   }
 
@@ -905,12 +980,16 @@ export class CallClient extends Emitter {
   /** Local teardown; emits CALL_END once per call. `local` is true when this side ended it. */
   _endCall(reason, local) {
     const call = this._call;
+    this._recorderReconnect.clear();
+    this._signals.clear();
+    this._signalsSeen.clear();
     if (!call) {
       this._closeRecorder(null);
       this._mesh.closeAll();
       return;
     }
     this._call = null;
+    this._reconnect.clear();
     this._stopVolume();
     this._closeRecorder('call_end');
     this._mesh.closeAll();
@@ -920,14 +999,15 @@ export class CallClient extends Emitter {
 
   // ---------------------------------------------------------------- WebRTC (parts/peer-mesh.js)
 
-  /** Relays a WebRTC signal to `userID` in the current call (or the one ringing). */
+  /**
+   * Relays a WebRTC signal to `userID` in the current call (or the one ringing); resolves once
+   * acked. One whose ack a dropped connection took is sent again after the resume.
+   */
   _sendSignal(userID, kind, payload) {
     const call = this._call;
     const callId = call ? call.callId : (this._incoming && this._incoming.callId);
     if (!callId || !this._socket) return Promise.resolve();
-    return this._request('signal', { callId, to: userID, kind, payload }).catch((err) => {
-      console.warn(`[callcenter] signal ${kind} to ${userID} failed`, err);
-    });
+    return this._signals.add({ callId, to: userID, kind, payload });
   }
 
   // ---------------------------------------------------------------- local media

@@ -544,9 +544,11 @@ class Signaling:
     def on_signal(self, session: Session, payload: Any) -> dict[str, Any]:
         req = wire.parse(wire.Signal, payload)
         self.switchboard.check_relay(session.app_id, session.user_id, req.callId, req.to)
-        self.emit_to_user(session.app_id, req.to, "signal", {
-            "callId": req.callId, "from": session.user_id, "kind": req.kind,
-            "payload": req.payload})
+        relayed = {"callId": req.callId, "from": session.user_id, "kind": req.kind,
+                   "payload": req.payload}
+        if req.id is not None:
+            relayed["id"] = req.id
+        self.emit_to_user(session.app_id, req.to, "signal", relayed)
         return {}
 
     def on_media_state(self, session: Session, payload: Any) -> dict[str, Any]:

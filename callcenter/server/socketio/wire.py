@@ -69,13 +69,20 @@ class CallRef(Request):
     callId: StrictStr
 
 
+MAX_SIGNAL_ID = 64
+
+
 class Signal(Request):
     callId: StrictStr
     to: StrictStr
     kind: Literal["offer", "answer", "candidate"]
     payload: dict[str, Any] | None
+    # The sender's own name for this signal, relayed as is: a client that sends a signal again
+    # (its ack was lost with the connection) lets the receiver drop the copy.
+    id: StrictStr | None = None
 
     def check(self) -> None:
+        _at_most("id", self.id, MAX_SIGNAL_ID)
         _check_signal_payload(self.kind, self.payload)
 
 

@@ -38,6 +38,11 @@ export const EVENT = Object.freeze({
   // userID stopped reaching `by` (no inbound bytes for ~3 s), or reaches them again.
   MEDIA_STALLED: 'MEDIA_STALLED',
   MEDIA_FLOWING: 'MEDIA_FLOWING',
+  // ICE restart (media-reconnect.js, docs/protocol.md "ICE restart"): {callId, userID} the media
+  // path with userID broke and is being restarted / works again / was not back within ~30 s.
+  MEDIA_RECONNECTING: 'MEDIA_RECONNECTING',
+  MEDIA_RECONNECTED: 'MEDIA_RECONNECTED',
+  MEDIA_RECONNECT_FAILED: 'MEDIA_RECONNECT_FAILED',
 });
 
 export const CALL_TYPE = Object.freeze({ UNKNOWN: 0, AUDIO_CALL: 1, VIDEO_CALL: 2 });

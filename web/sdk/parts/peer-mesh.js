@@ -3,6 +3,11 @@
 // candidates trickle through `signal` (kind `candidate`). Each connection is created with one
 // audio and one video transceiver, so turning the camera on or off and switching between audio
 // and video calls never needs a renegotiation (`RTCRtpSender.replaceTrack`).
+//
+// The only renegotiation is an ICE restart (media-reconnect.js), and only the side that sent the
+// connection's first offer (the one who accepted, or the page that took the call up after a
+// reload) makes it: the other side answers it as any offer. With one offerer per connection two
+// offers never cross (no glare to resolve).
 import { candidatePayload, RemoteCandidates } from './ice.js';
 
 export class PeerMesh {
@@ -11,10 +16,11 @@ export class PeerMesh {
    *          onClose: Function}} hooks
    *   rtcConfig(): {iceServers, iceTransportPolicy} from the hello ack; tracks(): this side's
    *   {audio, video} tracks (or null); sendSignal(userID, kind, payload): relays through the server; onTrack(userID, stream): a
-   *   remote track arrived or unmuted; onClose(userID): the connection with userID is gone.
+   *   remote track arrived or unmuted; onClose(userID): the connection with userID is gone;
+   *   onIceState(userID, state): its ICE connection state changed.
    */
-  constructor({ rtcConfig, tracks, sendSignal, onTrack, onClose }) {
-    Object.assign(this, { rtcConfig, tracks, sendSignal, onTrack, onClose });
+  constructor({ rtcConfig, tracks, sendSignal, onTrack, onClose, onIceState }) {
+    Object.assign(this, { rtcConfig, tracks, sendSignal, onTrack, onClose, onIceState });
     this.peers = new Map(); // remote userID -> peer record
   }
 
@@ -26,7 +32,7 @@ export class PeerMesh {
     if (peer) return peer;
     const pc = new RTCPeerConnection({ ...this.rtcConfig(), bundlePolicy: 'max-bundle' });
     peer = {
-      userID, pc, chain: Promise.resolve(), localCandidates: [], descriptionSent: false,
+      userID, pc, chain: Promise.resolve(), localCandidates: [], descriptionSent: false, offerer: false,
       remoteCandidates: new RemoteCandidates(pc, userID),
       audioSender: null, videoSender: null, remoteStream: new MediaStream(),
     };
@@ -41,6 +47,9 @@ export class PeerMesh {
       if (!peer.remoteStream.getTracks().includes(ev.track)) peer.remoteStream.addTrack(ev.track);
       ev.track.onunmute = () => this.onTrack(userID, peer.remoteStream);
       this.onTrack(userID, peer.remoteStream);
+    };
+    pc.oniceconnectionstatechange = () => {
+      if (this.peers.get(userID) === peer) this.onIceState(userID, pc.iceConnectionState);
     };
     pc.onconnectionstatechange = () => {
       if (pc.connectionState === 'failed') {
@@ -57,6 +66,7 @@ export class PeerMesh {
    */
   offerTo(userID, { rejoin = false } = {}) {
     const peer = this.peer(userID);
+    peer.offerer = true;
     peer.chain = peer.chain.then(async () => {
       const { pc } = peer;
       const { audio, video } = this.tracks();
@@ -68,6 +78,26 @@ export class PeerMesh {
       this.descriptionSent(peer);
     });
     return peer.chain;
+  }
+
+  /**
+   * Restarts ICE with `userID` (new credentials, so new candidates and a new path): an offer on
+   * the same connection, answered as any offer. Only the connection's offerer does; on the other
+   * side it is a no-op. An attempt whose answer has not come yet is replaced by the next one.
+   */
+  restartIce(userID) {
+    const peer = this.peers.get(userID);
+    if (!peer || !peer.offerer) return Promise.resolve();
+    const attempt = peer.chain.then(async () => {
+      const { pc } = peer;
+      if (pc.signalingState === 'closed' || this.peers.get(userID) !== peer) return;
+      pc.restartIce();
+      await pc.setLocalDescription(await pc.createOffer({ iceRestart: true }));
+      const { type, sdp } = pc.localDescription;
+      this.sendSignal(userID, 'offer', { type, sdp });
+    });
+    peer.chain = attempt.catch(() => {}); // the caller logs it; the signals after it go on
+    return attempt;
   }
 
   /** A `signal` from `from`: handled after what came before from the same participant. */

@@ -12,11 +12,12 @@ export class RecorderLeg {
   /**
    * @param {{callId: string, jobId: string, video: boolean}} job from `record_start`
    * @param {{tracks: {audio, video}, rtcConfig: {iceServers, iceTransportPolicy}, request: Function,
-   *          onFailed: Function}} deps
+   *          onFailed: Function, onIceState: Function}} deps
    *   request(event, payload): a request to the server; onFailed(leg): the leg broke (the caller
-   *   closes it and says so).
+   *   opens a new one, or closes it and says so); onIceState(leg, state): its ICE connection
+   *   state changed.
    */
-  constructor({ callId, jobId, video }, { tracks, rtcConfig, request, onFailed }) {
+  constructor({ callId, jobId, video }, { tracks, rtcConfig, request, onFailed, onIceState }) {
     this.callId = callId;
     this.jobId = jobId;
     this.video = !!video;
@@ -42,6 +43,9 @@ export class RecorderLeg {
       this.sending = this.sending
         .then(() => this.request('record_signal', { callId, kind: 'candidate', payload }))
         .catch((err) => console.warn('[callcenter] record_signal candidate failed', err));
+    };
+    pc.oniceconnectionstatechange = () => {
+      if (!this.closed) onIceState(this, pc.iceConnectionState);
     };
     pc.onconnectionstatechange = () => {
       if (pc.connectionState === 'failed' && !this.closed) {
