@@ -35,40 +35,7 @@ from store_round_trips import APP, SECRET, free_port, redis_server  # noqa: E402
 
 from callcenter.client.call_client import AUDIO_CALL, CallClient, CallClientError  # noqa: E402
 from callcenter.domain.credentials import Role, mint  # noqa: E402
-
-NGINX = """
-worker_processes 1;
-daemon off;
-{user}
-pid {folder}/nginx.pid;
-error_log {folder}/error.log crit;
-events {{ worker_connections 4096; }}
-http {{
-    access_log off;
-    client_body_temp_path {folder}/body;
-    proxy_temp_path {folder}/proxy;
-    fastcgi_temp_path {folder}/fastcgi;
-    uwsgi_temp_path {folder}/uwsgi;
-    scgi_temp_path {folder}/scgi;
-    map $http_upgrade $connection_upgrade {{ default upgrade; '' close; }}
-    upstream callcenter {{
-        server 127.0.0.1:{one} max_fails=0;
-        server 127.0.0.1:{two} max_fails=0;
-    }}
-    server {{
-        listen 127.0.0.1:{port};
-        location / {{
-            proxy_pass http://callcenter;
-            proxy_http_version 1.1;
-            proxy_set_header Upgrade $http_upgrade;
-            proxy_set_header Connection $connection_upgrade;
-            proxy_set_header Host $http_host;
-            proxy_read_timeout 1h;
-            proxy_connect_timeout 2s;
-        }}
-    }}
-}}
-"""
+from callcenter.testing.nginx import nginx_config  # noqa: E402
 
 
 def config(port: int, store_url: str) -> str:
@@ -112,8 +79,7 @@ def nginx(folder: Path, one: int, two: int) -> tuple[subprocess.Popen, int]:
     port = free_port()
     (folder / "nginx").mkdir()
     conf = folder / "nginx" / "nginx.conf"
-    conf.write_text(NGINX.format(user="user root;" if os.getuid() == 0 else "",
-                                 folder=folder / "nginx", one=one, two=two, port=port))
+    conf.write_text(nginx_config(folder / "nginx", port, [one, two], connections=4096))
     process = subprocess.Popen([binary, "-p", str(folder / "nginx"), "-c", str(conf)])
     wait_port(port, process)
     return process, port

@@ -20,6 +20,7 @@ import pytest
 import requests
 
 from callcenter.domain.credentials import mint
+from callcenter.testing.nginx import nginx_config
 
 DEMO_SECRET = "test-secret-demo-0123456789abcdef0123456789"
 OTHER_SECRET = "test-secret-other-0123456789abcdef012345678"
@@ -373,52 +374,6 @@ def own_redis_server() -> Iterator[RedisServer]:
     yield from _redis_server()
 
 
-NGINX_CONFIG = """
-worker_processes 1;
-daemon off;
-{user}
-pid {folder}/nginx.pid;
-error_log {folder}/error.log warn;
-events {{ worker_connections 512; }}
-http {{
-    access_log off;
-    client_body_temp_path {folder}/body;
-    proxy_temp_path {folder}/proxy;
-    fastcgi_temp_path {folder}/fastcgi;
-    uwsgi_temp_path {folder}/uwsgi;
-    scgi_temp_path {folder}/scgi;
-    map $http_upgrade $connection_upgrade {{ default upgrade; '' close; }}
-{upstreams}
-    server {{
-        listen 127.0.0.1:{port};
-{locations}
-    }}
-}}
-"""
-
-# The docs/deploy.md recipe: websocket upgrade, long reads, the client's address and the prefix.
-NGINX_LOCATION = """
-        location {prefix} {{
-            proxy_pass http://{upstream}/;
-            proxy_http_version 1.1;
-            proxy_set_header Upgrade $http_upgrade;
-            proxy_set_header Connection $connection_upgrade;
-            proxy_set_header Host $http_host;
-            proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
-            proxy_set_header X-Forwarded-Proto $scheme;
-            proxy_set_header X-Forwarded-Prefix {bare_prefix};
-            proxy_read_timeout 1h;
-            proxy_connect_timeout 2s;
-        }}
-"""
-
-
-NGINX_UPSTREAMS = """
-    upstream callcenter {{
-{servers}    }}
-"""
-
-
 @dataclass
 class Nginx:
     """Debian's nginx in front of a server (scripts/bootstrap.sh installs it)."""
@@ -453,18 +408,7 @@ def nginx(tmp_path: Path) -> Iterator[Callable[..., Nginx]]:
         folder = tmp_path / f"nginx-{len(started)}"
         folder.mkdir()
         port = free_port()
-        upstreams = ""
-        if isinstance(upstream, list):
-            upstreams = NGINX_UPSTREAMS.format(servers="".join(
-                f"        server 127.0.0.1:{p} max_fails=0;\n"
-                for p in upstream))
-        location = NGINX_LOCATION.format(
-            prefix=prefix, upstream="callcenter" if upstreams else f"127.0.0.1:{upstream}",
-            bare_prefix=prefix.rstrip("/") or '""')
-        # As root (CI), the workers would run as nobody, who cannot enter the test's folders.
-        config = NGINX_CONFIG.format(user="user root;" if os.getuid() == 0 else "",
-                                     folder=folder, port=port, locations=location,
-                                     upstreams=upstreams)
+        config = nginx_config(folder, port, upstream, prefix)
         (folder / "nginx.conf").write_text(config)
         process = subprocess.Popen([binary, "-p", str(folder), "-c", str(folder / "nginx.conf")],
                                    stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)

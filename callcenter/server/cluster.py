@@ -34,6 +34,7 @@ from flask_socketio import SocketIO
 from callcenter.domain.contact_center import RATING_WINDOW
 from callcenter.domain.credentials import Identity, Role
 from callcenter.domain.timers import Timer, TimerQueue
+from callcenter.server.socketio.resume import SHARED_IN_FLIGHT_KEPT
 
 if TYPE_CHECKING:  # shared_state imports redis-py, which a memory-store server never loads
     from callcenter.history.records import History
@@ -212,7 +213,8 @@ class Cluster(LocalRelay):
         for app_id, user_id in signaling.resumption.take_touched():
             field = f"stream:{app_id}:{user_id}"
             stream = streams.get((app_id, user_id))
-            out[field] = None if stream is None else _encode(stream.to_state())
+            out[field] = None if stream is None else \
+                _encode(stream.to_state(SHARED_IN_FLIGHT_KEPT))
         now = wall = time.time()
         mono = time.monotonic()
         for field, state in signaling.center.take_finished().items():

@@ -80,6 +80,24 @@ async def answer_latest_offer(agents: list[CallClient], call_id: str,
     raise TimeoutError(f"nobody could answer {call_id}")
 
 
+Talking = dict[str, tuple[CallClient, CallClient]]
+
+
+async def calls_in_talk(desk: Desk, agents: list[CallClient], count: int, name: str
+                        ) -> Talking:
+    """``count`` customers join "line", each answered by the agent offered it: call id ->
+    (agent, customer)."""
+    talking: Talking = {}
+    for n in range(count):
+        customer = await desk.customer(f"{name}{n}")
+        joined = await customer.enqueue("line", AUDIO_CALL)
+        taker, _ = await first_offer(agents, callId=joined["callId"])
+        await taker.accept(joined["callId"])
+        await customer.next_event("user_enter", callId=joined["callId"])
+        talking[joined["callId"]] = (taker, customer)
+    return talking
+
+
 async def wait_for(predicate: Any, timeout: float = 10, what: str = "") -> None:
     deadline = time.monotonic() + timeout
     while not predicate():
@@ -154,17 +172,10 @@ async def test_kill_9_of_one_of_two_processes_behind_nginx_keeps_every_call(
         agents = await desk.agents(*(f"mp{i}" for i in range(1, 15)))
         # A dozen calls in talk, one offer ringing (its agent lets it ring), two customers
         # waiting.
-        talking: dict[str, tuple[CallClient, CallClient]] = {}
-        for n in range(13):
-            customer = await desk.customer(f"k{n}")
-            joined = await customer.enqueue("line", AUDIO_CALL)
-            taker, _ = await first_offer(agents, callId=joined["callId"])
-            if n < 12:
-                await taker.accept(joined["callId"])
-                await customer.next_event("user_enter", callId=joined["callId"])
-                talking[joined["callId"]] = (taker, customer)
-            else:
-                ringing_call, ringing_agent, ringing_customer = joined["callId"], taker, customer
+        talking = await calls_in_talk(desk, agents, 12, "k")
+        ringing_customer = await desk.customer("k-ringing")
+        ringing_call = (await ringing_customer.enqueue("line", AUDIO_CALL))["callId"]
+        ringing_agent, _ = await first_offer(agents, callId=ringing_call)
         waiting = [await desk.customer(f"w{n}") for n in range(2)]
         for n, customer in enumerate(waiting):
             assert (await customer.enqueue("wait", AUDIO_CALL))["position"] == n + 1
@@ -280,14 +291,7 @@ async def test_a_rolling_restart_of_two_processes_behind_nginx_keeps_every_call(
     front = Behind(one, proxy.url())
     async with Desk(front) as desk:
         agents = await desk.agents(*(f"mp{i}" for i in range(1, 5)))
-        talking: dict[str, tuple[CallClient, CallClient]] = {}
-        for n in range(4):
-            customer = await desk.customer(f"r{n}")
-            joined = await customer.enqueue("line", AUDIO_CALL)
-            taker, _ = await first_offer(agents, callId=joined["callId"])
-            await taker.accept(joined["callId"])
-            await customer.next_event("user_enter", callId=joined["callId"])
-            talking[joined["callId"]] = (taker, customer)
+        talking = await calls_in_talk(desk, agents, 4, "r")
         waiting = await desk.customer("rw")
         assert (await waiting.enqueue("wait", AUDIO_CALL))["position"] == 1
         everyone = [*agents, *(c for _, c in talking.values()), waiting]

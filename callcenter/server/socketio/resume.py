@@ -27,6 +27,9 @@ SNAPSHOTS = frozenset({"queue_stats", "supervisor_stats"})
 # had not yet noticed (ping_interval + ping_timeout). Keeping all 500 of a thousand agents made a
 # 190 MB snapshot, 10 s to write and 13 s to read.
 IN_FLIGHT_KEPT = 50
+# The same, in the state processes on one Redis share, saved again with every event a user gets:
+# what a process that dies may have sent but not got out is a few milliseconds' worth.
+SHARED_IN_FLIGHT_KEPT = 16
 
 
 @dataclass
@@ -41,14 +44,14 @@ class Stream:
     epoch: int = 0  # bumped on every suspension, so that an old window's timer does nothing
     suspended_seq: int = 0  # the last event sent before the connection dropped
 
-    def to_state(self) -> dict[str, Any]:
+    def to_state(self, in_flight: int = IN_FLIGHT_KEPT) -> dict[str, Any]:
         """JSON-ready, fields named: the kept events are payloads already sent as JSON. Of the
         events sent before the connection closed (now, or when it dropped), the last
-        ``IN_FLIGHT_KEPT``; every one since."""
+        ``in_flight``; every one since."""
         closed = self.suspended_seq if self.suspended_sid is not None else self.seq
         return {"session_id": self.session_id, "seq": self.seq,
                 "sent": [{"seq": seq, "event": event, "payload": payload}
-                         for seq, event, payload in self.sent if seq > closed - IN_FLIGHT_KEPT],
+                         for seq, event, payload in self.sent if seq > closed - in_flight],
                 "suspended_sid": self.suspended_sid, "epoch": self.epoch,
                 "suspended_seq": self.suspended_seq}
 
