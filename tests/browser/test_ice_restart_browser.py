@@ -43,8 +43,10 @@ def server(server_factory, turn):
 
 
 def inbound(page, other: str) -> int:
-    s = page.stats()[other]
-    return s["audioBytesReceived"] + s["videoBytesReceived"]
+    """Bytes received from ``other``; 0 until the page has a connection with them (the call
+    can read connected a moment before the page made its peer connection)."""
+    s = page.stats().get(other)
+    return 0 if s is None else s["audioBytesReceived"] + s["videoBytesReceived"]
 
 
 def wait_inbound_rising(pages, timeout: float = 15) -> None:
