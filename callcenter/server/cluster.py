@@ -1,12 +1,14 @@
 """Several ``callcenter serve`` processes on one Redis (docs/deploy.md, "Several processes").
 
 The store already shares sessions, lines and calls. What each process otherwise keeps in memory —
-the contact center's queues and agents, the resume streams with their numbered events, every
-timer, which calls have an open history row — is shared here as one document: every step (the
+the contact center's agents and queue calls, the finished calls still to be rated, the resume
+streams with their numbered events, every timer, the media workers and their jobs, which calls
+have an open history row — is shared here as entries (``SharedState``): every step (the
 domain's ``StepClock``, whose ``guard`` this is) holds the processes' common lock, loads the
-document if another process saved a newer one, and saves it if the step changed it. Steps of all
-processes therefore run one at a time, each on the latest state, and a timer due on a process
-that died fires on another (its step finds it due in the document).
+entries another process changed since this one's version, and saves those it changed itself
+(agents and queue calls note their own changes; streams, timers and finished calls are noted
+where they change). Steps of all processes therefore run one at a time, each on the latest
+state, and a timer due on a process that died fires on another (its step finds it due).
 
 A connection lives on one process. An event for a connection held by another process is sent to
 that process over its own channel (``SharedState.publish``), which emits it there; so is a
@@ -89,8 +91,8 @@ class Cluster(LocalRelay):
         self.node = shared.node
         # The version of the shared state this process holds; None: unknown, load it all.
         self.version: int | None = None
-        # Each entry as this process last saved or loaded it: a step saves what differs.
-        self.saved: dict[str, Any] = {}
+        # The "misc" entry as this process last saved or loaded it: a step saves it if it differs.
+        self.saved_misc: dict[str, Any] | None = None
         self.finished_until: dict[str, float] = {}  # finished-call entries and their expiry
         # Every timer entry, as saved or loaded: the queue is made again from them on a load.
         self.timers: dict[str, dict[str, Any] | None] = {}
@@ -98,7 +100,6 @@ class Cluster(LocalRelay):
         self.next_prune = 0.0
         # sid -> process, for connections of other processes (a connection never moves).
         self.nodes_of: dict[str, str] = {}
-        self.loads = self.saves = 0
 
     @staticmethod
     def node_name(base: str) -> str:
@@ -133,14 +134,13 @@ class Cluster(LocalRelay):
                 self.shared.end(token, {})
             else:
                 self.version = self.shared.end(token, changes)
-                self.saves += bool(changes)
 
     def load(self) -> None:
         """The entries other processes changed since this one's version (all of them when it
         holds none yet, or fell too far behind)."""
         version, changed, everything = self.shared.load(self.version)
         if everything:
-            self.saved, self.timers = {}, {}
+            self.saved_misc, self.timers = None, {}
             self.signaling.center.calls = {}
             self.signaling.resumption.streams = {}
         self.timers_changed = everything
@@ -152,7 +152,7 @@ class Cluster(LocalRelay):
                 log.warning("ignoring the shared entry %s: %s", field, exc)
                 continue
             if field == "misc":
-                self.saved[field] = state
+                self.saved_misc = state
         if self.timers_changed:
             self.timers = {f: t for f, t in self.timers.items() if t is not None}
             self.put_timers()
@@ -160,7 +160,6 @@ class Cluster(LocalRelay):
         self.signaling.center.take_touched()
         self.signaling.resumption.take_touched()
         self.version = version
-        self.loads += 1
 
     def put(self, field: str, state: dict[str, Any] | None) -> None:
         signaling = self.signaling
@@ -202,11 +201,6 @@ class Cluster(LocalRelay):
         signaling = self.signaling
         out: dict[str, str | None] = {}
 
-        def compare(field: str, state: dict[str, Any]) -> None:
-            if self.saved.get(field) != state:
-                out[field] = _encode(state)
-                self.saved[field] = state
-
         for field, state in signaling.center.take_touched().items():
             out[field] = None if state is None else _encode(state)
         streams = signaling.resumption.streams
@@ -238,7 +232,10 @@ class Cluster(LocalRelay):
                 state = timer.to_state(wall + due - mono)
                 self.timers[field] = state
                 out[field] = _encode(state)
-        compare("misc", self.misc())
+        misc = self.misc()
+        if misc != self.saved_misc:
+            out["misc"] = _encode(misc)
+            self.saved_misc = misc
         return out
 
     def misc(self) -> dict[str, Any]:
