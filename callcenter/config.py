@@ -135,6 +135,11 @@ class SignalingSettings(_Strict):
 
 
 Name = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
+# A sound the customer's browser plays in a loop: an http(s) URL, or a path on this server (the
+# shipped default is web/music/hold.wav, served at /music/hold.wav). Another site's file needs
+# CORS (Access-Control-Allow-Origin) for the widget's page to play it.
+MusicUrl = Annotated[str, Field(pattern=r"^(https?://|/)[^\s\"'<>]{1,500}$")]
+DEFAULT_HOLD_MUSIC = "/music/hold.wav"
 Level = Annotated[int, Field(ge=1, le=100)]
 
 
@@ -153,6 +158,11 @@ class QueueSettings(_Strict):
     reject_delay: Annotated[int, Field(ge=0, le=3600)] = 10
     # A call waiting this many seconds raises a `queue.long_wait` event (email alerts); unset: no.
     wait_alert: Annotated[int, Field(ge=1, le=86400)] | None = None
+    # What its customers hear on hold (a URL; unset: the app's `hold_music`).
+    hold_music: MusicUrl | None = None
+    # Where a blind transfer to an agent goes when that agent refuses it or lets it ring out:
+    # back to the agent who transferred it ("agent"), or into this queue's line ("queue").
+    transfer_fallback: Literal["agent", "queue"] = "agent"
 
 
 class AgentSettings(_Strict):
@@ -214,6 +224,8 @@ class App(_Strict):
     supervisors: list[SupervisorSettings] = []
     dispositions: list[Reason] = DEFAULT_DISPOSITIONS
     break_reasons: list[Reason] = DEFAULT_BREAK_REASONS
+    # What customers hear on hold, unless their queue says otherwise.
+    hold_music: MusicUrl = DEFAULT_HOLD_MUSIC
 
     @model_validator(mode="after")
     def _references(self) -> App:
@@ -258,6 +270,11 @@ class App(_Strict):
 
     def queue(self, name: str) -> QueueSettings | None:
         return next((q for q in self.queues if q.name == name), None)
+
+    def hold_music_of(self, queue: str | None) -> str:
+        """What a customer of ``queue`` (None: a direct call) hears on hold."""
+        settings = self.queue(queue) if queue else None
+        return (settings.hold_music if settings else None) or self.hold_music
 
     def agent(self, agent_id: str) -> AgentSettings | None:
         return next((a for a in self.agents if a.id == agent_id), None)

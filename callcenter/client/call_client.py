@@ -334,6 +334,27 @@ class CallClient:
             payload["notes"] = notes
         return await self._checked("wrap_up", payload)
 
+    async def hold(self, call_id: str) -> dict[str, Any]:
+        """Put the other side of `call_id` on hold (as a queue call's agent: the customer)."""
+        return await self._checked("hold", {"callId": call_id})
+
+    async def unhold(self, call_id: str) -> dict[str, Any]:
+        return await self._checked("unhold", {"callId": call_id})
+
+    async def transfer(self, call_id: str, *, to_agent: str | None = None,
+                       to_queue: str | None = None, note: str = "") -> dict[str, Any]:
+        """As the agent of a queue call, hand its customer to another agent or to a queue."""
+        payload: dict[str, Any] = {"callId": call_id, "note": note}
+        if to_agent is not None:
+            payload["toAgent"] = to_agent
+        if to_queue is not None:
+            payload["toQueue"] = to_queue
+        return await self._checked("transfer", payload)
+
+    async def transfer_targets(self) -> dict[str, Any]:
+        """As an agent: the app's other agents (with their state) and its queues."""
+        return await self._checked("transfer_targets", {})
+
     # -- events ---------------------------------------------------------------------------------
 
     async def supervisor_watch(self) -> dict[str, Any]:

@@ -48,6 +48,12 @@ SOCKET: dict[str, dict[Role, Scope]] = {
     "agent_status":     _row(NONE, OWN, NONE, NONE),
     "agent_state":      _row(NONE, OWN, NONE, NONE),
     "wrap_up":          _row(NONE, OWN, NONE, NONE),
+    # Hold: either side of a direct call, the agent of a queue call (the domain refuses its
+    # customer). Transfer: an agent, of a queue call they talk in.
+    "hold":             _row(OWN, OWN, OWN, NONE),
+    "unhold":           _row(OWN, OWN, OWN, NONE),
+    "transfer":         _row(NONE, OWN, NONE, NONE),
+    "transfer_targets": _row(NONE, OWN, NONE, NONE),
     "supervisor_watch": _row(NONE, NONE, APP, NONE),
     "worker_hello":     _row(NONE, NONE, NONE, APP),
     "job_update":       _row(NONE, NONE, NONE, OWN),

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from enum import IntEnum, StrEnum
 from typing import Any
 
+from callcenter.domain.hold import Hold
 from callcenter.domain.silence import Silence
 
 
@@ -73,6 +74,12 @@ class Call:
     queue: str | None = None
     # Who received no media from whom, and when (silence.py): kept out of the talk time.
     silences: list[Silence] = field(default_factory=list)
+    # When the customer was on hold or waited for a transfer's target (hold.py): kept out of
+    # the talk time, counted as the record's hold.
+    holds: list[Hold] = field(default_factory=list)
+    # An answered queue call whose customer waits for an agent again (a transfer): it goes on
+    # with the customer alone, as a call not yet answered does.
+    parked: bool = False
 
     def users(self, state: Leg) -> list[str]:
         return [user for user, leg in self.legs.items() if leg is state]
@@ -95,6 +102,7 @@ class Call:
             "end_reason": None if self.end_reason is None else str(self.end_reason),
             "queue": self.queue,
             "silences": [s.to_state() for s in self.silences],
+            "holds": [h.to_state() for h in self.holds], "parked": self.parked,
         }
 
     @classmethod
@@ -110,4 +118,6 @@ class Call:
             end_reason=None if reason is None else EndReason(reason),
             queue=state.get("queue"),
             silences=[Silence.from_state(s) for s in state.get("silences") or ()],
+            holds=[Hold.from_state(h) for h in state.get("holds") or ()],
+            parked=bool(state.get("parked", False)),
         )

@@ -87,7 +87,8 @@ FIELDS: tuple[RecordField, ...] = (
     RecordField("wait", "wait", "number", True,
                 "seconds in queue (to the answer, or to the end if never answered)", "wait"),
     RecordField("talk", "talk", "number", True, "seconds answered", "talk"),
-    RecordField("hold", "hold", "number", True, "seconds on hold", "hold"),
+    RecordField("hold", "hold", "number", True,
+                "seconds on hold, or waiting for a transfer's target, kept out of talk", "hold"),
     RecordField("wrap_up", "wrapUp", "number", True, "seconds from the end to the end of wrap-up",
                 "wrapUp"),
     RecordField("original_position", "originalPosition", "integer", True,
@@ -116,6 +117,10 @@ FIELDS: tuple[RecordField, ...] = (
                 "another (a frozen browser), kept out of talk", "silentSeconds"),
     RecordField("attributes", "attributes", "object", True, "what the widget said of the customer",
                 "customer.attributes", _or({}), csv=None),
+    RecordField("segments", "segments", "array", True,
+                "the timeline of the answered call: talk {agent}, hold {by} and transfer {by, "
+                "to, queue, note, outcome, answeredBy}, each with start and end",
+                "segments", _or([]), csv=None),
 )
 
 # The parts of the live record no field stores, and why. With FIELDS' sources this accounts for

@@ -13,6 +13,11 @@ A call has a sponsor (the caller) and legs, one per participant, each in one of 
 
 A call goes on while it has two joined legs, or one joined leg and someone ringing; otherwise it
 ends, once, with a reason. A user holds at most one line (one call ringing or joined) at a time.
+
+Call control: an agent puts the other side on hold and takes them off it (``hold``, ``unhold``:
+a ``Hold`` stretch the record counts); a blind transfer (``transfer_out``) makes the agent leave
+and *parks* the call — the customer waits alone, on hold, as in a queue, until an offer to the
+target is accepted (``accept`` unparks it and ends the hold).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from callcenter.domain.clock import StepClock, as_step_clock, step
 from callcenter.domain.credentials import USER_ID
 from callcenter.domain.errors import Refused
 from callcenter.domain.events import CallEvent, EventName
+from callcenter.domain.hold import Hold, HoldKind, open_hold
 from callcenter.domain.silence import Silence, compact, open_silence, silent_seconds
 from callcenter.domain.timers import Timer, TimerKey, TimerKind, timer_key
 
@@ -188,8 +194,13 @@ class Switchboard:
             self._set_leg(call, user, Leg.JOINED)
             if call.answered_at is None:
                 call.answered_at = self.clock()
+            unparked = call.parked
+            if unparked:
+                self._unpark(call, user)
             out = Outcome(reply={"callId": call_id, "type": call.type.value,
                                  "participants": others})
+            if unparked:  # the customer stops the music: the transfer's target is here
+                out.notify(others, "call_resumed", {"callId": call_id, "userID": user})
             out.notify(others, "user_accept", {"callId": call_id, "userID": user})
             out.notify(others, "user_enter", {"callId": call_id, "userID": user})
             self._stop_ringing(call, user, out)
@@ -420,6 +431,86 @@ class Switchboard:
             self.store.release_line(app_id, user, call_id)
             return Outcome()
 
+    # -- call control ------------------------------------------------------------------------
+
+    def _check_control(self, call: Call, user: str) -> None:
+        """Refuse hold or transfer unless ``user`` talks with one other party, as its agent."""
+        if call.group:
+            raise Refused("GROUP_CALL", "a group call cannot be put on hold or transferred")
+        if call.queue and user == call.sponsor:
+            raise Refused("NOT_AGENT", "only the agent can hold or transfer a queue call")
+        if len(call.users(Leg.JOINED)) != 2:
+            raise Refused("NOT_ANSWERED", "the call is not answered yet")
+
+    @step
+    def hold(self, app_id: str, user: str, call_id: str, music: str | None) -> Outcome:
+        """``user`` puts the other side on hold: they are told (and play ``music``); each side's
+        SDK stops sending to the other until ``unhold``."""
+        with self.store.transaction(f"{app_id}:{call_id}"):
+            call = self.check_relay(app_id, user, call_id)
+            self._check_control(call, user)
+            if open_hold(call.holds) is not None:
+                raise Refused("ALREADY_ON_HOLD", "the call is already on hold")
+            call.holds.append(Hold(user, self.clock()))
+            self._save(call)
+            out = Outcome(reply={"callId": call_id, "heldAt": self.clock()})
+            others = [u for u in call.users(Leg.JOINED) if u != user]
+            out.notify(others, "call_held", {"callId": call_id, "userID": user, "music": music})
+            self._event(out, EventName.HELD, call, user)
+            return out
+
+    @step
+    def unhold(self, app_id: str, user: str, call_id: str) -> Outcome:
+        with self.store.transaction(f"{app_id}:{call_id}"):
+            call = self.check_relay(app_id, user, call_id)
+            self._check_control(call, user)
+            hold = open_hold(call.holds)
+            if hold is None:
+                raise Refused("NOT_ON_HOLD", "the call is not on hold")
+            hold.end = self.clock()
+            self._save(call)
+            held = round(hold.end - hold.start, 3)
+            out = Outcome(reply={"callId": call_id, "held": held})
+            others = [u for u in call.users(Leg.JOINED) if u != user]
+            out.notify(others, "call_resumed", {"callId": call_id, "userID": user})
+            self._event(out, EventName.RESUMED, call, user, held=held)
+            return out
+
+    @step
+    def transfer_out(self, app_id: str, agent: str, call_id: str, music: str | None,
+                     target: dict[str, Any]) -> Outcome:
+        """A blind transfer's first half: ``agent`` leaves and the customer waits, on hold,
+        for the target (the contact center offers the call to it next). ``target`` is what the
+        customer is told of it."""
+        with self.store.transaction(f"{app_id}:{call_id}"):
+            call = self.check_relay(app_id, agent, call_id)
+            if not call.queue:
+                raise Refused("NOT_QUEUE_CALL", "only a contact-center call can be transferred")
+            self._check_control(call, agent)
+            now = self.clock()
+            hold = open_hold(call.holds)
+            if hold is not None:  # the customer was on hold already: that hold ends here
+                hold.end = now
+            self._set_leg(call, agent, Leg.LEFT)
+            self._end_silences(call, agent, now)
+            call.parked = True
+            call.holds.append(Hold(agent, now, kind=HoldKind.TRANSFER))
+            self._save(call)
+            out = Outcome()
+            out.notify(call.sponsor, "user_leave",
+                       {"callId": call_id, "userID": agent, "reason": "transferred"})
+            out.notify(call.sponsor, "call_held", {"callId": call_id, "userID": agent,
+                                                   "music": music, "transfer": target})
+            self._event(out, EventName.LEFT, call, agent, reason="transferred")
+            return out
+
+    def _unpark(self, call: Call, user: str) -> None:
+        """The transfer's target answered: the customer's wait for it ends."""
+        call.parked = False
+        hold = open_hold(call.holds)
+        if hold is not None:
+            hold.end = self.clock()
+
     def take_missed(self, app_id: str, user: str) -> list[dict[str, Any]]:
         return self.store.take_missed(app_id, user)
 
@@ -446,8 +537,9 @@ class Switchboard:
             joined = [u for u in joined if u == call.sponsor]
         elif len(joined) >= 2 or (len(joined) == 1 and ringing):
             return
-        elif call.queue and call.answered_at is None and call.sponsor in joined:
-            return  # the customer waits in the queue for the next offer
+        elif call.queue and (call.answered_at is None or call.parked) and \
+                call.sponsor in joined:
+            return  # the customer waits in the queue (or for a transfer) for the next offer
         if not joined and ringing:
             reason = EndReason.CANCELLED
         cancel = {EndReason.CANCELLED: "abandoned" if call.queue else "cancelled"}.get(
@@ -459,6 +551,9 @@ class Switchboard:
             out.notify(user, "call_end", {"callId": call.id, "reason": reason.value})
         call.ended_at = self.clock()
         call.end_reason = reason
+        hold = open_hold(call.holds)
+        if hold is not None:
+            hold.end = call.ended_at
         talk = call.ended_at - call.answered_at if call.answered_at is not None else 0.0
         # A silence still going on when the call ends counts up to the end.
         silent = silent_seconds(call.silences, call.answered_at, call.ended_at)

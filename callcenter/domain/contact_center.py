@@ -32,6 +32,7 @@ from callcenter.domain.clock import step
 from callcenter.domain.credentials import Identity
 from callcenter.domain.errors import Refused
 from callcenter.domain.events import CallEvent, EventName
+from callcenter.domain.hold import open_hold
 from callcenter.domain.queue_call import QueuedCall, RingAttempt
 from callcenter.domain.timers import Timer, TimerKind, timer_key
 
@@ -51,6 +52,11 @@ class Recordings(Protocol):
 
     def stop(self, app_id: str, call_id: str, out: Outcome) -> None: ...
 
+    def add_leg(self, app_id: str, call_id: str, user: str, channel: str,
+                out: Outcome) -> bool:
+        """``user`` records on ``channel`` from now on (a transfer's target takes the agent's
+        channel); False if the call has no recording going on."""
+
 
 class Policies(Protocol):
     """What plugins decide: the order calls are served in and which agents get a call."""
@@ -61,6 +67,9 @@ class Policies(Protocol):
                       now: float) -> list[Agent]: ...
 
     def should_record(self, app_id: str, queue: QueueSettings, call: QueuedCall) -> bool: ...
+
+    def may_transfer(self, app_id: str, agent: Agent, call: QueuedCall, to_agent: str | None,
+                     to_queue: str | None) -> bool: ...
 
 
 def _merge(out: Outcome, more: Outcome | None) -> Outcome:
@@ -365,8 +374,9 @@ class ContactCenter:
         candidates: list[Agent] | None = None
         offered = False
         for qc in self._in_queue(app_id, queue_name):
-            if qc.ringing or qc.customer_away:
-                continue
+            transfer = qc.transfer
+            if qc.ringing or qc.customer_away or (transfer is not None and transfer["to"]):
+                continue  # a transfer to an agent rings that agent only
             # Offers only take agents away, so the agents still free are found among those who
             # were free for the previous call.
             candidates = [a for a in (self._agents_of(app_id, queue_name)
@@ -390,6 +400,12 @@ class ContactCenter:
         payload = {"callId": qc.call_id, "queue": qc.queue, "type": qc.type,
                    "customer": qc.customer_view(), "waited": round(qc.wait(now), 3),
                    "position": qc.position, "ringTimeout": queue.ring_timeout}
+        transfer = qc.transfer
+        if transfer is not None:  # the target sees who transferred the customer, and why
+            sender = self.agents.get((qc.app_id, transfer["from"]))
+            payload["transfer"] = {
+                "from": sender.public_view() if sender else {"userID": transfer["from"]},
+                "note": transfer["note"], "returned": transfer["returned"]}
         offered = self.switchboard.offer(qc.app_id, qc.call_id, agent.id, queue.ring_timeout,
                                          payload)
         if offered is None:
@@ -398,6 +414,9 @@ class ContactCenter:
         qc.call = self.switchboard.store.get_call(qc.app_id, qc.call_id) or qc.call
         qc.attempts.append(RingAttempt(agent.id, now))
         self._touched_calls.add((qc.app_id, qc.call_id))  # a list changed in place
+        if agent.state is AgentState.WRAP_UP:  # a transfer comes back to its agent
+            out.cancelled.append(timer_key(TimerKind.WRAP_UP, qc.app_id, agent.call_id,
+                                           agent.id))
         self._set_state(agent, AgentState.RINGING, out, qc.call_id)
         self._event(out, EventName.QUEUE_OFFERED, qc.app_id, qc.call_id, agent.id,
                     queue=qc.queue, attempt=len(qc.attempts))
@@ -477,45 +496,68 @@ class ContactCenter:
             agent = self.agents[(app_id, attempt.agent)]
             attempt.ended_at = now
             if leg is Leg.JOINED:
-                attempt.outcome = "answered"
-                out.cancelled.append(timer_key(TimerKind.MAX_WAIT, app_id, qc.call_id, None))
-                agent.answered += 1
-                agent.missed_in_row = 0
-                self._set_state(agent, AgentState.IN_CALL, out, qc.call_id)
-                self._event(out, EventName.QUEUE_ANSWERED, app_id, qc.call_id, agent.id,
-                            queue=qc.queue, hold=round(qc.wait(now), 3),
-                            ring=round(now - attempt.offered_at, 3))
-                # The customer is told who answered: a name to address, as on a phone line.
-                out.notify([qc.customer], "queue_answered",
-                           {"callId": qc.call_id, "agent": agent.public_view()})
-                self._start_recording(qc, agent, out)
-                out.records.append(qc.record(self.clock()))
+                self._answered(qc, attempt, agent, out)
                 continue
-            if leg is Leg.TIMED_OUT:
-                attempt.outcome = "no_answer"
-                agent.missed_in_row += 1
-                self._event(out, EventName.QUEUE_RING_NO_ANSWER, app_id, qc.call_id, agent.id,
-                            queue=qc.queue, ring=round(now - attempt.offered_at, 3))
-            elif leg is Leg.REJECTED:
-                attempt.outcome = "rejected"
-                agent.blocked_until = now + queue.reject_delay
-                self._event(out, EventName.QUEUE_OFFER_REJECTED, app_id, qc.call_id, agent.id,
-                            queue=qc.queue)
-            else:
-                attempt.outcome = "cancelled" if ended else "withdrawn"
-            if agent.call_id == qc.call_id and agent.state is AgentState.RINGING:
-                self._set_state(agent, AgentState.WAITING, out)
-            if agent.missed_in_row >= queue.max_no_answer and \
-                    agent.status is AgentStatus.AVAILABLE:
-                self._set_status(agent, AgentStatus.BREAK, "no_answer", out)
-            for other in agent.queues:
-                if other != qc.queue:
-                    self.dispatch(app_id, other, out)
+            self._not_answered(qc, attempt, agent, leg, queue, out)
+        transfer = qc.transfer
         if ended:
             self._finish(qc, out, by)
+        elif transfer is not None and transfer["to"] and not qc.ringing:
+            self._transfer_failed(qc, queue, out)
         elif qc.waiting and not qc.ringing:
             self.dispatch(app_id, qc.queue, out)
         self._refresh(app_id, qc.queue, out)
+
+    def _not_answered(self, qc: QueuedCall, attempt: RingAttempt, agent: Agent, leg: Leg | None,
+                      queue: QueueSettings, out: Outcome) -> None:
+        """The offer to ``agent`` is over without an answer (``leg``: how)."""
+        now, app_id = self.clock(), qc.app_id
+        if leg is Leg.TIMED_OUT:
+            attempt.outcome = "no_answer"
+            agent.missed_in_row += 1
+            self._event(out, EventName.QUEUE_RING_NO_ANSWER, app_id, qc.call_id, agent.id,
+                        queue=qc.queue, ring=round(now - attempt.offered_at, 3))
+        elif leg is Leg.REJECTED:
+            attempt.outcome = "rejected"
+            agent.blocked_until = now + queue.reject_delay
+            self._event(out, EventName.QUEUE_OFFER_REJECTED, app_id, qc.call_id, agent.id,
+                        queue=qc.queue)
+        else:
+            attempt.outcome = "cancelled" if qc.ended_at is not None else "withdrawn"
+        if agent.call_id == qc.call_id and agent.state is AgentState.RINGING:
+            self._set_state(agent, AgentState.WAITING, out)
+        if agent.missed_in_row >= queue.max_no_answer and \
+                agent.status is AgentStatus.AVAILABLE:
+            self._set_status(agent, AgentStatus.BREAK, "no_answer", out)
+        for other in agent.queues:
+            if other != qc.queue:
+                self.dispatch(app_id, other, out)
+
+    def _answered(self, qc: QueuedCall, attempt: RingAttempt, agent: Agent, out: Outcome
+                  ) -> None:
+        """``agent`` took the call: first, or as a transfer's target."""
+        now, app_id = self.clock(), qc.app_id
+        attempt.outcome = "answered"
+        again = bool(qc.talks)  # a transfer's target: the call was answered before
+        qc.talks.append({"agent": agent.id, "start": now, "end": None})
+        transfer = qc.transfer
+        if transfer is not None:
+            transfer.update(outcome="answered", answeredBy=agent.id, end=now)
+        out.cancelled.append(timer_key(TimerKind.MAX_WAIT, app_id, qc.call_id, None))
+        agent.answered += 1
+        agent.missed_in_row = 0
+        self._set_state(agent, AgentState.IN_CALL, out, qc.call_id)
+        self._event(out, EventName.QUEUE_ANSWERED, app_id, qc.call_id, agent.id,
+                    queue=qc.queue, hold=round(qc.wait(now), 3),
+                    ring=round(now - attempt.offered_at, 3))
+        # The customer is told who answered: a name to address, as on a phone line.
+        out.notify([qc.customer], "queue_answered",
+                   {"callId": qc.call_id, "agent": agent.public_view()})
+        if again:
+            self._follow_recording(qc, agent, out)
+        else:
+            self._start_recording(qc, agent, out)
+        out.records.append(qc.record(now))
 
     def _start_recording(self, qc: QueuedCall, agent: Agent, out: Outcome) -> None:
         if not qc.recorded or self.recorder is None:
@@ -526,6 +568,11 @@ class ContactCenter:
         if job is None:
             self._event(out, EventName.RECORDING_UNAVAILABLE, qc.app_id, qc.call_id, None,
                         queue=qc.queue, reason="no media worker has room")
+
+    def _follow_recording(self, qc: QueuedCall, agent: Agent, out: Outcome) -> None:
+        """A transfer's target answered: the agent's channel records them from now on."""
+        if qc.recorded and self.recorder is not None:
+            self.recorder.add_leg(qc.app_id, qc.call_id, agent.id, "right", out)
 
     # -- 4: waiting too long: overflow to another queue, or the end -----------------------------
 
@@ -569,21 +616,26 @@ class ContactCenter:
             self.recorder.stop(app_id, qc.call_id, out)
         out.cancelled.append(timer_key(TimerKind.MAX_WAIT, app_id, qc.call_id, None))
         reason = qc.call.end_reason or EndReason.HANGUP
+        talking = qc.talking
+        for talk in qc.talks:
+            if talk["end"] is None:
+                talk["end"] = now
+        transfer = qc.transfer
+        if transfer is not None:  # the customer hung up while the transfer's target rang
+            transfer.update(outcome="abandoned", end=now)
         qc.ended_by = ("customer" if by == qc.customer else
-                       "agent" if by is not None and by == qc.agent else "system")
+                       "agent" if by is not None and by == talking else "system")
         if qc.answered_at is not None:
             qc.outcome = "completed"
-            agent = self.agents[(app_id, qc.agent)] if qc.agent else None
+            agent = self.agents.get((app_id, talking)) if talking else None
             self._event(out, EventName.QUEUE_COMPLETED, app_id, qc.call_id, qc.agent,
-                        queue=qc.queue, hold=round(qc.wait(now), 3), talk=round(qc.talk, 3),
-                        silent=round(qc.silent, 3), ended_by=qc.ended_by)
+                        # hold: the wait in line, as Asterisk's COMPLETECALLER holdtime;
+                        # held: the seconds on hold once answered.
+                        queue=qc.queue, hold=round(qc.wait(now), 3), held=round(qc.hold, 3),
+                        talk=round(qc.talk, 3), silent=round(qc.silent, 3),
+                        ended_by=qc.ended_by)
             if agent is not None:
-                agent.talk_time += qc.talk
-                agent.last_call_end = now
-                wrap = self._queue(app_id, qc.queue).wrap_up
-                agent.wrap_up_until = now + wrap
-                self._set_state(agent, AgentState.WRAP_UP, out, qc.call_id)
-                out.timers.append(Timer(wrap, app_id, qc.call_id, agent.id, TimerKind.WRAP_UP))
+                self._begin_wrap_up(agent, qc, out)
         elif reason in (EndReason.QUEUE_TIMEOUT, EndReason.NO_AGENTS):
             qc.outcome = "timed_out" if reason is EndReason.QUEUE_TIMEOUT else "no_agents"
             self._event(out, EventName.QUEUE_TIMED_OUT, app_id, qc.call_id, qc.customer,
@@ -601,6 +653,16 @@ class ContactCenter:
         while len(self.finished) > HISTORY_KEPT * max(1, len(self.config.apps)):
             self.finished.popitem(last=False)
 
+    def _begin_wrap_up(self, agent: Agent, qc: QueuedCall, out: Outcome) -> None:
+        """The agent's part of the call is over (it ended, or they transferred it)."""
+        now = self.clock()
+        agent.talk_time += qc.talk_of(agent.id, now)
+        agent.last_call_end = now
+        wrap = self._queue(qc.app_id, qc.queue).wrap_up
+        agent.wrap_up_until = now + wrap
+        self._set_state(agent, AgentState.WRAP_UP, out, qc.call_id)
+        out.timers.append(Timer(wrap, qc.app_id, qc.call_id, agent.id, TimerKind.WRAP_UP))
+
     @step
     def wrap_up(self, app_id: str, user_id: str, call_id: str, disposition: str | None,
                 notes: str | None) -> Outcome:
@@ -609,10 +671,18 @@ class ContactCenter:
             raise Refused("NOT_IN_WRAP_UP", "you are not wrapping up that call")
         out = Outcome(reply={"callId": call_id})
         qc = self.finished.get((app_id, call_id))
-        if qc is not None:
+        if qc is not None and qc.agent == user_id:
             self._touched_finished.add((app_id, call_id))
             qc.disposition, qc.notes = disposition, notes
             qc.wrap_up_ended_at = self.clock()
+        else:  # they transferred it: the code and notes go with their part of the call
+            qc = qc or self.calls.get((app_id, call_id))
+            part = next((t for t in reversed(qc.talks) if t["agent"] == user_id), None) \
+                if qc is not None else None
+            if part is not None:
+                part.update(disposition=disposition, notes=notes)
+                (self._touched_calls if (app_id, call_id) in self.calls
+                 else self._touched_finished).add((app_id, call_id))
         self._event(out, EventName.AGENT_WRAP_UP, app_id, call_id, user_id,
                     disposition=disposition, notes=notes)
         self._end_wrap_up(agent, out)
@@ -621,7 +691,7 @@ class ContactCenter:
     def _end_wrap_up(self, agent: Agent, out: Outcome) -> None:
         out.cancelled.append(timer_key(TimerKind.WRAP_UP, agent.app_id, agent.call_id, agent.id))
         qc = self.finished.get((agent.app_id, agent.call_id or ""))
-        if qc is not None:
+        if qc is not None and qc.agent == agent.id:  # the agent who ended it: its handle time
             self._touched_finished.add((agent.app_id, qc.call_id))
             if qc.wrap_up_ended_at is None:
                 qc.wrap_up_ended_at = self.clock()
@@ -651,6 +721,125 @@ class ContactCenter:
         self._event(out, EventName.CALL_RATED, app_id, call_id, customer, rating=rating,
                     agent=qc.agent, queue=qc.queue)
         return out
+
+    # -- 6: call control: hold, and blind transfer to an agent or a queue -----------------------
+
+    def _music(self, app_id: str, queue: str | None) -> str:
+        return self._app(app_id).hold_music_of(queue)
+
+    @step
+    def hold(self, app_id: str, user: str, call_id: str) -> Outcome:
+        """The agent puts the customer on hold: the customer hears the queue's music, and
+        neither side's media reaches the other (the SDKs stop sending) until ``unhold``."""
+        qc = self.calls.get((app_id, call_id))
+        music = self._music(app_id, qc.queue if qc else None)
+        return self._step(app_id, call_id, Outcome(), lambda: self.switchboard.hold(
+            app_id, user, call_id, music), by=user, reply=True)
+
+    @step
+    def unhold(self, app_id: str, user: str, call_id: str) -> Outcome:
+        return self._step(app_id, call_id, Outcome(), lambda: self.switchboard.unhold(
+            app_id, user, call_id), by=user, reply=True)
+
+    @step
+    def transfer(self, app_id: str, user: str, call_id: str, to_agent: str | None,
+                 to_queue: str | None, note: str) -> Outcome:
+        """A blind transfer: the agent leaves the call at once (and wraps up); the customer
+        waits on hold, keeping their priority and join time, until the target answers: the
+        agent ``to_agent`` (rung alone; if they refuse or let it ring, the call goes back per
+        the queue's ``transfer_fallback``), or whoever the queue ``to_queue`` routes it to."""
+        agent = self.agent(app_id, user)
+        qc = self.calls.get((app_id, call_id))
+        if qc is None or qc.talking != user:
+            raise Refused("NOT_IN_CALL", "you are not talking with that call's customer")
+        target = self._transfer_target(app_id, user, to_agent)
+        queue_name = qc.queue if target is not None else self._queue(app_id, to_queue or "").name
+        if not self.policies.may_transfer(app_id, agent, qc, to_agent, to_queue):
+            raise Refused("TRANSFER_NOT_ALLOWED", "you may not transfer this call there")
+        shown = {"agent": target.public_view()} if target is not None else {"queue": queue_name}
+        out = Outcome()
+        _merge(out, self.switchboard.transfer_out(app_id, user, call_id,
+                                                  self._music(app_id, queue_name), shown))
+        now = self.clock()
+        if queue_name != qc.queue:
+            qc.call = self.switchboard.move_to_queue(app_id, call_id, queue_name)
+        else:
+            qc.call = self.switchboard.store.get_call(app_id, call_id) or qc.call
+        for talk in qc.talks:
+            if talk["end"] is None:
+                talk["end"] = now
+        qc.transfers.append({"from": user, "to": to_agent, "queue": queue_name, "note": note,
+                             "at": now, "end": None, "outcome": None, "answeredBy": None,
+                             "returned": False})
+        self._touched_calls.add((app_id, call_id))
+        self._event(out, EventName.TRANSFERRED, app_id, call_id, user, to=to_agent,
+                    queue=queue_name, note=note)
+        self._begin_wrap_up(agent, qc, out)
+        if target is not None:
+            queue = self._queue(app_id, queue_name)
+            self._offer(qc, queue, target, out)
+            if not qc.ringing:  # their line was taken a moment ago
+                self._transfer_failed(qc, queue, out)
+        else:
+            self.dispatch(app_id, queue_name, out)
+        self._refresh(app_id, queue_name, out, force={call_id})
+        out.records.append(qc.record(now))
+        out.reply = {"callId": call_id, "to": to_agent, "queue": queue_name}
+        return out
+
+    def _transfer_target(self, app_id: str, user: str, to_agent: str | None) -> Agent | None:
+        """The agent a call is transferred to, who must be free to take it now."""
+        if to_agent is None:
+            return None
+        if to_agent == user:
+            raise Refused("CANNOT_TRANSFER_TO_SELF", "you cannot transfer a call to yourself")
+        target = self.agents.get((app_id, to_agent))
+        if target is None or (app_id, to_agent) in self._foreign:
+            raise Refused("NO_SUCH_AGENT", "no agent of this app has that id")
+        if not target.connected or target.status is AgentStatus.OFFLINE:
+            raise Refused("AGENT_OFFLINE", f"{to_agent} is not logged in")
+        if target.status is not AgentStatus.AVAILABLE or target.state is not AgentState.WAITING:
+            raise Refused("AGENT_UNAVAILABLE",
+                          f"{to_agent} cannot take a call now ({self.shown_state(target)})")
+        return target
+
+    def _transfer_failed(self, qc: QueuedCall, queue: QueueSettings, out: Outcome) -> None:
+        """The agent a call was transferred to did not take it: back to the agent who
+        transferred it (once, if they can take it and the queue says so), else into the
+        queue's line, at its old place (its join time and priority are unchanged)."""
+        now = self.clock()
+        failed = qc.transfer
+        assert failed is not None
+        last = qc.attempts[-1].outcome if qc.attempts else None
+        self._event(out, EventName.TRANSFER_FAILED, qc.app_id, qc.call_id, failed["to"],
+                    queue=qc.queue, reason=last, **{"from": failed["from"]})
+        back = self.agents.get((qc.app_id, failed["from"]))
+        can_return = (queue.transfer_fallback == "agent" and not failed["returned"]
+                      and not qc.customer_away and back is not None and back.connected
+                      and back.status is not AgentStatus.OFFLINE
+                      and back.state in (AgentState.WAITING, AgentState.WRAP_UP))
+        failed.update(outcome="returned" if can_return else "requeued", end=now)
+        qc.transfers.append({**failed, "to": failed["from"] if can_return else None, "at": now,
+                             "end": None, "outcome": None, "answeredBy": None,
+                             "returned": True})
+        if can_return and back is not None:
+            self._offer(qc, queue, back, out)
+        if not qc.ringing:
+            qc.transfers[-1]["to"] = None  # nobody to give it back to: the queue serves it
+            self.dispatch(qc.app_id, qc.queue, out)
+
+    @step
+    def transfer_targets(self, app_id: str, user: str) -> dict[str, Any]:
+        """Whom the agent could transfer a call to now: the app's other agents with their
+        state (only ``available`` ones can take it) and its queues with their lines."""
+        agent = self.agent(app_id, user)
+        app = self._app(app_id)
+        agents = [{**a.public_view(), "state": self.shown_state(a),
+                   "queues": list(a.queues)}
+                  for (aid, _), a in self.agents.items()
+                  if aid == app_id and a.id != agent.id and (aid, a.id) not in self._foreign]
+        return {"agents": agents,
+                "queues": [self.queue_stats(app_id, q.name) for q in app.queues]}
 
     # -- agents: sessions, status, state --------------------------------------------------------
 
@@ -798,6 +987,10 @@ class ContactCenter:
             "invitees": [u for u in call.users(Leg.RINGING) if u != user_id],
         }
         qc = self.calls.get((app_id, call.id))
+        held = open_hold(call.holds)
+        if held is not None:  # a page reloaded on hold goes on holding (the held side: music)
+            view["hold"] = {"by": held.by, "music": None if held.by == user_id else
+                            self._music(app_id, qc.queue if qc else None)}
         if qc is not None:
             # Which agent is being rung is not the customer's business.
             view.update(queue=qc.queue, recorded=qc.recorded, customer=qc.customer_view(),

@@ -25,6 +25,11 @@ class EventName(StrEnum):
     # A participant's SDK reports media from another stopped arriving, or arrives again.
     MEDIA_STALLED = "call.media_stalled"
     MEDIA_FLOWING = "call.media_flowing"
+    # Call control (after Asterisk's queue_log HOLD / UNHOLD, BLINDTRANSFER):
+    HELD = "call.held"              # an agent put the customer on hold
+    RESUMED = "call.resumed"        # ... and took them off it
+    TRANSFERRED = "call.transferred"  # an agent handed the customer to an agent or a queue
+    TRANSFER_FAILED = "call.transfer_failed"  # the target did not take it; it went back
     KICKED_OUT = "user.kicked_out"  # the same user logged in elsewhere
     # The contact center, after Asterisk's queue_log:
     QUEUE_JOINED = "queue.joined"              # ENTERQUEUE

@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from callcenter.domain.call import Call, Leg
-from callcenter.domain.silence import silent_seconds
+from callcenter.domain.hold import HoldKind, hold_spans
+from callcenter.domain.silence import silent_spans
+from callcenter.domain.spans import covered
 
 
 @dataclass
@@ -70,6 +72,13 @@ class QueuedCall:
     # The customer's connection dropped and may resume: the call keeps its place in line but is
     # offered to nobody until they are back (an agent would answer an empty line).
     customer_away: bool = False
+    # Who talked with the customer, and when: one {agent, start, end} per answer (a transfer
+    # opens the next); end None while they talk.
+    talks: list[dict[str, Any]] = field(default_factory=list)
+    # Each blind transfer: {from, to (an agent, or None for the queue), queue, note, at, end,
+    # outcome (None while its target is sought: answered, returned, requeued, abandoned),
+    # answeredBy, returned (it is the way back of one that failed)}.
+    transfers: list[dict[str, Any]] = field(default_factory=list)
 
     def __setattr__(self, name: str, value: Any) -> None:
         # As Agent's: a change notes the call in its contact center's set (``sink``).
@@ -84,7 +93,7 @@ class QueuedCall:
     _STATE_FIELDS = ("attributes", "verified", "priority", "original_queue", "original_position",
                      "position", "estimated_wait", "outcome", "ended_by", "wrap_up_ended_at",
                      "disposition", "notes", "rating", "max_wait_token", "recorded",
-                     "wait_alerted", "customer_away", "told_ringing")
+                     "wait_alerted", "customer_away", "told_ringing", "talks", "transfers")
 
     def to_state(self) -> dict[str, Any]:
         """The queue call as JSON-ready data, fields named; ``from_state`` makes it again."""
@@ -151,30 +160,84 @@ class QueuedCall:
 
     @property
     def agent(self) -> str | None:
-        """The agent who answered."""
-        return next((a.agent for a in self.attempts if a.outcome == "answered"), None)
+        """The agent who answered last: after a transfer, its target."""
+        return next((a.agent for a in reversed(self.attempts) if a.outcome == "answered"), None)
+
+    @property
+    def talking(self) -> str | None:
+        """The agent talking with the customer now (None while the call waits or after it)."""
+        return next((t["agent"] for t in self.talks if t["end"] is None), None)
+
+    @property
+    def transfer(self) -> dict[str, Any] | None:
+        """The blind transfer whose target is being sought now, if any."""
+        last = self.transfers[-1] if self.transfers else None
+        return last if last is not None and last["outcome"] is None else None
 
     @property
     def waiting(self) -> bool:
-        return self.answered_at is None and self.ended_at is None
+        """Waiting for an agent: not yet answered, or transferred and not yet answered again."""
+        return self.ended_at is None and (self.answered_at is None or self.call.parked)
 
     def wait(self, now: float) -> float:
         return (self.answered_at or self.ended_at or now) - self.joined_at
 
+    def _spans(self, now: float) -> tuple[float, float, float]:
+        """(talk, hold, silent) seconds of the answered call up to its end (or ``now``): hold
+        is the union of the holds; silent, the silences outside them; talk, the rest."""
+        if self.answered_at is None:
+            return 0.0, 0.0, 0.0
+        start, end = self.answered_at, self.ended_at if self.ended_at is not None else now
+        if end <= start:
+            return 0.0, 0.0, 0.0
+        holds = hold_spans(self.call.holds, start, end)
+        silences = silent_spans(self.call.silences, start, end)
+        held = covered(holds)
+        away = covered(holds + silences)
+        return max(0.0, end - start - away), held, away - held
+
     @property
     def silent(self) -> float:
-        """Seconds of the answered call in which one side received no media from the other (a
-        frozen browser): 0 until the call ends."""
-        if self.answered_at is None or self.ended_at is None:
-            return 0.0
-        return silent_seconds(self.call.silences, self.answered_at, self.ended_at)
+        """Seconds of the answered call, outside holds, in which one side received no media
+        from the other (a frozen browser): 0 until the call ends."""
+        return self._spans(self.ended_at)[2] if self.ended_at is not None else 0.0
+
+    @property
+    def hold(self) -> float:
+        """Seconds the customer was on hold or waited for a transfer's target: 0 until the
+        call ends."""
+        return self._spans(self.ended_at)[1] if self.ended_at is not None else 0.0
 
     @property
     def talk(self) -> float:
-        """Seconds answered, less the silent ones: nobody talks to a frozen browser."""
-        if self.answered_at is None or self.ended_at is None:
-            return 0.0
-        return max(0.0, self.ended_at - self.answered_at - self.silent)
+        """Seconds answered, less holds and silences: nobody talks to a frozen browser or to
+        someone hearing music."""
+        return self._spans(self.ended_at)[0] if self.ended_at is not None else 0.0
+
+    def talk_of(self, agent: str, now: float) -> float:
+        """Seconds ``agent`` talked with the customer (their answers less holds and
+        silences), up to ``now``."""
+        total = 0.0
+        for talk in self.talks:
+            if talk["agent"] != agent:
+                continue
+            end = talk["end"] if talk["end"] is not None else now
+            holds = hold_spans(self.call.holds, talk["start"], end)
+            silences = silent_spans(self.call.silences, talk["start"], end)
+            total += max(0.0, end - talk["start"] - covered(holds + silences))
+        return total
+
+    def segments(self) -> list[dict[str, Any]]:
+        """The answered call's timeline, by start time: who talked with the customer
+        (``talk``), each hold (``hold``), and each blind transfer from its request to its
+        outcome (``transfer``: the customer waited, on hold, for its target)."""
+        out: list[dict[str, Any]] = [{"kind": "talk", **t} for t in self.talks]
+        out += [h.as_dict() for h in self.call.holds if h.kind is HoldKind.HOLD]
+        out += [{"kind": "transfer", "by": t["from"], "to": t["to"], "queue": t["queue"],
+                 "note": t["note"], "start": t["at"], "end": t["end"], "outcome": t["outcome"],
+                 "answeredBy": t["answeredBy"], "returned": t["returned"]}
+                for t in self.transfers]
+        return sorted(out, key=lambda s: s["start"])
 
     def tried(self) -> set[str]:
         return {a.agent for a in self.attempts}
@@ -208,7 +271,8 @@ class QueuedCall:
             "answeredAt": self.answered_at, "endedAt": self.ended_at,
             "wrapUpEndedAt": self.wrap_up_ended_at,
             "wait": round(self.wait(now), 3),
-            "talk": round(self.talk, 3), "silentSeconds": round(self.silent, 3), "hold": 0.0,
+            "talk": round(self.talk, 3), "silentSeconds": round(self.silent, 3),
+            "hold": round(self.hold, 3), "segments": self.segments(),
             "wrapUp": wrap_up,
             "originalPosition": self.original_position, "finalPosition": self.position,
             "attempts": [a.as_dict() for a in self.attempts], "outcome": self.outcome,

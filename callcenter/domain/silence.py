@@ -15,6 +15,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from callcenter.domain.spans import Span, clipped, covered, union
+
 # Closed stretches beyond this many are merged into their union (a flapping connection must not
 # grow a call without bound); the open ones, which later reports close, are always kept apart.
 MAX_SILENCES = 200
@@ -41,19 +43,6 @@ class Silence:
                    start=float(state["start"]), end=None if end is None else float(end))
 
 
-def _union(spans: Iterable[tuple[float, float]]) -> list[tuple[float, float]]:
-    """Disjoint, sorted spans covering exactly what ``spans`` cover (empty spans dropped)."""
-    merged: list[tuple[float, float]] = []
-    for lo, hi in sorted(spans):
-        if hi <= lo:
-            continue
-        if merged and lo <= merged[-1][1]:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], hi))
-        else:
-            merged.append((lo, hi))
-    return merged
-
-
 def silent_seconds(silences: Iterable[Silence], start: float | None,
                    end: float | None) -> float:
     """Seconds of [start, end] (a call's answer to its end) in which at least one silence was
@@ -61,8 +50,12 @@ def silent_seconds(silences: Iterable[Silence], start: float | None,
     frozen link reporting, or two peers of a group call) count once. 0 without both times."""
     if start is None or end is None or end <= start:
         return 0.0
-    spans = ((max(s.start, start), min(end if s.end is None else s.end, end)) for s in silences)
-    return sum(hi - lo for lo, hi in _union(spans))
+    return covered(silent_spans(silences, start, end))
+
+
+def silent_spans(silences: Iterable[Silence], start: float, end: float) -> list[Span]:
+    """The silences cut to [start, end], an open one running to ``end``."""
+    return clipped(((s.start, s.end) for s in silences), start, end)
 
 
 def open_silence(silences: Iterable[Silence], receiver: str, sender: str) -> Silence | None:
@@ -80,7 +73,7 @@ def compact(silences: list[Silence]) -> list[Silence]:
     closed = [(s.start, s.end) for s in silences if s.end is not None]
     if len(closed) <= MAX_SILENCES:
         return silences
-    spans = _union(closed)
+    spans = union(closed)
     while len(spans) > MAX_SILENCES // 2:
         i = min(range(len(spans) - 1), key=lambda k: spans[k + 1][0] - spans[k][1])
         spans[i:i + 2] = [(spans[i][0], spans[i + 1][1])]

@@ -205,6 +205,20 @@ class Recorder:
             out.to_workers.append((job.worker_id, "record_stop",
                                    {"jobId": job.id, "at": time.time()}))
 
+    def add_leg(self, app_id: str, call_id: str, user: str, channel: str,
+                out: Outcome) -> bool:
+        """``user`` records on ``channel`` from now on, beside the legs already there (a
+        transfer's target takes the agent's channel); False without a recording going on."""
+        job = self.job_for_call(app_id, call_id)
+        if job is None or job.state not in ("pending", "started"):
+            return False
+        job.legs[user] = channel
+        out.to_workers.append((job.worker_id, "record_leg",
+                               {"jobId": job.id, "userID": user, "channel": channel}))
+        out.notify(user, "record_start", {"callId": call_id, "jobId": job.id,
+                                          "video": job.video})
+        return True
+
     def job_for_call(self, app_id: str, call_id: str) -> Job | None:
         job_id = self.by_call.get((app_id, call_id))
         return self.jobs.get(job_id) if job_id else None

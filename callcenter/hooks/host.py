@@ -36,6 +36,7 @@ from callcenter.hooks import specs as hookspecs
 from callcenter.hooks.defaults.ice_servers import StaticIceServers
 from callcenter.hooks.defaults.routing import Fifo, LongestIdle, longest_idle
 from callcenter.hooks.defaults.sign_in import PasswordSignIn
+from callcenter.hooks.defaults.transfer_targets import TransferTargets
 
 if TYPE_CHECKING:
     from callcenter.hooks.services import Services
@@ -52,6 +53,7 @@ DEFAULT_PLUGINS: list[tuple[str, Callable[[Config], object]]] = [
     ("password-sign-in", PasswordSignIn),
     ("fifo", lambda config: Fifo()),
     ("longest-idle", lambda config: LongestIdle()),
+    ("transfer-targets", TransferTargets),
 ]
 
 
@@ -314,6 +316,14 @@ class PluginHost:
         results = self._call("callcenter_should_record",
                              {"app_id": app_id, "queue": queue, "call": call})
         return bool(results and results[0])
+
+    def may_transfer(self, app_id: str, agent: Agent, call: QueuedCall, to_agent: str | None,
+                     to_queue: str | None) -> bool:
+        """Whether the transfer may go ahead; no answer is a refusal."""
+        results = self._call("callcenter_may_transfer", {
+            "app_id": app_id, "agent": agent, "call": call, "to_agent": to_agent,
+            "to_queue": to_queue})
+        return bool(results) and results[0] is True
 
     def recording_ready(self, recording: dict[str, Any]) -> None:
         self._call("callcenter_recording_ready", {"recording": dict(recording)})

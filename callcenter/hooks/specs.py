@@ -154,3 +154,20 @@ def callcenter_recording_ready(recording: dict[str, Any]) -> None:
 
     Called on the server's event loop; hand uploads or transcription to a queue of your own.
     """
+
+
+@hookspec(firstresult=True)
+def callcenter_may_transfer(app_id: str, agent: Agent, call: QueuedCall,
+                            to_agent: str | None, to_queue: str | None) -> bool | None:
+    """Whether ``agent`` may transfer ``call`` to the agent ``to_agent`` or to the queue
+    ``to_queue`` (one of the two is None); stops at the first non-None result.
+
+    Asked on each transfer request, after the server checked that the target exists in the
+    agent's app (another app's agents and queues are never found, so never asked about) and
+    that the agent talks with the call's customer now. Return True to let it go ahead, False
+    to refuse it (``TRANSFER_NOT_ALLOWED``), None to let the next plugin answer; no answer is a
+    refusal. The built-in default (``transfer-targets``, trylast) allows any agent and any queue
+    of the app; a plugin narrows that (only agents of the same team, only to a supervisor's
+    queue, no transfers out of hours). A plugin that raises is skipped (logged and counted).
+    Called while the agent waits for the answer: keep it fast.
+    """

@@ -12,6 +12,8 @@ credential, says `worker_hello`, and then serves jobs:
   16-bit stereo WAV and report `job_update started`;
 - `record_signal {jobId, from, kind, payload}`: each leg (participant) sends a send-only offer; the
   worker answers with full SDP (aiortc gathers before answering) and receives the leg's audio;
+- `record_leg {jobId, userID, channel}`: one more leg may record on `channel` (a transfer's target
+  takes the agent's channel, whose earlier leg has closed);
 - `record_stop {jobId}`: close the leg connections and the file, report `job_update done` with
   duration, size and sha256.
 
@@ -146,6 +148,7 @@ class MediaWorker:
         self.sio.on("disconnect", self._on_disconnect)
         self.sio.on("record_start", self._on_record_start)
         self.sio.on("record_signal", self._on_record_signal)
+        self.sio.on("record_leg", self._on_record_leg)
         self.sio.on("record_stop", self._on_record_stop)
 
     # -- life -----------------------------------------------------------------------------------
@@ -313,6 +316,17 @@ class MediaWorker:
                   writer=WavWriter(path), started_at=loop.time() - _age(data.get("at")))
         self.jobs[job_id] = job
         return job
+
+    async def _on_record_leg(self, data: Any) -> None:
+        job = self.jobs.get(str(data.get("jobId"))) if isinstance(data, dict) else None
+        channel = data.get("channel") if isinstance(data, dict) else None
+        if job is None or job.closing or channel not in ("left", "right"):
+            log.info("media worker: record_leg for unknown or closed job, or bad channel: %r",
+                     data)
+            return
+        user = str(data.get("userID"))
+        if user not in job.legs:
+            job.legs[user] = Leg(user, channel)
 
     async def _on_record_signal(self, data: Any) -> None:
         if not isinstance(data, dict):

@@ -192,6 +192,8 @@ def _add_routes(app: Flask, config: Config, plugins: PluginHost, recorder: Recor
     _serve_folder(app, "/sdk/vendor", SOCKET_IO_CLIENT, public=True)
     _serve_folder(app, "/sdk", WEB_ROOT / "sdk", public=True)
     _serve_folder(app, "/ui", WEB_ROOT / "ui", public=True)
+    # Hold music: the widget on other sites plays it (and a test reads it) from a page of theirs.
+    _serve_folder(app, "/music", WEB_ROOT / "music", public=True)
     _serve_folder(app, "/demo", WEB_ROOT / "demo", index=True)
 
     @app.post("/demo/credential")

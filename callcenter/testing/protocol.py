@@ -24,6 +24,7 @@ from callcenter.server.socketio.wire import (
     Request,
     Signal,
     SwitchType,
+    Transfer,
     WorkerHello,
     WorkerSignal,
     WrapUp,
@@ -39,6 +40,8 @@ REQUEST_MODELS: dict[str, tuple[type[Request], ...]] = {
     "enqueue": (Enqueue,), "rate": (Rate,), "agent_status": (AgentStatus,), "agent_state": (Empty,),
     "wrap_up": (WrapUp,), "supervisor_watch": (Empty,), "worker_hello": (WorkerHello,),
     "job_update": (JobUpdate,), "record_signal": (RecordSignal, WorkerSignal),
+    "hold": (CallRef,), "unhold": (CallRef,), "transfer": (Transfer,),
+    "transfer_targets": (Empty,),
 }
 
 

@@ -35,6 +35,10 @@ PAYLOADS = {
     "worker_hello": {"capacity": 1},
     "job_update": {"jobId": "no-such-job", "state": "done"},
     "record_signal": {"callId": "no-such-call", "kind": "candidate", "payload": None},
+    "hold": {"callId": "no-such-call"},
+    "unhold": {"callId": "no-such-call"},
+    "transfer": {"callId": "no-such-call", "toQueue": "q"},
+    "transfer_targets": {},
     "logout": {},  # last: it closes the connection
 }
 

@@ -110,7 +110,8 @@ def test_a_supervisor_is_created_made_an_admin_and_deleted(srv):
 EVERY_QUEUE_SETTING = {
     "strategy": "longest-idle", "queueing": "fifo", "ring_timeout": 7, "wrap_up": 3,
     "max_wait": 120, "max_length": 5, "when_empty": "join", "overflow": "sales",
-    "required_skills": {"fr": 10}, "max_no_answer": 2, "reject_delay": 4, "wait_alert": 30}
+    "required_skills": {"fr": 10}, "max_no_answer": 2, "reject_delay": 4, "wait_alert": 30,
+    "hold_music": "/music/vip.wav", "transfer_fallback": "queue"}
 
 
 def test_a_queue_takes_every_setting_and_its_members(srv):

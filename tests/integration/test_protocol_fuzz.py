@@ -144,6 +144,8 @@ def requests_strategy(other_ids: list[str]) -> st.SearchStrategy[tuple[str, str,
         "job_update": {"jobId": ids, "state": st.sampled_from(["started", "done", "failed"])},
         "record_signal": {**call, "kind": st.sampled_from(["offer", "candidate"]),
                           "payload": st.none()},
+        "hold": call, "unhold": call,
+        "transfer": {**call, "toAgent": ids, "note": st.text(max_size=20)},
     }
 
     def payload_for(name: str) -> st.SearchStrategy[Any]:

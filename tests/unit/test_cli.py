@@ -62,7 +62,7 @@ def test_plugins_lists_each_plugin_with_its_source_and_hooks(config_file: Path):
 
 def test_check_config_accepts_a_valid_file(config_file: Path):
     result = run("check-config", str(config_file))
-    assert result.exit_code == 0 and result.output.startswith("ok: 1 app(s), 5 plugin(s)")
+    assert result.exit_code == 0 and result.output.startswith("ok: 1 app(s), 6 plugin(s)")
 
 
 def test_check_config_names_the_bad_key_and_exits_non_zero(tmp_path: Path):

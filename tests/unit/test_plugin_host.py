@@ -30,9 +30,9 @@ def event() -> CallEvent:
 
 def test_defaults_are_loaded_and_can_be_disabled(tmp_path: Path):
     assert [p.name for p in host_for(tmp_path).plugins()] == [
-        "ice-servers", "password-sign-in", "fifo", "longest-idle"]
+        "ice-servers", "password-sign-in", "fifo", "longest-idle", "transfer-targets"]
     assert [p.name for p in host_for(tmp_path, disable=["ice-servers"]).plugins()] == [
-        "password-sign-in", "fifo", "longest-idle"]
+        "password-sign-in", "fifo", "longest-idle", "transfer-targets"]
 
 
 def test_disabling_an_unknown_default_is_an_error(tmp_path: Path):

@@ -44,7 +44,7 @@ calls = Table(
     Column("wrap_up_ended_at", Float),
     Column("wait", Float),  # seconds in queue (to answer, or to the end if never answered)
     Column("talk", Float),
-    Column("hold", Float),  # seconds on hold (no hold feature yet: always 0)
+    Column("hold", Float),  # seconds on hold or waiting for a transfer's target
     Column("wrap_up", Float),  # seconds from the end of the call to the end of wrap-up
     Column("original_position", Integer),
     Column("final_position", Integer),
@@ -62,6 +62,8 @@ calls = Table(
     # NULL for calls written before it).
     Column("silent_seconds", Float),
     Column("attributes", JSON),
+    # [{kind: talk|hold|transfer, start, end, ...}] (revision 0004; NULL for calls before it)
+    Column("segments", JSON),
     Index("ix_calls_app_joined", "app_id", "joined_at"),
     Index("ix_calls_app_agent", "app_id", "agent_id", "joined_at"),
     Index("ix_calls_open", "node", "ended_at"),

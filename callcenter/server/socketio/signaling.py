@@ -528,7 +528,7 @@ class Signaling:
 
     def _on_call(self, session: Session, payload: Any,
                  action: Callable[[str, str, str], Outcome]) -> dict[str, Any]:
-        """accept, reject, hangup: a request naming one call."""
+        """accept, reject, hangup, hold, unhold: a request naming one call."""
         req = wire.parse(wire.CallRef, payload)
         return self.deliver(session.app_id, action(session.app_id, session.user_id, req.callId))
 
@@ -607,6 +607,21 @@ class Signaling:
         req = wire.parse(wire.WrapUp, payload)
         return self.deliver(session.app_id, self.center.wrap_up(
             session.app_id, session.user_id, req.callId, req.disposition, req.notes))
+
+    def on_hold(self, session: Session, payload: Any) -> dict[str, Any]:
+        return self._on_call(session, payload, self.center.hold)
+
+    def on_unhold(self, session: Session, payload: Any) -> dict[str, Any]:
+        return self._on_call(session, payload, self.center.unhold)
+
+    def on_transfer(self, session: Session, payload: Any) -> dict[str, Any]:
+        req = wire.parse(wire.Transfer, payload)
+        return self.deliver(session.app_id, self.center.transfer(
+            session.app_id, session.user_id, req.callId, req.toAgent, req.toQueue, req.note))
+
+    def on_transfer_targets(self, session: Session, payload: Any) -> dict[str, Any]:
+        wire.parse(wire.Empty, payload)
+        return self.center.transfer_targets(session.app_id, session.user_id)
 
     def on_supervisor_watch(self, session: Session, payload: Any) -> dict[str, Any]:
         wire.parse(wire.Empty, payload)

@@ -160,6 +160,23 @@ class WrapUp(Request):
         _at_most("notes", self.notes, 2000)
 
 
+class Transfer(Request):
+    """A blind transfer: to one agent (``toAgent``) or to a queue (``toQueue``), with a note
+    for whoever takes the call."""
+
+    callId: StrictStr
+    toAgent: StrictStr | None = None
+    toQueue: StrictStr | None = None
+    note: StrictStr = ""
+
+    def check(self) -> None:
+        if (self.toAgent is None) == (self.toQueue is None):
+            raise bad_request("name one target: toAgent or toQueue")
+        _at_most("toAgent", self.toAgent, 32)
+        _at_most("toQueue", self.toQueue, 32)
+        _at_most("note", self.note, 500)
+
+
 class WorkerHello(Request):
     capacity: StrictInt
     name: StrictStr | None = None

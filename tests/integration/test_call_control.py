@@ -1,0 +1,309 @@
+"""Hold and blind transfer (docs/protocol.md, "Call control") through a real server: what each
+side is told, where the call goes when a transfer is not taken, the one record a transferred call
+leaves (hold seconds, segments) through the REST API, and the refusals that change nothing.
+
+One server for the module; every test has its own queue(s) and agents. Its app "other" has an
+agent and a queue of its own, so that a transfer to another app's people can be tried.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+import requests
+from contact_center_helpers import (
+    Desk,
+    _start_server,
+    agent,
+    connect,
+    demo_extra,
+    enqueue,
+    first_offer,
+    no_offer,
+    queue,
+    refused,
+    until_agent,
+)
+
+from callcenter.client.call_client import CallClientError
+
+pytestmark = pytest.mark.timeout(60)
+
+SAMPLE_PLUGINS = Path(__file__).parents[1] / "sample_plugins"
+CUSTOM_MUSIC = "https://cdn.shop.example/music/jazz.ogg"
+
+QUEUES = [
+    queue("hq", hold_music=CUSTOM_MUSIC),
+    queue("tq"),
+    queue("rq", ring_timeout=1),
+    queue("fq", ring_timeout=1, transfer_fallback="queue"),
+    queue("from"), queue("to"),
+    queue("bad"),
+]
+AGENTS = [
+    agent("ha1", ["hq"], name="Hana"),
+    agent("ta1", ["tq"], name="Tom"), agent("ta2", ["tq"], name="Tia"),
+    agent("ra1", ["rq"]), agent("ra2", ["rq"]),
+    agent("fa1", ["fq"]), agent("fa2", ["fq"]), agent("fa3", ["fq"]),
+    agent("qa1", ["from"]), agent("qa2", ["to"]),
+    agent("ba1", ["bad"]), agent("ba2", ["bad"]), agent("ba3", ["bad"]),
+    agent("trainee1", ["bad"]),
+]
+# Inside app "other" (the last [[apps]] of the base config): its own queue and agent.
+OTHER_APP = """
+[[apps.queues]]
+name = "oq"
+
+[[apps.agents]]
+id = "oa1"
+password_hash = "!"
+queues = ["oq"]
+"""
+
+
+@pytest.fixture(scope="module")
+def srv(request, tmp_path_factory):
+    start = _start_server(request.config)
+    plugins = f'[plugins]\nenable = ["no_transfer_to_trainee"]\npaths = ["{SAMPLE_PLUGINS}"]'
+    server = start(tmp_path_factory.mktemp("call-control"), f"{OTHER_APP}\n{plugins}",
+                   "200/second", True, demo_extra(QUEUES, AGENTS))
+    try:
+        yield server
+    finally:
+        server.stop()
+    assert "Traceback" not in server.log(), server.log()
+
+
+@pytest.fixture
+async def desk(srv):
+    async with Desk(srv) as desk:
+        yield desk
+
+
+def record(server: Any, call_id: str, timeout: float = 5) -> dict[str, Any]:
+    """The call's record through the REST API, once closed (written in the background)."""
+    token = server.token("sup1", role="supervisor")
+    deadline = time.monotonic() + timeout
+    while True:
+        response = requests.get(f"{server.url}/api/calls/{call_id}", timeout=5,
+                                headers={"Authorization": f"Bearer {token}"})
+        if response.status_code == 200 and response.json()["call"]["endedAt"] is not None:
+            return response.json()["call"]
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"no closed record of {call_id}: {response.text}")
+        time.sleep(0.05)
+
+
+def records_of(server: Any, call_id: str) -> list[dict[str, Any]]:
+    token = server.token("sup1", role="supervisor")
+    response = requests.get(f"{server.url}/api/calls", timeout=5, params={"limit": 500},
+                            headers={"Authorization": f"Bearer {token}"})
+    return [c for c in response.json()["calls"] if c["callId"] == call_id]
+
+
+async def code_of(attempt: Any) -> str | None:
+    """The error code of a request (a convenience method's, or a raw ack's); None if done."""
+    try:
+        result = await attempt
+    except CallClientError as exc:
+        return exc.code
+    return result["error"]["code"] if isinstance(result, dict) and not result.get("ok", True) \
+        else None
+
+
+async def answered(desk: Desk, queue_name: str, agent_id: str, agents: list[Any] | None = None
+                   ) -> tuple[Any, Any, str]:
+    """A fresh customer's call to `queue_name`, answered by `agent_id`: (agent, customer, id)."""
+    agents = agents or [await desk.agent(agent_id)]
+    first = next(a for a in agents if a.user_id == agent_id)
+    await until_agent(first, state="waiting", status="available")
+    customer, call_id, _ = await enqueue(desk, queue_name)
+    await first_offer([first], callId=call_id)
+    await connect(first, customer, call_id)
+    await customer.next_event("queue_answered", callId=call_id)
+    return first, customer, call_id
+
+
+async def test_hold_plays_the_queues_music_to_the_customer_and_counts_in_the_record(srv, desk):
+    agent1, customer, call_id = await answered(desk, "hq", "ha1")
+    await asyncio.sleep(0.3)
+    ack = await agent1.hold(call_id)
+    assert ack["callId"] == call_id
+    held = await customer.next_event("call_held", callId=call_id)
+    assert held == {"callId": call_id, "userID": "ha1", "music": CUSTOM_MUSIC}
+    await asyncio.sleep(0.8)
+    ack = await agent1.unhold(call_id)
+    assert 0.7 <= ack["held"] <= 1.5, ack
+    await customer.next_event("call_resumed", callId=call_id, userID="ha1")
+    await asyncio.sleep(0.3)
+    await customer.hangup(call_id)
+    call = record(srv, call_id)
+    assert 0.7 <= call["hold"] <= 1.5, call
+    duration = call["endedAt"] - call["answeredAt"]
+    assert abs(call["talk"] - (duration - call["hold"])) < 0.05, call
+    kinds = [(s["kind"], s.get("agent") or s.get("by")) for s in call["segments"]]
+    assert kinds == [("talk", "ha1"), ("hold", "ha1")], call["segments"]
+    assert call["segments"][1]["end"] - call["segments"][1]["start"] == \
+        pytest.approx(ack["held"], abs=0.01)
+
+
+async def test_a_blind_transfer_hands_the_customer_to_the_agent_named_with_one_record(srv, desk):
+    tom, tia = await desk.agents("ta1", "ta2")
+    await until_agent(tia, state="waiting", status="available")
+    _, customer, call_id = await answered(desk, "tq", "ta1", [tom, tia])
+    ack = await tom.transfer(call_id, to_agent="ta2", note="wants a refund")
+    assert (ack["callId"], ack["to"], ack["queue"]) == (call_id, "ta2", "tq")
+    await until_agent(tom, state="wrap_up")
+    leave = await customer.next_event("user_leave", callId=call_id, userID="ta1")
+    assert leave["reason"] == "transferred"
+    held = await customer.next_event("call_held", callId=call_id)
+    assert held["transfer"] == {"agent": {"userID": "ta2", "name": "Tia"}}
+    assert held["music"] == "/music/hold.wav"  # the app's default: the queue names none
+    _, offer = await first_offer([tia], callId=call_id)
+    assert offer["transfer"] == {"from": {"userID": "ta1", "name": "Tom"},
+                                 "note": "wants a refund", "returned": False}
+    await asyncio.sleep(0.4)  # the customer waits, hearing music
+    await tia.accept(call_id)
+    await customer.next_event("call_resumed", callId=call_id, userID="ta2")
+    await customer.next_event("user_enter", callId=call_id, userID="ta2")
+    answered_by = await customer.next_event("queue_answered", callId=call_id)
+    assert answered_by["agent"] == {"userID": "ta2", "name": "Tia"}
+    await until_agent(tia, state="in_call")
+    await asyncio.sleep(0.2)
+    await customer.hangup(call_id)
+    call = record(srv, call_id)
+    assert (call["agent"], call["outcome"], call["queue"]) == ("ta2", "completed", "tq")
+    assert 0.35 <= call["hold"] <= 1.5, call
+    steps = [(s["kind"], s.get("agent") or s.get("by")) for s in call["segments"]]
+    assert steps == [("talk", "ta1"), ("transfer", "ta1"), ("talk", "ta2")], call["segments"]
+    transfer = call["segments"][1]
+    assert (transfer["to"], transfer["note"], transfer["outcome"], transfer["answeredBy"]) == \
+        ("ta2", "wants a refund", "answered", "ta2")
+    assert [a["agent"] for a in call["attempts"]] == ["ta1", "ta2"]
+    assert len(records_of(srv, call_id)) == 1
+
+
+async def test_a_transfer_the_target_refuses_comes_back_to_the_agent_who_made_it(srv, desk):
+    ra1, ra2 = await desk.agents("ra1", "ra2")
+    await until_agent(ra2, state="waiting", status="available")
+    _, customer, call_id = await answered(desk, "rq", "ra1", [ra1, ra2])
+    await ra1.transfer(call_id, to_agent="ra2", note="billing")
+    await first_offer([ra2], callId=call_id)
+    await ra2.reject(call_id)
+    _, back = await first_offer([ra1], callId=call_id)
+    assert back["transfer"]["returned"] is True
+    await ra1.accept(call_id)
+    await customer.next_event("user_enter", callId=call_id, userID="ra1")
+    await customer.hangup(call_id)
+    call = record(srv, call_id)
+    transfers = [s for s in call["segments"] if s["kind"] == "transfer"]
+    assert [(t["to"], t["outcome"]) for t in transfers] == [("ra2", "returned"),
+                                                           ("ra1", "answered")]
+    assert call["agent"] == "ra1"
+
+
+async def test_transfer_fallback_queue_puts_a_call_the_target_lets_ring_in_line(srv, desk):
+    fa1, fa2, fa3 = await desk.agents("fa1", "fa2", "fa3")
+    await until_agent(fa3, state="waiting", status="available")
+    await fa3.agent_status("break", "lunch")  # kept out until the transfer rings out
+    _, customer, call_id = await answered(desk, "fq", "fa1", [fa1, fa2, fa3])
+    await fa1.transfer(call_id, to_agent="fa2")
+    await first_offer([fa2], callId=call_id)  # rings 1 s, unanswered
+    await fa2.next_event("calling_cancel", callId=call_id, timeout=5)
+    await fa3.agent_status("available")
+    # In line, not back to fa1 (transfer_fallback = "queue"): fa3 is offered it.
+    _, offer = await first_offer([fa1, fa3], callId=call_id)
+    assert fa3.pending("offer") == [] and fa1.pending("offer", callId=call_id) == []
+    assert offer["transfer"]["returned"] is True
+    await fa3.accept(call_id)
+    await customer.next_event("user_enter", callId=call_id, userID="fa3")
+    await customer.hangup(call_id)
+    call = record(srv, call_id)
+    transfers = [s for s in call["segments"] if s["kind"] == "transfer"]
+    assert [(t["to"], t["outcome"], t["answeredBy"]) for t in transfers] == \
+        [("fa2", "requeued", None), (None, "answered", "fa3")]
+
+
+async def test_a_transfer_to_a_queue_keeps_the_join_time_and_is_served_there(srv, desk):
+    qa1, qa2 = await desk.agents("qa1", "qa2")
+    await qa2.agent_status("break")
+    _, customer, call_id = await answered(desk, "from", "qa1", [qa1, qa2])
+    await qa1.transfer(call_id, to_queue="to", note="second line")
+    held = await customer.next_event("call_held", callId=call_id)
+    assert held["transfer"] == {"queue": "to"}
+    update = await customer.next_event("queue_update", callId=call_id)
+    assert update["position"] == 1
+    await qa2.agent_status("available")
+    _, offer = await first_offer([qa2], callId=call_id)
+    assert (offer["queue"], offer["transfer"]["from"]["userID"]) == ("to", "qa1")
+    await qa2.accept(call_id)
+    await customer.next_event("user_enter", callId=call_id, userID="qa2")
+    await customer.hangup(call_id)
+    call = record(srv, call_id)
+    assert (call["queue"], call["originalQueue"], call["agent"]) == ("to", "from", "qa2")
+    assert call["joinedAt"] < call["answeredAt"] < call["segments"][1]["start"]
+
+
+async def test_hook_callcenter_may_transfer(srv, desk):
+    """The sample plugin refuses transfers to trainee1; others go ahead."""
+    ba1, trainee = await desk.agents("ba1", "trainee1")
+    await until_agent(trainee, state="waiting", status="available")
+    _, customer, call_id = await answered(desk, "bad", "ba1", [ba1, trainee])
+    assert await refused(ba1.transfer(call_id, to_agent="trainee1")) == "TRANSFER_NOT_ALLOWED"
+    await no_offer([trainee], within=0.3, callId=call_id)
+    await ba1.transfer(call_id, to_queue="bad")
+    await first_offer([trainee], callId=call_id)
+    await customer.hangup(call_id)
+
+
+async def test_bad_hold_and_transfer_requests_are_refused_and_change_nothing(srv, desk):
+    ba1, ba2, ba3 = await desk.agents("ba1", "ba2", "ba3")
+    await until_agent(ba3, state="waiting", status="available")
+    await ba3.logout()  # offline from now on
+    # A call waiting in line: nobody to hold or transfer yet.
+    await ba2.agent_status("break")
+    waiting, waiting_id, _ = await enqueue(desk, "bad")
+    _, offer = await first_offer([ba1], callId=waiting_id)
+    assert await refused(ba1.hold(waiting_id)) == "NOT_IN_CALL"
+    assert await refused(ba1.transfer(waiting_id, to_agent="ba2")) == "NOT_IN_CALL"
+    await ba1.accept(waiting_id)
+    await waiting.next_event("user_enter", callId=waiting_id, userID="ba1")
+    call_id = waiting_id
+    await ba2.agent_status("available")
+    cases = {
+        "the customer holds": (waiting.hold(call_id), "NOT_AGENT"),
+        "the customer transfers": (waiting.transfer(call_id, to_agent="ba2"), "FORBIDDEN"),
+        "a call one is not in": (ba2.transfer(call_id, to_agent="ba1"), "NOT_IN_CALL"),
+        "hold a call one is not in": (ba2.hold(call_id), "NOT_IN_CALL"),
+        "to oneself": (ba1.transfer(call_id, to_agent="ba1"), "CANNOT_TRANSFER_TO_SELF"),
+        "to an offline agent": (ba1.transfer(call_id, to_agent="ba3"), "AGENT_OFFLINE"),
+        "to another app's agent": (ba1.transfer(call_id, to_agent="oa1"), "NO_SUCH_AGENT"),
+        "to another app's queue": (ba1.transfer(call_id, to_queue="oq"), "UNKNOWN_QUEUE"),
+        "to nobody": (ba1.request("transfer", {"callId": call_id}), "BAD_REQUEST"),
+        "to both": (ba1.request("transfer", {"callId": call_id, "toAgent": "ba2",
+                                             "toQueue": "bad"}), "BAD_REQUEST"),
+        "a note too long": (ba1.transfer(call_id, to_agent="ba2", note="x" * 501),
+                            "BAD_REQUEST"),
+        "a number for an id": (ba1.request("transfer", {"callId": call_id, "toAgent": 7}),
+                               "BAD_REQUEST"),
+        "unhold a call not on hold": (ba1.unhold(call_id), "NOT_ON_HOLD"),
+        "another app's call id": (ba1.hold("x" * 12), "CALL_NOT_FOUND"),
+    }
+    for what, (attempt, code) in cases.items():
+        assert await code_of(attempt) == code, what
+    await ba1.hold(call_id)
+    await waiting.next_event("call_held", callId=call_id)
+    assert await refused(ba1.hold(call_id)) == "ALREADY_ON_HOLD"
+    await ba1.unhold(call_id)
+    # Nothing changed: the call goes on between the two, ba2 was offered nothing.
+    assert waiting.pending("call_held") == [] and waiting.pending("user_leave") == []
+    await no_offer([ba2], within=0.2)
+    snapshot = await until_agent(ba1, state="in_call")
+    assert snapshot["callId"] == call_id
+    await waiting.hangup(call_id)
+    call = record(srv, call_id)
+    assert [s["kind"] for s in call["segments"]] == ["talk", "hold"]
