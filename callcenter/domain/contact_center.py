@@ -695,7 +695,8 @@ class ContactCenter:
             self._touched_finished.add((agent.app_id, qc.call_id))
             if qc.wrap_up_ended_at is None:
                 qc.wrap_up_ended_at = self.clock()
-            handled = qc.talk + (qc.wrap_up_ended_at - (qc.ended_at or qc.wrap_up_ended_at))
+            handled = qc.talk + qc.hold + (qc.wrap_up_ended_at
+                                           - (qc.ended_at or qc.wrap_up_ended_at))
             self.handle_times.setdefault((agent.app_id, qc.queue),
                                          deque(maxlen=HANDLE_TIMES_KEPT)).append(handled)
             out.records.append(qc.record(self.clock()))
@@ -1115,8 +1116,8 @@ class ContactCenter:
     @step
     def estimated_wait(self, app_id: str, queue: str, position: int) -> int | None:
         """Seconds: calls ahead of this one beyond the free agents, times the average handle
-        time (talk + wrap-up, last 20 calls), shared among the agents staffing the queue; None
-        while no agent staffs it (nobody available: any number would be made up)."""
+        time (talk + hold + wrap-up, last 20 calls), shared among the agents staffing the queue;
+        None while no agent staffs it (nobody available: any number would be made up)."""
         return self._estimate(self._wait_model(app_id, queue), position)
 
     def _wait_model(self, app_id: str, queue: str) -> tuple[int, int, float]:
@@ -1229,12 +1230,21 @@ class ContactCenter:
             "agentsByState": totals,
             "calls": [{"callId": c.call_id, "queue": c.queue,
                        "customer": c.customer_view()["name"] or c.customer,
-                       "state": "in_call" if c.answered_at is not None else
-                       "ringing" if c.ringing else "waiting",
+                       "state": self._call_state(c),
                        "joinedAt": c.joined_at, "answeredAt": c.answered_at,
-                       "agent": c.agent, "position": c.position if c.waiting else None}
+                       "agent": c.talking or c.agent,
+                       "position": c.position if c.waiting else None}
                       for c in sorted(calls, key=lambda c: c.joined_at)],
         }
+
+    @staticmethod
+    def _call_state(qc: QueuedCall) -> str:
+        """A call as the live view shows it: waiting, ringing, in_call, on_hold, transferring."""
+        if qc.transfer is not None:
+            return "transferring"
+        if qc.answered_at is None:
+            return "ringing" if qc.ringing else "waiting"
+        return "on_hold" if open_hold(qc.call.holds) is not None else "in_call"
 
     def _push_live(self, app_id: str, out: Outcome) -> None:
         watchers = self.watchers.get(app_id)

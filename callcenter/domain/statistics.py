@@ -77,11 +77,11 @@ def summarize(calls: Iterable[CallRecord], agent_events: Iterable[Mapping[str, A
     handled = [c for c in in_window if c.get("answeredAt") is not None
                and c.get("endedAt") is not None]
     talks = [_talk(c) for c in handled]
-    # A wrap-up still going on counts as 0 rather than keeping its call out of AHT; hold is 0
-    # until calls can be put on hold.
+    # A wrap-up still going on counts as 0 rather than keeping its call out of AHT. Handling
+    # is talk + hold + wrap-up (the customer on hold is still the agent's work).
     wrap_ups = [float(c.get("wrapUp") or 0.0) for c in handled]
-    handle_times = [t + float(c.get("hold") or 0.0) + w
-                    for c, t, w in zip(handled, talks, wrap_ups, strict=True)]
+    holds = [float(c.get("hold") or 0.0) for c in handled]
+    handle_times = [t + h + w for t, h, w in zip(talks, holds, wrap_ups, strict=True)]
     waits = [w for w in (_wait(c, now) for c in in_window) if w is not None]
     ratings = [c["rating"] for c in in_window if c.get("rating") is not None]
     stop = end if now is None else min(end, now)
@@ -106,6 +106,7 @@ def summarize(calls: Iterable[CallRecord], agent_events: Iterable[Mapping[str, A
         "aht": _seconds(_mean(handle_times)),
         "averageTalk": _seconds(_mean(talks)),
         "averageWrapUp": _seconds(_mean(wrap_ups)),
+        "averageHold": _seconds(_mean(holds)),
         "longestWait": _seconds(max(waits, default=None)),
         "averageRating": _fraction(_mean(ratings)),
         "ratings": len(ratings),
@@ -199,12 +200,13 @@ def _wait(call: CallRecord, now: float | None) -> float | None:
 
 
 def _talk(call: CallRecord) -> float:
-    """Talk seconds, the silent ones left out: a record's ``talk`` already leaves them out
-    (QueuedCall.talk); worked out from the times, the record's ``silentSeconds`` are taken off."""
+    """Talk seconds, the held and silent ones left out: a record's ``talk`` already leaves them
+    out (QueuedCall.talk); worked out from the times, its ``hold`` and ``silentSeconds`` are."""
     if call.get("talk") is not None:
         return float(call["talk"])
     answered = call["endedAt"] - call["answeredAt"]
-    return max(0.0, answered - float(call.get("silentSeconds") or 0.0))
+    return max(0.0, answered - float(call.get("silentSeconds") or 0.0)
+               - float(call.get("hold") or 0.0))
 
 
 @dataclass

@@ -140,6 +140,15 @@ def test_asa_is_the_mean_wait_of_answered_calls(summary):
     assert summary["asa"] == 25.0
 
 
+def test_hold_seconds_count_in_aht_and_in_their_own_average():
+    held = queue_call("h1", 0, 5, "completed", answered=True, talk=90, wrap_up=10)
+    held.update(hold=30.0, endedAt=held["endedAt"] + 30)  # 90 s talk + 30 s on hold
+    plain = queue_call("h2", 60, 5, "completed", answered=True, talk=60, wrap_up=0)
+    result = summarize([held, plain], [], T, END, THRESHOLDS, now=END)
+    assert result["aht"] == (90 + 30 + 10 + 60) / 2
+    assert (result["averageHold"], result["averageTalk"]) == (15.0, 75.0)
+
+
 def test_aht_is_talk_hold_and_wrap_up_over_handled_calls(summary):
     # handled = answered and ended: c1, c2, c3 (c4 is still in progress)
     # ((100 + 0 + 20) + (200 + 0 + 10) + (60 + 0 + 0)) / 3 = 390 / 3 = 130
@@ -222,6 +231,7 @@ def test_an_empty_window_has_counts_of_zero_and_no_averages():
         assert result[key] == 0, key
     # no denominator, no ratio: None rather than a 0 % or 100 % nobody earned
     for key in ("serviceLevel", "abandonRate", "asa", "aht", "averageTalk", "averageWrapUp",
+                "averageHold",
                 "longestWait", "averageRating", "occupancy"):
         assert result[key] is None, key
     assert result["agentTime"] == {"handling": 0.0, "available": 0.0, "break": 0.0}

@@ -42,6 +42,8 @@ const KINDS = {
       { key: 'required_skills', label: 'Required skills', type: 'map', hint: 'skill=level, comma-separated' },
       NUMBER('max_no_answer', 'Missed offers before a break'), NUMBER('reject_delay', 'Reject delay (s)'),
       { ...NUMBER('wait_alert', 'Long-wait alert (s)'), nullable: true, hint: 'empty: none' },
+      { key: 'hold_music', label: 'Hold music', type: 'text', nullable: true, hint: 'a URL; empty: the app\'s' },
+      { key: 'transfer_fallback', label: 'A transfer not taken goes', type: 'choice', choices: ['agent', 'queue'] },
     ],
   },
   supervisors: {

@@ -4,6 +4,7 @@
 import CallClient from '../sdk/callcenter.js';
 import { SupervisorView } from './supervisor.js';
 import { AdminView } from './admin.js';
+import { CallTransfer } from './call-transfer.js';
 import { RecordingCells } from './recording-cells.js';
 import { RingTone } from './ring-tone.js';
 import { addCell } from './table-cell.js';
@@ -30,6 +31,7 @@ const el = {
   offerLanguage: $('offer-language'), offerVerified: $('offer-verified'), offerQueue: $('offer-queue'),
   offerType: $('offer-type'), offerWaited: $('offer-waited'), offerPosition: $('offer-position'),
   offerCountdown: $('offer-countdown'), accept: $('accept'), reject: $('reject'),
+  offerTransfer: $('offer-transfer'),
   call: $('call'), callCustomer: $('call-customer'), callTimer: $('call-timer'),
   remoteView: $('remote-view'), audioOnly: $('call-audio-only'), callControls: $('call-controls'),
   callRecording: $('call-recording'), callStalled: $('call-media-stalled'),
@@ -91,6 +93,10 @@ const queueTiles = new QueueTiles(el.queues, {
 const recordingCells = new RecordingCells(el.callsBody, {
   userSig: () => cc.userSig, log, shown: cc.recordings,
 });
+const callTransfer = new CallTransfer({
+  hold: $('hold'), holdTime: $('call-hold'), open: $('transfer-open'), panel: $('transfer-panel'),
+  target: $('transfer-target'), note: $('transfer-note'), go: $('transfer-go'), cancel: $('transfer-cancel'),
+}, { client: () => cc.client, callId: () => cc.callId, notice: (kind, text) => notice(kind, text), log: (n, d) => log(n, d) });
 const callView = new CallView(
   { timer: el.callTimer, controls: el.callControls, remote: el.remoteView, audioOnly: el.audioOnly },
   { client: () => cc.client, onError: (err) => notice('error', `Camera: ${errorText(err)}`) },
@@ -203,6 +209,14 @@ function showOffer(offer) {
   el.offerQueue.textContent = offer.queue || '';
   el.offerType.textContent = offer.type === CALL_TYPE.AUDIO_CALL ? 'audio' : 'video';
   el.offerPosition.textContent = offer.position ? String(offer.position) : '';
+  const { transfer } = offer;
+  el.offerTransfer.hidden = !transfer;
+  if (transfer) {
+    const who = (transfer.from && (transfer.from.name || transfer.from.userID)) || '';
+    el.offerTransfer.textContent = transfer.returned && transfer.from && transfer.from.userID === cc.agentId
+      ? `Your transfer was not taken; back to you.${transfer.note ? ` Note: ${transfer.note}` : ''}`
+      : `Transferred by ${who}${transfer.note ? `: ${transfer.note}` : ''}`;
+  }
   el.accept.disabled = false;
   el.reject.disabled = false;
   el.offer.hidden = false;
@@ -307,6 +321,7 @@ function showCall(type) {
   el.call.hidden = false;
   callView.connected(type);
   renderRecordingBadge();
+  callTransfer.render();
 }
 
 /** After a reload: the call the page was in goes on (the SDK joins its media again). */
@@ -342,11 +357,14 @@ function endCall({ callId, reason, local }) {
   el.callStalled.hidden = true;
   el.callRecording.hidden = true;
   callView.ended();
+  callTransfer.held(false);
   const customer = cc.callCustomer;
   if (customer && customer.userID) cc.client.stopRemoteView({ userID: customer.userID });
   cc.callId = null;
-  notice('info', local ? 'You ended the call.'
-    : (reason === 'hangup' ? 'The customer hung up.' : `The call ended (${reason}).`));
+  if (reason !== 'transferred') {
+    notice('info', local ? 'You ended the call.'
+      : (reason === 'hangup' ? 'The customer hung up.' : `The call ended (${reason}).`));
+  }
   // After-call work: the server puts the agent in wrap-up; show the form at once.
   cc.wrapCallId = callId;
   if (!cc.agent || cc.agent.state !== 'wrap_up') cc.wrapStartedAt = nowSeconds();
@@ -476,6 +494,8 @@ function wire(c) {
     if (cc.offer && cc.offer.callId === callId) hideOffer();
   });
   c.on(EVENT.CALL_END, endCall);
+  c.on(EVENT.CALL_HELD, ({ callId }) => { if (callId === cc.callId) callTransfer.held(true); });
+  c.on(EVENT.CALL_RESUMED, ({ callId }) => { if (callId === cc.callId) callTransfer.held(false); });
   // A dropped connection that may come back (docs/protocol.md, Resume): ours, or the customer's.
   c.on(EVENT.RECONNECTING, ({ callId, userID }) => {
     if (callId !== cc.callId) return;

@@ -46,8 +46,11 @@ const TICK_MS = 1000;
 
 const STATE_NAMES = {
   available: 'Available', ringing: 'Ringing', in_call: 'In call', wrap_up: 'Wrap-up',
-  break: 'On break', offline: 'Offline', waiting: 'Waiting',
+  break: 'On break', offline: 'Offline', waiting: 'Waiting', on_hold: 'On hold',
+  transferring: 'Transferring',
 };
+// The calls now that an agent has answered: their time runs from the answer.
+const ANSWERED = new Set(['in_call', 'on_hold', 'transferring']);
 const COLORS = {
   offered: '#2563eb', answered: '#16a34a', abandoned: '#dc2626', serviceLevel: '#7e22ce',
 };
@@ -301,7 +304,7 @@ export class SupervisorView {
     this.el.callsBody.replaceChildren();
     for (const c of calls) {
       // Waiting and ringing calls count their time in the queue; answered ones their talk time.
-      const from = c.state === 'in_call' && typeof c.answeredAt === 'number' ? c.answeredAt : c.joinedAt;
+      const from = ANSWERED.has(c.state) && typeof c.answeredAt === 'number' ? c.answeredAt : c.joinedAt;
       const tr = liveRow('callId', c.callId, c.state, from);
       addCell(tr, 'l-queue', c.queue || '');
       addCell(tr, 'l-customer', c.customer || '');
@@ -333,7 +336,7 @@ export class SupervisorView {
     this.queueTiles.tick((queue) => {
       let longest = null;
       for (const c of calls) {
-        if (c.queue === queue && c.state !== 'in_call' && typeof c.joinedAt === 'number') {
+        if (c.queue === queue && !ANSWERED.has(c.state) && typeof c.joinedAt === 'number') {
           longest = Math.max(longest ?? 0, now - c.joinedAt);
         }
       }

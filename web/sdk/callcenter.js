@@ -74,6 +74,15 @@
  *     OFFER {callId, queue, type, callType, customer: {userID, name, topic, language, pageUrl,
  *            attributes, verified}, waited, position, ringTimeout}
  *     AGENT_UPDATE {agent}; QUEUE_STATS {queues: [{name, waiting, longestWait, agentsAvailable}]}
+ *   Hold and transfer (docs/protocol.md, "Call control"): `hold()` / `unhold()` (an agent of a
+ *   queue call, either side of a direct one), `transfer({toAgent | toQueue, note})` (the agent
+ *   leaves at once: CALL_END reason 'transferred', local), `getTransferTargets()`. While on hold
+ *   both sides send silence and black frames (disabled clones of their tracks: no renegotiation,
+ *   no stall) and the held side plays the music in a loop; `holdState` tells it.
+ *     CALL_HELD {callId, userID, music, transfer, local}: `userID` put the call on hold (`transfer`
+ *               {agent | queue}: transferred it; the music plays while its target is sought)
+ *     CALL_RESUMED {callId, userID, local}: the hold is over
+ *     OFFER of a transfer also has `transfer: {from: {userID, name}, note, returned}`
  *   Supervisor: `supervisorWatch()` resolves with the live view {queues, agents, agentsByState,
  *   calls} and subscribes to its changes (renewed after a reconnection):
  *     SUPERVISOR_STATS {queues, agents, agentsByState, calls, at} at most once a second while
@@ -111,6 +120,7 @@ import { LocalMedia } from './parts/local-media.js';
 import { byteCounters, voiceLevels } from './parts/media-stats.js';
 import { MediaReconnect } from './parts/media-reconnect.js';
 import { MediaWatch } from './parts/media-watch.js';
+import { OnHold } from './parts/on-hold.js';
 import { PeerMesh } from './parts/peer-mesh.js';
 import { RecorderLeg } from './parts/recorder-leg.js';
 import { SignalOutbox } from './parts/signal-outbox.js';
@@ -122,7 +132,7 @@ const WIRE_EVENTS = [
   'calling_cancel', 'calling_timeout', 'call_end', 'signal', 'media_state', 'call_type_changed',
   'kicked_out', 'queue_update', 'queue_answered', 'offer', 'agent_update', 'queue_stats',
   'record_start', 'record_signal', 'supervisor_stats', 'reconnecting', 'reconnected',
-  'media_flow',
+  'media_flow', 'call_held', 'call_resumed',
 ];
 const NEVER_HELD = new Set(['invited', 'kicked_out', 'offer', 'agent_update', 'queue_stats',
   'supervisor_stats']);
@@ -165,9 +175,17 @@ export class CallClient extends Emitter {
     this._held = [];
     this._media = new LocalMedia((code, message) => this._fail(code, message));
     this._views = new Views();
+    // Hold (on-hold.js): while on hold the peers get silent clones of our tracks, and the held
+    // side plays the music.
+    this._onHold = new OnHold({
+      senders: (key) => this._mesh.senders(key),
+      tracks: () => ({ audio: this._media.audio, video: this._media.video }),
+      base: this.server,
+    });
     this._mesh = new PeerMesh({
       rtcConfig: () => this._rtc,
-      tracks: () => ({ audio: this._media.audio, video: this._media.video }),
+      tracks: () => (this._onHold.held ? this._onHold.muted()
+        : { audio: this._media.audio, video: this._media.video }),
       sendSignal: (userID, kind, payload) => this._sendSignal(userID, kind, payload),
       onTrack: (userID, stream) => this._views.renderRemote(userID, stream),
       onClose: (userID) => { this._views.dropRemote(userID); this._reconnect.forget(userID); },
@@ -357,6 +375,7 @@ export class CallClient extends Emitter {
         this._watch.expect(userID); // media-watch.js: a peer that never answers is a stall
       }
       if (view.recording) this._on_record_start({ callId: call.callId, ...view.recording });
+      if (view.hold) await this._startHold({ callId: call.callId, ...view.hold });
     })().finally(() => this._release());
   }
 
@@ -633,6 +652,81 @@ export class CallClient extends Emitter {
       this._signalsSeen.add(key);
     }
     this._mesh.signal(from, kind, payload);
+  }
+
+  // ---------------------------------------------------------------- hold and transfer
+
+  _on_call_held({ callId, userID, music, transfer }) {
+    if (!this._isCurrent(callId)) return;
+    this._startHold({ callId, by: userID, music: music || null, transfer: transfer || null });
+  }
+
+  _on_call_resumed({ callId, userID }) {
+    if (!this._isCurrent(callId) || !this._onHold.held) return;
+    this._stopHold(userID, false);
+  }
+
+  async _startHold(state) {
+    await this._onHold.start(state);
+    const { callId, by, music, transfer } = this._onHold.state || state;
+    this._emit(EVENT.CALL_HELD, {
+      callId, userID: by, music: music || null, transfer: transfer || null, local: by === this._userID,
+    });
+  }
+
+  async _stopHold(userID, local) {
+    const held = this._onHold.state;
+    await this._onHold.stop();
+    if (held) this._emit(EVENT.CALL_RESUMED, { callId: held.callId, userID, local });
+  }
+
+  /** The call's hold: {callId, by, since, music, transfer}, or null when it is not on hold. */
+  get holdState() { return this._onHold.state ? { ...this._onHold.state } : null; }
+
+  /**
+   * Puts the other side on hold (a queue call: as its agent). They hear the hold music and
+   * neither side's media reaches the other until `unhold()`.
+   */
+  async hold() {
+    const call = this._requireCall();
+    const ack = await this._request('hold', { callId: call.callId });
+    if (this._call === call && !this._onHold.held) {
+      await this._startHold({ callId: call.callId, by: this._userID, music: null });
+    }
+    return { callId: call.callId, heldAt: ack.heldAt };
+  }
+
+  async unhold() {
+    const call = this._requireCall();
+    const ack = await this._request('unhold', { callId: call.callId });
+    if (this._call === call) await this._stopHold(this._userID, true);
+    return { callId: call.callId, held: ack.held };
+  }
+
+  /**
+   * A blind transfer of the current queue call (agents): to `toAgent` or to the queue
+   * `toQueue`, with a `note` for whoever takes it. This side leaves the call at once
+   * (CALL_END, reason 'transferred', local).
+   */
+  async transfer({ toAgent, toQueue, note } = {}) {
+    const call = this._requireCall();
+    const payload = { callId: call.callId, note: note || '' };
+    if (toAgent) payload.toAgent = toAgent;
+    if (toQueue) payload.toQueue = toQueue;
+    const ack = await this._request('transfer', payload);
+    if (this._call === call) this._endCall('transferred', true);
+    return { callId: call.callId, to: ack.to, queue: ack.queue };
+  }
+
+  /** Agents: whom a call could be transferred to now ({agents: [{userID, name, state, queues}], queues}). */
+  async getTransferTargets() {
+    const ack = await this._request('transfer_targets', {});
+    return { agents: ack.agents || [], queues: ack.queues || [] };
+  }
+
+  _requireCall() {
+    if (!this._call) throw sdkError('NOT_IN_CALL', 'there is no call');
+    return this._call;
   }
 
   // ---------------------------------------------------------------- recording
@@ -989,6 +1083,7 @@ export class CallClient extends Emitter {
       return;
     }
     this._call = null;
+    this._onHold.stop();
     this._reconnect.clear();
     this._stopVolume();
     this._closeRecorder('call_end');
@@ -1038,6 +1133,7 @@ export class CallClient extends Emitter {
     const track = await media.open('video');
     media.video = track;
     await Promise.all(this._senders('videoSender').map((s) => s.replaceTrack(track)));
+    await this._onHold.follow();
     this._renderLocal();
     this._sendMediaState({ video: true });
   }
@@ -1078,6 +1174,7 @@ export class CallClient extends Emitter {
     if (!switched) return;
     const senderKey = deviceType === 'audio' ? 'audioSender' : 'videoSender';
     await Promise.all(this._senders(senderKey).map((s) => s.replaceTrack(switched.track)));
+    await this._onHold.follow();
     switched.old.stop();
     this._renderLocal();
   }

@@ -22,6 +22,8 @@ const MESSAGES = {
   reconnecting_self: 'Connection lost. Reconnecting…',
   reconnecting_agent: 'The agent\'s connection dropped. Waiting for them to come back…',
   unheard: 'The agent can\'t hear you — checking your connection…',
+  on_hold: 'You are on hold. Please stay on the line.',
+  transferring: 'Transferring you — please stay on the line.',
   kicked_out: 'This call continued in another window.',
   logout: 'The call ended.',
   60003: 'We could not find a microphone. Please connect one and try again.',

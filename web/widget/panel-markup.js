@@ -40,6 +40,7 @@ export const PANEL_HTML = `
           <p class="agent-name" id="cc-agent" hidden></p>
           <p class="muted" id="cc-link" role="status" hidden></p>
           <p class="muted" id="cc-unheard" role="status" hidden></p>
+          <p class="muted" id="cc-hold" role="status" hidden></p>
           <div class="row" id="cc-controls"></div>
         </div>
       </div>

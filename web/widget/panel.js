@@ -46,6 +46,7 @@ export function mountWidget(cfg) {
     cancel: $('cc-cancel'),
     call: $('cc-call'), remote: $('cc-remote'), audioOnly: $('cc-audio-only'), local: $('cc-local'),
     timer: $('cc-timer'), controls: $('cc-controls'), link: $('cc-link'), agent: $('cc-agent'), unheard: $('cc-unheard'),
+    hold: $('cc-hold'),
     rating: $('cc-rating'), stars: $('cc-stars'), skip: $('cc-skip'),
     end: $('cc-end'), message: $('cc-message'), again: $('cc-again'), done: $('cc-done'),
   };
@@ -233,10 +234,27 @@ export function mountWidget(cfg) {
     };
     c.on(E.MEDIA_STALLED, unheard(true));
     c.on(E.MEDIA_FLOWING, unheard(false));
+    // On hold, or waiting for a transfer's target: the SDK plays the music; we say why.
+    c.on(E.CALL_HELD, (d) => {
+      if (d.callId !== widget.callId) return;
+      const to = d.transfer && d.transfer.agent ? d.transfer.agent.name : '';
+      ui.hold.textContent = d.transfer
+        ? (to ? `Transferring you to ${to} — please stay on the line.` : messageFor('transferring'))
+        : messageFor('on_hold');
+      ui.hold.hidden = false;
+      widget.onHold = true;
+    });
+    c.on(E.CALL_RESUMED, (d) => {
+      if (d.callId !== widget.callId) return;
+      ui.hold.hidden = true;
+      widget.onHold = false;
+    });
     c.on(E.CALL_END, (d) => {
       if (d.callId !== widget.callId) return;
       ui.link.hidden = true;
       ui.unheard.hidden = true;
+      ui.hold.hidden = true;
+      widget.onHold = false;
       callEnded(d);
     });
     c.on(E.KICKED_OUT, () => {

@@ -36,6 +36,7 @@
  *              #cc-agent ("You are talking with <the agent's name>", from QUEUE_ANSWERED),
  *              #cc-link (shown while a dropped connection, ours or the agent's, is resumed),
  *              #cc-unheard (shown while the agent receives no media from us: MEDIA_STALLED),
+ *              #cc-hold (shown while on hold, or while a transfer's target is sought),
  *              #cc-controls holding #cc-mute, #cc-camera, #cc-hangup
  *   rating:    #cc-rating, #cc-stars (buttons [data-rating="1".."5"]), #cc-skip
  *   end:       #cc-end, #cc-message[data-outcome], #cc-again, #cc-done
@@ -44,7 +45,7 @@
  *   away, as #cc-close does then: its glyph is − then, × otherwise).
  *
  * For the business's page (and our tests), once the modules are loaded: window.callcenterWidget =
- *   {state, outcome, callId, position, agentName (who answered),
+ *   {state, outcome, callId, position, agentName (who answered), onHold,
  *   estimatedWait, recorded, recording (true while the SDK's send-only leg to the recorder is open:
  *   the SDK does the recording part by itself, see RECORDING in the SDK), client (the SDK's
  *   CallClient), events: [{name, data, at}], root (shadow root),

@@ -43,6 +43,10 @@ export const EVENT = Object.freeze({
   MEDIA_RECONNECTING: 'MEDIA_RECONNECTING',
   MEDIA_RECONNECTED: 'MEDIA_RECONNECTED',
   MEDIA_RECONNECT_FAILED: 'MEDIA_RECONNECT_FAILED',
+  // Hold and transfer (docs/protocol.md, "Call control"): {callId, userID, music, transfer, local}
+  // `userID` put the call on hold (`transfer`: or transferred it, naming the target), and back.
+  CALL_HELD: 'CALL_HELD',
+  CALL_RESUMED: 'CALL_RESUMED',
 });
 
 export const CALL_TYPE = Object.freeze({ UNKNOWN: 0, AUDIO_CALL: 1, VIDEO_CALL: 2 });
