@@ -348,7 +348,10 @@ class MediaWorker:
         if not isinstance(payload, dict) or not isinstance(payload.get("sdp"), str):
             raise JobError("offer without sdp")
         if leg.pc is not None:  # a new offer replaces the leg's connection
-            await self._close_leg(leg)
+            # not waited for: closing a connection whose relay is down waits for its TURN
+            # deallocation to time out (~30 s), and the new one is wanted now
+            await self._close_leg(leg, wait=False)
+            leg.pending_candidates.clear()  # the old connection's
         pc = RTCPeerConnection(RTCConfiguration(iceServers=ice_servers(self.ice_servers)))
         leg.pc = pc
         leg.anchor = None
@@ -416,14 +419,17 @@ class MediaWorker:
             return
         await self._finish(job, partial=False, age=_age(data.get("at")))
 
-    async def _close_leg(self, leg: Leg) -> None:
+    async def _close_leg(self, leg: Leg, *, wait: bool = True) -> None:
+        """Close the leg's connection; with `wait=False` in the background (its receivers stop
+        at the first step, so no more of its audio reaches the mixer)."""
         pc, leg.pc = leg.pc, None
-        if pc is not None:
-            with contextlib.suppress(Exception):
-                await pc.close()
         for task in leg.tasks:
             task.cancel()
         leg.tasks.clear()
+        if pc is not None:
+            closing = self._spawn(_close_quietly(pc))
+            if wait:
+                await closing
 
     async def _finish(self, job: Job, *, partial: bool, age: float = 0.0) -> None:
         """Close the job's connections and file, report `done` (or `failed`). The recording
@@ -497,6 +503,11 @@ def _age(at: Any) -> float:
         if 0.0 <= age <= 10.0:
             return age
     return 0.0
+
+
+async def _close_quietly(pc: Any) -> None:
+    with contextlib.suppress(Exception):
+        await pc.close()
 
 
 def _close_and_hash(writer: WavWriter) -> str:
