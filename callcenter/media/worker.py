@@ -76,6 +76,7 @@ class Leg:
     pending_candidates: list[Any] = field(default_factory=list)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    offers: int = 0  # offers received: one that is not the latest is for a leg already gone
     anchor: int | None = None  # clock position minus RTP position (samples)
     samples: int = 0  # samples received
 
@@ -326,6 +327,9 @@ class MediaWorker:
             log.warning("media worker: record_signal from %r, not a leg of job %s",
                         data.get("from"), job.job_id)
             return
+        if data.get("kind") == "offer":
+            leg.offers += 1
+        offer = leg.offers
         # python-socketio runs every event in a task of its own: the leg's lock (FIFO) keeps an
         # offer and the candidates after it in their order of arrival
         async with leg.lock:
@@ -333,7 +337,7 @@ class MediaWorker:
                 return
             try:
                 if data.get("kind") == "offer":
-                    await self._on_offer(job, leg, data.get("payload"))
+                    await self._on_offer(job, leg, data.get("payload"), offer)
                 elif data.get("kind") == "candidate":
                     leg.pending_candidates.append(data.get("payload"))
                     if leg.pc is not None and leg.pc.remoteDescription is not None:
@@ -342,9 +346,17 @@ class MediaWorker:
                 log.exception("media worker: job %s leg %s: %s failed", job.job_id, leg.user_id,
                               data.get("kind"))
 
-    async def _on_offer(self, job: Job, leg: Leg, payload: Any) -> None:
+    async def _on_offer(self, job: Job, leg: Leg, payload: Any, offer: int) -> None:
+        """Answer the leg's `offer`-th offer, unless a newer one came: the participant sends a
+        new offer from a new connection (after a reload, or when the leg broke) and has closed
+        the one this offer came from, so an answer to it would reach the new connection and
+        be taken for the answer to its own offer."""
         from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
+        if offer != leg.offers:
+            log.info("media worker: job %s leg %s: offer superseded by a newer one",
+                     job.job_id, leg.user_id)
+            return
         if not isinstance(payload, dict) or not isinstance(payload.get("sdp"), str):
             raise JobError("offer without sdp")
         if leg.pc is not None:  # a new offer replaces the leg's connection
@@ -369,8 +381,8 @@ class MediaWorker:
         # aiortc's setLocalDescription gathers candidates first: the answer carries them all
         await pc.setLocalDescription(await pc.createAnswer())
         desc = pc.localDescription
-        if job.closing or leg.pc is not pc:
-            return
+        if job.closing or leg.pc is not pc or offer != leg.offers:
+            return  # a newer offer came while gathering: it replaces this connection
         await self._request("record_signal", {"jobId": job.job_id, "to": leg.user_id,
                                               "kind": "answer",
                                               "payload": {"type": desc.type, "sdp": desc.sdp}})
