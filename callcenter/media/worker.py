@@ -78,6 +78,7 @@ class Leg:
     pending_candidates: list[Any] = field(default_factory=list)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    offers: int = 0  # offers received: one that is not the latest is for a leg already gone
     anchor: int | None = None  # clock position minus RTP position (samples)
     samples: int = 0  # samples received
 
@@ -340,6 +341,9 @@ class MediaWorker:
             log.warning("media worker: record_signal from %r, not a leg of job %s",
                         data.get("from"), job.job_id)
             return
+        if data.get("kind") == "offer":
+            leg.offers += 1
+        offer = leg.offers
         # python-socketio runs every event in a task of its own: the leg's lock (FIFO) keeps an
         # offer and the candidates after it in their order of arrival
         async with leg.lock:
@@ -347,7 +351,7 @@ class MediaWorker:
                 return
             try:
                 if data.get("kind") == "offer":
-                    await self._on_offer(job, leg, data.get("payload"))
+                    await self._on_offer(job, leg, data.get("payload"), offer)
                 elif data.get("kind") == "candidate":
                     leg.pending_candidates.append(data.get("payload"))
                     if leg.pc is not None and leg.pc.remoteDescription is not None:
@@ -356,13 +360,24 @@ class MediaWorker:
                 log.exception("media worker: job %s leg %s: %s failed", job.job_id, leg.user_id,
                               data.get("kind"))
 
-    async def _on_offer(self, job: Job, leg: Leg, payload: Any) -> None:
+    async def _on_offer(self, job: Job, leg: Leg, payload: Any, offer: int) -> None:
+        """Answer the leg's `offer`-th offer, unless a newer one came: the participant sends a
+        new offer from a new connection (after a reload, or when the leg broke) and has closed
+        the one this offer came from, so an answer to it would reach the new connection and
+        be taken for the answer to its own offer."""
         from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 
+        if offer != leg.offers:
+            log.info("media worker: job %s leg %s: offer superseded by a newer one",
+                     job.job_id, leg.user_id)
+            return
         if not isinstance(payload, dict) or not isinstance(payload.get("sdp"), str):
             raise JobError("offer without sdp")
         if leg.pc is not None:  # a new offer replaces the leg's connection
-            await self._close_leg(leg)
+            # not waited for: closing a connection whose relay is down waits for its TURN
+            # deallocation to time out (~30 s), and the new one is wanted now
+            await self._close_leg(leg, wait=False)
+            leg.pending_candidates.clear()  # the old connection's
         pc = RTCPeerConnection(RTCConfiguration(iceServers=ice_servers(self.ice_servers)))
         leg.pc = pc
         leg.anchor = None
@@ -380,8 +395,8 @@ class MediaWorker:
         # aiortc's setLocalDescription gathers candidates first: the answer carries them all
         await pc.setLocalDescription(await pc.createAnswer())
         desc = pc.localDescription
-        if job.closing or leg.pc is not pc:
-            return
+        if job.closing or leg.pc is not pc or offer != leg.offers:
+            return  # a newer offer came while gathering: it replaces this connection
         await self._request("record_signal", {"jobId": job.job_id, "to": leg.user_id,
                                               "kind": "answer",
                                               "payload": {"type": desc.type, "sdp": desc.sdp}})
@@ -430,14 +445,17 @@ class MediaWorker:
             return
         await self._finish(job, partial=False, age=_age(data.get("at")))
 
-    async def _close_leg(self, leg: Leg) -> None:
+    async def _close_leg(self, leg: Leg, *, wait: bool = True) -> None:
+        """Close the leg's connection; with `wait=False` in the background (its receivers stop
+        at the first step, so no more of its audio reaches the mixer)."""
         pc, leg.pc = leg.pc, None
-        if pc is not None:
-            with contextlib.suppress(Exception):
-                await pc.close()
         for task in leg.tasks:
             task.cancel()
         leg.tasks.clear()
+        if pc is not None:
+            closing = self._spawn(_close_quietly(pc))
+            if wait:
+                await closing
 
     async def _finish(self, job: Job, *, partial: bool, age: float = 0.0) -> None:
         """Close the job's connections and file, report `done` (or `failed`). The recording
@@ -511,6 +529,11 @@ def _age(at: Any) -> float:
         if 0.0 <= age <= 10.0:
             return age
     return 0.0
+
+
+async def _close_quietly(pc: Any) -> None:
+    with contextlib.suppress(Exception):
+        await pc.close()
 
 
 def _close_and_hash(writer: WavWriter) -> str:

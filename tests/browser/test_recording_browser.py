@@ -79,12 +79,17 @@ def sounding_seconds(channel, rate: int, block: float = 0.02) -> float:
     return float(np.count_nonzero(np.abs(blocks).max(axis=1) > 100)) * block
 
 
-def recorder_up(page, stats_js: str) -> None:
-    """The page's send-only leg to the recorder is connected and carries audio."""
-    page.wait_for_function(f"""async () => {{
+def recorder_up(page, stats_js: str, timeout: float = 10) -> None:
+    """Waits until the page's send-only leg to the recorder is connected and carries audio.
+    Polled from here: Playwright's wait_for_function does not await a promise, so an async
+    predicate would count as true at once."""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(f"""async () => {{
         const r = (await {stats_js}).recorder;
         return !!r && r.connectionState === 'connected' && r.audioBytesSent > 2000;
-    }}""", polling=200)
+    }}"""):
+        assert time.monotonic() < deadline, "the leg to the recorder is not up"
+        time.sleep(0.2)
 
 
 def toned_pages(server, host_site, launch_browser, open_page, tmp_path):

@@ -80,6 +80,9 @@ export class RecorderLeg {
       const { pc } = this;
       if (this.closed || pc.signalingState === 'closed') return;
       if (kind === 'answer') {
+        // Not waiting for an answer (its offer not sent yet, or answered already): it answers
+        // the offer of a leg this one replaced, and the worker drops that connection.
+        if (!this.offerSent || pc.signalingState !== 'have-local-offer') return;
         await pc.setRemoteDescription(payload);
         await this.remoteCandidates.flush();
       } else if (kind === 'candidate') {
