@@ -13,6 +13,7 @@ from __future__ import annotations
 from callcenter.server.socketio.wire import (
     AgentStatus,
     CallRef,
+    Consult,
     Empty,
     Enqueue,
     Invite,
@@ -41,7 +42,8 @@ REQUEST_MODELS: dict[str, tuple[type[Request], ...]] = {
     "wrap_up": (WrapUp,), "supervisor_watch": (Empty,), "worker_hello": (WorkerHello,),
     "job_update": (JobUpdate,), "record_signal": (RecordSignal, WorkerSignal),
     "hold": (CallRef,), "unhold": (CallRef,), "transfer": (Transfer,),
-    "transfer_targets": (Empty,),
+    "transfer_targets": (Empty,), "consult": (Consult,), "consult_cancel": (CallRef,),
+    "consult_complete": (CallRef,), "conference": (CallRef,),
 }
 
 
