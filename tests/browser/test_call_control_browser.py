@@ -40,8 +40,11 @@ def config(origin: str) -> str:
     for agent_id, name in (("agent1", "Rita"), ("agent2", "Sam")):
         agents += ["[[apps.agents]]", f'id = "{agent_id}"', f'name = "{name}"',
                    f'password_hash = "{generate_password_hash(PASSWORD)}"', 'queues = ["q"]', ""]
+    supervisor = ["[[apps.supervisors]]", 'id = "sue"', 'name = "Sue"',
+                  f'password_hash = "{generate_password_hash(PASSWORD)}"', ""]
     return "\n".join([f'allowed_origins = ["{origin}"]', "", "[[apps.queues]]", 'name = "q"',
-                      "ring_timeout = 15", "wrap_up = 30", 'when_empty = "join"', "", *agents])
+                      "ring_timeout = 15", "wrap_up = 30", 'when_empty = "join"', "", *agents,
+                      *supervisor])
 
 
 def recording(rec_dir) -> str:
@@ -202,6 +205,20 @@ def test_hold_plays_music_and_a_transfer_brings_the_customer_to_the_agent_named(
     assert abs(peak_frequency(right[:half // 2], rate) - FIRST) <= 10
     assert abs(peak_frequency(right[-int(2.5 * rate):], rate) - SECOND) <= 10
     assert abs(peak_frequency(samples[:, 0], rate) - CUSTOMER) <= 10
+
+    # The supervisor opens the call: who talked with the customer, the hold and the transfer.
+    sv = open_page("sue", server.url + "/console").page
+    sv.fill("#agent-id", "sue")
+    sv.fill("#password", PASSWORD)
+    sv.click("#login")
+    row = f"#sv-recent-body tr[data-call-id='{call_id}']"
+    sv.click(f"{row} .r-open")
+    sv.wait_for_selector("#sv-segments li[data-kind='transfer']")
+    kinds = sv.eval_on_selector_all("#sv-segments li", "lis => lis.map(l => l.dataset.kind)")
+    assert kinds == ["talk", "hold", "transfer", "talk"], kinds
+    transfer = sv.text_content("#sv-segments li[data-kind='transfer']")
+    assert "Transfer by Rita to Sam" in transfer and "answered" in transfer, transfer
+    assert "asks about a refund" in transfer
 
 
 def test_a_consult_is_private_then_a_conference_lets_all_three_hear_each_other(
