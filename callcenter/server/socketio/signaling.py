@@ -36,6 +36,7 @@ from callcenter.domain.errors import Refused
 from callcenter.domain.events import CallEvent, EventName
 from callcenter.domain.store import Store, StoreUnavailable
 from callcenter.domain.timers import Timer, TimerKey, TimerKind, TimerQueue
+from callcenter.domain.usersig import looks_like_usersig, verify_usersig
 from callcenter.history.records import History
 from callcenter.hooks.host import PluginHost
 from callcenter.server.cluster import LocalRelay
@@ -185,15 +186,19 @@ class Signaling:
             raise Refused("AUTH_REQUIRED", "auth must be {appId, userID, userSig} strings")
         if auth["appId"] == SHARED:
             return self._shared_worker(auth)
-        app = self.config.app(auth["appId"])
+        app = self.config.app_for_login(auth["appId"])
         if app is None:
             raise Refused("UNKNOWN_APP", "no such app")
         if not valid_user_id(auth["userID"]):
             raise Refused("BAD_USER_ID", "user id must match [A-Za-z0-9_-], 1 to 32 chars")
-        claimed = app_of(auth["userSig"])
-        if claimed is not None and claimed != app.id:
-            raise Refused("AUTH_MISMATCH", "the credential is for another app")
-        identity = verify(auth["userSig"], app.id, app.secret)
+        if app.sdk_app_id is not None and looks_like_usersig(auth["userSig"]):
+            # A customer's Tencent UserSig (usersig.py), as trtc-calling-js pages log in.
+            identity = verify_usersig(auth["userSig"], app.id, app.sdk_app_id, app.secret)
+        else:
+            claimed = app_of(auth["userSig"])
+            if claimed is not None and claimed != app.id:
+                raise Refused("AUTH_MISMATCH", "the credential is for another app")
+            identity = verify(auth["userSig"], app.id, app.secret)
         if identity.user_id != auth["userID"]:
             raise Refused("AUTH_MISMATCH", "the credential is for another user")
         return identity
