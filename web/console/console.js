@@ -14,6 +14,7 @@ import { at } from '../ui/base.js';
 import { fetchJSON } from '../ui/json-api.js';
 import { noticeList } from '../ui/notices.js';
 import { QueueTiles } from '../ui/queue-tiles.js';
+import { SetupCheck } from '../ui/setup-check.js';
 import { clockTime, mmss, nowSeconds } from '../ui/time.js';
 
 const { EVENT, CALL_TYPE } = CallClient;
@@ -93,6 +94,22 @@ const queueTiles = new QueueTiles(el.queues, {
 const recordingCells = new RecordingCells(el.callsBody, {
   userSig: () => cc.userSig, log, shown: cc.recordings,
 });
+// The pre-call check before taking calls (../ui/setup-check.js), beside the status.
+const setupCheck = new SetupCheck({
+  list: $('setup-check-list'), summary: $('setup-check-summary'), preview: $('setup-check-preview'),
+  sound: $('setup-check-sound'),
+}, { client: () => cc.client, soundUrl: '../music/hold.wav' });
+async function runSetupCheck() {
+  if (!cc.client) return;
+  $('setup-check-panel').hidden = false;
+  const result = await setupCheck.run();
+  cc.setupCheck = result;
+  log('setup_check', result);
+}
+$('setup-check').addEventListener('click', runSetupCheck);
+$('setup-check-again').addEventListener('click', runSetupCheck);
+$('setup-check-close').addEventListener('click', () => { $('setup-check-panel').hidden = true; });
+
 const callTransfer = new CallTransfer({
   hold: $('hold'), holdTime: $('call-hold'), open: $('transfer-open'), panel: $('transfer-panel'),
   target: $('transfer-target'), note: $('transfer-note'), go: $('transfer-go'), cancel: $('transfer-cancel'),

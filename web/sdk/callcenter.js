@@ -129,6 +129,7 @@ import { MediaReconnect } from './parts/media-reconnect.js';
 import { MediaWatch } from './parts/media-watch.js';
 import { OnHold } from './parts/on-hold.js';
 import { PeerMesh } from './parts/peer-mesh.js';
+import { preCallCheck } from './parts/pre-call-check.js';
 import { RecorderLeg } from './parts/recorder-leg.js';
 import { SignalOutbox } from './parts/signal-outbox.js';
 import { Views } from './parts/views.js';
@@ -774,6 +775,17 @@ export class CallClient extends Emitter {
     if (outcome === 'completed') this._endCall('transferred', true);
     else await this._stopHold(this._userID, true);
     return { callId: call.callId, outcome, held: ack.held };
+  }
+
+  /**
+   * The pre-call check (pre-call-check.js): browser, microphone level, camera frames (shown in
+   * `preview`, a <video> or its id, meanwhile), speaker, the server's round trip, and STUN/TURN
+   * with the servers of this session (after login; before it they are skipped). Resolves
+   * {ok, checks: [{id, ok, detail, advice}]}; opens no device the call would keep.
+   */
+  async preCallCheck({ video = true, preview = null } = {}) {
+    const el = typeof preview === 'string' ? document.getElementById(preview) : preview;
+    return preCallCheck({ server: this.server, rtc: this._hello ? this._rtc : null, video, preview: el });
   }
 
   /** Agents: whom a call could be transferred to now ({agents: [{userID, name, state, queues}], queues}). */

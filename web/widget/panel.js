@@ -8,6 +8,7 @@ import { fetchJSON } from '../ui/json-api.js';
 import { messageFor } from './customer-messages.js';
 import { PANEL_HTML } from './panel-markup.js';
 import { panelStyle } from './panel-style.js';
+import { wireSetupCheck } from './setup-check-panel.js';
 
 // The SDK's CALL_TYPE, known before the SDK is loaded (it is loaded when the panel first opens).
 const AUDIO_CALL = 1;
@@ -266,6 +267,23 @@ export function mountWidget(cfg) {
 
   // ---------------------------------------------------------------- flow
 
+  /** A logged-in client, for the pre-call check before a call (start() goes on with it). */
+  async function signedIn() {
+    const CallClient = await loadSdk();
+    let { client } = widget;
+    if (!client) {
+      client = new CallClient({ server: ORIGIN, appId: cfg.appId });
+      widget.client = client;
+      wire(client);
+    }
+    if (!client.isLoggedIn) {
+      const { userID, userSig } = await credential(ui.name.value.trim().slice(0, 64));
+      session.userSig = userSig;
+      await client.login({ userID, userSig });
+    }
+    return client;
+  }
+
   async function start() {
     if (widget.state !== 'idle' && widget.state !== 'ended' && widget.state !== 'thanks') return;
     const name = ui.name.value.trim().slice(0, 64);
@@ -512,6 +530,10 @@ export function mountWidget(cfg) {
     ui.launcher.focus();
   });
   ui.form.addEventListener('submit', (ev) => { ev.preventDefault(); start(); });
+  wireSetupCheck($, {
+    signedIn, video: () => !ui.typeAudio.checked, soundUrl: `${ORIGIN}/music/hold.wav`,
+    onRun: (result) => { widget.setupCheck = result; log('setup_check', result); },
+  });
   ui.cancel.addEventListener('click', () => { cancel(); });
   ui.stars.addEventListener('click', (ev) => {
     const b = ev.target.closest('button[data-rating]');
