@@ -43,6 +43,7 @@ class EndReason(StrEnum):
     KICKED_OUT = "kicked_out"
     DISCONNECTED = "disconnected"
     LOGOUT = "logout"
+    UNREACHABLE = "unreachable"  # a callback whose customer could not be reached (callbacks.py)
 
 
 def new_call_id() -> str:
@@ -80,6 +81,9 @@ class Call:
     # An answered queue call whose customer waits for an agent again (a transfer): it goes on
     # with the customer alone, as a call not yet answered does.
     parked: bool = False
+    # A queue call whose customer asked to be called back (callbacks.py): it waits in line with
+    # nobody on it, and the customer is rung once an agent takes it.
+    callback: bool = False
 
     def users(self, state: Leg) -> list[str]:
         return [user for user, leg in self.legs.items() if leg is state]
@@ -103,6 +107,7 @@ class Call:
             "queue": self.queue,
             "silences": [s.to_state() for s in self.silences],
             "holds": [h.to_state() for h in self.holds], "parked": self.parked,
+            "callback": self.callback,
         }
 
     @classmethod
@@ -120,4 +125,5 @@ class Call:
             silences=[Silence.from_state(s) for s in state.get("silences") or ()],
             holds=[Hold.from_state(h) for h in state.get("holds") or ()],
             parked=bool(state.get("parked", False)),
+            callback=bool(state.get("callback", False)),
         )

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from callcenter.server.socketio.wire import (
     AgentStatus,
+    Callback,
     CallRef,
     Empty,
     Enqueue,
@@ -42,6 +43,7 @@ REQUEST_MODELS: dict[str, tuple[type[Request], ...]] = {
     "job_update": (JobUpdate,), "record_signal": (RecordSignal, WorkerSignal),
     "hold": (CallRef,), "unhold": (CallRef,), "transfer": (Transfer,),
     "transfer_targets": (Empty,),
+    "callback": (Callback,),
 }
 
 
