@@ -70,6 +70,17 @@ def record(server: Any, call_id: str, timeout: float = 5) -> dict[str, Any]:
         time.sleep(0.05)
 
 
+def events_of(server: Any, call_id: str, *expected: str, timeout: float = 5) -> list[str]:
+    """The names of the call's events in its record, once every one of `expected` is there."""
+    deadline = time.monotonic() + timeout
+    while True:
+        call = record(server, call_id)
+        names = [e["event"] for e in call.get("events", [])]
+        if all(name in names for name in expected) or time.monotonic() >= deadline:
+            return names
+        time.sleep(0.05)
+
+
 async def test_a_callback_keeps_its_place_and_its_offer_carries_the_contact(srv, desk):
     pia = await desk.agent("pa1", status="break")
     first, first_id, _ = await enqueue(desk, "place")
@@ -124,6 +135,12 @@ async def test_accepting_a_callback_rings_the_customer_and_the_call_goes_on_in_o
     listed = requests.get(f"{srv.url}/api/calls", params={"limit": 500}, timeout=5,
                           headers={"Authorization": f"Bearer {token}"}).json()["calls"]
     assert [c["callId"] for c in listed].count(call_id) == 1
+    names = events_of(srv, call_id, "callback.requested", "callback.offered",
+                      "callback.completed", "queue.completed")
+    order = [names.index(n) for n in ("queue.joined", "callback.requested", "callback.offered",
+                                      "queue.answered", "callback.completed", "queue.completed")]
+    assert order == sorted(order), names
+    assert "queue.abandoned" not in names
 
 
 async def test_a_customer_not_online_is_tried_again_then_the_call_ends_unreachable(srv, desk):
@@ -145,6 +162,9 @@ async def test_a_customer_not_online_is_tried_again_then_the_call_ends_unreachab
     assert [a["outcome"] for a in attempts] == ["offline", "offline"]
     assert attempts[1]["start"] - attempts[0]["end"] >= 0.9  # callback_retry_delay = 1
     assert call["callback"]["contact"] == CONTACT  # for the follow-up
+    names = events_of(srv, call_id, "callback.unreachable")
+    assert names.count("callback.offered") == 2 and "callback.unreachable" in names, names
+    assert "queue.abandoned" not in names and "queue.answered" not in names
     await no_offer([wa1], within=1.5, callId=call_id)
 
 

@@ -129,3 +129,14 @@ def test_a_bad_callback_request_is_refused_and_changes_nothing(case, code):
         world.center.request_callback(APP, customer, call_id, contact)
     assert refused.value.code == code
     assert qc.to_state() == before
+
+
+def test_a_webhook_endpoint_may_subscribe_to_the_callback_events():
+    from callcenter_plugins import webhook
+    from test_notification_plugins import config, endpoint
+
+    settings = webhook.parse_settings({"endpoints": [endpoint(events=["callback.*"])]}, config())
+    assert settings.endpoints[0].events == ["callback.*"]
+    named = webhook.parse_settings({"endpoints": [endpoint(events=["callback.unreachable"])]},
+                                   config())
+    assert named.endpoints[0].events == ["callback.unreachable"]
