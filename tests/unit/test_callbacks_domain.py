@@ -140,3 +140,16 @@ def test_a_webhook_endpoint_may_subscribe_to_the_callback_events():
     named = webhook.parse_settings({"endpoints": [endpoint(events=["callback.unreachable"])]},
                                    config())
     assert named.endpoints[0].events == ["callback.unreachable"]
+
+
+def test_a_callback_waiting_in_line_outlives_a_restart_snapshot():
+    from callcenter.domain.queue_call import QueuedCall
+
+    world = World(QUEUE, {"a1": {}})
+    world.run(world.center.set_status(APP, "a1", "break", None))
+    call_id = world.enqueue()
+    world.run(world.center.request_callback(APP, customer_of(world, call_id), call_id, CONTACT))
+    qc = world.center.calls[(APP, call_id)]
+    again = QueuedCall.from_state(qc.to_state())
+    assert again.callback == qc.callback and again.call.callback is True
+    assert again.record(world.clock.now)["callback"]["contact"] == CONTACT

@@ -497,6 +497,7 @@ export function mountWidget(cfg) {
         client.startLocalView({ videoViewDomID: ui.preview });
         ui.preview.hidden = session.callType !== VIDEO_CALL;
         setState('queued', { callId: call.callId, resumed: true });
+        callbacks.queueUpdate({ ...call, ringing: false }); // "Call me back" on this page too
       }
     } catch (err) {
       log('error', { code: (err && err.code) || null, message: err && err.message });
