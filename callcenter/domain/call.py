@@ -81,6 +81,9 @@ class Call:
     # An answered queue call whose customer waits for an agent again (a transfer): it goes on
     # with the customer alone, as a call not yet answered does.
     parked: bool = False
+    # The agent consulted now (a warm transfer's target): rung, then in the call with the agent
+    # who consults them, not yet with the customer, who is on hold meanwhile.
+    consult: str | None = None
     # A queue call whose customer asked to be called back (callbacks.py): it waits in line with
     # nobody on it, and the customer is rung once an agent takes it.
     callback: bool = False
@@ -107,6 +110,7 @@ class Call:
             "queue": self.queue,
             "silences": [s.to_state() for s in self.silences],
             "holds": [h.to_state() for h in self.holds], "parked": self.parked,
+            "consult": self.consult,
             "callback": self.callback,
         }
 
@@ -125,5 +129,6 @@ class Call:
             silences=[Silence.from_state(s) for s in state.get("silences") or ()],
             holds=[Hold.from_state(h) for h in state.get("holds") or ()],
             parked=bool(state.get("parked", False)),
+            consult=state.get("consult"),
             callback=bool(state.get("callback", False)),
         )

@@ -30,6 +30,9 @@ class EventName(StrEnum):
     RESUMED = "call.resumed"        # ... and took them off it
     TRANSFERRED = "call.transferred"  # an agent handed the customer to an agent or a queue
     TRANSFER_FAILED = "call.transfer_failed"  # the target did not take it; it went back
+    CONSULT_STARTED = "call.consult_started"  # the agent rings a colleague, the customer held
+    CONSULT_ENDED = "call.consult_ended"  # ... cancelled, completed (ATTENDEDTRANSFER), ...
+    CONFERENCE = "call.conference"  # the consult became a three-way call with the customer
     KICKED_OUT = "user.kicked_out"  # the same user logged in elsewhere
     # The contact center, after Asterisk's queue_log:
     QUEUE_JOINED = "queue.joined"              # ENTERQUEUE

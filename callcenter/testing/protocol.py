@@ -14,6 +14,7 @@ from callcenter.server.socketio.wire import (
     AgentStatus,
     Callback,
     CallRef,
+    Consult,
     Empty,
     Enqueue,
     Invite,
@@ -42,7 +43,8 @@ REQUEST_MODELS: dict[str, tuple[type[Request], ...]] = {
     "wrap_up": (WrapUp,), "supervisor_watch": (Empty,), "worker_hello": (WorkerHello,),
     "job_update": (JobUpdate,), "record_signal": (RecordSignal, WorkerSignal),
     "hold": (CallRef,), "unhold": (CallRef,), "transfer": (Transfer,),
-    "transfer_targets": (Empty,),
+    "transfer_targets": (Empty,), "consult": (Consult,), "consult_cancel": (CallRef,),
+    "consult_complete": (CallRef,), "conference": (CallRef,),
     "callback": (Callback,),
 }
 

@@ -40,6 +40,10 @@ PAYLOADS = {
     "transfer": {"callId": "no-such-call", "toQueue": "q"},
     "callback": {"callId": "no-such-call", "contact": {"email": "a@shop.example"}},
     "transfer_targets": {},
+    "consult": {"callId": "no-such-call", "toAgent": "ag"},
+    "consult_cancel": {"callId": "no-such-call"},
+    "consult_complete": {"callId": "no-such-call"},
+    "conference": {"callId": "no-such-call"},
     "logout": {},  # last: it closes the connection
 }
 

@@ -624,6 +624,25 @@ class Signaling:
         return self.deliver(session.app_id, self.center.transfer(
             session.app_id, session.user_id, req.callId, req.toAgent, req.toQueue, req.note))
 
+    def on_consult(self, session: Session, payload: Any) -> dict[str, Any]:
+        req = wire.parse(wire.Consult, payload)
+        return self.deliver(session.app_id, self.center.consult(
+            session.app_id, session.user_id, req.callId, req.toAgent, req.note))
+
+    def _end_consult(self, session: Session, payload: Any, how: str) -> dict[str, Any]:
+        req = wire.parse(wire.CallRef, payload)
+        return self.deliver(session.app_id, self.center.consult_end(
+            session.app_id, session.user_id, req.callId, how))
+
+    def on_consult_cancel(self, session: Session, payload: Any) -> dict[str, Any]:
+        return self._end_consult(session, payload, "cancelled")
+
+    def on_consult_complete(self, session: Session, payload: Any) -> dict[str, Any]:
+        return self._end_consult(session, payload, "completed")
+
+    def on_conference(self, session: Session, payload: Any) -> dict[str, Any]:
+        return self._end_consult(session, payload, "conference")
+
     def on_transfer_targets(self, session: Session, payload: Any) -> dict[str, Any]:
         wire.parse(wire.Empty, payload)
         return self.center.transfer_targets(session.app_id, session.user_id)

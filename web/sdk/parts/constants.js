@@ -47,6 +47,8 @@ export const EVENT = Object.freeze({
   // `userID` put the call on hold (`transfer`: or transferred it, naming the target), and back.
   CALL_HELD: 'CALL_HELD',
   CALL_RESUMED: 'CALL_RESUMED',
+  // A consult (warm transfer) is over: {callId, userID (the colleague), outcome}.
+  CONSULT_ENDED: 'CONSULT_ENDED',
 });
 
 export const CALL_TYPE = Object.freeze({ UNKNOWN: 0, AUDIO_CALL: 1, VIDEO_CALL: 2 });
