@@ -32,7 +32,7 @@ const el = {
   offerLanguage: $('offer-language'), offerVerified: $('offer-verified'), offerQueue: $('offer-queue'),
   offerType: $('offer-type'), offerWaited: $('offer-waited'), offerPosition: $('offer-position'),
   offerCountdown: $('offer-countdown'), accept: $('accept'), reject: $('reject'),
-  offerTransfer: $('offer-transfer'),
+  offerTransfer: $('offer-transfer'), offerCallback: $('offer-callback'),
   call: $('call'), callCustomer: $('call-customer'), callTimer: $('call-timer'),
   remoteView: $('remote-view'), audioOnly: $('call-audio-only'), callControls: $('call-controls'),
   callRecording: $('call-recording'), callStalled: $('call-media-stalled'),
@@ -239,6 +239,15 @@ function showOffer(offer) {
       ? `Your transfer was not taken; back to you.${transfer.note ? ` Note: ${transfer.note}` : ''}`
       : `Transferred by ${who}${transfer.note ? `: ${transfer.note}` : ''}`;
   }
+  // A callback: accepting rings the customer back; the contact is for a follow-up if it fails.
+  const { callback } = offer;
+  el.offerCallback.hidden = !callback;
+  if (callback) {
+    const k = callback.contact || {};
+    const tries = (callback.attempts || []).length;
+    el.offerCallback.textContent = `Callback requested — accept to call ${k.name || 'the customer'} back`
+      + `${tries ? ` (try ${tries + 1})` : ''}. ${[k.email, k.phone, k.note].filter(Boolean).join(' · ')}`;
+  }
   el.accept.disabled = false;
   el.reject.disabled = false;
   el.offer.hidden = false;
@@ -387,6 +396,15 @@ function endCall({ callId, reason, local }) {
   if (reason === 'consult_ended') {
     // A consult we were asked into is over: we never had the customer; nothing to wrap up.
     notice('info', 'The consult ended.');
+    cc.callCustomer = null;
+    refreshState();
+    return;
+  }
+  // A callback whose customer was not reached (docs/protocol.md, `callback`): it is tried again.
+  const missed = { offline: 'is not on the site', busy: 'is in another call', no_answer: 'did not answer', rejected: 'declined' }[reason];
+  if (missed && !local) {
+    // We never talked with the customer: nothing to wrap up.
+    notice('info', `The customer ${missed}; the callback will be tried again.`);
     cc.callCustomer = null;
     refreshState();
     return;

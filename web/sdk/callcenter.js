@@ -61,7 +61,11 @@
  *   Customer: `enqueue({queue, type, attributes})` opens the devices and joins a queue; the call is
  *   then like an outgoing call nobody has answered yet (state 'dialing', `hangup()` abandons it).
  *   When an agent accepts, USER_ACCEPT / USER_ENTER arrive and the agent sends the WebRTC offer.
- *   `rate({callId, rating})` after the call.
+ *   `rate({callId, rating})` after the call. `requestCallback({name, email, phone, note})` while
+ *   waiting (the queue's `callbackAfter`, in the enqueue ack and QUEUE_UPDATE, says from which
+ *   estimated wait it is offered): the call keeps its place in line without us on it (CALL_END,
+ *   reason 'callback', local); when an agent takes it we are rung as by an invitation: INVITED
+ *   with `callback: {agent: {userID, name}, queue}`, and `accept()` connects the queue call.
  *     QUEUE_UPDATE {callId, queue, position, estimatedWait, ringing} (also once for the enqueue
  *                  ack, then with `recorded`: the call will be recorded). estimatedWait is null
  *                  while no agent staffs the queue; ringing is true while an agent's phone rings
@@ -363,6 +367,7 @@ export class CallClient extends Emitter {
     if (view.queue) {
       Object.assign(call, {
         queue: view.queue, position: view.position, estimatedWait: view.estimatedWait, recorded: !!view.recorded,
+        callbackAfter: view.callbackAfter ?? null,
       });
     }
     this._call = call;
@@ -863,7 +868,7 @@ export class CallClient extends Emitter {
     this._call.ringing = ringing === true;
     this._emit(EVENT.QUEUE_UPDATE, {
       callId, queue: this._call.queue, position: this._call.position, estimatedWait: this._call.estimatedWait,
-      ringing: this._call.ringing,
+      ringing: this._call.ringing, callbackAfter: this._call.callbackAfter ?? null,
     });
   }
 
@@ -1041,15 +1046,31 @@ export class CallClient extends Emitter {
         callId: ack.callId, type, group: false, role: 'caller', state: 'dialing',
         invitees: [], entered: new Set(), queue: ack.queue || queue,
         position: ack.position, estimatedWait: ack.estimatedWait, recorded: !!ack.recorded,
+        callbackAfter: ack.callbackAfter ?? null,
       };
       const result = {
         callId: ack.callId, queue: this._call.queue, position: ack.position, estimatedWait: ack.estimatedWait,
-        recorded: !!ack.recorded,
+        recorded: !!ack.recorded, callbackAfter: ack.callbackAfter ?? null,
       };
       // Before the call events held meanwhile: a page learns its callId here first.
       this._emit(EVENT.QUEUE_UPDATE, { ...result });
       return result;
     });
+  }
+
+  /**
+   * Customer, while waiting in a queue: be called back instead (docs/protocol.md, `callback`).
+   * Resolves with the ack ({callId, queue, position, callback}); our side of the call ends here
+   * (CALL_END reason 'callback'), the devices close, and the call waits at its place for an agent.
+   */
+  async requestCallback({ name, email, phone, note } = {}) {
+    const call = this._call;
+    if (!call || !call.queue || call.state !== 'dialing') throw sdkError('NOT_WAITING', 'no call waiting in a queue');
+    const contact = Object.fromEntries(Object.entries({ name, email, phone, note })
+      .filter(([, value]) => value !== undefined && value !== null && value !== ''));
+    const ack = await this._request('callback', { callId: call.callId, contact });
+    if (this._call === call) this._endCall('callback', true);
+    return ack;
   }
 
   /** Customer: rates an ended call 1-5. Resolves with the ack. */
