@@ -499,6 +499,18 @@ class Switchboard:
             self._event(out, EventName.RESUMED, call, user, held=held)
             return out
 
+    def _handed_on(self, app_id: str, agent: str, call_id: str) -> tuple[Call, bool]:
+        """The queue call ``agent`` hands on (a transfer, a consult), and whether its customer
+        was on hold: that hold ends here, the wait for the target is a hold of its own."""
+        call = self.check_relay(app_id, agent, call_id)
+        if not call.queue:
+            raise Refused("NOT_QUEUE_CALL", "only a contact-center call can be transferred")
+        self._check_control(call, agent)
+        held = open_hold(call.holds)
+        if held is not None:
+            held.end = self.clock()
+        return call, held is not None
+
     @step
     def transfer_out(self, app_id: str, agent: str, call_id: str, music: str | None,
                      target: dict[str, Any]) -> Outcome:
@@ -506,14 +518,8 @@ class Switchboard:
         for the target (the contact center offers the call to it next). ``target`` is what the
         customer is told of it."""
         with self.store.transaction(f"{app_id}:{call_id}"):
-            call = self.check_relay(app_id, agent, call_id)
-            if not call.queue:
-                raise Refused("NOT_QUEUE_CALL", "only a contact-center call can be transferred")
-            self._check_control(call, agent)
+            call, _ = self._handed_on(app_id, agent, call_id)
             now = self.clock()
-            hold = open_hold(call.holds)
-            if hold is not None:  # the customer was on hold already: that hold ends here
-                hold.end = now
             self._set_leg(call, agent, Leg.LEFT)
             self._end_silences(call, agent, now)
             call.parked = True
@@ -534,19 +540,13 @@ class Switchboard:
         ``agent`` rings ``target`` (the contact center offers the call to them next) and talks
         with them alone once they answer."""
         with self.store.transaction(f"{app_id}:{call_id}"):
-            call = self.check_relay(app_id, agent, call_id)
-            if not call.queue:
-                raise Refused("NOT_QUEUE_CALL", "only a contact-center call can be transferred")
-            self._check_control(call, agent)
+            call, was_held = self._handed_on(app_id, agent, call_id)
             now = self.clock()
-            held = open_hold(call.holds)
-            if held is not None:  # an ordinary hold becomes the consult's
-                held.end = now
             call.holds.append(Hold(agent, now, kind=HoldKind.CONSULT))
             call.consult = target
             self._save(call)
             out = Outcome()
-            if held is None:
+            if not was_held:  # a customer on hold already hears the music
                 out.notify(call.sponsor, "call_held", {"callId": call_id, "userID": agent,
                                                        "music": music})
             self._event(out, EventName.CONSULT_STARTED, call, agent, to=target)

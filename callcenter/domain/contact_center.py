@@ -798,12 +798,7 @@ class ContactCenter:
         waits on hold, keeping their priority and join time, until the target answers: the
         agent ``to_agent`` (rung alone; if they refuse or let it ring, the call goes back per
         the queue's ``transfer_fallback``), or whoever the queue ``to_queue`` routes it to."""
-        agent = self.agent(app_id, user)
-        qc = self.calls.get((app_id, call_id))
-        if qc is None or user not in qc.talkers:
-            raise Refused("NOT_IN_CALL", "you are not talking with that call's customer")
-        if qc.consult is not None:
-            raise Refused("ALREADY_CONSULTING", "end the consult first")
+        agent, qc = self._talking(app_id, user, call_id)
         target = self._transfer_target(app_id, user, to_agent)
         queue_name = qc.queue if target is not None else self._queue(app_id, to_queue or "").name
         if not self.policies.may_transfer(app_id, agent, qc, to_agent, to_queue):
@@ -838,6 +833,16 @@ class ContactCenter:
         out.records.append(qc.record(now))
         out.reply = {"callId": call_id, "to": to_agent, "queue": queue_name}
         return out
+
+    def _talking(self, app_id: str, user: str, call_id: str) -> tuple[Agent, QueuedCall]:
+        """The agent ``user`` and the queue call they talk in, free to be handed on."""
+        agent = self.agent(app_id, user)
+        qc = self.calls.get((app_id, call_id))
+        if qc is None or user not in qc.talkers:
+            raise Refused("NOT_IN_CALL", "you are not talking with that call's customer")
+        if qc.consult is not None:
+            raise Refused("ALREADY_CONSULTING", "a consult is going on in this call: end it first")
+        return agent, qc
 
     def _transfer_target(self, app_id: str, user: str, to_agent: str | None) -> Agent | None:
         """The agent a call is transferred to, who must be free to take it now."""
@@ -901,12 +906,7 @@ class ContactCenter:
         """The agent puts the customer on hold and rings a colleague (``to_agent``) to talk
         with them alone; then ``consult_end``: cancel (back to the customer), complete (the
         colleague takes the customer: a warm transfer) or conference (all three)."""
-        agent = self.agent(app_id, user)
-        qc = self.calls.get((app_id, call_id))
-        if qc is None or user not in qc.talkers:
-            raise Refused("NOT_IN_CALL", "you are not talking with that call's customer")
-        if qc.consult is not None:
-            raise Refused("ALREADY_CONSULTING", "a consult is going on in this call")
+        agent, qc = self._talking(app_id, user, call_id)
         target = self._transfer_target(app_id, user, to_agent)
         assert target is not None
         if not self.policies.may_transfer(app_id, agent, qc, to_agent, None):
