@@ -100,6 +100,8 @@ class Cluster(LocalRelay):
         self.next_prune = 0.0
         # sid -> process, for connections of other processes (a connection never moves).
         self.nodes_of: dict[str, str] = {}
+        # The lock token of the step running now (None between steps): kept alive while it runs.
+        self.holding: str | None = None
 
     @staticmethod
     def node_name(base: str) -> str:
@@ -110,6 +112,8 @@ class Cluster(LocalRelay):
         self.shared.beat()
         self.socketio.start_background_task(self.shared.listen, self.on_message,
                                             self.socketio.sleep)
+        self.socketio.start_background_task(self.shared.keep, lambda: self.holding,
+                                            self.socketio.sleep)
         log.info("sharing live state as %s with every process on the store", self.node)
 
     # -- the steps' guard ------------------------------------------------------------------
@@ -119,6 +123,7 @@ class Cluster(LocalRelay):
         """Around every outermost step: the common lock, the latest state in, the changes out."""
         token = secrets.token_hex(8)
         version = self.shared.begin(token, self.socketio.sleep)
+        self.holding = token
         try:
             if self.version is None or version != self.version:
                 self.load()
@@ -134,6 +139,8 @@ class Cluster(LocalRelay):
                 self.shared.end(token, {})
             else:
                 self.version = self.shared.end(token, changes)
+            finally:
+                self.holding = None
 
     def load(self) -> None:
         """The entries other processes changed since this one's version (all of them when it

@@ -70,6 +70,14 @@ redis.call('DEL', KEYS[1])
 return version
 """
 
+# Keep the lock (KEYS[1]) ARGV[1]'s for ARGV[2] ms more, if it still is: 1, else 0.
+EXTEND = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then
+    return redis.call('PEXPIRE', KEYS[1], ARGV[2])
+end
+return 0
+"""
+
 # A process that stops beating for this long is taken to be dead: well above a tick (1 s) and a
 # long garbage-collection pause, well below the resume window (30 s) its clients wait in.
 BEAT_TTL = 4.0
@@ -92,6 +100,7 @@ class SharedState:
         self._version_key = f"{prefix}:shared:version"
         self._begin = self.redis.register_script(BEGIN)
         self._end = self.redis.register_script(END)
+        self._extend = self.redis.register_script(EXTEND)
         self._nodes_key = f"{prefix}:nodes"
         self._sids_key = f"{prefix}:sids"  # sid -> the process holding that connection
         self._prefix = prefix
@@ -124,6 +133,21 @@ class SharedState:
             # a few milliseconds, so the waits grow to that.
             sleep(wait)
             wait = min(wait * 2, 0.004)
+
+    def keep(self, holding: Callable[[], str | None], sleep: Callable[[float], Any]) -> None:
+        """Run for the process's life (a background task): every third of the timeout, extend
+        the lock the step running now holds (``holding()``: its token, None between steps). A
+        step that outlasts the timeout (a burst at saturation, a slow Redis) so keeps the lock
+        and its changes; only a process that stops running loses it, after the timeout."""
+        while True:
+            sleep(self.lock_timeout / 3)
+            token = holding()
+            if token is None:
+                continue
+            try:
+                self._extend(keys=[self._lock_key], args=[token, int(self.lock_timeout * 1000)])
+            except Exception:  # Redis is away: the step's end says so, the next beat tries
+                log.debug("could not extend the shared lock", exc_info=True)
 
     def end(self, token: str, changes: dict[str, str | None]) -> int | None:
         """Write the step's changed entries (None: delete), bump the version if there are any,

@@ -67,3 +67,37 @@ def test_processes_unbinding_one_session_one_unbinds_it(redis_server):
     RedisStore(redis_server.url, prefix=prefix).bind_session("a", "alice", "sid-shared")
     answers = race(redis_server.url, prefix, "unbind")
     assert sorted(answers.values()) == [False] * (RACERS - 1) + [True]
+
+
+def test_a_step_that_outlasts_the_lock_timeout_keeps_the_lock_and_its_changes(redis_server):
+    """SharedState.keep extends the lock of the step running now: a step three times as long
+    as the timeout still writes its changes, and another process waits for it meanwhile; a
+    process that stops keeping it (it died) loses it after the timeout."""
+    import threading
+    import time
+
+    from callcenter.store.shared_state import SharedState
+
+    prefix = f"t-{uuid.uuid4().hex[:8]}"
+    one = SharedState(RedisStore(redis_server.url, prefix=prefix), "one", lock_timeout=0.3)
+    two = SharedState(RedisStore(redis_server.url, prefix=prefix), "two", lock_timeout=0.3)
+    holding: list[str | None] = [None]
+    threading.Thread(target=one.keep, args=(lambda: holding[0], time.sleep), daemon=True).start()
+    one.begin("step-1", time.sleep)
+    holding[0] = "step-1"
+    time.sleep(0.9)  # three timeouts
+    waited = time.monotonic()
+    taken: list[int] = []
+    other = threading.Thread(target=lambda: taken.append(two.begin("step-2", time.sleep)))
+    other.start()
+    time.sleep(0.2)
+    assert not taken, "the lock is still the long step's"
+    assert one.end("step-1", {"agent:a:x": '{"state": "in_call"}'}) == 1
+    holding[0] = None
+    other.join(5)
+    assert taken == [1] and time.monotonic() - waited < 1.0
+    assert two.load(None)[1] == {"agent:a:x": '{"state": "in_call"}'}
+    # Nobody keeps step-2's lock: after the timeout it is gone, and its late end writes nothing.
+    time.sleep(0.5)
+    assert two.end("step-2", {"agent:a:x": None}) is None
+    assert one.load(None)[1] == {"agent:a:x": '{"state": "in_call"}'}
