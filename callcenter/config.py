@@ -226,6 +226,10 @@ class App(_Strict):
     break_reasons: list[Reason] = DEFAULT_BREAK_REASONS
     # What customers hear on hold, unless their queue says otherwise.
     hold_music: MusicUrl = DEFAULT_HOLD_MUSIC
+    # Whether the agent's console shows that a supervisor listens, whispers or barges in. Off
+    # only where local law allows monitoring unannounced: the agent's SDK is told regardless
+    # (it carries the media), and every session is in the event log.
+    monitoring_shown: bool = True
 
     @model_validator(mode="after")
     def _references(self) -> App:

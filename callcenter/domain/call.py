@@ -12,6 +12,7 @@ from enum import IntEnum, StrEnum
 from typing import Any
 
 from callcenter.domain.hold import Hold
+from callcenter.domain.monitor import Monitor
 from callcenter.domain.silence import Silence
 
 
@@ -80,6 +81,8 @@ class Call:
     # An answered queue call whose customer waits for an agent again (a transfer): it goes on
     # with the customer alone, as a call not yet answered does.
     parked: bool = False
+    # Supervisors' monitoring sessions (monitor.py): listen, whisper, barge.
+    monitors: list[Monitor] = field(default_factory=list)
 
     def users(self, state: Leg) -> list[str]:
         return [user for user, leg in self.legs.items() if leg is state]
@@ -103,6 +106,7 @@ class Call:
             "queue": self.queue,
             "silences": [s.to_state() for s in self.silences],
             "holds": [h.to_state() for h in self.holds], "parked": self.parked,
+            "monitors": [m.to_state() for m in self.monitors],
         }
 
     @classmethod
@@ -120,4 +124,5 @@ class Call:
             silences=[Silence.from_state(s) for s in state.get("silences") or ()],
             holds=[Hold.from_state(h) for h in state.get("holds") or ()],
             parked=bool(state.get("parked", False)),
+            monitors=[Monitor.from_state(m) for m in state.get("monitors") or ()],
         )

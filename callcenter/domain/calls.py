@@ -32,6 +32,7 @@ from callcenter.domain.credentials import USER_ID
 from callcenter.domain.errors import Refused
 from callcenter.domain.events import CallEvent, EventName
 from callcenter.domain.hold import Hold, HoldKind, open_hold
+from callcenter.domain.monitor import MonitorEnd, end_monitors
 from callcenter.domain.silence import Silence, compact, open_silence, silent_seconds
 from callcenter.domain.timers import Timer, TimerKey, TimerKind, timer_key
 
@@ -488,15 +489,16 @@ class Switchboard:
                 raise Refused("NOT_QUEUE_CALL", "only a contact-center call can be transferred")
             self._check_control(call, agent)
             now = self.clock()
+            out = Outcome()
             hold = open_hold(call.holds)
             if hold is not None:  # the customer was on hold already: that hold ends here
                 hold.end = now
             self._set_leg(call, agent, Leg.LEFT)
             self._end_silences(call, agent, now)
+            end_monitors(call, now, MonitorEnd.TRANSFERRED, out)  # its agent is gone
             call.parked = True
             call.holds.append(Hold(agent, now, kind=HoldKind.TRANSFER))
             self._save(call)
-            out = Outcome()
             out.notify(call.sponsor, "user_leave",
                        {"callId": call_id, "userID": agent, "reason": "transferred"})
             out.notify(call.sponsor, "call_held", {"callId": call_id, "userID": agent,
@@ -554,6 +556,7 @@ class Switchboard:
         hold = open_hold(call.holds)
         if hold is not None:
             hold.end = call.ended_at
+        end_monitors(call, call.ended_at, MonitorEnd.CALL_ENDED, out)
         talk = call.ended_at - call.answered_at if call.answered_at is not None else 0.0
         # A silence still going on when the call ends counts up to the end.
         silent = silent_seconds(call.silences, call.answered_at, call.ended_at)

@@ -30,6 +30,10 @@ class EventName(StrEnum):
     RESUMED = "call.resumed"        # ... and took them off it
     TRANSFERRED = "call.transferred"  # an agent handed the customer to an agent or a queue
     TRANSFER_FAILED = "call.transfer_failed"  # the target did not take it; it went back
+    # Supervisor monitoring (after Asterisk's ChanSpy): listen, whisper or barge.
+    MONITOR_STARTED = "monitor.started"  # a supervisor began monitoring the call
+    MONITOR_CHANGED = "monitor.changed"  # ... switched between listen, whisper and barge
+    MONITOR_ENDED = "monitor.ended"      # ... stopped, or the call ended or was transferred
     KICKED_OUT = "user.kicked_out"  # the same user logged in elsewhere
     # The contact center, after Asterisk's queue_log:
     QUEUE_JOINED = "queue.joined"              # ENTERQUEUE

@@ -230,13 +230,15 @@ class QueuedCall:
     def segments(self) -> list[dict[str, Any]]:
         """The answered call's timeline, by start time: who talked with the customer
         (``talk``), each hold (``hold``), and each blind transfer from its request to its
-        outcome (``transfer``: the customer waited, on hold, for its target)."""
+        outcome (``transfer``: the customer waited, on hold, for its target), and each
+        supervisor's monitoring (``monitor``: its first mode, then each change)."""
         out: list[dict[str, Any]] = [{"kind": "talk", **t} for t in self.talks]
         out += [h.as_dict() for h in self.call.holds if h.kind is HoldKind.HOLD]
         out += [{"kind": "transfer", "by": t["from"], "to": t["to"], "queue": t["queue"],
                  "note": t["note"], "start": t["at"], "end": t["end"], "outcome": t["outcome"],
                  "answeredBy": t["answeredBy"], "returned": t["returned"]}
                 for t in self.transfers]
+        out += [m.as_segment() for m in self.call.monitors]
         return sorted(out, key=lambda s: s["start"])
 
     def tried(self) -> set[str]:

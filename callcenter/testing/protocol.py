@@ -19,6 +19,7 @@ from callcenter.server.socketio.wire import (
     JobUpdate,
     MediaFlow,
     MediaState,
+    Monitor,
     Rate,
     RecordSignal,
     Request,
@@ -41,7 +42,7 @@ REQUEST_MODELS: dict[str, tuple[type[Request], ...]] = {
     "wrap_up": (WrapUp,), "supervisor_watch": (Empty,), "worker_hello": (WorkerHello,),
     "job_update": (JobUpdate,), "record_signal": (RecordSignal, WorkerSignal),
     "hold": (CallRef,), "unhold": (CallRef,), "transfer": (Transfer,),
-    "transfer_targets": (Empty,),
+    "transfer_targets": (Empty,), "monitor": (Monitor,), "monitor_stop": (CallRef,),
 }
 
 

@@ -39,6 +39,8 @@ PAYLOADS = {
     "unhold": {"callId": "no-such-call"},
     "transfer": {"callId": "no-such-call", "toQueue": "q"},
     "transfer_targets": {},
+    "monitor": {"callId": "no-such-call", "mode": "listen"},
+    "monitor_stop": {"callId": "no-such-call"},
     "logout": {},  # last: it closes the connection
 }
 

@@ -34,6 +34,7 @@ from callcenter.domain.credentials import (
 )
 from callcenter.domain.errors import Refused
 from callcenter.domain.events import CallEvent, EventName
+from callcenter.domain.monitoring import Monitoring
 from callcenter.domain.store import Store, StoreUnavailable
 from callcenter.domain.timers import Timer, TimerKey, TimerKind, TimerQueue
 from callcenter.history.records import History
@@ -103,6 +104,7 @@ class Signaling:
         self.store = store
         self.switchboard = switchboard
         self.center = center
+        self.monitoring = Monitoring(center)
         self.plugins = plugins
         self.clock = switchboard.clock
         # How events reach connections: this process's own, or (callcenter.server.cluster)
@@ -332,7 +334,7 @@ class Signaling:
         try:
             with self.clock.step():
                 if session.identity.role is Role.SUPERVISOR:
-                    self.center.unwatch(session.app_id, session.user_id)
+                    self.supervisor_gone(session.app_id, session.user_id)
                 self.session_dropped(session)
         except StoreUnavailable:
             # Its session and call are in the store, which cannot be told now: it is told when
@@ -372,8 +374,14 @@ class Signaling:
                 return  # suspended already (the process saw it go before it stopped)
             if self.store.session_of(identity.app_id, identity.user_id) == sid:
                 if identity.role is Role.SUPERVISOR:
-                    self.center.unwatch(identity.app_id, identity.user_id)
+                    self.supervisor_gone(identity.app_id, identity.user_id)
                 self.session_dropped(Session(sid, identity))
+
+    def supervisor_gone(self, app_id: str, user_id: str) -> None:
+        """A supervisor's connection is gone: no more live view, and what they monitor ends
+        (their media went with the page; a resumed session starts monitoring again)."""
+        self.center.unwatch(app_id, user_id)
+        self.deliver(app_id, self.monitoring.supervisor_gone(app_id, user_id))
 
     def suspend(self, session: Session) -> bool:
         """The session's connection is gone: it waits for a resume, if resuming is on."""
@@ -543,7 +551,8 @@ class Signaling:
 
     def on_signal(self, session: Session, payload: Any) -> dict[str, Any]:
         req = wire.parse(wire.Signal, payload)
-        self.switchboard.check_relay(session.app_id, session.user_id, req.callId, req.to)
+        # Between the call's participants, or a monitoring supervisor and the agent (monitoring).
+        self.monitoring.check_relay(session.app_id, session.user_id, req.callId, req.to)
         relayed = {"callId": req.callId, "from": session.user_id, "kind": req.kind,
                    "payload": req.payload}
         if req.id is not None:
@@ -571,7 +580,8 @@ class Signaling:
     def on_logout(self, session: Session, payload: Any) -> dict[str, Any]:
         wire.parse(wire.Empty, payload)
         self.sessions.pop(session.sid, None)
-        self.center.unwatch(session.app_id, session.user_id)
+        if session.identity.role is Role.SUPERVISOR:
+            self.supervisor_gone(session.app_id, session.user_id)
         self.store.unbind_session(session.app_id, session.user_id, session.sid)
         self.resumption.close(session.app_id, session.user_id)
         self.deliver(session.app_id, self.center.session_ended(
@@ -626,6 +636,16 @@ class Signaling:
     def on_supervisor_watch(self, session: Session, payload: Any) -> dict[str, Any]:
         wire.parse(wire.Empty, payload)
         return self.center.watch(session.app_id, session.user_id)
+
+    def on_monitor(self, session: Session, payload: Any) -> dict[str, Any]:
+        req = wire.parse(wire.Monitor, payload)
+        return self.deliver(session.app_id, self.monitoring.monitor(
+            session.app_id, session.user_id, req.callId, req.mode))
+
+    def on_monitor_stop(self, session: Session, payload: Any) -> dict[str, Any]:
+        req = wire.parse(wire.CallRef, payload)
+        return self.deliver(session.app_id, self.monitoring.stop(
+            session.app_id, session.user_id, req.callId))
 
     # -- media workers and recording --------------------------------------------------------
 
