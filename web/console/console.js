@@ -5,6 +5,7 @@ import CallClient from '../sdk/callcenter.js';
 import { SupervisorView } from './supervisor.js';
 import { AdminView } from './admin.js';
 import { CallTransfer } from './call-transfer.js';
+import { MonitorNotice } from './monitor-controls.js';
 import { RecordingCells } from './recording-cells.js';
 import { RingTone } from './ring-tone.js';
 import { addCell } from './table-cell.js';
@@ -97,6 +98,7 @@ const callTransfer = new CallTransfer({
   hold: $('hold'), holdTime: $('call-hold'), open: $('transfer-open'), panel: $('transfer-panel'),
   target: $('transfer-target'), note: $('transfer-note'), go: $('transfer-go'), cancel: $('transfer-cancel'),
 }, { client: () => cc.client, callId: () => cc.callId, notice: (kind, text) => notice(kind, text), log: (n, d) => log(n, d) });
+const monitorNotice = new MonitorNotice($('call-monitor'), { callId: () => cc.callId });
 const callView = new CallView(
   { timer: el.callTimer, controls: el.callControls, remote: el.remoteView, audioOnly: el.audioOnly },
   { client: () => cc.client, onError: (err) => notice('error', `Camera: ${errorText(err)}`) },
@@ -358,6 +360,7 @@ function endCall({ callId, reason, local }) {
   el.callRecording.hidden = true;
   callView.ended();
   callTransfer.held(false);
+  monitorNotice.hide();
   const customer = cc.callCustomer;
   if (customer && customer.userID) cc.client.stopRemoteView({ userID: customer.userID });
   cc.callId = null;
@@ -494,6 +497,7 @@ function wire(c) {
     if (cc.offer && cc.offer.callId === callId) hideOffer();
   });
   c.on(EVENT.CALL_END, endCall);
+  monitorNotice.attach(c);
   c.on(EVENT.CALL_HELD, ({ callId }) => { if (callId === cc.callId) callTransfer.held(true); });
   c.on(EVENT.CALL_RESUMED, ({ callId }) => { if (callId === cc.callId) callTransfer.held(false); });
   // A dropped connection that may come back (docs/protocol.md, Resume): ours, or the customer's.

@@ -1,0 +1,143 @@
+"""Supervisor monitoring with real browsers, checked by ear (hearing.py): each person's Chromium
+plays a tone of its own as the microphone — the customer 440 Hz (the widget), the agent 880 Hz and
+the supervisor 1320 Hz (both on /console) — and what each page plays is analysed.
+
+From the supervisor view's "Calls now": in listen the supervisor hears the customer and the agent
+and neither of them hears the supervisor; in whisper the agent hears the supervisor and the
+customer does not; in barge both do; after Stop nobody does. The agent's console says who
+monitors and how. The customer's page never has a connection with the supervisor (its SDK's
+peers), and the record, through the REST API, has the monitoring with its changes of mode.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import requests
+from hearing import HEARD_DB, UNHEARD_DB, heard, listen
+from test_call_control_browser import sign_in
+from test_recording_browser import PASSWORD, tone_wav
+from werkzeug.security import generate_password_hash
+
+pytestmark = pytest.mark.browser
+
+CUSTOMER, AGENT, SUPERVISOR = 440, 880, 1320
+TONES = [CUSTOMER, AGENT, SUPERVISOR]
+WIDGET = "window.callcenterWidget"
+
+
+def config(origin: str) -> str:
+    return "\n".join([
+        f'allowed_origins = ["{origin}"]', "",
+        "[[apps.queues]]", 'name = "q"', "ring_timeout = 15", "wrap_up = 30",
+        'when_empty = "join"', "",
+        "[[apps.agents]]", 'id = "agent1"', 'name = "Rita"',
+        f'password_hash = "{generate_password_hash(PASSWORD)}"', 'queues = ["q"]', "",
+        "[[apps.supervisors]]", 'id = "sue"', 'name = "Sue"',
+        f'password_hash = "{generate_password_hash(PASSWORD)}"', ""])
+
+
+def hears(page, tones: list[float], *, not_: list[float]) -> dict[float, float]:
+    """Wait (up to 8 s) until `page` hears every one of `tones` and none of `not_`."""
+    deadline = time.monotonic() + 8
+    while True:
+        levels = heard(page, TONES)
+        if min(levels[t] for t in tones) >= HEARD_DB and \
+                max((levels[o] for o in not_), default=0) <= UNHEARD_DB:
+            return levels
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"does not hear {tones} without {not_}: {levels}")
+
+
+def customer_peers(customer) -> list[str]:
+    """Whom the customer's SDK has a peer connection with."""
+    return customer.evaluate(f"() => [...{WIDGET}.client._mesh.peers.keys()]")
+
+
+def test_a_supervisor_listens_whispers_and_barges_in_and_the_customer_never_connects_to_them(
+        server_factory, host_site, launch_browser, open_page, tmp_path):
+    server = server_factory("", demo_extra=config(host_site.origin))
+    browsers = {tone: launch_browser(fake_audio=tone_wav(tmp_path / f"{tone}.wav", tone))
+                for tone in TONES}
+    agent = sign_in(open_page, browsers[AGENT], server, "agent1", "available")
+    sv = open_page("sue", server.url + "/console", in_browser=browsers[SUPERVISOR]).page
+    sv.fill("#agent-id", "sue")
+    sv.fill("#password", PASSWORD)
+    sv.click("#login")
+    sv.wait_for_selector("#supervisor", state="visible")
+    listen(sv)
+    customer = open_page("customer", host_site.page_url(server.url, queue="q"),
+                         in_browser=browsers[CUSTOMER]).page
+    customer.wait_for_function(f"() => !!{WIDGET}")
+    listen(customer)
+    customer.click("#cc-launcher")
+    customer.check("#cc-type-audio")
+    customer.fill("#cc-name", "Monitored Customer")
+    customer.click("#cc-start")
+    agent.wait_for_selector("#offer", state="visible")
+    call_id = customer.evaluate(f"() => {WIDGET}.callId")
+    agent.click("#accept")
+    customer.wait_for_function(f"() => {WIDGET}.state === 'connected'")
+    hears(customer, [AGENT], not_=[SUPERVISOR])
+    hears(agent, [CUSTOMER], not_=[SUPERVISOR])
+
+    row = f"#sv-calls-body tr[data-call-id='{call_id}']"
+    sv.wait_for_selector(f"{row}[data-state='in_call'] button.m-listen")
+    assert sv.is_disabled(f"{row} button.m-stop")
+
+    # Listen: the supervisor hears both sides; nobody hears the supervisor.
+    sv.click(f"{row} button.m-listen")
+    sv.wait_for_selector(f"{row}[data-monitoring='listen']")
+    assert sv.get_attribute(f"{row} button.m-listen", "aria-pressed") == "true"
+    agent.wait_for_selector("#call-monitor", state="visible")
+    assert agent.text_content("#call-monitor") == "Sue is listening"
+    hears(sv, [CUSTOMER, AGENT], not_=[])
+    hears(agent, [CUSTOMER], not_=[SUPERVISOR])
+    hears(customer, [AGENT], not_=[SUPERVISOR])
+    assert customer_peers(customer) == ["agent1"]
+    sv.wait_for_selector(f"{row} .l-monitor button.m-whisper")
+
+    # Whisper: the agent hears the supervisor, the customer does not.
+    sv.click(f"{row} button.m-whisper")
+    sv.wait_for_selector(f"{row}[data-monitoring='whisper']")
+    agent.wait_for_selector("#call-monitor[data-mode='whisper']")
+    assert agent.text_content("#call-monitor").startswith("Sue is whispering to you")
+    hears(agent, [CUSTOMER, SUPERVISOR], not_=[])
+    hears(customer, [AGENT], not_=[SUPERVISOR])
+    hears(sv, [CUSTOMER, AGENT], not_=[])
+
+    # Barge: both hear the supervisor (the customer through the agent's mix).
+    sv.click(f"{row} button.m-barge")
+    sv.wait_for_selector(f"{row}[data-monitoring='barge']")
+    agent.wait_for_selector("#call-monitor[data-mode='barge']")
+    hears(customer, [AGENT, SUPERVISOR], not_=[])
+    hears(agent, [CUSTOMER, SUPERVISOR], not_=[])
+    assert customer_peers(customer) == ["agent1"]
+
+    # Stop: nobody hears the supervisor; the customer hears the agent alone again.
+    sv.click(f"{row} button.m-stop")
+    sv.wait_for_selector(f"{row}[data-monitoring='']")
+    agent.wait_for_selector("#call-monitor", state="hidden")
+    hears(customer, [AGENT], not_=[SUPERVISOR])
+    hears(agent, [CUSTOMER], not_=[SUPERVISOR])
+    assert customer_peers(customer) == ["agent1"]
+    # The customer's SDK was never told of it.
+    names = customer.evaluate(f"() => {WIDGET}.client._monitor")
+    assert names is None
+    customer.click("#cc-hangup")
+    customer.wait_for_function(f"() => {WIDGET}.state === 'rating'")
+
+    token = server.token("sue", role="supervisor")
+    deadline = time.monotonic() + 10
+    while True:
+        call = requests.get(f"{server.url}/api/calls/{call_id}", timeout=5,
+                            headers={"Authorization": f"Bearer {token}"}).json()["call"]
+        if call["endedAt"] is not None:
+            break
+        assert time.monotonic() < deadline, call
+        time.sleep(0.2)
+    monitors = [s for s in call["segments"] if s["kind"] == "monitor"]
+    assert [(s["by"], s["agent"], s["mode"], s["reason"]) for s in monitors] == \
+        [("sue", "agent1", "listen", "stopped")], call["segments"]
+    assert [c["mode"] for c in monitors[0]["changes"]] == ["whisper", "barge"]
