@@ -234,9 +234,15 @@ async def test_monitoring_ends_when_the_supervisor_disconnects(srv, desk):
     await sal.close()
     ended = await agent1.next_event("monitor_ended", callId=call_id)
     assert ended["reason"] == "supervisor_gone"
-    # Another supervisor may monitor it now.
+    # They may monitor it again once back; logging in elsewhere ends it too (the old page
+    # carried its media).
     sal_again = await supervisor(desk, "sal")
     assert (await monitor(sal_again, call_id, "listen"))["ok"]
+    await agent1.next_event("monitor_started", callId=call_id)
+    elsewhere = await supervisor(desk, "sal")
+    ended = await agent1.next_event("monitor_ended", callId=call_id)
+    assert ended["reason"] == "supervisor_gone"
+    assert (await monitor(elsewhere, call_id, "whisper"))["ok"]
     await customer.hangup(call_id)
 
 

@@ -281,6 +281,8 @@ class Signaling:
         # Its disconnect, when it comes (here, or on the process that holds it), finds nothing
         # to do: the session is not bound to it any more.
         old = self.sessions.pop(old_sid, None) or Session(old_sid, identity)
+        if identity.role is Role.SUPERVISOR:  # the old page's monitoring media is gone with it
+            self.supervisor_gone(identity.app_id, identity.user_id)
         self.suspend(old)
         self.close_later(old_sid)
 
@@ -301,6 +303,8 @@ class Signaling:
         """The user logged in again: end the old connection's call, tell it, close it."""
         self.sessions.pop(old_sid, None)  # its requests are refused from now on
         self.relay.emit("kicked_out", {"reason": "login_elsewhere"}, to=old_sid)
+        if new.identity.role is Role.SUPERVISOR:  # what the old page monitored ends with it
+            self.supervisor_gone(new.app_id, new.user_id)
         call_id = self.store.line_of(new.app_id, new.user_id)
         self.deliver(new.app_id, self.center.session_ended(
             new.app_id, new.user_id, EndReason.KICKED_OUT, replaced=True))
