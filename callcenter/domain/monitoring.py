@@ -112,6 +112,14 @@ class Monitoring:
             self._save(call)
         return out
 
+    def of_agent(self, app_id: str, call_id: str, agent: str) -> dict[str, Any] | None:
+        """The session monitoring ``agent`` in ``call_id``, as the agent is told of it: for a
+        reloaded agent page, which offers the supervisor its media again."""
+        call = self.store.get_call(app_id, call_id)
+        monitor = next((m for m in open_monitors(call.monitors) if m.agent == agent), None) \
+            if call is not None else None
+        return None if monitor is None else monitor.notice(call_id)
+
     # -- media between the supervisor and the agent ------------------------------------------------
 
     def check_relay(self, app_id: str, user: str, call_id: str, to: str | None) -> Call:

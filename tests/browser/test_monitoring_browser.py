@@ -15,7 +15,7 @@ import time
 
 import pytest
 import requests
-from hearing import HEARD_DB, UNHEARD_DB, heard, listen
+from hearing import HEARD_DB, NOTE_PLAYED, UNHEARD_DB, heard, listen
 from test_call_control_browser import sign_in
 from test_recording_browser import PASSWORD, tone_wav
 from werkzeug.security import generate_password_hash
@@ -55,9 +55,11 @@ def customer_peers(customer) -> list[str]:
     return customer.evaluate(f"() => [...{WIDGET}.client._mesh.peers.keys()]")
 
 
-def test_a_supervisor_listens_whispers_and_barges_in_and_the_customer_never_connects_to_them(
-        server_factory, host_site, launch_browser, open_page, tmp_path):
-    server = server_factory("", demo_extra=config(host_site.origin))
+def answered_call(server_factory, host_site, launch_browser, open_page, tmp_path,
+                  signaling: str = "resume_window = 0"):
+    """The agent (Rita) talking with the widget's customer, the supervisor (Sue) in the
+    supervisor view: (server, agent, supervisor, customer, call id, the call's row there)."""
+    server = server_factory("", demo_extra=config(host_site.origin), signaling=signaling)
     browsers = {tone: launch_browser(fake_audio=tone_wav(tmp_path / f"{tone}.wav", tone))
                 for tone in TONES}
     agent = sign_in(open_page, browsers[AGENT], server, "agent1", "available")
@@ -81,9 +83,15 @@ def test_a_supervisor_listens_whispers_and_barges_in_and_the_customer_never_conn
     customer.wait_for_function(f"() => {WIDGET}.state === 'connected'")
     hears(customer, [AGENT], not_=[SUPERVISOR])
     hears(agent, [CUSTOMER], not_=[SUPERVISOR])
-
     row = f"#sv-calls-body tr[data-call-id='{call_id}']"
     sv.wait_for_selector(f"{row}[data-state='in_call'] button.m-listen")
+    return server, agent, sv, customer, call_id, row
+
+
+def test_a_supervisor_listens_whispers_and_barges_in_and_the_customer_never_connects_to_them(
+        server_factory, host_site, launch_browser, open_page, tmp_path):
+    server, agent, sv, customer, call_id, row = answered_call(
+        server_factory, host_site, launch_browser, open_page, tmp_path)
     assert sv.is_disabled(f"{row} button.m-stop")
 
     # Listen: the supervisor hears both sides; nobody hears the supervisor.
@@ -141,3 +149,32 @@ def test_a_supervisor_listens_whispers_and_barges_in_and_the_customer_never_conn
     assert [(s["by"], s["agent"], s["mode"], s["reason"]) for s in monitors] == \
         [("sue", "agent1", "listen", "stopped")], call["segments"]
     assert [c["mode"] for c in monitors[0]["changes"]] == ["whisper", "barge"]
+
+
+def test_an_agent_who_reloads_mid_monitoring_offers_the_supervisor_the_call_again(
+        server_factory, host_site, launch_browser, open_page, tmp_path):
+    _, agent, sv, customer, call_id, row = answered_call(
+        server_factory, host_site, launch_browser, open_page, tmp_path,
+        signaling="resume_window = 15")
+    sv.click(f"{row} button.m-listen")
+    agent.wait_for_selector("#call-monitor", state="visible")
+    hears(sv, [CUSTOMER, AGENT], not_=[])
+
+    # The console asks before leaving a call; the agent confirms, and the page reloads. The
+    # new page plays the supervisor from an Audio in no document, perhaps before the test
+    # could listen: the hearing starts with the page.
+    agent.add_init_script(NOTE_PLAYED)
+    agent.once("dialog", lambda dialog: dialog.accept())
+    agent.reload()
+    agent.wait_for_selector("#call", state="visible")
+    agent.wait_for_selector("#call-monitor", state="visible")
+    assert agent.text_content("#call-monitor") == "Sue is listening"
+    hears(sv, [CUSTOMER, AGENT], not_=[])
+    hears(agent, [CUSTOMER], not_=[SUPERVISOR])
+
+    sv.wait_for_selector(f"{row} .l-monitor button.m-whisper")
+    sv.click(f"{row} button.m-whisper")
+    agent.wait_for_selector("#call-monitor[data-mode='whisper']")
+    hears(agent, [CUSTOMER, SUPERVISOR], not_=[])
+    hears(customer, [AGENT], not_=[SUPERVISOR])
+    assert customer_peers(customer) == ["agent1"]

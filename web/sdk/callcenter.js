@@ -399,6 +399,8 @@ export class CallClient extends Emitter {
       }
       if (view.recording) this._on_record_start({ callId: call.callId, ...view.recording });
       if (view.hold) await this._startHold({ callId: call.callId, ...view.hold });
+      // A supervisor monitors the call: the new page offers them its media again.
+      if (view.monitor) this._on_monitor_started({ ...view.monitor, callId: call.callId }, { rejoin: true });
     })().finally(() => this._release());
   }
 
@@ -829,6 +831,19 @@ export class CallClient extends Emitter {
     if (!link || link.callId !== callId) return false;
     if (link instanceof SupervisorMonitorLink) {
       link.peer = link.peer || from;
+      // The agent's page reloaded: its new connection replaces the one its old page had.
+      if (kind === 'offer' && payload && payload.rejoin === true && link.answered) {
+        const fresh = new SupervisorMonitorLink({
+          callId, agent: link.peer, rtcConfig: this._rtc,
+          sendSignal: (to, k, p) => this._monitorSend(callId, to, k, p),
+        });
+        fresh.session = link.session;
+        fresh.mode = link.mode;
+        this._monitor = fresh;
+        link.close();
+        fresh.signal(kind, payload);
+        return true;
+      }
     } else if (from !== link.peer) {
       return false; // the customer's, for the mesh
     }
@@ -837,7 +852,7 @@ export class CallClient extends Emitter {
   }
 
   /** Agent: a supervisor monitors our call; our SDK offers them both sides. */
-  _on_monitor_started(data) {
+  _on_monitor_started(data, { rejoin = false } = {}) {
     if (!this._isCurrent(data.callId) || !data.supervisor) return;
     this._closeMonitor(null, false);
     const customer = () => [...this._mesh.peers.values()].find((p) => p.userID !== data.supervisor.userID);
@@ -852,7 +867,7 @@ export class CallClient extends Emitter {
     });
     link.session = this._session(data);
     this._monitor = link;
-    link.start(data.mode).catch((err) => console.warn('[callcenter] monitoring did not start', err));
+    link.start(data.mode, { rejoin }).catch((err) => console.warn('[callcenter] monitoring did not start', err));
     this._emit(EVENT.MONITOR_STARTED, { ...link.session, local: false });
   }
 

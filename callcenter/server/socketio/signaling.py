@@ -528,6 +528,10 @@ class Signaling:
         if view is not None and job is not None and job.state in ("pending", "started") \
                 and session.user_id in job.legs:
             view["recording"] = {"jobId": job.id, "video": job.video}
+        monitor = None if view is None else \
+            self.monitoring.of_agent(session.app_id, view["callId"], session.user_id)
+        if monitor is not None:  # a supervisor monitors it: the new page offers them its media
+            view["monitor"] = monitor
         return view
 
     def on_invite(self, session: Session, payload: Any) -> dict[str, Any]:

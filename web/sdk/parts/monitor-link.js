@@ -99,7 +99,8 @@ export class AgentMonitorLink extends MonitorLink {
     this.mix = null; // {ctx, track} while barging
   }
 
-  async start(mode) {
+  /** Offers the supervisor the media; `rejoin`: from a reloaded page (it replaces the old one's). */
+  async start(mode, { rejoin = false } = {}) {
     this.mode = mode;
     this.micTransceiver = this.pc.addTransceiver(this.mic() || 'audio', { direction: 'sendrecv' });
     this.customerTransceiver = this.pc.addTransceiver(this.customerTrack() || 'audio', { direction: 'sendonly' });
@@ -107,7 +108,7 @@ export class AgentMonitorLink extends MonitorLink {
     this.player = this.play(this.voice, mode !== 'listen');
     await this.pc.setLocalDescription(await this.pc.createOffer());
     const { type, sdp } = this.pc.localDescription;
-    this.sendSignal('offer', { type, sdp });
+    this.sendSignal('offer', rejoin ? { type, sdp, rejoin: true } : { type, sdp });
     this.sent();
     await this.setMode(mode);
   }
@@ -191,6 +192,7 @@ export class SupervisorMonitorLink extends MonitorLink {
     const { type, sdp } = this.pc.localDescription;
     this.sendSignal('answer', { type, sdp });
     this.sent();
+    this.answered = true;
     await this.remote.flush();
     return undefined;
   }
