@@ -1,15 +1,18 @@
 """Monitoring sessions in the domain (monitor.py, monitoring.py), without a server: they survive a
 graceful restart's snapshot (kept on the call, as holds are) and go on in the new process's
-objects; every field of a session is kept."""
+objects; every field of a session is kept; webhooks may subscribe to their events."""
 
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
+from callcenter_plugins.webhook import Endpoint
 from test_contact_center_domain import APP, World
 from test_snapshot_state import through_json
 
 from callcenter.domain.contact_center import ContactCenter
+from callcenter.domain.events import EventName
 from callcenter.domain.monitor import Monitor
 from callcenter.domain.monitoring import Monitoring
 from callcenter.store import MemoryStore
@@ -58,3 +61,12 @@ def test_every_field_of_a_monitoring_session_is_kept():
     state = through_json(monitor.to_state())
     assert set(state) == {f.name for f in dataclasses.fields(Monitor)}
     assert Monitor.from_state(state) == monitor
+
+
+def test_a_webhook_may_subscribe_to_the_monitoring_events_and_they_are_documented():
+    endpoint = Endpoint(name="qa", url="https://qa.example/hook", secret="s" * 16,
+                        events=["monitor.*"])
+    assert endpoint.events == ["monitor.*"]
+    plugins_md = (Path(__file__).parents[2] / "docs" / "plugins.md").read_text()
+    for name in (EventName.MONITOR_STARTED, EventName.MONITOR_CHANGED, EventName.MONITOR_ENDED):
+        assert f"| `{name.value}` |" in plugins_md, name
