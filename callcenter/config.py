@@ -226,6 +226,9 @@ class App(_Strict):
     break_reasons: list[Reason] = DEFAULT_BREAK_REASONS
     # What customers hear on hold, unless their queue says otherwise.
     hold_music: MusicUrl = DEFAULT_HOLD_MUSIC
+    # Tencent's SDKAppID, for pages written for trtc-calling-js: they log in with it as the app
+    # id, and a customer's Tencent UserSig, signed with this app's secret, is accepted.
+    sdk_app_id: Annotated[int, Field(ge=1, le=4294967295)] | None = None
     # Whether the agent's console shows that a supervisor listens, whispers or barges in. Off
     # only where local law allows monitoring unannounced: the agent's SDK is told regardless
     # (it carries the media), and every session is in the event log.
@@ -449,6 +452,9 @@ class Config(_Strict):
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         if duplicates:
             raise ValueError(f"duplicate app ids: {', '.join(duplicates)}")
+        sdk_ids = [app.sdk_app_id for app in self.apps if app.sdk_app_id is not None]
+        if len(sdk_ids) != len(set(sdk_ids)):
+            raise ValueError("two apps name the same sdk_app_id")
         if self.server.demo_app is not None and self.server.demo_app not in ids:
             raise ValueError(f"server.demo_app names no app: {self.server.demo_app!r}")
         return self
@@ -458,6 +464,14 @@ class Config(_Strict):
             if app.id == app_id:
                 return app
         return None
+
+    def app_for_login(self, app_id: str) -> App | None:
+        """The app a client logs in to: by its id, or by its Tencent ``sdk_app_id`` (a page
+        written for trtc-calling-js says its SDKAppID)."""
+        app = self.app(app_id)
+        if app is None and app_id.isdigit():
+            app = next((a for a in self.apps if a.sdk_app_id == int(app_id)), None)
+        return app
 
     def with_app(self, app: App) -> Config:
         """This config with ``app`` in place of the app of the same id (already validated)."""

@@ -8,7 +8,8 @@ import globals from 'globals';
 
 export default [
   // Vendored code comes from npm (served out of node_modules), not from us.
-  { ignores: ['**/node_modules/**'] },
+  // sdk/vendor/: socket.io-client's build, copied there when the SDK is packed (package.json).
+  { ignores: ['**/node_modules/**', '**/sdk/vendor/**'] },
   js.configs.recommended,
   {
     files: ['**/*.js'],

@@ -351,6 +351,20 @@ class CallClient:
             payload["toQueue"] = to_queue
         return await self._checked("transfer", payload)
 
+    async def consult(self, call_id: str, to_agent: str, note: str = "") -> dict[str, Any]:
+        """As the agent of a queue call: the customer on hold, ring a colleague to talk first."""
+        return await self._checked("consult", {"callId": call_id, "toAgent": to_agent,
+                                               "note": note})
+
+    async def consult_cancel(self, call_id: str) -> dict[str, Any]:
+        return await self._checked("consult_cancel", {"callId": call_id})
+
+    async def consult_complete(self, call_id: str) -> dict[str, Any]:
+        return await self._checked("consult_complete", {"callId": call_id})
+
+    async def conference(self, call_id: str) -> dict[str, Any]:
+        return await self._checked("conference", {"callId": call_id})
+
     async def transfer_targets(self) -> dict[str, Any]:
         """As an agent: the app's other agents (with their state) and its queues."""
         return await self._checked("transfer_targets", {})

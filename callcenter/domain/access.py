@@ -54,6 +54,11 @@ SOCKET: dict[str, dict[Role, Scope]] = {
     "unhold":           _row(OWN, OWN, OWN, NONE),
     "transfer":         _row(NONE, OWN, NONE, NONE),
     "transfer_targets": _row(NONE, OWN, NONE, NONE),
+    # A warm transfer: consult a colleague, then cancel, complete or make it a conference.
+    "consult":          _row(NONE, OWN, NONE, NONE),
+    "consult_cancel":   _row(NONE, OWN, NONE, NONE),
+    "consult_complete": _row(NONE, OWN, NONE, NONE),
+    "conference":       _row(NONE, OWN, NONE, NONE),
     "supervisor_watch": _row(NONE, NONE, APP, NONE),
     # Monitoring (listen, whisper, barge): a supervisor, on any answered queue call of the app.
     "monitor":          _row(NONE, NONE, APP, NONE),

@@ -81,6 +81,9 @@ class Call:
     # An answered queue call whose customer waits for an agent again (a transfer): it goes on
     # with the customer alone, as a call not yet answered does.
     parked: bool = False
+    # The agent consulted now (a warm transfer's target): rung, then in the call with the agent
+    # who consults them, not yet with the customer, who is on hold meanwhile.
+    consult: str | None = None
     # Supervisors' monitoring sessions (monitor.py): listen, whisper, barge.
     monitors: list[Monitor] = field(default_factory=list)
 
@@ -106,6 +109,7 @@ class Call:
             "queue": self.queue,
             "silences": [s.to_state() for s in self.silences],
             "holds": [h.to_state() for h in self.holds], "parked": self.parked,
+            "consult": self.consult,
             "monitors": [m.to_state() for m in self.monitors],
         }
 
@@ -124,5 +128,6 @@ class Call:
             silences=[Silence.from_state(s) for s in state.get("silences") or ()],
             holds=[Hold.from_state(h) for h in state.get("holds") or ()],
             parked=bool(state.get("parked", False)),
+            consult=state.get("consult"),
             monitors=[Monitor.from_state(m) for m in state.get("monitors") or ()],
         )

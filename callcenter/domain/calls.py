@@ -192,6 +192,8 @@ class Switchboard:
             if call.legs.get(user) is not Leg.RINGING:
                 raise Refused("NOT_INVITED", "you are not being invited to this call")
             others = call.users(Leg.JOINED)
+            if call.consult == user:  # a consult: the customer, on hold, meets them later
+                others = [u for u in others if u != call.sponsor]
             self._set_leg(call, user, Leg.JOINED)
             if call.answered_at is None:
                 call.answered_at = self.clock()
@@ -246,12 +248,25 @@ class Switchboard:
             if leg is not Leg.JOINED:
                 raise Refused("NOT_IN_CALL", "you are not in this call")
             out = Outcome()
+            held = open_hold(call.holds)
+            if call.consult is not None and held is not None and held.by == user \
+                    and held.kind is HoldKind.CONSULT:
+                if call.legs.get(call.consult) is Leg.JOINED:
+                    # Hanging up on a consult hands the customer over (Asterisk's attended
+                    # transfer does the same).
+                    out = self._consult_over(call, user, "completed")
+                    self._save(call)
+                    return out
+                out = self._consult_over(call, user, "cancelled")  # the colleague still rang
+                out.reply = {}
             self._set_leg(call, user, Leg.LEFT)
             self._end_silences(call, user, self.clock())
             if user == call.sponsor and call.answered_at is None:
                 self._settle(call, out, EndReason.CANCELLED)
             else:
                 others = call.users(Leg.JOINED)
+                if call.consult == user:  # the customer never met the consulted colleague
+                    others = [u for u in others if u != call.sponsor]
                 out.notify(others, "user_leave",
                            {"callId": call_id, "userID": user, "reason": reason.value})
                 self._event(out, EventName.LEFT, call, user, reason=reason.value)
@@ -440,8 +455,14 @@ class Switchboard:
             raise Refused("GROUP_CALL", "a group call cannot be put on hold or transferred")
         if call.queue and user == call.sponsor:
             raise Refused("NOT_AGENT", "only the agent can hold or transfer a queue call")
-        if len(call.users(Leg.JOINED)) != 2:
+        if call.consult is not None:
+            raise Refused("ALREADY_CONSULTING", "end the consult first: cancel or complete "
+                          "it, or make it a conference")
+        joined = len(call.users(Leg.JOINED))
+        if joined < 2:
             raise Refused("NOT_ANSWERED", "the call is not answered yet")
+        if joined > 2:
+            raise Refused("GROUP_CALL", "a call of three cannot be put on hold or transferred")
 
     @step
     def hold(self, app_id: str, user: str, call_id: str, music: str | None) -> Outcome:
@@ -506,6 +527,108 @@ class Switchboard:
             self._event(out, EventName.LEFT, call, agent, reason="transferred")
             return out
 
+    @step
+    def consult_start(self, app_id: str, agent: str, call_id: str, music: str | None,
+                      target: str) -> Outcome:
+        """A warm transfer's first half: the customer goes on hold (and is told) while
+        ``agent`` rings ``target`` (the contact center offers the call to them next) and talks
+        with them alone once they answer."""
+        with self.store.transaction(f"{app_id}:{call_id}"):
+            call = self.check_relay(app_id, agent, call_id)
+            if not call.queue:
+                raise Refused("NOT_QUEUE_CALL", "only a contact-center call can be transferred")
+            self._check_control(call, agent)
+            now = self.clock()
+            held = open_hold(call.holds)
+            if held is not None:  # an ordinary hold becomes the consult's
+                held.end = now
+            call.holds.append(Hold(agent, now, kind=HoldKind.CONSULT))
+            call.consult = target
+            self._save(call)
+            out = Outcome()
+            if held is None:
+                out.notify(call.sponsor, "call_held", {"callId": call_id, "userID": agent,
+                                                       "music": music})
+            self._event(out, EventName.CONSULT_STARTED, call, agent, to=target)
+            return out
+
+    def _consult_hold(self, call: Call, agent: str) -> Hold:
+        held = open_hold(call.holds)
+        if call.consult is None or held is None or held.kind is not HoldKind.CONSULT \
+                or held.by != agent:
+            raise Refused("NOT_CONSULTING", "you are not consulting anyone in this call")
+        return held
+
+    @step
+    def consult_end(self, app_id: str, agent: str, call_id: str, how: str) -> Outcome:
+        """The consult is over, as ``agent`` says: ``cancelled`` (the colleague leaves, the
+        customer is back with the agent), ``completed`` (the agent leaves, the customer talks
+        with the colleague: a warm transfer) or ``conference`` (all three talk)."""
+        with self.store.transaction(f"{app_id}:{call_id}"):
+            call = self.check_relay(app_id, agent, call_id)
+            self._consult_hold(call, agent)
+            target = call.consult or ""
+            if how != "cancelled" and call.legs.get(target) is not Leg.JOINED:
+                raise Refused("NOT_ANSWERED", f"{target} has not answered yet")
+            out = self._consult_over(call, agent, how)
+            self._save(call)
+            return out
+
+    def _consult_over(self, call: Call, agent: str, how: str) -> Outcome:
+        held = self._consult_hold(call, agent)
+        target, customer, now = call.consult or "", call.sponsor, self.clock()
+        held.end, call.consult = now, None
+        out = Outcome(reply={"callId": call.id, "held": round(now - held.start, 3)})
+        out.notify(customer, "call_resumed", {"callId": call.id, "userID": agent})
+        if how == "cancelled":
+            self._drop_consulted(call, target, agent, out)
+        else:  # the customer and the colleague meet: the colleague offers them media
+            out.notify(customer, "user_accept", {"callId": call.id, "userID": target})
+            out.notify(customer, "user_enter", {"callId": call.id, "userID": target})
+            out.notify(target, "connect_to", {"callId": call.id, "userID": customer})
+        if how == "completed":
+            self._set_leg(call, agent, Leg.LEFT)
+            self._end_silences(call, agent, now)
+            out.notify([customer, target], "user_leave",
+                       {"callId": call.id, "userID": agent, "reason": "transferred"})
+            self._event(out, EventName.LEFT, call, agent, reason="transferred")
+        self._event(out, EventName.CONSULT_ENDED, call, agent, to=target, outcome=how)
+        if how == "conference":
+            self._event(out, EventName.CONFERENCE, call, agent, parties=call.users(Leg.JOINED))
+        return out
+
+    def _drop_consulted(self, call: Call, target: str, agent: str, out: Outcome) -> None:
+        leg = call.legs.get(target)
+        if leg is Leg.RINGING:
+            self._cancel_leg(call, target, "consult_ended", out)
+        elif leg is Leg.JOINED:
+            self._set_leg(call, target, Leg.LEFT)
+            self._end_silences(call, target, self.clock())
+            out.notify(target, "call_end", {"callId": call.id, "reason": "consult_ended"})
+            out.notify(agent, "user_leave", {"callId": call.id, "userID": target,
+                                             "reason": "consult_ended"})
+            self._event(out, EventName.LEFT, call, target, reason="consult_ended")
+
+    @step
+    def consult_gone(self, app_id: str, call_id: str) -> Outcome:
+        """The consulted colleague did not answer, refused or left: the consult is over, and
+        the customer stays on hold with the agent, who takes them off it (``unhold``) or
+        consults someone else."""
+        with self.store.transaction(f"{app_id}:{call_id}"):
+            call = self._call_for(app_id, call_id)
+            held = open_hold(call.holds)
+            out = Outcome()
+            if call.consult is None or held is None or held.kind is not HoldKind.CONSULT:
+                return out
+            target, call.consult = call.consult, None
+            held.end = self.clock()  # the consult's hold ends; a plain one goes on
+            call.holds.append(Hold(held.by, held.end))
+            out.notify(held.by, "consult_ended", {"callId": call_id, "userID": target})
+            self._event(out, EventName.CONSULT_ENDED, call, held.by, to=target,
+                        outcome="failed")
+            self._save(call)
+            return out
+
     def _unpark(self, call: Call, user: str) -> None:
         """The transfer's target answered: the customer's wait for it ends."""
         call.parked = False
@@ -535,8 +658,14 @@ class Switchboard:
         """End the call if nobody is left to talk to; cancel whoever still rings. A customer
         alone in a queue call waits for the next offer, unless ``stop_waiting``."""
         joined, ringing = call.users(Leg.JOINED), call.users(Leg.RINGING)
+        # An answered queue call is the customer's: it ends when they leave, even with two
+        # agents still in it (a consult, a conference).
+        customer_gone = bool(call.queue) and call.answered_at is not None and \
+            call.sponsor not in joined
         if stop_waiting:
             joined = [u for u in joined if u == call.sponsor]
+        elif customer_gone:
+            pass
         elif len(joined) >= 2 or (len(joined) == 1 and ringing):
             return
         elif call.queue and (call.answered_at is None or call.parked) and \

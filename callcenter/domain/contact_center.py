@@ -400,6 +400,12 @@ class ContactCenter:
         payload = {"callId": qc.call_id, "queue": qc.queue, "type": qc.type,
                    "customer": qc.customer_view(), "waited": round(qc.wait(now), 3),
                    "position": qc.position, "ringTimeout": queue.ring_timeout}
+        consult = qc.consult
+        if consult is not None:  # a colleague asks them first, the customer on hold
+            sender = self.agents.get((qc.app_id, consult["from"]))
+            payload["consult"] = {
+                "from": sender.public_view() if sender else {"userID": consult["from"]},
+                "note": consult["note"]}
         transfer = qc.transfer
         if transfer is not None:  # the target sees who transferred the customer, and why
             sender = self.agents.get((qc.app_id, transfer["from"]))
@@ -495,10 +501,15 @@ class ContactCenter:
                 continue
             agent = self.agents[(app_id, attempt.agent)]
             attempt.ended_at = now
-            if leg is Leg.JOINED:
+            consult = qc.consult
+            if consult is not None and consult["to"] == agent.id and not ended:
+                self._consult_rang(qc, attempt, agent, leg, queue, out)
+            elif leg is Leg.JOINED:
                 self._answered(qc, attempt, agent, out)
-                continue
-            self._not_answered(qc, attempt, agent, leg, queue, out)
+            else:
+                self._not_answered(qc, attempt, agent, leg, queue, out)
+        if not ended:
+            self._departed(qc, out)
         transfer = qc.transfer
         if ended:
             self._finish(qc, out, by)
@@ -616,26 +627,34 @@ class ContactCenter:
             self.recorder.stop(app_id, qc.call_id, out)
         out.cancelled.append(timer_key(TimerKind.MAX_WAIT, app_id, qc.call_id, None))
         reason = qc.call.end_reason or EndReason.HANGUP
-        talking = qc.talking
+        talkers = qc.talkers
         for talk in qc.talks:
             if talk["end"] is None:
                 talk["end"] = now
         transfer = qc.transfer
         if transfer is not None:  # the customer hung up while the transfer's target rang
             transfer.update(outcome="abandoned", end=now)
+        consult = qc.consult
+        if consult is not None:  # the call ended during a consult: the colleague is free
+            consult.update(outcome="ended", end=now)
+            colleague = self.agents.get((app_id, consult["to"]))
+            if colleague is not None and colleague.call_id == qc.call_id and \
+                    colleague.state is AgentState.IN_CALL:
+                self._set_state(colleague, AgentState.WAITING, out)
         qc.ended_by = ("customer" if by == qc.customer else
-                       "agent" if by is not None and by == talking else "system")
+                       "agent" if by is not None and by in talkers else "system")
         if qc.answered_at is not None:
             qc.outcome = "completed"
-            agent = self.agents.get((app_id, talking)) if talking else None
             self._event(out, EventName.QUEUE_COMPLETED, app_id, qc.call_id, qc.agent,
                         # hold: the wait in line, as Asterisk's COMPLETECALLER holdtime;
                         # held: the seconds on hold once answered.
                         queue=qc.queue, hold=round(qc.wait(now), 3), held=round(qc.hold, 3),
                         talk=round(qc.talk, 3), silent=round(qc.silent, 3),
                         ended_by=qc.ended_by)
-            if agent is not None:
-                self._begin_wrap_up(agent, qc, out)
+            for talker in talkers:  # one, or the two of a conference
+                agent = self.agents.get((app_id, talker))
+                if agent is not None:
+                    self._begin_wrap_up(agent, qc, out)
         elif reason in (EndReason.QUEUE_TIMEOUT, EndReason.NO_AGENTS):
             qc.outcome = "timed_out" if reason is EndReason.QUEUE_TIMEOUT else "no_agents"
             self._event(out, EventName.QUEUE_TIMED_OUT, app_id, qc.call_id, qc.customer,
@@ -751,8 +770,10 @@ class ContactCenter:
         the queue's ``transfer_fallback``), or whoever the queue ``to_queue`` routes it to."""
         agent = self.agent(app_id, user)
         qc = self.calls.get((app_id, call_id))
-        if qc is None or qc.talking != user:
+        if qc is None or user not in qc.talkers:
             raise Refused("NOT_IN_CALL", "you are not talking with that call's customer")
+        if qc.consult is not None:
+            raise Refused("ALREADY_CONSULTING", "end the consult first")
         target = self._transfer_target(app_id, user, to_agent)
         queue_name = qc.queue if target is not None else self._queue(app_id, to_queue or "").name
         if not self.policies.may_transfer(app_id, agent, qc, to_agent, to_queue):
@@ -841,6 +862,121 @@ class ContactCenter:
                   if aid == app_id and a.id != agent.id and (aid, a.id) not in self._foreign]
         return {"agents": agents,
                 "queues": [self.queue_stats(app_id, q.name) for q in app.queues]}
+
+    # -- 7: consult (warm transfer) and conference ---------------------------------------------
+
+    @step
+    def consult(self, app_id: str, user: str, call_id: str, to_agent: str,
+                note: str) -> Outcome:
+        """The agent puts the customer on hold and rings a colleague (``to_agent``) to talk
+        with them alone; then ``consult_end``: cancel (back to the customer), complete (the
+        colleague takes the customer: a warm transfer) or conference (all three)."""
+        agent = self.agent(app_id, user)
+        qc = self.calls.get((app_id, call_id))
+        if qc is None or user not in qc.talkers:
+            raise Refused("NOT_IN_CALL", "you are not talking with that call's customer")
+        if qc.consult is not None:
+            raise Refused("ALREADY_CONSULTING", "a consult is going on in this call")
+        target = self._transfer_target(app_id, user, to_agent)
+        assert target is not None
+        if not self.policies.may_transfer(app_id, agent, qc, to_agent, None):
+            raise Refused("TRANSFER_NOT_ALLOWED", "you may not consult that agent")
+        out = Outcome()
+        _merge(out, self.switchboard.consult_start(app_id, user, call_id,
+                                                   self._music(app_id, qc.queue), to_agent))
+        qc.call = self.switchboard.store.get_call(app_id, call_id) or qc.call
+        qc.consults.append({"from": user, "to": to_agent, "note": note, "at": self.clock(),
+                            "answeredAt": None, "end": None, "outcome": None})
+        self._touched_calls.add((app_id, call_id))
+        self._offer(qc, self._queue(app_id, qc.queue), target, out)
+        if not qc.ringing:  # their line was taken a moment ago
+            self._consult_failed(qc, "busy", out)
+        out.reply = {"callId": call_id, "to": to_agent}
+        return out
+
+    @step
+    def consult_end(self, app_id: str, user: str, call_id: str, how: str) -> Outcome:
+        """``how``: cancelled, completed or conference (calls.py ``consult_end``)."""
+        self.agent(app_id, user)
+        qc = self.calls.get((app_id, call_id))
+        consult = qc.consult if qc is not None else None
+        if qc is None or consult is None or consult["from"] != user:
+            raise Refused("NOT_CONSULTING", "you are not consulting anyone in this call")
+        out = self._step(app_id, call_id, Outcome(), lambda: self.switchboard.consult_end(
+            app_id, user, call_id, how), by=user, reply=True)
+        return out
+
+    def _consult_rang(self, qc: QueuedCall, attempt: RingAttempt, agent: Agent,
+                      leg: Leg | None, queue: QueueSettings, out: Outcome) -> None:
+        """The consulted colleague answered (and talks with the agent alone), or did not."""
+        if leg is Leg.JOINED:
+            consult = qc.consult
+            assert consult is not None
+            attempt.outcome = "consulted"
+            consult["answeredAt"] = self.clock()
+            agent.missed_in_row = 0
+            self._set_state(agent, AgentState.IN_CALL, out, qc.call_id)
+            return
+        self._not_answered(qc, attempt, agent, leg, queue, out)
+        # Withdrawn because the agent called the consult off: that is its outcome.
+        self._consult_failed(qc, "cancelled" if qc.call.consult is None
+                             else attempt.outcome or "no_answer", out)
+
+    def _consult_failed(self, qc: QueuedCall, outcome: str, out: Outcome) -> None:
+        consult = qc.consult
+        if consult is None:
+            return
+        consult.update(outcome=outcome, end=self.clock())
+        _merge(out, self.switchboard.consult_gone(qc.app_id, qc.call_id))
+        qc.call = self.switchboard.store.get_call(qc.app_id, qc.call_id) or qc.call
+
+    def _departed(self, qc: QueuedCall, out: Outcome) -> None:
+        """Agents who were in the call and no longer are: a consulted colleague who left ends
+        the consult; an agent who talked with the customer and left (a completed consult, a
+        conference they left) wraps up their part; one who joined the customer opens theirs."""
+        now, legs = self.clock(), qc.call.legs
+        consult = qc.consult
+        if consult is not None and consult["answeredAt"] is not None:
+            if qc.call.consult is None:  # the agent ended it: how is read from the legs
+                self._consult_closed(qc, consult, None, out)
+            elif legs.get(consult["to"]) is not Leg.JOINED:  # the colleague left
+                self._consult_closed(qc, consult, "left", out)
+        for talk in qc.talks:
+            if talk["end"] is None and legs.get(talk["agent"]) is not Leg.JOINED:
+                talk["end"] = now
+                agent = self.agents.get((qc.app_id, talk["agent"]))
+                if agent is not None and agent.call_id == qc.call_id and \
+                        agent.state is AgentState.IN_CALL:
+                    self._begin_wrap_up(agent, qc, out)
+
+    def _consult_closed(self, qc: QueuedCall, consult: dict[str, Any], left: str | None,
+                        out: Outcome) -> None:
+        """The consult ended: how is read from the call (the colleague joined the customer or
+        not, the agent stayed or not)."""
+        now, legs = self.clock(), qc.call.legs
+        colleague = self.agents.get((qc.app_id, consult["to"]))
+        with_customer = legs.get(consult["to"]) is Leg.JOINED
+        if left is not None:
+            outcome = left
+            _merge(out, self.switchboard.consult_gone(qc.app_id, qc.call_id))
+            qc.call = self.switchboard.store.get_call(qc.app_id, qc.call_id) or qc.call
+        elif not with_customer:
+            outcome = "cancelled"
+        else:
+            outcome = "conference" if legs.get(consult["from"]) is Leg.JOINED else "completed"
+        consult.update(outcome=outcome, end=now)
+        if colleague is None:
+            return
+        if with_customer and left is None:  # the colleague talks with the customer from now
+            qc.talks.append({"agent": colleague.id, "start": now, "end": None})
+            out.notify([qc.customer], "queue_answered",
+                       {"callId": qc.call_id, "agent": colleague.public_view()})
+            if outcome == "completed":
+                self._follow_recording(qc, colleague, out)
+        elif colleague.call_id == qc.call_id and colleague.state is AgentState.IN_CALL:
+            self._set_state(colleague, AgentState.WAITING, out)  # they never met the customer
+            for queue in colleague.queues:
+                self.dispatch(qc.app_id, queue, out)
 
     # -- agents: sessions, status, state --------------------------------------------------------
 

@@ -30,6 +30,9 @@ class EventName(StrEnum):
     RESUMED = "call.resumed"        # ... and took them off it
     TRANSFERRED = "call.transferred"  # an agent handed the customer to an agent or a queue
     TRANSFER_FAILED = "call.transfer_failed"  # the target did not take it; it went back
+    CONSULT_STARTED = "call.consult_started"  # the agent rings a colleague, the customer held
+    CONSULT_ENDED = "call.consult_ended"  # ... cancelled, completed (ATTENDEDTRANSFER), ...
+    CONFERENCE = "call.conference"  # the consult became a three-way call with the customer
     # Supervisor monitoring (after Asterisk's ChanSpy): listen, whisper or barge.
     MONITOR_STARTED = "monitor.started"  # a supervisor began monitoring the call
     MONITOR_CHANGED = "monitor.changed"  # ... switched between listen, whisper and barge

@@ -18,6 +18,7 @@ from callcenter.domain.spans import Span, clipped
 class HoldKind(StrEnum):
     HOLD = "hold"  # an agent put the customer on hold
     TRANSFER = "transfer"  # the customer waits for a transfer's target to answer
+    CONSULT = "consult"  # the agent talks with a colleague before handing the customer over
 
 
 @dataclass

@@ -79,6 +79,9 @@ class QueuedCall:
     # outcome (None while its target is sought: answered, returned, requeued, abandoned),
     # answeredBy, returned (it is the way back of one that failed)}.
     transfers: list[dict[str, Any]] = field(default_factory=list)
+    # Each consult (warm transfer): {from, to, note, at, answeredAt, end, outcome (None while
+    # it goes on: completed, conference, cancelled, no_answer, rejected, left)}.
+    consults: list[dict[str, Any]] = field(default_factory=list)
 
     def __setattr__(self, name: str, value: Any) -> None:
         # As Agent's: a change notes the call in its contact center's set (``sink``).
@@ -93,7 +96,8 @@ class QueuedCall:
     _STATE_FIELDS = ("attributes", "verified", "priority", "original_queue", "original_position",
                      "position", "estimated_wait", "outcome", "ended_by", "wrap_up_ended_at",
                      "disposition", "notes", "rating", "max_wait_token", "recorded",
-                     "wait_alerted", "customer_away", "told_ringing", "talks", "transfers")
+                     "wait_alerted", "customer_away", "told_ringing", "talks", "transfers",
+                     "consults")
 
     def to_state(self) -> dict[str, Any]:
         """The queue call as JSON-ready data, fields named; ``from_state`` makes it again."""
@@ -160,13 +164,28 @@ class QueuedCall:
 
     @property
     def agent(self) -> str | None:
-        """The agent who answered last: after a transfer, its target."""
+        """The agent who talked with the customer last: after a transfer, its target."""
+        if self.talks:
+            return self.talks[-1]["agent"]
         return next((a.agent for a in reversed(self.attempts) if a.outcome == "answered"), None)
 
     @property
     def talking(self) -> str | None:
-        """The agent talking with the customer now (None while the call waits or after it)."""
-        return next((t["agent"] for t in self.talks if t["end"] is None), None)
+        """The agent talking with the customer now, the latest to join in a conference (None
+        while the call waits or after it)."""
+        talkers = self.talkers
+        return talkers[-1] if talkers else None
+
+    @property
+    def talkers(self) -> list[str]:
+        """The agents talking with the customer now: one, or two in a conference."""
+        return [t["agent"] for t in self.talks if t["end"] is None]
+
+    @property
+    def consult(self) -> dict[str, Any] | None:
+        """The consult going on now, if any."""
+        last = self.consults[-1] if self.consults else None
+        return last if last is not None and last["outcome"] is None else None
 
     @property
     def transfer(self) -> dict[str, Any] | None:
@@ -229,15 +248,20 @@ class QueuedCall:
 
     def segments(self) -> list[dict[str, Any]]:
         """The answered call's timeline, by start time: who talked with the customer
-        (``talk``), each hold (``hold``), and each blind transfer from its request to its
-        outcome (``transfer``: the customer waited, on hold, for its target), and each
-        supervisor's monitoring (``monitor``: its first mode, then each change)."""
+        (``talk``; two overlap in a conference), each hold (``hold``), each blind transfer from
+        its request to its outcome (``transfer``: the customer waited, on hold, for its target)
+        each consult (``consult``: the customer on hold while the agent talked with a
+        colleague; outcome completed, conference, cancelled, ...), and each supervisor's
+        monitoring (``monitor``: its first mode, then each change)."""
         out: list[dict[str, Any]] = [{"kind": "talk", **t} for t in self.talks]
         out += [h.as_dict() for h in self.call.holds if h.kind is HoldKind.HOLD]
         out += [{"kind": "transfer", "by": t["from"], "to": t["to"], "queue": t["queue"],
                  "note": t["note"], "start": t["at"], "end": t["end"], "outcome": t["outcome"],
                  "answeredBy": t["answeredBy"], "returned": t["returned"]}
                 for t in self.transfers]
+        out += [{"kind": "consult", "by": c["from"], "to": c["to"], "note": c["note"],
+                 "start": c["at"], "answeredAt": c["answeredAt"], "end": c["end"],
+                 "outcome": c["outcome"]} for c in self.consults]
         out += [m.as_segment() for m in self.call.monitors]
         return sorted(out, key=lambda s: s["start"])
 

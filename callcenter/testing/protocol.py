@@ -13,6 +13,7 @@ from __future__ import annotations
 from callcenter.server.socketio.wire import (
     AgentStatus,
     CallRef,
+    Consult,
     Empty,
     Enqueue,
     Invite,
@@ -42,7 +43,9 @@ REQUEST_MODELS: dict[str, tuple[type[Request], ...]] = {
     "wrap_up": (WrapUp,), "supervisor_watch": (Empty,), "worker_hello": (WorkerHello,),
     "job_update": (JobUpdate,), "record_signal": (RecordSignal, WorkerSignal),
     "hold": (CallRef,), "unhold": (CallRef,), "transfer": (Transfer,),
-    "transfer_targets": (Empty,), "monitor": (Monitor,), "monitor_stop": (CallRef,),
+    "transfer_targets": (Empty,), "consult": (Consult,), "consult_cancel": (CallRef,),
+    "consult_complete": (CallRef,), "conference": (CallRef,),
+    "monitor": (Monitor,), "monitor_stop": (CallRef,),
 }
 
 

@@ -39,6 +39,10 @@ PAYLOADS = {
     "unhold": {"callId": "no-such-call"},
     "transfer": {"callId": "no-such-call", "toQueue": "q"},
     "transfer_targets": {},
+    "consult": {"callId": "no-such-call", "toAgent": "ag"},
+    "consult_cancel": {"callId": "no-such-call"},
+    "consult_complete": {"callId": "no-such-call"},
+    "conference": {"callId": "no-such-call"},
     "monitor": {"callId": "no-such-call", "mode": "listen"},
     "monitor_stop": {"callId": "no-such-call"},
     "logout": {},  # last: it closes the connection

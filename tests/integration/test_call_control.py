@@ -19,6 +19,7 @@ from contact_center_helpers import (
     Desk,
     _start_server,
     agent,
+    agent_update_with,
     connect,
     demo_extra,
     enqueue,
@@ -43,6 +44,7 @@ QUEUES = [
     queue("fq", ring_timeout=1, transfer_fallback="queue"),
     queue("from"), queue("to"),
     queue("bad"),
+    queue("wq"), queue("wr"), queue("wc"), queue("wf"),
 ]
 AGENTS = [
     agent("ha1", ["hq"], name="Hana"),
@@ -52,6 +54,10 @@ AGENTS = [
     agent("qa1", ["from"]), agent("qa2", ["to"]),
     agent("ba1", ["bad"]), agent("ba2", ["bad"]), agent("ba3", ["bad"]),
     agent("trainee1", ["bad"]),
+    agent("wa1", ["wq"], name="Wanda"), agent("wa2", ["wq"], name="Walt"),
+    agent("wr1", ["wr"]), agent("wr2", ["wr"]),
+    agent("wc1", ["wc"]), agent("wc2", ["wc"]),
+    agent("wf1", ["wf"]), agent("wf2", ["wf"]),
 ]
 # Inside app "other" (the last [[apps]] of the base config): its own queue and agent.
 OTHER_APP = """
@@ -157,7 +163,7 @@ async def test_a_blind_transfer_hands_the_customer_to_the_agent_named_with_one_r
     _, customer, call_id = await answered(desk, "tq", "ta1", [tom, tia])
     ack = await tom.transfer(call_id, to_agent="ta2", note="wants a refund")
     assert (ack["callId"], ack["to"], ack["queue"]) == (call_id, "ta2", "tq")
-    await until_agent(tom, state="wrap_up")
+    await agent_update_with(tom, state="wrap_up")
     leave = await customer.next_event("user_leave", callId=call_id, userID="ta1")
     assert leave["reason"] == "transferred"
     held = await customer.next_event("call_held", callId=call_id)
@@ -307,3 +313,130 @@ async def test_bad_hold_and_transfer_requests_are_refused_and_change_nothing(srv
     await waiting.hangup(call_id)
     call = record(srv, call_id)
     assert [s["kind"] for s in call["segments"]] == ["talk", "hold"]
+
+
+async def consulting(desk: Desk, queue_name: str, first: str, second: str
+                     ) -> tuple[Any, Any, Any, str]:
+    """`first` answers a fresh customer's call, then consults `second` (on a break until
+    then, so that the call was not offered to them), who answers: (first, second, customer,
+    call id)."""
+    a, b = await desk.agents(first, second)
+    await b.agent_status("break")
+    _, customer, call_id = await answered(desk, queue_name, first, [a, b])
+    await b.agent_status("available")
+    await until_agent(b, state="waiting", status="available")
+    ack = await a.consult(call_id, second, note="knows billing")
+    assert ack["to"] == second
+    held = await customer.next_event("call_held", callId=call_id, userID=first)
+    assert held["music"] == "/music/hold.wav"
+    _, offer = await first_offer([b], callId=call_id)
+    assert offer["consult"]["from"]["userID"] == first
+    assert offer["consult"]["note"] == "knows billing"
+    accepted = await b.accept(call_id)
+    assert accepted["participants"] == [first]  # not the customer: they are on hold
+    await a.next_event("user_enter", callId=call_id, userID=second)
+    return a, b, customer, call_id
+
+
+async def test_a_consult_holds_the_customer_while_the_agents_talk_then_hands_them_over(
+        srv, desk):
+    wa1, wa2, customer, call_id = await consulting(desk, "wq", "wa1", "wa2")
+    await asyncio.sleep(0.3)
+    assert customer.pending("user_enter", userID="wa2") == []
+    ack = await wa1.consult_complete(call_id)
+    assert ack["held"] >= 0.3
+    await customer.next_event("call_resumed", callId=call_id, userID="wa1")
+    await customer.next_event("user_enter", callId=call_id, userID="wa2")
+    leave = await customer.next_event("user_leave", callId=call_id, userID="wa1")
+    assert leave["reason"] == "transferred"
+    assert (await customer.next_event("queue_answered", callId=call_id))["agent"]["userID"] \
+        == "wa2"
+    joined = await wa2.next_event("connect_to", callId=call_id)
+    assert joined["userID"] == customer.user_id
+    await agent_update_with(wa1, state="wrap_up")
+    await until_agent(wa2, state="in_call")
+    await customer.hangup(call_id)
+    await until_agent(wa2, state="waiting")
+    call = record(srv, call_id)
+    steps = [(s["kind"], s.get("agent") or s.get("by")) for s in call["segments"]]
+    assert steps == [("talk", "wa1"), ("consult", "wa1"), ("talk", "wa2")], call["segments"]
+    assert call["segments"][1]["outcome"] == "completed"
+    assert call["agent"] == "wa2" and call["hold"] >= 0.3
+
+
+async def test_a_cancelled_consult_brings_the_customer_back_and_frees_the_colleague(srv, desk):
+    wr1, wr2, customer, call_id = await consulting(desk, "wr", "wr1", "wr2")
+    await wr1.consult_cancel(call_id)
+    ended = await wr2.next_event("call_end", callId=call_id)
+    assert ended["reason"] == "consult_ended"
+    await customer.next_event("call_resumed", callId=call_id, userID="wr1")
+    await until_agent(wr2, state="waiting")
+    snapshot = await until_agent(wr1, state="in_call")
+    assert snapshot["callId"] == call_id
+    await customer.hangup(call_id)
+    call = record(srv, call_id)
+    consult = next(s for s in call["segments"] if s["kind"] == "consult")
+    assert (consult["to"], consult["outcome"]) == ("wr2", "cancelled")
+    assert call["agent"] == "wr1"
+    assert customer.pending("user_enter", userID="wr2") == []
+
+
+async def test_a_conference_lets_all_three_talk_and_an_agent_may_leave_it(srv, desk):
+    wc1, wc2, customer, call_id = await consulting(desk, "wc", "wc1", "wc2")
+    await wc1.conference(call_id)
+    await customer.next_event("call_resumed", callId=call_id, userID="wc1")
+    await customer.next_event("user_enter", callId=call_id, userID="wc2")
+    await wc2.next_event("connect_to", callId=call_id, userID=customer.user_id)
+    await asyncio.sleep(0.2)
+    await wc1.hangup(call_id)  # the first agent leaves the conference; the call goes on
+    await customer.next_event("user_leave", callId=call_id, userID="wc1")
+    await agent_update_with(wc1, state="wrap_up")
+    await until_agent(wc2, state="in_call")
+    await customer.hangup(call_id)
+    await wc2.next_event("call_end", callId=call_id)
+    await until_agent(wc2, state="waiting")
+    call = record(srv, call_id)
+    talks = [s for s in call["segments"] if s["kind"] == "talk"]
+    assert [t["agent"] for t in talks] == ["wc1", "wc2"]
+    assert talks[1]["start"] < talks[0]["end"]  # they overlap: the conference
+    consult = next(s for s in call["segments"] if s["kind"] == "consult")
+    assert consult["outcome"] == "conference"
+
+
+async def test_a_consult_the_colleague_refuses_leaves_the_customer_on_hold_with_the_agent(
+        srv, desk):
+    wf1, wf2 = await desk.agents("wf1", "wf2")
+    await wf2.agent_status("break")
+    _, customer, call_id = await answered(desk, "wf", "wf1", [wf1, wf2])
+    await wf2.agent_status("available")
+    await until_agent(wf2, state="waiting", status="available")
+    # Bad input first: each refused, nothing changed.
+    cases = {
+        "to oneself": (wf1.consult(call_id, "wf1"), "CANNOT_TRANSFER_TO_SELF"),
+        "the customer": (customer.consult(call_id, "wf2"), "FORBIDDEN"),
+        "no consult to end": (wf1.consult_complete(call_id), "NOT_CONSULTING"),
+        "no consult to cancel": (wf1.consult_cancel(call_id), "NOT_CONSULTING"),
+        "a colleague not in this app": (wf1.consult(call_id, "oa1"), "NO_SUCH_AGENT"),
+        "not one's call": (wf2.consult(call_id, "wf1"), "NOT_IN_CALL"),
+    }
+    for what, (attempt, code) in cases.items():
+        assert await code_of(attempt) == code, what
+    assert customer.pending("call_held") == []
+    await wf1.consult(call_id, "wf2")
+    await customer.next_event("call_held", callId=call_id)
+    assert await code_of(wf1.consult(call_id, "wf2")) == "ALREADY_CONSULTING"
+    assert await code_of(wf1.consult_complete(call_id)) == "NOT_ANSWERED"  # still ringing
+    assert await code_of(wf1.hold(call_id)) == "ALREADY_CONSULTING"
+    await first_offer([wf2], callId=call_id)
+    await wf2.reject(call_id)
+    ended = await wf1.next_event("consult_ended", callId=call_id)
+    assert ended["userID"] == "wf2"
+    await asyncio.sleep(0.2)
+    assert customer.pending("call_resumed") == []  # still on hold, with wf1
+    await wf1.unhold(call_id)
+    await customer.next_event("call_resumed", callId=call_id, userID="wf1")
+    await customer.hangup(call_id)
+    call = record(srv, call_id)
+    consult = next(s for s in call["segments"] if s["kind"] == "consult")
+    assert consult["outcome"] == "rejected"
+    assert [s["kind"] for s in call["segments"]] == ["talk", "consult", "hold"]

@@ -146,6 +146,8 @@ def requests_strategy(other_ids: list[str]) -> st.SearchStrategy[tuple[str, str,
                           "payload": st.none()},
         "hold": call, "unhold": call,
         "transfer": {**call, "toAgent": ids, "note": st.text(max_size=20)},
+        "consult": {**call, "toAgent": ids}, "consult_cancel": call, "consult_complete": call,
+        "conference": call,
         "monitor": {**call, "mode": st.sampled_from(["listen", "whisper", "barge", "spy"])},
         "monitor_stop": call,
     }

@@ -137,6 +137,43 @@ async def test_a_queue_call_whose_customer_and_agent_are_on_two_processes_goes_e
     assert [row[0] for row in call_rows(database, call_id)] == ["completed"]
 
 
+async def test_hold_and_a_transfer_across_two_processes_keep_one_record(
+        own_redis_server, postgres, server_factory):
+    """The agent on one process holds the customer on the other, then transfers them to an
+    agent of the other: the hold, the transfer and the record are shared live state."""
+    database = postgres.new_database()
+    one, two = start_pair(server_factory, own_redis_server.url, database)
+    async with Desk(one) as on_one, Desk(two) as on_two:
+        first = await on_one.agent("mp2")
+        second = await on_two.agent("mp3", status="break")
+        customer = await on_two.customer("held")
+        call_id = (await customer.enqueue("line", AUDIO_CALL))["callId"]
+        await first.next_event("offer", callId=call_id)
+        await first.accept(call_id)
+        await customer.next_event("user_enter", callId=call_id, userID="mp2")
+        await first.hold(call_id)
+        held = await customer.next_event("call_held", callId=call_id, userID="mp2")
+        assert held["music"] == "/music/hold.wav"
+        await asyncio.sleep(0.3)
+        assert (await first.unhold(call_id))["held"] >= 0.3
+        await customer.next_event("call_resumed", callId=call_id)
+        await second.agent_status("available")
+        await until_agent(second, state="waiting", status="available")
+        await first.transfer(call_id, to_agent="mp3", note="cross")
+        offer = await second.next_event("offer", callId=call_id)
+        assert offer["transfer"]["from"]["userID"] == "mp2"
+        await second.accept(call_id)
+        await customer.next_event("user_enter", callId=call_id, userID="mp3")
+        await customer.hangup(call_id)
+        await until_agent(second, state="waiting")
+    await wait_for(lambda: call_rows(database, call_id) and call_rows(database, call_id)[0][1],
+                   what="the call's record")
+    call = api(one.url, one, f"/api/calls/{call_id}")["call"]
+    steps = [(s["kind"], s.get("agent") or s.get("by")) for s in call["segments"]]
+    assert steps == [("talk", "mp2"), ("hold", "mp2"), ("transfer", "mp2"), ("talk", "mp3")]
+    assert call["agent"] == "mp3" and call["hold"] >= 0.3
+
+
 async def test_a_timer_set_on_one_process_fires_on_the_other_when_the_first_is_killed(
         own_redis_server, postgres, server_factory):
     database = postgres.new_database()

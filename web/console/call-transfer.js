@@ -1,7 +1,9 @@
-// The console's hold and blind transfer (docs/protocol.md, "Call control"): the Hold / Resume
-// button with how long the customer has been holding, and the Transfer panel that lists the
+// The console's hold, blind transfer and consult (docs/protocol.md, "Call control"): the Hold /
+// Resume button with how long the customer has been holding, and the Transfer panel that lists the
 // app's agents with their state (only available ones can take it) and its queues, with a note
-// for whoever takes the call. Keyboard: Alt+H holds or resumes, Alt+T opens the transfer panel,
+// for whoever takes the call: Transfer hands it over at once, Consult rings the agent first (the
+// customer on hold), and the consult bar then completes the transfer, makes it a conference or
+// goes back to the customer. Keyboard: Alt+H holds or resumes, Alt+T opens the transfer panel,
 // Escape closes it. Everything from the server goes in through textContent.
 
 import { mmss, nowSeconds } from '../ui/time.js';
@@ -14,7 +16,8 @@ const STATE_WORDS = {
 export class CallTransfer {
   /**
    * @param {{hold: Element, holdTime: Element, open: Element, panel: Element, target: Element,
-   *   note: Element, go: Element, cancel: Element}} el
+   *   note: Element, go: Element, cancel: Element, consult: Element, bar: Element,
+   *   barStatus: Element, complete: Element, conference: Element, back: Element}} el
    * @param {{client: Function, callId: Function, notice: Function, log: Function}} deps
    */
   constructor(el, { client, callId, notice, log }) {
@@ -28,6 +31,11 @@ export class CallTransfer {
     el.open.addEventListener('click', () => this.openPanel());
     el.cancel.addEventListener('click', () => this.closePanel());
     el.go.addEventListener('click', () => this.transfer());
+    el.consult.addEventListener('click', () => this.consult());
+    el.complete.addEventListener('click', () => this.endConsult((c) => c.consultComplete(), 'Transferred.'));
+    el.conference.addEventListener('click', () => this.endConsult((c) => c.conference(), 'Conference: all three of you are in the call.'));
+    el.back.addEventListener('click', () => this.endConsult((c) => c.consultCancel(), 'Back with the customer.'));
+    this.consulting = null; // {userID, name} of the colleague consulted
     document.addEventListener('keydown', (ev) => this.onKey(ev));
     setInterval(() => this.tick(), 500);
   }
@@ -56,6 +64,10 @@ export class CallTransfer {
     this.el.open.disabled = !inCall;
     this.el.holdTime.hidden = !held;
     if (!inCall) this.closePanel();
+    if (!inCall) this.consulting = null;
+    this.el.bar.hidden = !this.consulting;
+    this.el.hold.hidden = !!this.consulting;
+    this.el.open.hidden = !!this.consulting;
     this.tick();
   }
 
@@ -132,6 +144,60 @@ export class CallTransfer {
   closePanel() {
     this.el.panel.hidden = true;
     this.el.note.value = '';
+  }
+
+  /** The colleague consulted answered (they entered the call). */
+  colleagueJoined(userID) {
+    if (!this.consulting || this.consulting.userID !== userID) return;
+    this.el.barStatus.textContent = `Talking with ${this.consulting.name}; the customer is on hold`;
+  }
+
+  /** The consult ended by itself: the colleague did not answer, refused or left. */
+  consultFailed() {
+    if (!this.consulting) return;
+    this.notice('info', `${this.consulting.name} is not taking it; the customer is still on hold.`);
+    this.consulting = null;
+    this.render();
+  }
+
+  async consult() {
+    const c = this.client();
+    const choice = this.el.target.value;
+    if (!c || !choice.startsWith('agent:')) {
+      this.notice('error', 'Consult: choose an agent.');
+      return;
+    }
+    const id = choice.slice('agent:'.length);
+    const option = this.el.target.selectedOptions[0];
+    const name = option ? option.textContent.split(' — ')[0] : id;
+    this.el.consult.disabled = true;
+    try {
+      await c.consult({ toAgent: id, note: this.el.note.value.trim().slice(0, 500) });
+      this.log('consult', { callId: this.callId(), to: id });
+      this.consulting = { userID: id, name };
+      this.el.barStatus.textContent = `Consulting ${name}…`;
+      this.closePanel();
+    } catch (err) {
+      this.notice('error', `Consult: ${err.code || ''} ${err.message || err}`);
+    } finally {
+      this.el.consult.disabled = false;
+      this.render();
+    }
+  }
+
+  async endConsult(action, done) {
+    const c = this.client();
+    if (!c || !this.consulting) return;
+    try {
+      const ack = await action(c);
+      this.log('consult_end', ack);
+      this.notice('info', done);
+      this.consulting = null;
+    } catch (err) {
+      this.notice('error', `${err.code || ''} ${err.message || err}`);
+    } finally {
+      this.render();
+    }
   }
 
   async transfer() {

@@ -97,6 +97,8 @@ const recordingCells = new RecordingCells(el.callsBody, {
 const callTransfer = new CallTransfer({
   hold: $('hold'), holdTime: $('call-hold'), open: $('transfer-open'), panel: $('transfer-panel'),
   target: $('transfer-target'), note: $('transfer-note'), go: $('transfer-go'), cancel: $('transfer-cancel'),
+  consult: $('transfer-consult'), bar: $('consult-bar'), barStatus: $('consult-status'),
+  complete: $('consult-complete'), conference: $('conference'), back: $('consult-cancel'),
 }, { client: () => cc.client, callId: () => cc.callId, notice: (kind, text) => notice(kind, text), log: (n, d) => log(n, d) });
 const monitorNotice = new MonitorNotice($('call-monitor'), { callId: () => cc.callId });
 const callView = new CallView(
@@ -211,9 +213,12 @@ function showOffer(offer) {
   el.offerQueue.textContent = offer.queue || '';
   el.offerType.textContent = offer.type === CALL_TYPE.AUDIO_CALL ? 'audio' : 'video';
   el.offerPosition.textContent = offer.position ? String(offer.position) : '';
-  const { transfer } = offer;
-  el.offerTransfer.hidden = !transfer;
-  if (transfer) {
+  const { transfer, consult } = offer;
+  el.offerTransfer.hidden = !transfer && !consult;
+  if (consult) {
+    const who = (consult.from && (consult.from.name || consult.from.userID)) || '';
+    el.offerTransfer.textContent = `Consult from ${who}${consult.note ? `: ${consult.note}` : ''}`;
+  } else if (transfer) {
     const who = (transfer.from && (transfer.from.name || transfer.from.userID)) || '';
     el.offerTransfer.textContent = transfer.returned && transfer.from && transfer.from.userID === cc.agentId
       ? `Your transfer was not taken; back to you.${transfer.note ? ` Note: ${transfer.note}` : ''}`
@@ -364,6 +369,14 @@ function endCall({ callId, reason, local }) {
   const customer = cc.callCustomer;
   if (customer && customer.userID) cc.client.stopRemoteView({ userID: customer.userID });
   cc.callId = null;
+  callTransfer.render();
+  if (reason === 'consult_ended') {
+    // A consult we were asked into is over: we never had the customer; nothing to wrap up.
+    notice('info', 'The consult ended.');
+    cc.callCustomer = null;
+    refreshState();
+    return;
+  }
   if (reason !== 'transferred') {
     notice('info', local ? 'You ended the call.'
       : (reason === 'hangup' ? 'The customer hung up.' : `The call ended (${reason}).`));
@@ -500,6 +513,10 @@ function wire(c) {
   monitorNotice.attach(c);
   c.on(EVENT.CALL_HELD, ({ callId }) => { if (callId === cc.callId) callTransfer.held(true); });
   c.on(EVENT.CALL_RESUMED, ({ callId }) => { if (callId === cc.callId) callTransfer.held(false); });
+  c.on(EVENT.CONSULT_ENDED, ({ callId, outcome }) => {
+    if (callId === cc.callId && outcome === 'failed') callTransfer.consultFailed();
+  });
+  c.on(EVENT.USER_ENTER, ({ callId, userID }) => { if (callId === cc.callId) callTransfer.colleagueJoined(userID); });
   // A dropped connection that may come back (docs/protocol.md, Resume): ours, or the customer's.
   c.on(EVENT.RECONNECTING, ({ callId, userID }) => {
     if (callId !== cc.callId) return;

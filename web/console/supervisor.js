@@ -33,6 +33,16 @@ const EVENT_WORDS = {
   'call.rated': 'Rated', 'agent.wrap_up': 'Wrap-up saved', 'agent.state': 'Agent state',
   'agent.status': 'Agent status', 'recording.unavailable': 'Not recorded',
   'user.kicked_out': 'Signed in elsewhere',
+  'call.held': 'Put on hold', 'call.resumed': 'Taken off hold', 'call.transferred': 'Transferred',
+  'call.transfer_failed': 'Transfer not taken', 'call.consult_started': 'Consult began',
+  'call.consult_ended': 'Consult ended', 'call.conference': 'Conference',
+};
+// The record's segments (docs/protocol.md, "Call control"), said in words.
+const SEGMENT_WORDS = {
+  talk: (s, who) => `Talk with ${who(s.agent)}`,
+  hold: (s, who) => `On hold (${who(s.by)})`,
+  transfer: (s, who) => `Transfer by ${who(s.by)} to ${s.to ? who(s.to) : `queue ${s.queue}`}`,
+  consult: (s, who) => `Consult: ${who(s.by)} with ${who(s.to)}`,
 };
 const CHART_JS = './vendor/chart.js/chart.umd.min.js'; // beside this module: /console/vendor/
 const HISTORY_REFRESH_MS = 10000;
@@ -143,7 +153,7 @@ export class SupervisorView {
       statsUpdated: $('sv-stats-updated'), statsError: $('sv-stats-error'),
       recentBody: $('sv-recent-body'), recentEmpty: $('sv-recent-empty'), recentRefresh: $('sv-recent-refresh'),
       detail: $('sv-detail'), detailId: $('sv-detail-id'), detailFacts: $('sv-detail-facts'),
-      timeline: $('sv-timeline'), recording: $('sv-recording'),
+      timeline: $('sv-timeline'), recording: $('sv-recording'), segments: $('sv-segments'),
     };
     // What the browser tests and a curious developer look at (window.supervisorView, documented
     // in index.html); the view itself never reads the global.
@@ -243,7 +253,7 @@ export class SupervisorView {
     const audio = this.el.recording.querySelector('audio');
     if (audio) { audio.pause(); audio.removeAttribute('src'); audio.load(); }
     for (const node of [this.el.queues, this.el.agentsBody, this.el.callsBody, this.el.summary,
-      this.el.recentBody, this.el.detailFacts, this.el.timeline, this.el.recording]) {
+      this.el.recentBody, this.el.detailFacts, this.el.segments, this.el.timeline, this.el.recording]) {
       node.replaceChildren();
     }
     this.el.detail.hidden = true;
@@ -530,6 +540,7 @@ export class SupervisorView {
     this.log('detail', { callId, events: call.events.map((e) => e.event) });
     this.el.detailId.textContent = callId;
     this.renderFacts(call);
+    this.renderSegments(call);
     this.renderTimeline(call.events || [], call);
     this.renderRecording(call, seq, nowSeconds() + RECORDING_WAIT_S);
     this.el.detail.hidden = false;
@@ -540,6 +551,8 @@ export class SupervisorView {
       ['Queue', call.queue], ['Customer', call.customerName || call.customerId], ['Agent', call.agent],
       ['Wait', typeof call.wait === 'number' ? mmss(call.wait) : ''],
       ['Talk', typeof call.talk === 'number' ? mmss(call.talk) : ''],
+      // On hold, or waiting for a transfer's target: not in the talk above.
+      ['Hold', call.hold ? mmss(call.hold) : ''],
       // Seconds in which a side received no media (a frozen browser): not in the talk above.
       ['Silent', call.silentSeconds ? mmss(call.silentSeconds) : ''],
       ['Outcome', [call.outcome, call.endReason && `(${call.endReason})`].filter(Boolean).join(' ')],
@@ -553,6 +566,24 @@ export class SupervisorView {
       const dd = document.createElement('dd');
       dd.textContent = value === null || value === undefined ? '' : String(value);
       this.el.detailFacts.append(dt, dd);
+    }
+  }
+
+  /** Who talked with the customer and when, each hold, transfer and consult (the record's). */
+  renderSegments(call) {
+    this.el.segments.replaceChildren();
+    const agents = (this.state.live && this.state.live.agents) || [];
+    const who = (id) => (agents.find((a) => a.agentId === id) || {}).name || id || '';
+    const start = typeof call.answeredAt === 'number' ? call.answeredAt : null;
+    for (const s of call.segments || []) {
+      const li = document.createElement('li');
+      li.dataset.kind = s.kind;
+      const words = SEGMENT_WORDS[s.kind];
+      const span = typeof s.end === 'number' ? ` ${mmss(s.end - s.start)}` : ' (going on)';
+      const at = start !== null ? `${mmss(Math.max(0, s.start - start))} in · ` : '';
+      const outcome = s.outcome ? ` · ${s.outcome}` : '';
+      li.textContent = `${at}${words ? words(s, who) : s.kind}${span}${outcome}${s.note ? ` · “${s.note}”` : ''}`;
+      this.el.segments.append(li);
     }
   }
 
@@ -576,7 +607,7 @@ export class SupervisorView {
       li.append(time, offset, name);
       // Who, and the few fields that say what happened (the rest is in the API's answer).
       const details = e.user ? [person(e.user)] : [];
-      for (const k of ['state', 'status', 'reason', 'queue', 'disposition', 'sender']) {
+      for (const k of ['state', 'status', 'reason', 'queue', 'disposition', 'sender', 'to', 'outcome']) {
         if (typeof e[k] === 'string' && e[k]) details.push(`${k} ${e[k]}`);
       }
       if (details.length) li.append(` · ${details.join(' · ')}`);

@@ -82,7 +82,14 @@
  *     CALL_HELD {callId, userID, music, transfer, local}: `userID` put the call on hold (`transfer`
  *               {agent | queue}: transferred it; the music plays while its target is sought)
  *     CALL_RESUMED {callId, userID, local}: the hold is over
- *     OFFER of a transfer also has `transfer: {from: {userID, name}, note, returned}`
+ *     OFFER of a transfer also has `transfer: {from: {userID, name}, note, returned}`; of a
+ *           consult, `consult: {from: {userID, name}, note}`
+ *   Warm transfer (agents): `consult({toAgent, note})` holds the customer and rings the
+ *   colleague; `consultComplete()` hands the customer over (CALL_END 'transferred', local),
+ *   `conference()` makes it a call of three, `consultCancel()` goes back to the customer.
+ *     CONSULT_ENDED {callId, userID, outcome}: 'completed', 'conference', 'cancelled', or
+ *               'failed' (the colleague did not answer, refused or left; the customer stays
+ *               on hold: unhold())
  *   Supervisor: `supervisorWatch()` resolves with the live view {queues, agents, agentsByState,
  *   calls} and subscribes to its changes (renewed after a reconnection):
  *     SUPERVISOR_STATS {queues, agents, agentsByState, calls, at} at most once a second while
@@ -148,7 +155,8 @@ const WIRE_EVENTS = [
   'calling_cancel', 'calling_timeout', 'call_end', 'signal', 'media_state', 'call_type_changed',
   'kicked_out', 'queue_update', 'queue_answered', 'offer', 'agent_update', 'queue_stats',
   'record_start', 'record_signal', 'supervisor_stats', 'reconnecting', 'reconnected',
-  'media_flow', 'call_held', 'call_resumed', 'monitor_started', 'monitor_changed', 'monitor_ended',
+  'media_flow', 'call_held', 'call_resumed', 'connect_to', 'consult_ended',
+  'monitor_started', 'monitor_changed', 'monitor_ended',
 ];
 const NEVER_HELD = new Set(['invited', 'kicked_out', 'offer', 'agent_update', 'queue_stats',
   'supervisor_stats']);
@@ -198,13 +206,13 @@ export class CallClient extends Emitter {
     // Hold (on-hold.js): while on hold the peers get silent clones of our tracks, and the held
     // side plays the music.
     this._onHold = new OnHold({
-      senders: (key) => this._mesh.senders(key),
+      peers: () => this._mesh.peers,
       tracks: () => ({ audio: this._media.audio, video: this._media.video }),
       base: this.server,
     });
     this._mesh = new PeerMesh({
       rtcConfig: () => this._rtc,
-      tracks: () => (this._onHold.held ? this._onHold.muted()
+      tracks: (userID) => (this._onHold.mutes(userID) ? this._onHold.muted()
         : { audio: this._media.audio, video: this._media.video }),
       sendSignal: (userID, kind, payload) => this._sendSignal(userID, kind, payload),
       onTrack: (userID, stream) => {
@@ -695,6 +703,21 @@ export class CallClient extends Emitter {
     this._stopHold(userID, false);
   }
 
+  /** A consult became a transfer or a conference: we offer media to the customer we join. */
+  _on_connect_to({ callId, userID }) {
+    if (!this._isCurrent(callId) || !userID) return;
+    this._userEntered(userID, true);
+    this._mesh.offerTo(userID).catch((err) => console.warn(`[callcenter] offer to ${userID} failed`, err));
+    this._watch.expect(userID);
+  }
+
+  /** The colleague we consulted did not answer, refused or left; the customer stays on hold. */
+  _on_consult_ended({ callId, userID }) {
+    if (!this._isCurrent(callId)) return;
+    this._call.consult = null;
+    this._emit(EVENT.CONSULT_ENDED, { callId, userID, outcome: 'failed' });
+  }
+
   async _startHold(state) {
     await this._onHold.start(state);
     const { callId, by, music, transfer } = this._onHold.state || state;
@@ -746,6 +769,42 @@ export class CallClient extends Emitter {
     const ack = await this._request('transfer', payload);
     if (this._call === call) this._endCall('transferred', true);
     return { callId: call.callId, to: ack.to, queue: ack.queue };
+  }
+
+  /**
+   * A warm transfer's first half (agents): the customer on hold hears the music, and
+   * `toAgent` is rung; once they answer, the two agents talk alone. Then consultComplete()
+   * (they take the customer; this side leaves), conference() (all three talk) or
+   * consultCancel() (back to the customer).
+   */
+  async consult({ toAgent, note } = {}) {
+    const call = this._requireCall();
+    const others = [...this._mesh.peers.keys()];
+    await this._request('consult', { callId: call.callId, toAgent, note: note || '' });
+    if (this._call !== call) return { callId: call.callId };
+    call.consult = toAgent;
+    if (!this._onHold.held) {
+      await this._startHold({ callId: call.callId, by: this._userID, music: null, only: others });
+    }
+    return { callId: call.callId, to: toAgent };
+  }
+
+  async consultCancel() { return this._endConsult('consult_cancel', 'cancelled'); }
+
+  async consultComplete() { return this._endConsult('consult_complete', 'completed'); }
+
+  async conference() { return this._endConsult('conference', 'conference'); }
+
+  async _endConsult(request, outcome) {
+    const call = this._requireCall();
+    const to = call.consult;
+    const ack = await this._request(request, { callId: call.callId });
+    if (this._call !== call) return { callId: call.callId, outcome };
+    call.consult = null;
+    this._emit(EVENT.CONSULT_ENDED, { callId: call.callId, userID: to, outcome });
+    if (outcome === 'completed') this._endCall('transferred', true);
+    else await this._stopHold(this._userID, true);
+    return { callId: call.callId, outcome, held: ack.held };
   }
 
   /** Agents: whom a call could be transferred to now ({agents: [{userID, name, state, queues}], queues}). */

@@ -37,6 +37,7 @@ from callcenter.domain.events import CallEvent, EventName
 from callcenter.domain.monitoring import Monitoring
 from callcenter.domain.store import Store, StoreUnavailable
 from callcenter.domain.timers import Timer, TimerKey, TimerKind, TimerQueue
+from callcenter.domain.usersig import looks_like_usersig, verify_usersig
 from callcenter.history.records import History
 from callcenter.hooks.host import PluginHost
 from callcenter.server.cluster import LocalRelay
@@ -187,15 +188,19 @@ class Signaling:
             raise Refused("AUTH_REQUIRED", "auth must be {appId, userID, userSig} strings")
         if auth["appId"] == SHARED:
             return self._shared_worker(auth)
-        app = self.config.app(auth["appId"])
+        app = self.config.app_for_login(auth["appId"])
         if app is None:
             raise Refused("UNKNOWN_APP", "no such app")
         if not valid_user_id(auth["userID"]):
             raise Refused("BAD_USER_ID", "user id must match [A-Za-z0-9_-], 1 to 32 chars")
-        claimed = app_of(auth["userSig"])
-        if claimed is not None and claimed != app.id:
-            raise Refused("AUTH_MISMATCH", "the credential is for another app")
-        identity = verify(auth["userSig"], app.id, app.secret)
+        if app.sdk_app_id is not None and looks_like_usersig(auth["userSig"]):
+            # A customer's Tencent UserSig (usersig.py), as trtc-calling-js pages log in.
+            identity = verify_usersig(auth["userSig"], app.id, app.sdk_app_id, app.secret)
+        else:
+            claimed = app_of(auth["userSig"])
+            if claimed is not None and claimed != app.id:
+                raise Refused("AUTH_MISMATCH", "the credential is for another app")
+            identity = verify(auth["userSig"], app.id, app.secret)
         if identity.user_id != auth["userID"]:
             raise Refused("AUTH_MISMATCH", "the credential is for another user")
         return identity
@@ -636,6 +641,25 @@ class Signaling:
         req = wire.parse(wire.Transfer, payload)
         return self.deliver(session.app_id, self.center.transfer(
             session.app_id, session.user_id, req.callId, req.toAgent, req.toQueue, req.note))
+
+    def on_consult(self, session: Session, payload: Any) -> dict[str, Any]:
+        req = wire.parse(wire.Consult, payload)
+        return self.deliver(session.app_id, self.center.consult(
+            session.app_id, session.user_id, req.callId, req.toAgent, req.note))
+
+    def _end_consult(self, session: Session, payload: Any, how: str) -> dict[str, Any]:
+        req = wire.parse(wire.CallRef, payload)
+        return self.deliver(session.app_id, self.center.consult_end(
+            session.app_id, session.user_id, req.callId, how))
+
+    def on_consult_cancel(self, session: Session, payload: Any) -> dict[str, Any]:
+        return self._end_consult(session, payload, "cancelled")
+
+    def on_consult_complete(self, session: Session, payload: Any) -> dict[str, Any]:
+        return self._end_consult(session, payload, "completed")
+
+    def on_conference(self, session: Session, payload: Any) -> dict[str, Any]:
+        return self._end_consult(session, payload, "conference")
 
     def on_transfer_targets(self, session: Session, payload: Any) -> dict[str, Any]:
         wire.parse(wire.Empty, payload)

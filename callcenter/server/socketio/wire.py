@@ -185,6 +185,18 @@ class Transfer(Request):
         _at_most("note", self.note, 500)
 
 
+class Consult(Request):
+    """A consult: the agent rings a colleague (``toAgent``), the customer on hold."""
+
+    callId: StrictStr
+    toAgent: StrictStr
+    note: StrictStr = ""
+
+    def check(self) -> None:
+        _at_most("toAgent", self.toAgent, 32)
+        _at_most("note", self.note, 500)
+
+
 class WorkerHello(Request):
     capacity: StrictInt
     name: StrictStr | None = None

@@ -50,6 +50,8 @@ export const EVENT = Object.freeze({
   MONITOR_CHANGED: 'MONITOR_CHANGED',
   MONITOR_ENDED: 'MONITOR_ENDED',
   CALL_RESUMED: 'CALL_RESUMED',
+  // A consult (warm transfer) is over: {callId, userID (the colleague), outcome}.
+  CONSULT_ENDED: 'CONSULT_ENDED',
 });
 
 export const CALL_TYPE = Object.freeze({ UNKNOWN: 0, AUDIO_CALL: 1, VIDEO_CALL: 2 });

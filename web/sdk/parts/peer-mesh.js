@@ -14,8 +14,8 @@ export class PeerMesh {
   /**
    * @param {{rtcConfig: Function, tracks: Function, sendSignal: Function, onTrack: Function,
    *          onClose: Function}} hooks
-   *   rtcConfig(): {iceServers, iceTransportPolicy} from the hello ack; tracks(): this side's
-   *   {audio, video} tracks (or null); sendSignal(userID, kind, payload): relays through the server; onTrack(userID, stream): a
+   *   rtcConfig(): {iceServers, iceTransportPolicy} from the hello ack; tracks(userID): this
+   *   side's {audio, video} tracks (or null) for the connection with userID; sendSignal(userID, kind, payload): relays through the server; onTrack(userID, stream): a
    *   remote track arrived or unmuted; onClose(userID): the connection with userID is gone;
    *   onIceState(userID, state): its ICE connection state changed.
    */
@@ -69,7 +69,7 @@ export class PeerMesh {
     peer.offerer = true;
     peer.chain = peer.chain.then(async () => {
       const { pc } = peer;
-      const { audio, video } = this.tracks();
+      const { audio, video } = this.tracks(userID);
       peer.audioSender = pc.addTransceiver(audio || 'audio', { direction: 'sendrecv' }).sender;
       peer.videoSender = pc.addTransceiver(video || 'video', { direction: 'sendrecv' }).sender;
       await pc.setLocalDescription(await pc.createOffer());
@@ -115,7 +115,7 @@ export class PeerMesh {
     if (pc.signalingState === 'closed') return;
     if (kind === 'offer') {
       await pc.setRemoteDescription(payload);
-      const tracks = this.tracks();
+      const tracks = this.tracks(peer.userID);
       for (const t of pc.getTransceivers()) {
         const k = t.receiver.track && t.receiver.track.kind;
         if (k === 'audio' && !peer.audioSender) {
