@@ -271,6 +271,8 @@ class Switchboard:
                            {"callId": call_id, "userID": user, "reason": reason.value})
                 self._event(out, EventName.LEFT, call, user, reason=reason.value)
                 self._settle(call, out, reason)
+                # A conference goes on without them: whoever monitored them stops.
+                end_monitors(call, self.clock(), MonitorEnd.AGENT_LEFT, out, agent=user)
             self._save(call)
             return out
 
@@ -589,6 +591,7 @@ class Switchboard:
         if how == "completed":
             self._set_leg(call, agent, Leg.LEFT)
             self._end_silences(call, agent, now)
+            end_monitors(call, now, MonitorEnd.TRANSFERRED, out, agent=agent)  # a warm transfer
             out.notify([customer, target], "user_leave",
                        {"callId": call.id, "userID": agent, "reason": "transferred"})
             self._event(out, EventName.LEFT, call, agent, reason="transferred")

@@ -37,7 +37,8 @@ class MonitorEnd(StrEnum):
 
     STOPPED = "stopped"                # the supervisor stopped it
     CALL_ENDED = "call_ended"
-    TRANSFERRED = "transferred"        # the agent handed the call on: they are no longer in it
+    TRANSFERRED = "transferred"        # the agent handed the call on (blind or warm transfer)
+    AGENT_LEFT = "agent_left"          # the agent left a call that goes on (a conference)
     SUPERVISOR_GONE = "supervisor_gone"  # the supervisor's connection or session ended
 
 
@@ -112,7 +113,10 @@ def end_monitor(call: Call, monitor: Monitor, now: float, reason: MonitorEnd,
                                     "duration": round(now - monitor.start, 3)}))
 
 
-def end_monitors(call: Call, now: float, reason: MonitorEnd, out: Outcome) -> None:
-    """The call ended or its agent left it (a transfer): every session on it ends too."""
+def end_monitors(call: Call, now: float, reason: MonitorEnd, out: Outcome,
+                 agent: str | None = None) -> None:
+    """The call ended, or ``agent`` left it (a transfer, a conference they leave): the
+    sessions on it (on that agent) end too."""
     for monitor in open_monitors(call.monitors):
-        end_monitor(call, monitor, now, reason, out)
+        if agent is None or monitor.agent == agent:
+            end_monitor(call, monitor, now, reason, out)

@@ -35,11 +35,13 @@ from callcenter.client.call_client import CallClient
 
 pytestmark = pytest.mark.timeout(60)
 
-QUEUES = [queue(name) for name in ("mq", "cq", "tq", "gq", "bq")]
+QUEUES = [queue(name) for name in ("mq", "cq", "tq", "gq", "bq", "wq", "fq")]
 AGENTS = [agent("ma1", ["mq"], name="Mia"), agent("ca1", ["cq"]), agent("ta1", ["tq"]),
           agent("ta2", ["tq"]), agent("ga1", ["gq"]), agent("ba1", ["bq"]),
-          agent("ba2", ["bq"])]
-SUPERVISORS = [("sue", "Sue"), ("sam", "Sam"), ("sid", "Sid"), ("sal", "Sal"), ("sol", "Sol")]
+          agent("ba2", ["bq"]), agent("wa1", ["wq"]), agent("wa2", ["wq"]),
+          agent("fa1", ["fq"]), agent("fa2", ["fq"])]
+SUPERVISORS = [("sue", "Sue"), ("sam", "Sam"), ("sid", "Sid"), ("sal", "Sal"), ("sol", "Sol"),
+               ("sky", "Sky"), ("sia", "Sia")]
 
 
 def supervisors_toml() -> str:
@@ -224,6 +226,56 @@ async def test_monitoring_ends_when_the_agent_transfers_the_call(srv, desk):
     monitors = [s for s in record(srv, call_id)["segments"] if s["kind"] == "monitor"]
     assert [(s["agent"], s["reason"]) for s in monitors] == [("ta1", "transferred"),
                                                             ("ta2", "call_ended")]
+
+
+async def consulted(desk: Desk, queue_name: str, first: str, second: str,
+                    supervisor_id: str) -> tuple[Any, Any, Any, Any, str]:
+    """`first` answers a customer and is monitored (listen) by `supervisor_id`, then consults
+    `second`, who answers: (first, second, customer, supervisor, call id)."""
+    b = await desk.agent(second, status="break")  # not offered the customer's call
+    a, customer, call_id = await answered(desk, queue_name, first)
+    sup = await supervisor(desk, supervisor_id)
+    await monitor(sup, call_id, "listen")
+    await a.next_event("monitor_started", callId=call_id)
+    await b.agent_status("available")
+    await until_agent(b, state="waiting", status="available")
+    await a.consult(call_id, second)
+    await first_offer([b], callId=call_id)
+    await b.accept(call_id)
+    await a.next_event("user_enter", callId=call_id, userID=second)
+    return a, b, customer, sup, call_id
+
+
+async def test_a_warm_transfer_ends_the_monitoring_of_the_agent_who_hands_the_call_on(srv, desk):
+    wa1, wa2, customer, sky, call_id = await consulted(desk, "wq", "wa1", "wa2", "sky")
+    # During the consult the agent is still the one monitored (the customer holds).
+    assert (await monitor(sky, call_id, "whisper"))["agent"] == "wa1"
+    await wa1.consult_complete(call_id)
+    for client in (wa1, sky):
+        assert (await client.next_event("monitor_ended", callId=call_id))["reason"] == \
+            "transferred"
+    assert wa2.pending("monitor_ended") == []
+    assert (await monitor(sky, call_id, "listen"))["agent"] == "wa2"
+    await wa2.next_event("monitor_started", callId=call_id)
+    await customer.hangup(call_id)
+    monitors = [s for s in record(srv, call_id)["segments"] if s["kind"] == "monitor"]
+    assert [(s["agent"], s["reason"]) for s in monitors] == [("wa1", "transferred"),
+                                                            ("wa2", "call_ended")]
+
+
+async def test_an_agent_who_leaves_a_conference_stops_being_monitored_and_the_call_goes_on(
+        srv, desk):
+    fa1, fa2, customer, sia, call_id = await consulted(desk, "fq", "fa1", "fa2", "sia")
+    await fa1.conference(call_id)
+    await customer.next_event("user_enter", callId=call_id, userID="fa2")
+    assert fa1.pending("monitor_ended") == []  # the conference goes on with fa1 monitored
+    await fa1.hangup(call_id)
+    for client in (fa1, sia):
+        assert (await client.next_event("monitor_ended", callId=call_id))["reason"] == \
+            "agent_left"
+    assert (await monitor(sia, call_id, "listen"))["agent"] == "fa2"
+    await customer.hangup(call_id)
+    assert (await sia.next_event("monitor_ended", callId=call_id))["reason"] == "call_ended"
 
 
 async def test_monitoring_ends_when_the_supervisor_disconnects(srv, desk):

@@ -107,7 +107,8 @@
  *               local}: `shown` false where the app hides monitoring from agents
  *               (`monitoring_shown`): the console should not show it then
  *     MONITOR_ENDED {callId, supervisor, agent, mode, shown, reason, local}: reason 'stopped',
- *               'call_ended', 'transferred' or 'supervisor_gone' (the supervisor's connection
+ *               'call_ended', 'transferred', 'agent_left' (a conference they left goes on) or
+ *               'supervisor_gone' (the supervisor's connection
  *               dropped or logged out; the supervisor's own SDK ends it too)
  *
  * Recording (docs/protocol.md, "Recording"; docs/recording.md): when the server sends
