@@ -78,10 +78,13 @@ class Monitor:
                    reason=None if reason is None else MonitorEnd(reason),
                    changes=[dict(c) for c in state.get("changes") or ()])
 
-    def notice(self, call_id: str) -> dict[str, Any]:
-        """What the agent (and the supervisor) is told of it: monitor_started/changed/ended."""
-        return {"callId": call_id, "supervisor": {"userID": self.supervisor, "name": self.name},
-                "agent": self.agent, "mode": str(self.mode), "shown": self.shown}
+    def notice(self, call: Call) -> dict[str, Any]:
+        """What the agent (and the supervisor) is told of it: monitor_started/changed/ended.
+        ``customer``: whose voice the agent's SDK sends the supervisor (in a conference its
+        connections are with a colleague too)."""
+        return {"callId": call.id, "supervisor": {"userID": self.supervisor, "name": self.name},
+                "agent": self.agent, "customer": call.sponsor, "mode": str(self.mode),
+                "shown": self.shown}
 
     def as_segment(self) -> dict[str, Any]:
         """As the record's timeline shows it: the mode it began in, then each change."""
@@ -101,7 +104,7 @@ def end_monitor(call: Call, monitor: Monitor, now: float, reason: MonitorEnd,
     """End one session: the agent is told (and the supervisor, unless they asked for it or are
     gone), and the log gets ``monitor.ended``."""
     monitor.end, monitor.reason = now, reason
-    notice = {**monitor.notice(call.id), "reason": str(reason)}
+    notice = {**monitor.notice(call), "reason": str(reason)}
     told = [monitor.agent]
     if reason not in (MonitorEnd.STOPPED, MonitorEnd.SUPERVISOR_GONE):
         told.append(monitor.supervisor)

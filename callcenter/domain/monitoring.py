@@ -70,13 +70,13 @@ class Monitoring:
                 event, name = "monitor_changed", EventName.MONITOR_CHANGED
                 data = {"previous": str(previous)}
             else:  # asked again (a lost ack): nothing changes
-                out.reply = {**current.notice(call_id), "since": current.start}
+                out.reply = {**current.notice(call), "since": current.start}
                 return out
             self._save(call)
-            out.notify(agent, event, current.notice(call_id))
+            out.notify(agent, event, current.notice(call))
             out.events.append(CallEvent(name, app_id, call_id, supervisor, now,
                                         {"agent": agent, "mode": str(new), **data}))
-            out.reply = {**current.notice(call_id), "since": current.start}
+            out.reply = {**current.notice(call), "since": current.start}
             return out
 
     @step
@@ -118,7 +118,7 @@ class Monitoring:
         call = self.store.get_call(app_id, call_id)
         monitor = next((m for m in open_monitors(call.monitors) if m.agent == agent), None) \
             if call is not None else None
-        return None if monitor is None else monitor.notice(call_id)
+        return None if monitor is None else monitor.notice(call)
 
     # -- media between the supervisor and the agent ------------------------------------------------
 

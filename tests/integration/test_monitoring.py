@@ -146,7 +146,7 @@ async def test_a_supervisor_listens_whispers_barges_and_stops_and_the_agent_is_t
     ack = await monitor(sue, call_id, "listen")
     assert ack["ok"], ack
     told = {"callId": call_id, "supervisor": {"userID": "sue", "name": "Sue"}, "agent": "ma1",
-            "shown": True}
+            "customer": customer.user_id, "shown": True}
     assert {k: ack[k] for k in (*told, "mode")} == {**told, "mode": "listen"}
     assert await mia.next_event("monitor_started", callId=call_id) == {**told, "mode": "listen"}
     shown = await live_call(sue, call_id, monitoredBy=[{"userID": "sue", "name": "Sue",

@@ -103,8 +103,8 @@
  *   it sends no track at all. The agent's SDK does its part by itself: it sends its microphone
  *   and the customer's voice, plays the supervisor in whisper and barge, and in barge sends the
  *   customer a mix of its microphone and the supervisor. Both sides get:
- *     MONITOR_STARTED / MONITOR_CHANGED {callId, supervisor: {userID, name}, agent, mode, shown,
- *               local}: `shown` false where the app hides monitoring from agents
+ *     MONITOR_STARTED / MONITOR_CHANGED {callId, supervisor: {userID, name}, agent, customer,
+ *               mode, shown, local}: `shown` false where the app hides monitoring from agents
  *               (`monitoring_shown`): the console should not show it then
  *     MONITOR_ENDED {callId, supervisor, agent, mode, shown, reason, local}: reason 'stopped',
  *               'call_ended', 'transferred', 'agent_left' (a conference they left goes on) or
@@ -874,8 +874,8 @@ export class CallClient extends Emitter {
     }
   }
 
-  _session({ callId, supervisor, agent, mode, shown }) {
-    return { callId, supervisor: supervisor || null, agent, mode, shown: shown !== false };
+  _session({ callId, supervisor, agent, customer, mode, shown }) {
+    return { callId, supervisor: supervisor || null, agent, customer, mode, shown: shown !== false };
   }
 
   _monitorSend(callId, to, kind, payload) {
@@ -915,7 +915,9 @@ export class CallClient extends Emitter {
   _on_monitor_started(data, { rejoin = false } = {}) {
     if (!this._isCurrent(data.callId) || !data.supervisor) return;
     this._closeMonitor(null, false);
-    const customer = () => [...this._mesh.peers.values()].find((p) => p.userID !== data.supervisor.userID);
+    // The customer's connection (in a conference the agent has one with a colleague too).
+    const customer = () => this._mesh.peers.get(data.customer)
+      || [...this._mesh.peers.values()].find((p) => p.userID !== data.supervisor.userID);
     const link = new AgentMonitorLink({
       callId: data.callId, supervisor: data.supervisor.userID, rtcConfig: this._rtc,
       sendSignal: (to, kind, payload) => this._monitorSend(data.callId, to, kind, payload),
