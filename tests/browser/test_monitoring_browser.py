@@ -1,12 +1,15 @@
 """Supervisor monitoring with real browsers, checked by ear (hearing.py): each person's Chromium
-plays a tone of its own as the microphone — the customer 440 Hz (the widget), the agent 880 Hz and
-the supervisor 1320 Hz (both on /console) — and what each page plays is analysed.
+plays a tone of its own as the microphone — the customer 440 Hz (the widget), the agent 880 Hz, the
+supervisor 1320 Hz and a colleague 1100 Hz (all three on /console) — and what each page plays is
+analysed.
 
 From the supervisor view's "Calls now": in listen the supervisor hears the customer and the agent
 and neither of them hears the supervisor; in whisper the agent hears the supervisor and the
 customer does not; in barge both do; after Stop nobody does. The agent's console says who
 monitors and how. The customer's page never has a connection with the supervisor (its SDK's
-peers), and the record, through the REST API, has the monitoring with its changes of mode.
+peers), and the record, through the REST API, has the monitoring with its changes of mode. An
+agent who reloads offers the supervisor the call again; in a conference the supervisor monitors
+the agent who joined last, with the customer's voice.
 """
 
 from __future__ import annotations
@@ -16,14 +19,14 @@ import time
 import pytest
 import requests
 from hearing import HEARD_DB, NOTE_PLAYED, UNHEARD_DB, heard, listen
-from test_call_control_browser import sign_in
+from test_call_control_browser import pick_colleague, sign_in
 from test_recording_browser import PASSWORD, tone_wav
 from werkzeug.security import generate_password_hash
 
 pytestmark = pytest.mark.browser
 
-CUSTOMER, AGENT, SUPERVISOR = 440, 880, 1320
-TONES = [CUSTOMER, AGENT, SUPERVISOR]
+CUSTOMER, AGENT, SUPERVISOR, COLLEAGUE = 440, 880, 1320, 1100
+TONES = [CUSTOMER, AGENT, SUPERVISOR, COLLEAGUE]
 WIDGET = "window.callcenterWidget"
 
 
@@ -33,6 +36,8 @@ def config(origin: str) -> str:
         "[[apps.queues]]", 'name = "q"', "ring_timeout = 15", "wrap_up = 30",
         'when_empty = "join"', "",
         "[[apps.agents]]", 'id = "agent1"', 'name = "Rita"',
+        f'password_hash = "{generate_password_hash(PASSWORD)}"', 'queues = ["q"]', "",
+        "[[apps.agents]]", 'id = "agent2"', 'name = "Sam"',
         f'password_hash = "{generate_password_hash(PASSWORD)}"', 'queues = ["q"]', "",
         "[[apps.supervisors]]", 'id = "sue"', 'name = "Sue"',
         f'password_hash = "{generate_password_hash(PASSWORD)}"', ""])
@@ -56,13 +61,17 @@ def customer_peers(customer) -> list[str]:
 
 
 def answered_call(server_factory, host_site, launch_browser, open_page, tmp_path,
-                  signaling: str = "resume_window = 0"):
+                  signaling: str = "resume_window = 0", colleague: list | None = None):
     """The agent (Rita) talking with the widget's customer, the supervisor (Sue) in the
-    supervisor view: (server, agent, supervisor, customer, call id, the call's row there)."""
+    supervisor view: (server, agent, supervisor, customer, call id, the call's row there).
+    With `colleague` (a list), agent2 (Sam) signs in too, on a break, and is appended to it."""
     server = server_factory("", demo_extra=config(host_site.origin), signaling=signaling)
+    tones = TONES if colleague is not None else [CUSTOMER, AGENT, SUPERVISOR]
     browsers = {tone: launch_browser(fake_audio=tone_wav(tmp_path / f"{tone}.wav", tone))
-                for tone in TONES}
+                for tone in tones}
     agent = sign_in(open_page, browsers[AGENT], server, "agent1", "available")
+    if colleague is not None:
+        colleague.append(sign_in(open_page, browsers[COLLEAGUE], server, "agent2", "break"))
     sv = open_page("sue", server.url + "/console", in_browser=browsers[SUPERVISOR]).page
     sv.fill("#agent-id", "sue")
     sv.fill("#password", PASSWORD)
@@ -178,3 +187,36 @@ def test_an_agent_who_reloads_mid_monitoring_offers_the_supervisor_the_call_agai
     hears(agent, [CUSTOMER, SUPERVISOR], not_=[])
     hears(customer, [AGENT], not_=[SUPERVISOR])
     assert customer_peers(customer) == ["agent1"]
+
+
+def test_in_a_conference_the_supervisor_monitors_the_agent_who_joined_last_and_the_customer(
+        server_factory, host_site, launch_browser, open_page, tmp_path):
+    made: list = []
+    _, agent1, sv, customer, call_id, row = answered_call(
+        server_factory, host_site, launch_browser, open_page, tmp_path, colleague=made)
+    agent2 = made[0]
+    pick_colleague(agent1, agent2)
+    agent1.click("#transfer-consult")
+    agent2.wait_for_selector("#offer", state="visible")
+    agent2.click("#accept")
+    agent1.wait_for_function("() => document.querySelector('#consult-status').textContent"
+                             ".startsWith('Talking with')")
+    agent1.click("#conference")
+    customer.wait_for_selector("#cc-hold", state="hidden")
+    hears(customer, [AGENT, COLLEAGUE], not_=[SUPERVISOR])
+    sv.wait_for_selector(f"{row} .l-agent:text-is('Sam')")
+
+    # Sam joined last: Sue monitors Sam, with the customer's voice (agent2 has a connection
+    # with agent1 too; the customer's is the one sent).
+    sv.click(f"{row} button.m-listen")
+    agent2.wait_for_selector("#call-monitor", state="visible")
+    assert agent2.text_content("#call-monitor") == "Sue is listening"
+    assert agent1.is_hidden("#call-monitor")
+    hears(sv, [CUSTOMER, COLLEAGUE], not_=[])
+    sv.wait_for_selector(f"{row} .l-monitor button.m-whisper")
+    sv.click(f"{row} button.m-whisper")
+    agent2.wait_for_selector("#call-monitor[data-mode='whisper']")
+    hears(agent2, [CUSTOMER, AGENT, SUPERVISOR], not_=[])
+    hears(customer, [AGENT, COLLEAGUE], not_=[SUPERVISOR])
+    hears(agent1, [CUSTOMER, COLLEAGUE], not_=[SUPERVISOR])
+    assert customer_peers(customer) == ["agent1", "agent2"]
