@@ -5,7 +5,8 @@ analysed.
 
 From the supervisor view's "Calls now": in listen the supervisor hears the customer and the agent
 and neither of them hears the supervisor; in whisper the agent hears the supervisor and the
-customer does not; in barge both do; after Stop nobody does. The agent's console says who
+customer does not; in barge both do (a hold meanwhile gives the customer the music alone, and
+Resume the mix again); after Stop nobody does. The agent's console says who
 monitors and how. The customer's page never has a connection with the supervisor (its SDK's
 peers), and the record, through the REST API, has the monitoring with its changes of mode. An
 agent who reloads offers the supervisor the call again; in a conference the supervisor monitors
@@ -19,7 +20,7 @@ import time
 import pytest
 import requests
 from hearing import HEARD_DB, NOTE_PLAYED, UNHEARD_DB, heard, listen
-from test_call_control_browser import pick_colleague, sign_in
+from test_call_control_browser import hears_music, pick_colleague, sign_in
 from test_recording_browser import PASSWORD, tone_wav
 from werkzeug.security import generate_password_hash
 
@@ -131,6 +132,14 @@ def test_a_supervisor_listens_whispers_and_barges_in_and_the_customer_never_conn
     hears(customer, [AGENT, SUPERVISOR], not_=[])
     hears(agent, [CUSTOMER, SUPERVISOR], not_=[])
     assert customer_peers(customer) == ["agent1"]
+    # A hold during barge: the customer hears the music and neither voice; Resume brings the
+    # mix back.
+    agent.keyboard.press("Alt+H")
+    customer.wait_for_selector("#cc-hold", state="visible")
+    hears_music(customer, not_=[AGENT, SUPERVISOR])
+    agent.click("#hold")
+    customer.wait_for_selector("#cc-hold", state="hidden")
+    hears(customer, [AGENT, SUPERVISOR], not_=[])
 
     # Stop: nobody hears the supervisor; the customer hears the agent alone again.
     sv.click(f"{row} button.m-stop")
