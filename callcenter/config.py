@@ -163,6 +163,14 @@ class QueueSettings(_Strict):
     # Where a blind transfer to an agent goes when that agent refuses it or lets it ring out:
     # back to the agent who transferred it ("agent"), or into this queue's line ("queue").
     transfer_fallback: Literal["agent", "queue"] = "agent"
+    # Callbacks (callbacks.py): the widget offers one once the estimated wait reaches this many
+    # seconds (unset: never, and a callback request is refused). The customer is rung for
+    # callback_ring_timeout seconds; one not reached is tried again callback_retry_delay seconds
+    # later, callback_attempts times in all, and the call then ends `unreachable`.
+    callback_after: Annotated[int, Field(ge=0, le=86400)] | None = None
+    callback_ring_timeout: Annotated[int, Field(ge=1, le=600)] = 30
+    callback_retry_delay: Annotated[int, Field(ge=0, le=86400)] = 120
+    callback_attempts: Annotated[int, Field(ge=1, le=10)] = 3
 
 
 class AgentSettings(_Strict):

@@ -308,6 +308,11 @@ class CallClient:
             payload["attributes"] = attributes
         return await self._checked("enqueue", payload)
 
+    async def callback(self, call_id: str, contact: dict[str, Any]) -> dict[str, Any]:
+        """As a waiting customer, ask to be called back instead of waiting (keeping the place
+        in line); `contact`: name, email and/or phone, note."""
+        return await self._checked("callback", {"callId": call_id, "contact": contact})
+
     async def rate(self, call_id: str, rating: int) -> dict[str, Any]:
         """As the customer of an ended call, rate it 1-5."""
         return await self._checked("rate", {"callId": call_id, "rating": rating})

@@ -45,6 +45,7 @@ SOCKET: dict[str, dict[Role, Scope]] = {
     "switch_type":      _row(OWN, OWN, OWN, NONE),
     "enqueue":          _row(OWN, NONE, NONE, NONE),
     "rate":             _row(OWN, NONE, NONE, NONE),
+    "callback":         _row(OWN, NONE, NONE, NONE),
     "agent_status":     _row(NONE, OWN, NONE, NONE),
     "agent_state":      _row(NONE, OWN, NONE, NONE),
     "wrap_up":          _row(NONE, OWN, NONE, NONE),

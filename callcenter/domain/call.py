@@ -44,6 +44,7 @@ class EndReason(StrEnum):
     KICKED_OUT = "kicked_out"
     DISCONNECTED = "disconnected"
     LOGOUT = "logout"
+    UNREACHABLE = "unreachable"  # a callback whose customer could not be reached (callbacks.py)
 
 
 def new_call_id() -> str:
@@ -84,6 +85,9 @@ class Call:
     # The agent consulted now (a warm transfer's target): rung, then in the call with the agent
     # who consults them, not yet with the customer, who is on hold meanwhile.
     consult: str | None = None
+    # A queue call whose customer asked to be called back (callbacks.py): it waits in line with
+    # nobody on it, and the customer is rung once an agent takes it.
+    callback: bool = False
     # Supervisors' monitoring sessions (monitor.py): listen, whisper, barge.
     monitors: list[Monitor] = field(default_factory=list)
 
@@ -110,6 +114,7 @@ class Call:
             "silences": [s.to_state() for s in self.silences],
             "holds": [h.to_state() for h in self.holds], "parked": self.parked,
             "consult": self.consult,
+            "callback": self.callback,
             "monitors": [m.to_state() for m in self.monitors],
         }
 
@@ -129,5 +134,6 @@ class Call:
             holds=[Hold.from_state(h) for h in state.get("holds") or ()],
             parked=bool(state.get("parked", False)),
             consult=state.get("consult"),
+            callback=bool(state.get("callback", False)),
             monitors=[Monitor.from_state(m) for m in state.get("monitors") or ()],
         )

@@ -101,8 +101,8 @@ FIELDS: tuple[RecordField, ...] = (
                 "each offer: agent, offeredAt, endedAt, outcome", "attempts", _or([]),
                 csv=None),
     RecordField("outcome", "outcome", "string", True,
-                "completed, abandoned, timed_out, no_agents, interrupted (direct: answered, "
-                "unanswered)", "outcome"),
+                "completed, abandoned, timed_out, no_agents, unreachable, interrupted (direct: "
+                "answered, unanswered)", "outcome"),
     RecordField("end_reason", "endReason", "string", True, "why the call ended", "endReason"),
     RecordField("ended_by", "endedBy", "string", True, "customer, agent or system", "endedBy"),
     RecordField("disposition", "disposition", "string", True, "the agent's wrap-up code",
@@ -121,6 +121,10 @@ FIELDS: tuple[RecordField, ...] = (
                 "the timeline of the answered call: talk {agent}, hold {by} and transfer {by, "
                 "to, queue, note, outcome, answeredBy}, each with start and end",
                 "segments", _or([]), csv=None),
+    RecordField("callback", "callback", "object", True,
+                "the customer asked to be called back: contact {name, email, phone, note}, "
+                "requestedAt, position, attempts (each ring of the customer: agent, start, end, "
+                "outcome); null otherwise", "callback", csv=None),
 )
 
 # The parts of the live record no field stores, and why. With FIELDS' sources this accounts for

@@ -195,7 +195,9 @@ class Switchboard:
             if call.consult == user:  # a consult: the customer, on hold, meets them later
                 others = [u for u in others if u != call.sponsor]
             self._set_leg(call, user, Leg.JOINED)
-            if call.answered_at is None:
+            # A callback is answered when the customer answers the agent's ring, not when the
+            # agent takes the offer (callbacks.py).
+            if call.answered_at is None and (not call.callback or user == call.sponsor):
                 call.answered_at = self.clock()
             unparked = call.parked
             if unparked:
@@ -500,6 +502,18 @@ class Switchboard:
             self._event(out, EventName.RESUMED, call, user, held=held)
             return out
 
+    def _handed_on(self, app_id: str, agent: str, call_id: str) -> tuple[Call, bool]:
+        """The queue call ``agent`` hands on (a transfer, a consult), and whether its customer
+        was on hold: that hold ends here, the wait for the target is a hold of its own."""
+        call = self.check_relay(app_id, agent, call_id)
+        if not call.queue:
+            raise Refused("NOT_QUEUE_CALL", "only a contact-center call can be transferred")
+        self._check_control(call, agent)
+        held = open_hold(call.holds)
+        if held is not None:
+            held.end = self.clock()
+        return call, held is not None
+
     @step
     def transfer_out(self, app_id: str, agent: str, call_id: str, music: str | None,
                      target: dict[str, Any]) -> Outcome:
@@ -507,15 +521,9 @@ class Switchboard:
         for the target (the contact center offers the call to it next). ``target`` is what the
         customer is told of it."""
         with self.store.transaction(f"{app_id}:{call_id}"):
-            call = self.check_relay(app_id, agent, call_id)
-            if not call.queue:
-                raise Refused("NOT_QUEUE_CALL", "only a contact-center call can be transferred")
-            self._check_control(call, agent)
+            call, _ = self._handed_on(app_id, agent, call_id)
             now = self.clock()
             out = Outcome()
-            hold = open_hold(call.holds)
-            if hold is not None:  # the customer was on hold already: that hold ends here
-                hold.end = now
             self._set_leg(call, agent, Leg.LEFT)
             self._end_silences(call, agent, now)
             end_monitors(call, now, MonitorEnd.TRANSFERRED, out)  # its agent is gone
@@ -536,19 +544,13 @@ class Switchboard:
         ``agent`` rings ``target`` (the contact center offers the call to them next) and talks
         with them alone once they answer."""
         with self.store.transaction(f"{app_id}:{call_id}"):
-            call = self.check_relay(app_id, agent, call_id)
-            if not call.queue:
-                raise Refused("NOT_QUEUE_CALL", "only a contact-center call can be transferred")
-            self._check_control(call, agent)
+            call, was_held = self._handed_on(app_id, agent, call_id)
             now = self.clock()
-            held = open_hold(call.holds)
-            if held is not None:  # an ordinary hold becomes the consult's
-                held.end = now
             call.holds.append(Hold(agent, now, kind=HoldKind.CONSULT))
             call.consult = target
             self._save(call)
             out = Outcome()
-            if held is None:
+            if not was_held:  # a customer on hold already hears the music
                 out.notify(call.sponsor, "call_held", {"callId": call_id, "userID": agent,
                                                        "music": music})
             self._event(out, EventName.CONSULT_STARTED, call, agent, to=target)
@@ -639,6 +641,74 @@ class Switchboard:
         if hold is not None:
             hold.end = self.clock()
 
+    # -- callbacks (callbacks.py): the customer leaves the line, and is rung back -------------
+
+    @step
+    def leave_for_callback(self, app_id: str, call_id: str) -> Outcome:
+        """The waiting customer asked to be called back: their leg leaves (their page may go)
+        while the call keeps its place in line; an agent ringing for it stops."""
+        with self.store.transaction(f"{app_id}:{call_id}"):
+            call = self._call_for(app_id, call_id)
+            out = Outcome()
+            for user in call.users(Leg.RINGING):
+                self._cancel_leg(call, user, "callback", out)
+            call.callback = True
+            self._set_leg(call, call.sponsor, Leg.LEFT)
+            self._end_silences(call, call.sponsor, self.clock())
+            self._save(call)
+            return out
+
+    @step
+    def ring_back(self, app_id: str, call_id: str, agent: str, timeout: int,
+                  shown: dict[str, Any]) -> Outcome:
+        """The agent took a callback: ring its customer, as an invitation from the agent
+        (``shown``: what the customer is told, under ``callback``). The reply's ``reached`` says
+        how it went: ringing, offline (no session) or busy (in another call)."""
+        with self.store.transaction(f"{app_id}:{call_id}"):
+            call = self._call_for(app_id, call_id)
+            customer = call.sponsor
+            out = Outcome()
+            if self.store.session_of(app_id, customer) is None:
+                call.legs[customer] = Leg.OFFLINE
+                out.reply = {"reached": "offline"}
+            elif not self.store.claim_line(app_id, customer, call_id):
+                call.legs[customer] = Leg.BUSY
+                out.reply = {"reached": "busy"}
+            else:
+                call.legs[customer] = Leg.RINGING
+                out.reply = {"reached": "ringing"}
+                out.notify(customer, "invited", {
+                    "callId": call_id, "inviteID": call_id, "sponsor": agent,
+                    "userIDList": [customer], "type": call.type.value, "timeout": timeout,
+                    "group": False, "inviteData": {"callType": call.type.value, "data": None},
+                    "callback": shown})
+                self._event(out, EventName.INVITED, call, customer, **{
+                    "from": agent, "type": call.type.value, "group": False})
+                out.timers.append(Timer(timeout, app_id, call_id, customer))
+            self._save(call)
+            return out
+
+    @step
+    def end_ring_back(self, app_id: str, call_id: str, agent: str, reason: str) -> Outcome:
+        """A ring of a callback's customer is over unanswered (``reason``: no_answer,
+        rejected, offline, busy; cancelled: the agent left): the agent leaves the call, which
+        waits in line again."""
+        with self.store.transaction(f"{app_id}:{call_id}"):
+            call = self._call_for(app_id, call_id)
+            out = Outcome()
+            if call.legs.get(call.sponsor) is Leg.RINGING:
+                self._set_leg(call, call.sponsor, Leg.CANCELLED)
+                self._stop_ringing(call, call.sponsor, out)
+                out.notify(call.sponsor, "calling_cancel", {"callId": call_id, "userID": agent,
+                                                            "reason": reason})
+            if call.legs.get(agent) is Leg.JOINED:
+                self._set_leg(call, agent, Leg.LEFT)
+                self._end_silences(call, agent, self.clock())
+                out.notify(agent, "call_end", {"callId": call_id, "reason": reason})
+                self._event(out, EventName.LEFT, call, agent, reason="callback")
+            self._save(call)
+            return out
+
     def take_missed(self, app_id: str, user: str) -> list[dict[str, Any]]:
         return self.store.take_missed(app_id, user)
 
@@ -661,6 +731,8 @@ class Switchboard:
         """End the call if nobody is left to talk to; cancel whoever still rings. A customer
         alone in a queue call waits for the next offer, unless ``stop_waiting``."""
         joined, ringing = call.users(Leg.JOINED), call.users(Leg.RINGING)
+        if call.callback and call.answered_at is None and not stop_waiting:
+            return  # a callback waits in line, nobody on it, until the customer answers
         # An answered queue call is the customer's: it ends when they leave, even with two
         # agents still in it (a consult, a conference).
         customer_gone = bool(call.queue) and call.answered_at is not None and \

@@ -27,6 +27,7 @@ from typing import Any, Protocol
 from callcenter.config import AgentSettings, App, Config, QueueSettings
 from callcenter.domain.agents import Agent, AgentState, AgentStatus
 from callcenter.domain.call import Call
+from callcenter.domain.callbacks import NOT_REACHED, Callback, checked_contact
 from callcenter.domain.calls import EndReason, Leg, Outcome, Switchboard
 from callcenter.domain.clock import step
 from callcenter.domain.credentials import Identity
@@ -355,7 +356,8 @@ class ContactCenter:
         # The ack tells the position; the first queue_update repeats it (harmless, and it keeps
         # "every change is an event" true for a widget that only listens).
         out.reply = {"callId": call.id, "queue": queue_name, "position": qc.position,
-                     "estimatedWait": qc.estimated_wait, "recorded": qc.recorded}
+                     "estimatedWait": qc.estimated_wait, "recorded": qc.recorded,
+                     "callbackAfter": queue.callback_after}
         return out
 
     # -- 2: the call is offered to agents, in the queue's order, to the agents routing picks ----
@@ -377,6 +379,8 @@ class ContactCenter:
             transfer = qc.transfer
             if qc.ringing or qc.customer_away or (transfer is not None and transfer["to"]):
                 continue  # a transfer to an agent rings that agent only
+            if qc.callback is not None and not qc.callback.may_offer(now):
+                continue  # its customer is being rung, or was tried a moment ago: keeps its place
             # Offers only take agents away, so the agents still free are found among those who
             # were free for the previous call.
             candidates = [a for a in (self._agents_of(app_id, queue_name)
@@ -412,6 +416,8 @@ class ContactCenter:
             payload["transfer"] = {
                 "from": sender.public_view() if sender else {"userID": transfer["from"]},
                 "note": transfer["note"], "returned": transfer["returned"]}
+        if qc.callback is not None:  # the agent is to call the customer back: who, and how
+            payload["callback"] = qc.callback.as_dict()
         offered = self.switchboard.offer(qc.app_id, qc.call_id, agent.id, queue.ring_timeout,
                                          payload)
         if offered is None:
@@ -426,6 +432,9 @@ class ContactCenter:
         self._set_state(agent, AgentState.RINGING, out, qc.call_id)
         self._event(out, EventName.QUEUE_OFFERED, qc.app_id, qc.call_id, agent.id,
                     queue=qc.queue, attempt=len(qc.attempts))
+        if qc.callback is not None:
+            self._event(out, EventName.CALLBACK_OFFERED, qc.app_id, qc.call_id, agent.id,
+                        queue=qc.queue, attempt=len(qc.callback.rings) + 1)
 
     # -- 3: an agent answers, refuses or lets it ring; either side hangs up. Every step on the
     #   call runs in the switchboard, then the queue side and the agents are brought in line
@@ -504,10 +513,14 @@ class ContactCenter:
             consult = qc.consult
             if consult is not None and consult["to"] == agent.id and not ended:
                 self._consult_rang(qc, attempt, agent, leg, queue, out)
+            elif leg is Leg.JOINED and qc.callback is not None and qc.answered_at is None:
+                self._call_back(qc, attempt, agent, queue, out)
             elif leg is Leg.JOINED:
                 self._answered(qc, attempt, agent, out)
             else:
                 self._not_answered(qc, attempt, agent, leg, queue, out)
+        if qc.callback is not None and not ended:
+            self._follow_ring_back(qc, queue, out)
         if not ended:
             self._departed(qc, out)
         transfer = qc.transfer
@@ -547,8 +560,13 @@ class ContactCenter:
     def _answered(self, qc: QueuedCall, attempt: RingAttempt, agent: Agent, out: Outcome
                   ) -> None:
         """``agent`` took the call: first, or as a transfer's target."""
-        now, app_id = self.clock(), qc.app_id
         attempt.outcome = "answered"
+        self._connected(qc, agent, attempt.offered_at, out)
+
+    def _connected(self, qc: QueuedCall, agent: Agent, offered_at: float, out: Outcome) -> None:
+        """The customer and ``agent`` talk from now on (the agent answered, or the customer
+        answered the agent's callback)."""
+        now, app_id = self.clock(), qc.app_id
         again = bool(qc.talks)  # a transfer's target: the call was answered before
         qc.talks.append({"agent": agent.id, "start": now, "end": None})
         transfer = qc.transfer
@@ -560,7 +578,7 @@ class ContactCenter:
         self._set_state(agent, AgentState.IN_CALL, out, qc.call_id)
         self._event(out, EventName.QUEUE_ANSWERED, app_id, qc.call_id, agent.id,
                     queue=qc.queue, hold=round(qc.wait(now), 3),
-                    ring=round(now - attempt.offered_at, 3))
+                    ring=round(now - offered_at, 3))
         # The customer is told who answered: a name to address, as on a phone line.
         out.notify([qc.customer], "queue_answered",
                    {"callId": qc.call_id, "agent": agent.public_view()})
@@ -643,6 +661,20 @@ class ContactCenter:
                 self._set_state(colleague, AgentState.WAITING, out)
         qc.ended_by = ("customer" if by == qc.customer else
                        "agent" if by is not None and by in talkers else "system")
+        self._set_outcome(qc, reason, talkers, out)
+        del self.calls[(app_id, qc.call_id)]
+        self._touched_calls.add((app_id, qc.call_id))
+        self.finished[(app_id, qc.call_id)] = qc
+        self._touched_finished.add((app_id, qc.call_id))
+        out.records.append(qc.record(self.clock()))
+        while len(self.finished) > HISTORY_KEPT * max(1, len(self.config.apps)):
+            self.finished.popitem(last=False)
+
+    def _set_outcome(self, qc: QueuedCall, reason: EndReason, talkers: list[str],
+                     out: Outcome) -> None:
+        """How the ended call went, with its queue.* (or callback.*) event; its agents wrap
+        up."""
+        now, app_id = self.clock(), qc.app_id
         if qc.answered_at is not None:
             qc.outcome = "completed"
             self._event(out, EventName.QUEUE_COMPLETED, app_id, qc.call_id, qc.agent,
@@ -655,6 +687,11 @@ class ContactCenter:
                 agent = self.agents.get((app_id, talker))
                 if agent is not None:
                     self._begin_wrap_up(agent, qc, out)
+        elif reason is EndReason.UNREACHABLE and qc.callback is not None:
+            qc.outcome = "unreachable"  # not an abandon: the customer asked to be called back
+            self._event(out, EventName.CALLBACK_UNREACHABLE, app_id, qc.call_id, qc.customer,
+                        queue=qc.queue, attempts=qc.callback.failed,
+                        contact=dict(qc.callback.contact), wait=round(qc.wait(now), 3))
         elif reason in (EndReason.QUEUE_TIMEOUT, EndReason.NO_AGENTS):
             qc.outcome = "timed_out" if reason is EndReason.QUEUE_TIMEOUT else "no_agents"
             self._event(out, EventName.QUEUE_TIMED_OUT, app_id, qc.call_id, qc.customer,
@@ -664,13 +701,6 @@ class ContactCenter:
             self._event(out, EventName.QUEUE_ABANDONED, app_id, qc.call_id, qc.customer,
                         queue=qc.queue, position=qc.position,
                         original_position=qc.original_position, wait=round(qc.wait(now), 3))
-        del self.calls[(app_id, qc.call_id)]
-        self._touched_calls.add((app_id, qc.call_id))
-        self.finished[(app_id, qc.call_id)] = qc
-        self._touched_finished.add((app_id, qc.call_id))
-        out.records.append(qc.record(self.clock()))
-        while len(self.finished) > HISTORY_KEPT * max(1, len(self.config.apps)):
-            self.finished.popitem(last=False)
 
     def _begin_wrap_up(self, agent: Agent, qc: QueuedCall, out: Outcome) -> None:
         """The agent's part of the call is over (it ended, or they transferred it)."""
@@ -768,12 +798,7 @@ class ContactCenter:
         waits on hold, keeping their priority and join time, until the target answers: the
         agent ``to_agent`` (rung alone; if they refuse or let it ring, the call goes back per
         the queue's ``transfer_fallback``), or whoever the queue ``to_queue`` routes it to."""
-        agent = self.agent(app_id, user)
-        qc = self.calls.get((app_id, call_id))
-        if qc is None or user not in qc.talkers:
-            raise Refused("NOT_IN_CALL", "you are not talking with that call's customer")
-        if qc.consult is not None:
-            raise Refused("ALREADY_CONSULTING", "end the consult first")
+        agent, qc = self._talking(app_id, user, call_id)
         target = self._transfer_target(app_id, user, to_agent)
         queue_name = qc.queue if target is not None else self._queue(app_id, to_queue or "").name
         if not self.policies.may_transfer(app_id, agent, qc, to_agent, to_queue):
@@ -808,6 +833,16 @@ class ContactCenter:
         out.records.append(qc.record(now))
         out.reply = {"callId": call_id, "to": to_agent, "queue": queue_name}
         return out
+
+    def _talking(self, app_id: str, user: str, call_id: str) -> tuple[Agent, QueuedCall]:
+        """The agent ``user`` and the queue call they talk in, free to be handed on."""
+        agent = self.agent(app_id, user)
+        qc = self.calls.get((app_id, call_id))
+        if qc is None or user not in qc.talkers:
+            raise Refused("NOT_IN_CALL", "you are not talking with that call's customer")
+        if qc.consult is not None:
+            raise Refused("ALREADY_CONSULTING", "a consult is going on in this call: end it first")
+        return agent, qc
 
     def _transfer_target(self, app_id: str, user: str, to_agent: str | None) -> Agent | None:
         """The agent a call is transferred to, who must be free to take it now."""
@@ -871,12 +906,7 @@ class ContactCenter:
         """The agent puts the customer on hold and rings a colleague (``to_agent``) to talk
         with them alone; then ``consult_end``: cancel (back to the customer), complete (the
         colleague takes the customer: a warm transfer) or conference (all three)."""
-        agent = self.agent(app_id, user)
-        qc = self.calls.get((app_id, call_id))
-        if qc is None or user not in qc.talkers:
-            raise Refused("NOT_IN_CALL", "you are not talking with that call's customer")
-        if qc.consult is not None:
-            raise Refused("ALREADY_CONSULTING", "a consult is going on in this call")
+        agent, qc = self._talking(app_id, user, call_id)
         target = self._transfer_target(app_id, user, to_agent)
         assert target is not None
         if not self.policies.may_transfer(app_id, agent, qc, to_agent, None):
@@ -978,6 +1008,105 @@ class ContactCenter:
             for queue in colleague.queues:
                 self.dispatch(qc.app_id, queue, out)
 
+    # -- 8: callbacks (callbacks.py): the customer leaves the line, keeps their place in it, and
+    #   is rung back once an agent takes it --------------------------------------------------------
+
+    @step
+    def request_callback(self, app_id: str, customer: str, call_id: str,
+                         contact: dict[str, Any]) -> Outcome:
+        """The waiting customer asks to be called back: the call keeps its join time and
+        priority, so its place; the customer's leg leaves; the queue's max_wait no longer
+        applies (nobody holds on the line)."""
+        qc = self.calls.get((app_id, call_id))
+        if qc is None or qc.customer != customer:
+            raise Refused("CALL_NOT_FOUND", "no call of yours with that id")
+        if qc.callback is not None:
+            raise Refused("CALLBACK_ALREADY_REQUESTED", "a callback is requested already")
+        if qc.answered_at is not None or not qc.waiting:
+            raise Refused("NOT_WAITING", "the call is not waiting in line")
+        queue = self._queue(app_id, qc.queue)
+        if queue.callback_after is None:
+            raise Refused("CALLBACK_NOT_OFFERED", "this queue does not call customers back")
+        kept = checked_contact(contact)
+        now = self.clock()
+        out = Outcome()
+        qc.callback = Callback(kept, now, qc.position)
+        qc.max_wait_token += 1
+        out.cancelled.append(timer_key(TimerKind.MAX_WAIT, app_id, call_id, None))
+        self._event(out, EventName.CALLBACK_REQUESTED, app_id, call_id, customer,
+                    queue=qc.queue, position=qc.position, wait=round(qc.wait(now), 3))
+        self._step(app_id, call_id, out, lambda: self.switchboard.leave_for_callback(
+            app_id, call_id), by=customer)
+        out.records.append(qc.record(now))
+        out.reply = {"callId": call_id, "queue": qc.queue, "position": qc.position,
+                     "callback": qc.callback.as_dict()}
+        return out
+
+    def _call_back(self, qc: QueuedCall, attempt: RingAttempt, agent: Agent,
+                   queue: QueueSettings, out: Outcome) -> None:
+        """``agent`` took a callback's offer: they are busy with it while its customer rings."""
+        assert qc.callback is not None
+        attempt.outcome = "answered"  # the agent answered the offer; the customer is next
+        agent.missed_in_row = 0
+        self._set_state(agent, AgentState.IN_CALL, out, qc.call_id)
+        ring: dict[str, Any] = {"agent": agent.id, "start": self.clock(), "end": None,
+                                "outcome": None}
+        qc.callback.rings.append(ring)
+        rang = self.switchboard.ring_back(qc.app_id, qc.call_id, agent.id,
+                                          queue.callback_ring_timeout,
+                                          {"agent": agent.public_view(), "queue": qc.queue})
+        _merge(out, rang)
+        qc.call = self.switchboard.store.get_call(qc.app_id, qc.call_id) or qc.call
+        if rang.reply["reached"] != "ringing":
+            self._ring_back_over(qc, ring, rang.reply["reached"], queue, out)
+
+    def _follow_ring_back(self, qc: QueuedCall, queue: QueueSettings, out: Outcome) -> None:
+        """Bring a ring of the customer in line with the legs: answered, or over unanswered."""
+        assert qc.callback is not None
+        ring = qc.callback.ringing
+        if ring is None:
+            return
+        legs = qc.call.legs
+        leg = legs.get(qc.customer)
+        if leg is Leg.JOINED:
+            agent = self.agents.get((qc.app_id, ring["agent"]))
+            ring.update(end=self.clock(), outcome="answered")
+            if agent is not None:
+                self._connected(qc, agent, ring["start"], out)
+            self._event(out, EventName.CALLBACK_COMPLETED, qc.app_id, qc.call_id, qc.customer,
+                        queue=qc.queue, agent=ring["agent"], attempt=len(qc.callback.rings),
+                        wait=round(qc.wait(self.clock()), 3))
+        elif legs.get(ring["agent"]) is not Leg.JOINED:
+            self._ring_back_over(qc, ring, "cancelled", queue, out)  # the agent left first
+        elif leg is not Leg.RINGING:
+            self._ring_back_over(qc, ring, "rejected" if leg is Leg.REJECTED else "no_answer",
+                                 queue, out)
+
+    def _ring_back_over(self, qc: QueuedCall, ring: dict[str, Any], outcome: str,
+                        queue: QueueSettings, out: Outcome) -> None:
+        """The customer was not reached (``outcome``): the agent is free again, and the call
+        waits at its place for the next try, or ends ``unreachable`` after the last."""
+        assert qc.callback is not None
+        now, app_id, call_id = self.clock(), qc.app_id, qc.call_id
+        ring.update(end=now, outcome=outcome)
+        self._touched_calls.add((app_id, call_id))
+        if outcome in NOT_REACHED:
+            qc.callback.retry_at = now + queue.callback_retry_delay
+        # Not through _step: the call is not to be offered again before the lines below.
+        _merge(out, self.switchboard.end_ring_back(app_id, call_id, ring["agent"], outcome))
+        qc.call = self.switchboard.store.get_call(app_id, call_id) or qc.call
+        agent = self.agents.get((app_id, ring["agent"]))
+        if agent is not None and agent.call_id == call_id and agent.state is AgentState.IN_CALL:
+            self._set_state(agent, AgentState.WAITING, out)
+        if qc.callback.failed >= queue.callback_attempts:
+            self._step(app_id, call_id, out, lambda: self.switchboard.end_waiting(
+                app_id, call_id, EndReason.UNREACHABLE))
+            return
+        out.records.append(qc.record(now))
+        for name in agent.queues if agent is not None else ():
+            if name != qc.queue:
+                self.dispatch(app_id, name, out)
+
     # -- agents: sessions, status, state --------------------------------------------------------
 
     def _event(self, out: Outcome, name: EventName, app_id: str, call_id: str | None,
@@ -1065,7 +1194,8 @@ class ContactCenter:
         elif leg is Leg.JOINED:
             self._tell_call(call, user_id, "reconnecting", out)
             qc = self.calls.get((app_id, call_id))
-            if qc is not None and qc.waiting:
+            # The customer's, not an agent's calling a callback's customer (it waits too).
+            if qc is not None and qc.waiting and qc.customer == user_id:
                 self._customer_away(qc, out)
         return out
 
@@ -1136,7 +1266,8 @@ class ContactCenter:
             if agent is not None:
                 view["agent"] = agent.public_view()
             if qc.waiting:
-                view.update(position=qc.position, estimatedWait=qc.estimated_wait)
+                view.update(position=qc.position, estimatedWait=qc.estimated_wait,
+                            callbackAfter=self._queue(app_id, qc.queue).callback_after)
         return view
 
     @staticmethod
@@ -1220,6 +1351,8 @@ class ContactCenter:
             if staffed or queue.when_empty != "refuse":
                 continue
             for qc in self._in_queue(agent.app_id, name):
+                if qc.callback is not None:
+                    continue  # a promise to call back waits for the agents to come back
                 self._step(qc.app_id, qc.call_id, out, lambda c=qc: self.switchboard.end_waiting(
                     c.app_id, c.call_id, EndReason.NO_AGENTS))
 

@@ -49,6 +49,12 @@ class EventName(StrEnum):
     QUEUE_OVERFLOWED = "queue.overflowed"
     QUEUE_COMPLETED = "queue.completed"        # COMPLETECALLER / COMPLETEAGENT
     QUEUE_LONG_WAIT = "queue.long_wait"        # a call has waited the queue's wait_alert
+    # Callbacks (callbacks.py): the customer asked to be called back, keeping their place; an
+    # agent is offered it; the customer answered the agent's ring; or could not be reached.
+    CALLBACK_REQUESTED = "callback.requested"
+    CALLBACK_OFFERED = "callback.offered"
+    CALLBACK_COMPLETED = "callback.completed"
+    CALLBACK_UNREACHABLE = "callback.unreachable"
     AGENT_STATUS = "agent.status"              # PAUSE / UNPAUSE, login, logout
     AGENT_STATE = "agent.state"
     AGENT_WRAP_UP = "agent.wrap_up"            # disposition and notes recorded

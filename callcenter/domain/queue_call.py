@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from callcenter.domain.call import Call, Leg
+from callcenter.domain.callbacks import Callback
 from callcenter.domain.hold import HoldKind, hold_spans
 from callcenter.domain.silence import silent_spans
 from callcenter.domain.spans import covered
@@ -60,7 +61,7 @@ class QueuedCall:
     estimated_wait: int | None = 0
     told_ringing: bool = False
     attempts: list[RingAttempt] = field(default_factory=list)
-    outcome: str | None = None  # completed, abandoned, timed_out, no_agents
+    outcome: str | None = None  # completed, abandoned, timed_out, no_agents, unreachable
     ended_by: str | None = None  # customer, agent, system
     wrap_up_ended_at: float | None = None
     disposition: str | None = None
@@ -82,6 +83,8 @@ class QueuedCall:
     # Each consult (warm transfer): {from, to, note, at, answeredAt, end, outcome (None while
     # it goes on: completed, conference, cancelled, no_answer, rejected, left)}.
     consults: list[dict[str, Any]] = field(default_factory=list)
+    # The customer asked to be called back (callbacks.py): None until then.
+    callback: Callback | None = None
 
     def __setattr__(self, name: str, value: Any) -> None:
         # As Agent's: a change notes the call in its contact center's set (``sink``).
@@ -92,7 +95,7 @@ class QueuedCall:
 
     # -- as plain data: what a shutdown snapshot keeps ---------------------------------------
 
-    # Plain fields kept as they are (the call and the attempts are encoded apart).
+    # Plain fields kept as they are (the call, the attempts and the callback are encoded apart).
     _STATE_FIELDS = ("attributes", "verified", "priority", "original_queue", "original_position",
                      "position", "estimated_wait", "outcome", "ended_by", "wrap_up_ended_at",
                      "disposition", "notes", "rating", "max_wait_token", "recorded",
@@ -102,6 +105,7 @@ class QueuedCall:
     def to_state(self) -> dict[str, Any]:
         """The queue call as JSON-ready data, fields named; ``from_state`` makes it again."""
         return {"call": self.call.to_state(), "attempts": [a.to_state() for a in self.attempts],
+                "callback": self.callback.to_state() if self.callback else None,
                 **{name: getattr(self, name) for name in self._STATE_FIELDS}}
 
     @classmethod
@@ -111,7 +115,7 @@ class QueuedCall:
         fields = {name: state[name] for name in cls._STATE_FIELDS if name in state}
         return cls(call=call if call is not None else Call.from_state(state["call"]),
                    attempts=[RingAttempt.from_state(a) for a in state.get("attempts", [])],
-                   **fields)
+                   callback=Callback.from_state(state.get("callback")), **fields)
 
     # -- read from the call ------------------------------------------------------------------
 
@@ -305,4 +309,5 @@ class QueuedCall:
             "endReason": self.end_reason, "endedBy": self.ended_by,
             "disposition": self.disposition, "notes": self.notes, "rating": self.rating,
             "recorded": self.recorded,
+            "callback": self.callback.as_dict() if self.callback else None,
         }

@@ -165,6 +165,8 @@ def _count(calls: list[CallRecord], thresholds: Thresholds) -> _QueueCounts:
             answered_waits.append(wait or 0.0)
             if (wait or 0.0) <= thresholds.service_level_seconds:
                 answered_within += 1
+        # A callback not reached ("unreachable") was offered and is no abandon: the customer
+        # asked to be called back rather than hanging up.
         elif outcome == "abandoned":
             # An abandon whose wait is unknown is not excused as a short one.
             if wait is not None and wait < thresholds.short_abandon_seconds:

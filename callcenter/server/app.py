@@ -172,6 +172,15 @@ def _add_routes(app: Flask, config: Config, plugins: PluginHost, recorder: Recor
         return jsonify(ok=True, plugins={"failures": plugins.failure_counts()},
                        mediaWorkers=workers, history=history.status())
 
+    @app.get("/ping")
+    def ping() -> Any:
+        # The SDK's pre-call check times its round trip to the server from the business's page:
+        # any origin may read this empty answer (unlike /healthz's details).
+        response = jsonify(ok=True)
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
     # Flask-SocketIO pushes a Flask request context built from the connection's environ (path
     # /socket.io/, a websocket upgrade or a polling request) for every Socket.IO event. Without
     # rules for that path each event raised and caught werkzeug's NotFound: CPU, and a traceback

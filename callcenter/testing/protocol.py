@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from callcenter.server.socketio.wire import (
     AgentStatus,
+    Callback,
     CallRef,
     Consult,
     Empty,
@@ -45,6 +46,7 @@ REQUEST_MODELS: dict[str, tuple[type[Request], ...]] = {
     "hold": (CallRef,), "unhold": (CallRef,), "transfer": (Transfer,),
     "transfer_targets": (Empty,), "consult": (Consult,), "consult_cancel": (CallRef,),
     "consult_complete": (CallRef,), "conference": (CallRef,),
+    "callback": (Callback,),
     "monitor": (Monitor,), "monitor_stop": (CallRef,),
 }
 

@@ -143,6 +143,17 @@ def test_a_video_call_an_audio_call_and_their_endings_as_tuicallings_demo_makes_
         tencent, open_page):
     alice, bob = person(open_page, tencent, "alice"), person(open_page, tencent, "bob")
     assert event(alice, "SDK_READY") == {}
+    # A switch with no call to switch fails with Tencent's codes, as an error event too.
+    codes = alice.evaluate("""async () => {
+        const codes = [];
+        for (const f of ['switchToAudioCall', 'switchToVideoCall']) {
+          try { await t[f](); } catch (err) { codes.push(err.code); }
+        }
+        return codes;
+    }""")
+    assert codes == [60001, 60002]
+    errors = [e["d"] for e in alice.evaluate("() => window.seen") if e["name"] == "ERROR"]
+    assert [e["code"] for e in errors] == [60001, 60002] and all(e["msg"] for e in errors)
 
     # Video: alice calls, bob accepts as the demo does, both render the other into video-<id>.
     alice.evaluate("() => t.call({ userID: 'bob', type: t.CALL_TYPE.VIDEO_CALL, timeout: 30 })")

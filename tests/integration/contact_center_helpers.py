@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from signaling_helpers import unique
 from werkzeug.security import generate_password_hash
 
@@ -282,6 +283,21 @@ async def serve_call(desk: Desk, queue_name: str, agents: list[CallClient], *,
         await asyncio.sleep(talk)
     await finish(chosen, customer, call_id)
     return chosen
+
+
+def closed_record(server: Any, call_id: str, timeout: float = 5) -> dict[str, Any]:
+    """The call's record through the REST API (as supervisor sup1), once it is closed: the
+    history writes it in the background."""
+    token = server.token("sup1", role="supervisor")
+    deadline = time.monotonic() + timeout
+    while True:
+        response = requests.get(f"{server.url}/api/calls/{call_id}", timeout=5,
+                                headers={"Authorization": f"Bearer {token}"})
+        if response.status_code == 200 and response.json()["call"]["endedAt"] is not None:
+            return response.json()["call"]
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"no closed record of {call_id}: {response.text}")
+        time.sleep(0.05)
 
 
 def error_code(ack: Any) -> str:

@@ -38,6 +38,7 @@ PAYLOADS = {
     "hold": {"callId": "no-such-call"},
     "unhold": {"callId": "no-such-call"},
     "transfer": {"callId": "no-such-call", "toQueue": "q"},
+    "callback": {"callId": "no-such-call", "contact": {"email": "a@shop.example"}},
     "transfer_targets": {},
     "consult": {"callId": "no-such-call", "toAgent": "ag"},
     "consult_cancel": {"callId": "no-such-call"},

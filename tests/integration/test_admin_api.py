@@ -111,7 +111,8 @@ EVERY_QUEUE_SETTING = {
     "strategy": "longest-idle", "queueing": "fifo", "ring_timeout": 7, "wrap_up": 3,
     "max_wait": 120, "max_length": 5, "when_empty": "join", "overflow": "sales",
     "required_skills": {"fr": 10}, "max_no_answer": 2, "reject_delay": 4, "wait_alert": 30,
-    "hold_music": "/music/vip.wav", "transfer_fallback": "queue"}
+    "hold_music": "/music/vip.wav", "transfer_fallback": "queue", "callback_after": 90,
+    "callback_ring_timeout": 20, "callback_retry_delay": 300, "callback_attempts": 2}
 
 
 def test_a_queue_takes_every_setting_and_its_members(srv):

@@ -9,7 +9,6 @@ agent and a queue of its own, so that a transfer to another app's people can be 
 from __future__ import annotations
 
 import asyncio
-import time
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +19,7 @@ from contact_center_helpers import (
     _start_server,
     agent,
     agent_update_with,
+    closed_record,
     connect,
     demo_extra,
     enqueue,
@@ -90,20 +90,6 @@ async def desk(srv):
         yield desk
 
 
-def record(server: Any, call_id: str, timeout: float = 5) -> dict[str, Any]:
-    """The call's record through the REST API, once closed (written in the background)."""
-    token = server.token("sup1", role="supervisor")
-    deadline = time.monotonic() + timeout
-    while True:
-        response = requests.get(f"{server.url}/api/calls/{call_id}", timeout=5,
-                                headers={"Authorization": f"Bearer {token}"})
-        if response.status_code == 200 and response.json()["call"]["endedAt"] is not None:
-            return response.json()["call"]
-        if time.monotonic() >= deadline:
-            raise TimeoutError(f"no closed record of {call_id}: {response.text}")
-        time.sleep(0.05)
-
-
 def records_of(server: Any, call_id: str) -> list[dict[str, Any]]:
     token = server.token("sup1", role="supervisor")
     response = requests.get(f"{server.url}/api/calls", timeout=5, params={"limit": 500},
@@ -147,7 +133,7 @@ async def test_hold_plays_the_queues_music_to_the_customer_and_counts_in_the_rec
     await customer.next_event("call_resumed", callId=call_id, userID="ha1")
     await asyncio.sleep(0.3)
     await customer.hangup(call_id)
-    call = record(srv, call_id)
+    call = closed_record(srv, call_id)
     assert 0.7 <= call["hold"] <= 1.5, call
     duration = call["endedAt"] - call["answeredAt"]
     assert abs(call["talk"] - (duration - call["hold"])) < 0.05, call
@@ -181,7 +167,7 @@ async def test_a_blind_transfer_hands_the_customer_to_the_agent_named_with_one_r
     await until_agent(tia, state="in_call")
     await asyncio.sleep(0.2)
     await customer.hangup(call_id)
-    call = record(srv, call_id)
+    call = closed_record(srv, call_id)
     assert (call["agent"], call["outcome"], call["queue"]) == ("ta2", "completed", "tq")
     assert 0.35 <= call["hold"] <= 1.5, call
     steps = [(s["kind"], s.get("agent") or s.get("by")) for s in call["segments"]]
@@ -205,7 +191,7 @@ async def test_a_transfer_the_target_refuses_comes_back_to_the_agent_who_made_it
     await ra1.accept(call_id)
     await customer.next_event("user_enter", callId=call_id, userID="ra1")
     await customer.hangup(call_id)
-    call = record(srv, call_id)
+    call = closed_record(srv, call_id)
     transfers = [s for s in call["segments"] if s["kind"] == "transfer"]
     assert [(t["to"], t["outcome"]) for t in transfers] == [("ra2", "returned"),
                                                            ("ra1", "answered")]
@@ -228,7 +214,7 @@ async def test_transfer_fallback_queue_puts_a_call_the_target_lets_ring_in_line(
     await fa3.accept(call_id)
     await customer.next_event("user_enter", callId=call_id, userID="fa3")
     await customer.hangup(call_id)
-    call = record(srv, call_id)
+    call = closed_record(srv, call_id)
     transfers = [s for s in call["segments"] if s["kind"] == "transfer"]
     assert [(t["to"], t["outcome"], t["answeredBy"]) for t in transfers] == \
         [("fa2", "requeued", None), (None, "answered", "fa3")]
@@ -249,7 +235,7 @@ async def test_a_transfer_to_a_queue_keeps_the_join_time_and_is_served_there(srv
     await qa2.accept(call_id)
     await customer.next_event("user_enter", callId=call_id, userID="qa2")
     await customer.hangup(call_id)
-    call = record(srv, call_id)
+    call = closed_record(srv, call_id)
     assert (call["queue"], call["originalQueue"], call["agent"]) == ("to", "from", "qa2")
     assert call["joinedAt"] < call["answeredAt"] < call["segments"][1]["start"]
 
@@ -311,7 +297,7 @@ async def test_bad_hold_and_transfer_requests_are_refused_and_change_nothing(srv
     snapshot = await until_agent(ba1, state="in_call")
     assert snapshot["callId"] == call_id
     await waiting.hangup(call_id)
-    call = record(srv, call_id)
+    call = closed_record(srv, call_id)
     assert [s["kind"] for s in call["segments"]] == ["talk", "hold"]
 
 
@@ -357,7 +343,7 @@ async def test_a_consult_holds_the_customer_while_the_agents_talk_then_hands_the
     await until_agent(wa2, state="in_call")
     await customer.hangup(call_id)
     await until_agent(wa2, state="waiting")
-    call = record(srv, call_id)
+    call = closed_record(srv, call_id)
     steps = [(s["kind"], s.get("agent") or s.get("by")) for s in call["segments"]]
     assert steps == [("talk", "wa1"), ("consult", "wa1"), ("talk", "wa2")], call["segments"]
     assert call["segments"][1]["outcome"] == "completed"
@@ -374,7 +360,7 @@ async def test_a_cancelled_consult_brings_the_customer_back_and_frees_the_collea
     snapshot = await until_agent(wr1, state="in_call")
     assert snapshot["callId"] == call_id
     await customer.hangup(call_id)
-    call = record(srv, call_id)
+    call = closed_record(srv, call_id)
     consult = next(s for s in call["segments"] if s["kind"] == "consult")
     assert (consult["to"], consult["outcome"]) == ("wr2", "cancelled")
     assert call["agent"] == "wr1"
@@ -395,7 +381,7 @@ async def test_a_conference_lets_all_three_talk_and_an_agent_may_leave_it(srv, d
     await customer.hangup(call_id)
     await wc2.next_event("call_end", callId=call_id)
     await until_agent(wc2, state="waiting")
-    call = record(srv, call_id)
+    call = closed_record(srv, call_id)
     talks = [s for s in call["segments"] if s["kind"] == "talk"]
     assert [t["agent"] for t in talks] == ["wc1", "wc2"]
     assert talks[1]["start"] < talks[0]["end"]  # they overlap: the conference
@@ -436,7 +422,7 @@ async def test_a_consult_the_colleague_refuses_leaves_the_customer_on_hold_with_
     await wf1.unhold(call_id)
     await customer.next_event("call_resumed", callId=call_id, userID="wf1")
     await customer.hangup(call_id)
-    call = record(srv, call_id)
+    call = closed_record(srv, call_id)
     consult = next(s for s in call["segments"] if s["kind"] == "consult")
     assert consult["outcome"] == "rejected"
     assert [s["kind"] for s in call["segments"]] == ["talk", "consult", "hold"]

@@ -5,14 +5,13 @@ queue call's record then has (through the REST API), kept out of its talk time."
 from __future__ import annotations
 
 import asyncio
-import time
 from typing import Any
 
 import pytest
-import requests
 from contact_center_helpers import (
     Desk,
     agent,
+    closed_record,
     connect,
     enqueue,
     error_code,
@@ -29,20 +28,6 @@ pytestmark = pytest.mark.timeout(60)
 def desk_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Any:
     yield from serve(request, tmp_path_factory.mktemp("media-flow"),
                      queues=[queue("mf")], agents=[agent("mfa", ["mf"]), agent("mfb", ["mf"])])
-
-
-def record(server: Any, call_id: str, timeout: float = 5) -> dict[str, Any]:
-    """The call's record through the REST API, once it is closed (written in the background)."""
-    token = server.token("sup1", role="supervisor")
-    deadline = time.monotonic() + timeout
-    while True:
-        response = requests.get(f"{server.url}/api/calls/{call_id}", timeout=5,
-                                headers={"Authorization": f"Bearer {token}"})
-        if response.status_code == 200 and response.json()["call"]["endedAt"] is not None:
-            return response.json()["call"]
-        if time.monotonic() >= deadline:
-            raise TimeoutError(f"no closed record of {call_id}: {response.text}")
-        time.sleep(0.05)
 
 
 async def test_only_a_joined_participant_may_report_and_only_about_another_joined_one(
@@ -134,7 +119,7 @@ async def test_a_queue_calls_silent_seconds_are_the_union_of_the_reports_and_lea
         await asyncio.sleep(0.7)
         await customer.hangup(call_id)
         await chosen.next_event("call_end", callId=call_id)
-    call = record(desk_server, call_id)
+    call = closed_record(desk_server, call_id)
     answered = call["endedAt"] - call["answeredAt"]
     # 1.0 + 0.5 + 0.5 (the union of the two overlapping reports) and 0.7 open at the end
     assert call["silentSeconds"] == pytest.approx(2.7, abs=0.25), call
@@ -159,7 +144,7 @@ async def test_reports_before_the_agent_answers_are_refused_and_change_nothing(d
         await asyncio.sleep(0.3)
         await customer.hangup(call_id)
         await ringing.next_event("call_end", callId=call_id)
-    assert record(desk_server, call_id)["silentSeconds"] == 0.0
+    assert closed_record(desk_server, call_id)["silentSeconds"] == 0.0
 
 
 async def test_a_call_without_stalls_has_no_silent_seconds(desk_server):
@@ -173,6 +158,6 @@ async def test_a_call_without_stalls_has_no_silent_seconds(desk_server):
         await asyncio.sleep(0.3)
         await customer.hangup(call_id)
         await chosen.next_event("call_end", callId=call_id)
-    call = record(desk_server, call_id)
+    call = closed_record(desk_server, call_id)
     assert call["silentSeconds"] == 0.0
     assert call["talk"] == pytest.approx(call["endedAt"] - call["answeredAt"], abs=0.01)

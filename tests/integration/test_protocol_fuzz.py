@@ -148,6 +148,8 @@ def requests_strategy(other_ids: list[str]) -> st.SearchStrategy[tuple[str, str,
         "transfer": {**call, "toAgent": ids, "note": st.text(max_size=20)},
         "consult": {**call, "toAgent": ids}, "consult_cancel": call, "consult_complete": call,
         "conference": call,
+        "callback": {**call, "contact": st.fixed_dictionaries(
+            {"email": st.sampled_from(["a@b.example", "nope"])})},
         "monitor": {**call, "mode": st.sampled_from(["listen", "whisper", "barge", "spy"])},
         "monitor_stop": call,
     }

@@ -165,7 +165,8 @@ def test_every_field_of_an_agent_and_a_queue_call_is_kept_or_read_from_the_confi
     from_config = {"app_id", "id", "name", "queues", "skills"}
     agent_fields = {f.name for f in dataclasses.fields(Agent)} - from_config
     assert agent_fields - {"status", "state"} == set(Agent._STATE_FIELDS)
-    call_fields = {f.name for f in dataclasses.fields(QueuedCall)} - {"call", "attempts"}
+    call_fields = {f.name for f in dataclasses.fields(QueuedCall)} - {"call", "attempts",
+                                                                      "callback"}
     assert call_fields == set(QueuedCall._STATE_FIELDS)
 
 

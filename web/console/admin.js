@@ -44,6 +44,10 @@ const KINDS = {
       { ...NUMBER('wait_alert', 'Long-wait alert (s)'), nullable: true, hint: 'empty: none' },
       { key: 'hold_music', label: 'Hold music', type: 'text', nullable: true, hint: 'a URL; empty: the app\'s' },
       { key: 'transfer_fallback', label: 'A transfer not taken goes', type: 'choice', choices: ['agent', 'queue'] },
+      { ...NUMBER('callback_after', 'Offer a callback after (s of estimated wait)'), nullable: true, hint: 'empty: never' },
+      NUMBER('callback_ring_timeout', 'Callback: ring the customer (s)'),
+      NUMBER('callback_retry_delay', 'Callback: try again after (s)'),
+      NUMBER('callback_attempts', 'Callback: tries before unreachable'),
     ],
   },
   supervisors: {

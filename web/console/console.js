@@ -15,6 +15,7 @@ import { at } from '../ui/base.js';
 import { fetchJSON } from '../ui/json-api.js';
 import { noticeList } from '../ui/notices.js';
 import { QueueTiles } from '../ui/queue-tiles.js';
+import { SetupCheck } from '../ui/setup-check.js';
 import { clockTime, mmss, nowSeconds } from '../ui/time.js';
 
 const { EVENT, CALL_TYPE } = CallClient;
@@ -32,7 +33,7 @@ const el = {
   offerLanguage: $('offer-language'), offerVerified: $('offer-verified'), offerQueue: $('offer-queue'),
   offerType: $('offer-type'), offerWaited: $('offer-waited'), offerPosition: $('offer-position'),
   offerCountdown: $('offer-countdown'), accept: $('accept'), reject: $('reject'),
-  offerTransfer: $('offer-transfer'),
+  offerTransfer: $('offer-transfer'), offerCallback: $('offer-callback'),
   call: $('call'), callCustomer: $('call-customer'), callTimer: $('call-timer'),
   remoteView: $('remote-view'), audioOnly: $('call-audio-only'), callControls: $('call-controls'),
   callRecording: $('call-recording'), callStalled: $('call-media-stalled'),
@@ -94,6 +95,22 @@ const queueTiles = new QueueTiles(el.queues, {
 const recordingCells = new RecordingCells(el.callsBody, {
   userSig: () => cc.userSig, log, shown: cc.recordings,
 });
+// The pre-call check before taking calls (../ui/setup-check.js), beside the status.
+const setupCheck = new SetupCheck({
+  list: $('setup-check-list'), summary: $('setup-check-summary'), preview: $('setup-check-preview'),
+  sound: $('setup-check-sound'),
+}, { client: () => cc.client, soundUrl: '../music/hold.wav' });
+async function runSetupCheck() {
+  if (!cc.client) return;
+  $('setup-check-panel').hidden = false;
+  const result = await setupCheck.run();
+  cc.setupCheck = result;
+  log('setup_check', result);
+}
+$('setup-check').addEventListener('click', runSetupCheck);
+$('setup-check-again').addEventListener('click', runSetupCheck);
+$('setup-check-close').addEventListener('click', () => { $('setup-check-panel').hidden = true; });
+
 const callTransfer = new CallTransfer({
   hold: $('hold'), holdTime: $('call-hold'), open: $('transfer-open'), panel: $('transfer-panel'),
   target: $('transfer-target'), note: $('transfer-note'), go: $('transfer-go'), cancel: $('transfer-cancel'),
@@ -223,6 +240,15 @@ function showOffer(offer) {
     el.offerTransfer.textContent = transfer.returned && transfer.from && transfer.from.userID === cc.agentId
       ? `Your transfer was not taken; back to you.${transfer.note ? ` Note: ${transfer.note}` : ''}`
       : `Transferred by ${who}${transfer.note ? `: ${transfer.note}` : ''}`;
+  }
+  // A callback: accepting rings the customer back; the contact is for a follow-up if it fails.
+  const { callback } = offer;
+  el.offerCallback.hidden = !callback;
+  if (callback) {
+    const k = callback.contact || {};
+    const tries = (callback.attempts || []).length;
+    el.offerCallback.textContent = `Callback requested — accept to call ${k.name || 'the customer'} back`
+      + `${tries ? ` (try ${tries + 1})` : ''}. ${[k.email, k.phone, k.note].filter(Boolean).join(' · ')}`;
   }
   el.accept.disabled = false;
   el.reject.disabled = false;
@@ -373,6 +399,15 @@ function endCall({ callId, reason, local }) {
   if (reason === 'consult_ended') {
     // A consult we were asked into is over: we never had the customer; nothing to wrap up.
     notice('info', 'The consult ended.');
+    cc.callCustomer = null;
+    refreshState();
+    return;
+  }
+  // A callback whose customer was not reached (docs/protocol.md, `callback`): it is tried again.
+  const missed = { offline: 'is not on the site', busy: 'is in another call', no_answer: 'did not answer', rejected: 'declined' }[reason];
+  if (missed && !local) {
+    // We never talked with the customer: nothing to wrap up.
+    notice('info', `The customer ${missed}; the callback will be tried again.`);
     cc.callCustomer = null;
     refreshState();
     return;

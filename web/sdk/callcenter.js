@@ -61,7 +61,11 @@
  *   Customer: `enqueue({queue, type, attributes})` opens the devices and joins a queue; the call is
  *   then like an outgoing call nobody has answered yet (state 'dialing', `hangup()` abandons it).
  *   When an agent accepts, USER_ACCEPT / USER_ENTER arrive and the agent sends the WebRTC offer.
- *   `rate({callId, rating})` after the call.
+ *   `rate({callId, rating})` after the call. `requestCallback({name, email, phone, note})` while
+ *   waiting (the queue's `callbackAfter`, in the enqueue ack and QUEUE_UPDATE, says from which
+ *   estimated wait it is offered): the call keeps its place in line without us on it (CALL_END,
+ *   reason 'callback', local); when an agent takes it we are rung as by an invitation: INVITED
+ *   with `callback: {agent: {userID, name}, queue}`, and `accept()` connects the queue call.
  *     QUEUE_UPDATE {callId, queue, position, estimatedWait, ringing} (also once for the enqueue
  *                  ack, then with `recorded`: the call will be recorded). estimatedWait is null
  *                  while no agent staffs the queue; ringing is true while an agent's phone rings
@@ -146,6 +150,7 @@ import { MediaWatch } from './parts/media-watch.js';
 import { AgentMonitorLink, SupervisorMonitorLink } from './parts/monitor-link.js';
 import { OnHold } from './parts/on-hold.js';
 import { PeerMesh } from './parts/peer-mesh.js';
+import { preCallCheck } from './parts/pre-call-check.js';
 import { RecorderLeg } from './parts/recorder-leg.js';
 import { SignalOutbox } from './parts/signal-outbox.js';
 import { Views } from './parts/views.js';
@@ -387,6 +392,7 @@ export class CallClient extends Emitter {
     if (view.queue) {
       Object.assign(call, {
         queue: view.queue, position: view.position, estimatedWait: view.estimatedWait, recorded: !!view.recorded,
+        callbackAfter: view.callbackAfter ?? null,
       });
     }
     this._call = call;
@@ -808,6 +814,17 @@ export class CallClient extends Emitter {
     return { callId: call.callId, outcome, held: ack.held };
   }
 
+  /**
+   * The pre-call check (pre-call-check.js): browser, microphone level, camera frames (shown in
+   * `preview`, a <video> or its id, meanwhile), speaker, the server's round trip, and STUN/TURN
+   * with the servers of this session (after login; before it they are skipped). Resolves
+   * {ok, checks: [{id, ok, detail, advice}]}; opens no device the call would keep.
+   */
+  async preCallCheck({ video = true, preview = null } = {}) {
+    const el = typeof preview === 'string' ? document.getElementById(preview) : preview;
+    return preCallCheck({ server: this.server, rtc: this._hello ? this._rtc : null, video, preview: el });
+  }
+
   /** Agents: whom a call could be transferred to now ({agents: [{userID, name, state, queues}], queues}). */
   async getTransferTargets() {
     const ack = await this._request('transfer_targets', {});
@@ -1030,7 +1047,7 @@ export class CallClient extends Emitter {
     this._call.ringing = ringing === true;
     this._emit(EVENT.QUEUE_UPDATE, {
       callId, queue: this._call.queue, position: this._call.position, estimatedWait: this._call.estimatedWait,
-      ringing: this._call.ringing,
+      ringing: this._call.ringing, callbackAfter: this._call.callbackAfter ?? null,
     });
   }
 
@@ -1208,15 +1225,31 @@ export class CallClient extends Emitter {
         callId: ack.callId, type, group: false, role: 'caller', state: 'dialing',
         invitees: [], entered: new Set(), queue: ack.queue || queue,
         position: ack.position, estimatedWait: ack.estimatedWait, recorded: !!ack.recorded,
+        callbackAfter: ack.callbackAfter ?? null,
       };
       const result = {
         callId: ack.callId, queue: this._call.queue, position: ack.position, estimatedWait: ack.estimatedWait,
-        recorded: !!ack.recorded,
+        recorded: !!ack.recorded, callbackAfter: ack.callbackAfter ?? null,
       };
       // Before the call events held meanwhile: a page learns its callId here first.
       this._emit(EVENT.QUEUE_UPDATE, { ...result });
       return result;
     });
+  }
+
+  /**
+   * Customer, while waiting in a queue: be called back instead (docs/protocol.md, `callback`).
+   * Resolves with the ack ({callId, queue, position, callback}); our side of the call ends here
+   * (CALL_END reason 'callback'), the devices close, and the call waits at its place for an agent.
+   */
+  async requestCallback({ name, email, phone, note } = {}) {
+    const call = this._call;
+    if (!call || !call.queue || call.state !== 'dialing') throw sdkError('NOT_WAITING', 'no call waiting in a queue');
+    const contact = Object.fromEntries(Object.entries({ name, email, phone, note })
+      .filter(([, value]) => value !== undefined && value !== null && value !== ''));
+    const ack = await this._request('callback', { callId: call.callId, contact });
+    if (this._call === call) this._endCall('callback', true);
+    return ack;
   }
 
   /** Customer: rates an ended call 1-5. Resolves with the ack. */

@@ -16,8 +16,19 @@ export const PANEL_HTML = `
             <label class="choice"><input type="radio" name="cc-type" id="cc-type-audio" value="audio"> Audio only</label>
           </fieldset>
           <button class="primary" id="cc-start" type="submit">Start call</button>
+          <button class="link" id="cc-check" type="button">Test my microphone and connection</button>
         </div>
       </form>
+      <div id="cc-check-panel" class="check" hidden>
+        <p id="cc-check-summary" role="status"></p>
+        <video class="preview" id="cc-check-preview" hidden muted playsinline></video>
+        <ul id="cc-check-list" class="checks"></ul>
+        <div class="row">
+          <button class="secondary" id="cc-check-sound" type="button">Play a test sound</button>
+          <button class="secondary" id="cc-check-again" type="button">Check again</button>
+          <button class="secondary" id="cc-check-close" type="button">Close</button>
+        </div>
+      </div>
       <div id="cc-starting" hidden><div class="spinner"></div><p class="muted" id="cc-progress"></p></div>
       <div id="cc-queued" hidden>
         <div class="body" style="padding:0">

@@ -74,5 +74,11 @@ button[aria-pressed="true"] { background: #fde68a; border-color: #d97706; color:
 .agent-name { text-align: center; margin: 8px 0 0; font-weight: 600; }
 .message { text-align: center; margin: 0; }
 .message[data-kind="error"] { color: #b42318; }
+button.link { border: 0; background: transparent; color: inherit; text-decoration: underline; cursor: pointer; padding: 4px 0; font: inherit; }
+.check { margin-top: 8px; }
+.checks { list-style: none; padding: 0; margin: 8px 0; display: grid; gap: 6px; }
+.checks li[data-ok="false"] strong { color: #b42318; }
+.checks li[data-ok="true"] strong { color: #15803d; }
+.checks .advice { margin: 2px 0 0; }
 `;
 }

@@ -5,9 +5,11 @@
 import { CallView } from '../ui/call-view.js';
 import { eventLog, logClientEvents } from '../ui/event-log.js';
 import { fetchJSON } from '../ui/json-api.js';
+import { mountCallback } from './callback.js';
 import { messageFor } from './customer-messages.js';
 import { PANEL_HTML } from './panel-markup.js';
 import { panelStyle } from './panel-style.js';
+import { wireSetupCheck } from './setup-check-panel.js';
 
 // The SDK's CALL_TYPE, known before the SDK is loaded (it is loaded when the panel first opens).
 const AUDIO_CALL = 1;
@@ -86,6 +88,12 @@ export function mountWidget(cfg) {
     },
   );
 
+  // "Call me back instead" while queued, and the callback's own states (callback.js).
+  const callbacks = mountCallback({
+    widget, session, cfg, root, ui, setState, log, loadSdk, wire, server: ORIGIN,
+    openPanel: (open) => openPanel(open),
+  });
+
   function setState(state, extra) {
     widget.state = state;
     ui.panel.dataset.state = state;
@@ -106,6 +114,7 @@ export function mountWidget(cfg) {
     }
     if (state !== 'connected' && state !== 'queued') ui.launcherLabel.textContent = cfg.label;
     if (state === 'queued') ui.launcherLabel.textContent = 'Waiting…';
+    callbacks.state(state);
     log('state', { state, ...(extra || {}) });
   }
 
@@ -178,6 +187,7 @@ export function mountWidget(cfg) {
   function wire(c) {
     const E = c.EVENT;
     logClientEvents(c, log);
+    callbacks.wire(c);
     c.on(E.QUEUE_UPDATE, (d) => {
       // The SDK emits the first one for the enqueue ack itself, before any held call event.
       if (widget.state === 'starting' && !widget.callId) {
@@ -194,6 +204,7 @@ export function mountWidget(cfg) {
         ui.rec.hidden = !d.recorded;
       }
       if (widget.state === 'starting') setState('queued', { callId: d.callId });
+      callbacks.queueUpdate(d);
     });
     const joined = (d) => {
       if (d.callId !== widget.callId || widget.state === 'connected') return;
@@ -250,6 +261,7 @@ export function mountWidget(cfg) {
       widget.onHold = false;
     });
     c.on(E.CALL_END, (d) => {
+      if (d.reason === 'callback' && d.local) return; // we asked to be called back (callback.js)
       if (d.callId !== widget.callId) return;
       ui.link.hidden = true;
       ui.unheard.hidden = true;
@@ -265,6 +277,23 @@ export function mountWidget(cfg) {
   }
 
   // ---------------------------------------------------------------- flow
+
+  /** A logged-in client, for the pre-call check before a call (start() goes on with it). */
+  async function signedIn() {
+    const CallClient = await loadSdk();
+    let { client } = widget;
+    if (!client) {
+      client = new CallClient({ server: ORIGIN, appId: cfg.appId });
+      widget.client = client;
+      wire(client);
+    }
+    if (!client.isLoggedIn) {
+      const { userID, userSig } = await credential(ui.name.value.trim().slice(0, 64));
+      session.userSig = userSig;
+      await client.login({ userID, userSig });
+    }
+    return client;
+  }
 
   async function start() {
     if (widget.state !== 'idle' && widget.state !== 'ended' && widget.state !== 'thanks') return;
@@ -486,6 +515,7 @@ export function mountWidget(cfg) {
         client.startLocalView({ videoViewDomID: ui.preview });
         ui.preview.hidden = session.callType !== VIDEO_CALL;
         setState('queued', { callId: call.callId, resumed: true });
+        callbacks.queueUpdate({ ...call, ringing: false }); // "Call me back" on this page too
       }
     } catch (err) {
       log('error', { code: (err && err.code) || null, message: err && err.message });
@@ -512,6 +542,10 @@ export function mountWidget(cfg) {
     ui.launcher.focus();
   });
   ui.form.addEventListener('submit', (ev) => { ev.preventDefault(); start(); });
+  wireSetupCheck($, {
+    signedIn, video: () => !ui.typeAudio.checked, soundUrl: `${ORIGIN}/music/hold.wav`,
+    onRun: (result) => { widget.setupCheck = result; log('setup_check', result); },
+  });
   ui.cancel.addEventListener('click', () => { cancel(); });
   ui.stars.addEventListener('click', (ev) => {
     const b = ev.target.closest('button[data-rating]');
@@ -540,4 +574,5 @@ export function mountWidget(cfg) {
   setState('idle');
   const kept = keptFromLastPage();
   if (kept) resumeFromLastPage(kept);
+  else callbacks.resume();
 }

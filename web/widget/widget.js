@@ -28,7 +28,11 @@
  *
  * Element ids inside the shadow root (stable, used by tests; Playwright's CSS selectors pierce open
  * shadow roots): #cc-launcher (floating button), #cc-panel[data-state], #cc-close, #cc-title,
- *   form:      #cc-form, #cc-name, #cc-topic, #cc-type-video, #cc-type-audio (radios), #cc-start
+ *   form:      #cc-form, #cc-name, #cc-topic, #cc-type-video, #cc-type-audio (radios), #cc-start,
+ *              #cc-check ("Test my microphone and connection": the pre-call check) opening
+ *              #cc-check-panel with #cc-check-summary (role=status, data-state running | ok |
+ *              failed), #cc-check-preview, #cc-check-list (li[data-check][data-ok] with the advice),
+ *              #cc-check-sound, #cc-check-again, #cc-check-close
  *   progress:  #cc-progress (text)
  *   queued:    #cc-queued, #cc-position, #cc-wait, #cc-recorded (shown when the call will be
  *              recorded), #cc-cancel
@@ -40,12 +44,17 @@
  *              #cc-controls holding #cc-mute, #cc-camera, #cc-hangup
  *   rating:    #cc-rating, #cc-stars (buttons [data-rating="1".."5"]), #cc-skip
  *   end:       #cc-end, #cc-message[data-outcome], #cc-again, #cc-done
+ *   callback (callback.js): #cc-cb-offer (#cc-cb-ask) and #cc-cb-form in the queued view;
+ *              #cc-callback with #cc-cb-status, #cc-cb-detail, #cc-cb-ring (#cc-cb-answer,
+ *              #cc-cb-decline)
  * States (#cc-panel[data-state], window.callcenterWidget.state): idle, starting, queued, connected,
- *   rating, thanks, ended. Escape closes the panel (while queued or in a call it only folds
+ *   rating, thanks, ended, callback (waiting to be called back), callback_ringing (the agent rings). Escape closes the panel (while queued or in a call it only folds
  *   away, as #cc-close does then: its glyph is − then, × otherwise).
  *
  * For the business's page (and our tests), once the modules are loaded: window.callcenterWidget =
- *   {state, outcome, callId, position, agentName (who answered), onHold,
+ *   {state, outcome, callId, position, agentName (who answered), onHold, setupCheck (the last
+ *   pre-call check's {ok, checks}), callback ({callId, queue, position, ringing} while a callback
+ *   is asked for),
  *   estimatedWait, recorded, recording (true while the SDK's send-only leg to the recorder is open:
  *   the SDK does the recording part by itself, see RECORDING in the SDK), client (the SDK's
  *   CallClient), events: [{name, data, at}], root (shadow root),

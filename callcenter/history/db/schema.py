@@ -64,6 +64,8 @@ calls = Table(
     Column("attributes", JSON),
     # [{kind: talk|hold|transfer, start, end, ...}] (revision 0004; NULL for calls before it)
     Column("segments", JSON),
+    # {contact, requestedAt, position, attempts} of a callback (revision 0005; NULL: none)
+    Column("callback", JSON),
     Index("ix_calls_app_joined", "app_id", "joined_at"),
     Index("ix_calls_app_agent", "app_id", "agent_id", "joined_at"),
     Index("ix_calls_open", "node", "ended_at"),

@@ -111,8 +111,8 @@ class _Query(BaseModel):
 
 
 # What a call's history record says of how it went (queue calls; direct calls; closed at restart).
-Outcome = Literal["completed", "abandoned", "timed_out", "no_agents", "interrupted", "answered",
-                  "unanswered"]
+Outcome = Literal["completed", "abandoned", "timed_out", "no_agents", "unreachable",
+                  "interrupted", "answered", "unanswered"]
 
 
 class CallsQuery(_Query):

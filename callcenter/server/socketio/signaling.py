@@ -617,6 +617,11 @@ class Signaling:
         return self.deliver(session.app_id, self.center.rate(
             session.app_id, session.user_id, req.callId, req.rating))
 
+    def on_callback(self, session: Session, payload: Any) -> dict[str, Any]:
+        req = wire.parse(wire.Callback, payload)
+        return self.deliver(session.app_id, self.center.request_callback(
+            session.app_id, session.user_id, req.callId, req.contact))
+
     def on_agent_status(self, session: Session, payload: Any) -> dict[str, Any]:
         req = wire.parse(wire.AgentStatus, payload)
         return self.deliver(session.app_id, self.center.set_status(

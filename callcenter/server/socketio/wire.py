@@ -142,6 +142,14 @@ class Rate(Request):
     rating: StrictInt
 
 
+class Callback(Request):
+    """A waiting customer asks to be called back; the contact is checked by the domain
+    (callbacks.checked_contact), which answers BAD_CONTACT."""
+
+    callId: StrictStr
+    contact: dict[StrictStr, Any]
+
+
 class AgentStatus(Request):
     status: StrictStr
     reason: StrictStr | None = None
