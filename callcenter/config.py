@@ -237,6 +237,10 @@ class App(_Strict):
     # Tencent's SDKAppID, for pages written for trtc-calling-js: they log in with it as the app
     # id, and a customer's Tencent UserSig, signed with this app's secret, is accepted.
     sdk_app_id: Annotated[int, Field(ge=1, le=4294967295)] | None = None
+    # Whether the agent's console shows that a supervisor listens, whispers or barges in. Off
+    # only where local law allows monitoring unannounced: the agent's SDK is told regardless
+    # (it carries the media), and every session is in the event log.
+    monitoring_shown: bool = True
 
     @model_validator(mode="after")
     def _references(self) -> App:

@@ -61,6 +61,9 @@ SOCKET: dict[str, dict[Role, Scope]] = {
     "consult_complete": _row(NONE, OWN, NONE, NONE),
     "conference":       _row(NONE, OWN, NONE, NONE),
     "supervisor_watch": _row(NONE, NONE, APP, NONE),
+    # Monitoring (listen, whisper, barge): a supervisor, on any answered queue call of the app.
+    "monitor":          _row(NONE, NONE, APP, NONE),
+    "monitor_stop":     _row(NONE, NONE, APP, NONE),
     "worker_hello":     _row(NONE, NONE, NONE, APP),
     "job_update":       _row(NONE, NONE, NONE, OWN),
     # A participant's leg to the recorder of their call, or a worker's answer to a leg of its job.

@@ -12,6 +12,7 @@ from enum import IntEnum, StrEnum
 from typing import Any
 
 from callcenter.domain.hold import Hold
+from callcenter.domain.monitor import Monitor
 from callcenter.domain.silence import Silence
 
 
@@ -87,6 +88,8 @@ class Call:
     # A queue call whose customer asked to be called back (callbacks.py): it waits in line with
     # nobody on it, and the customer is rung once an agent takes it.
     callback: bool = False
+    # Supervisors' monitoring sessions (monitor.py): listen, whisper, barge.
+    monitors: list[Monitor] = field(default_factory=list)
 
     def users(self, state: Leg) -> list[str]:
         return [user for user, leg in self.legs.items() if leg is state]
@@ -112,6 +115,7 @@ class Call:
             "holds": [h.to_state() for h in self.holds], "parked": self.parked,
             "consult": self.consult,
             "callback": self.callback,
+            "monitors": [m.to_state() for m in self.monitors],
         }
 
     @classmethod
@@ -131,4 +135,5 @@ class Call:
             parked=bool(state.get("parked", False)),
             consult=state.get("consult"),
             callback=bool(state.get("callback", False)),
+            monitors=[Monitor.from_state(m) for m in state.get("monitors") or ()],
         )

@@ -32,6 +32,7 @@ from callcenter.domain.credentials import USER_ID
 from callcenter.domain.errors import Refused
 from callcenter.domain.events import CallEvent, EventName
 from callcenter.domain.hold import Hold, HoldKind, open_hold
+from callcenter.domain.monitor import MonitorEnd, end_monitors
 from callcenter.domain.silence import Silence, compact, open_silence, silent_seconds
 from callcenter.domain.timers import Timer, TimerKey, TimerKind, timer_key
 
@@ -272,6 +273,8 @@ class Switchboard:
                            {"callId": call_id, "userID": user, "reason": reason.value})
                 self._event(out, EventName.LEFT, call, user, reason=reason.value)
                 self._settle(call, out, reason)
+                # A conference goes on without them: whoever monitored them stops.
+                end_monitors(call, self.clock(), MonitorEnd.AGENT_LEFT, out, agent=user)
             self._save(call)
             return out
 
@@ -520,12 +523,13 @@ class Switchboard:
         with self.store.transaction(f"{app_id}:{call_id}"):
             call, _ = self._handed_on(app_id, agent, call_id)
             now = self.clock()
+            out = Outcome()
             self._set_leg(call, agent, Leg.LEFT)
             self._end_silences(call, agent, now)
+            end_monitors(call, now, MonitorEnd.TRANSFERRED, out)  # its agent is gone
             call.parked = True
             call.holds.append(Hold(agent, now, kind=HoldKind.TRANSFER))
             self._save(call)
-            out = Outcome()
             out.notify(call.sponsor, "user_leave",
                        {"callId": call_id, "userID": agent, "reason": "transferred"})
             out.notify(call.sponsor, "call_held", {"callId": call_id, "userID": agent,
@@ -589,6 +593,7 @@ class Switchboard:
         if how == "completed":
             self._set_leg(call, agent, Leg.LEFT)
             self._end_silences(call, agent, now)
+            end_monitors(call, now, MonitorEnd.TRANSFERRED, out, agent=agent)  # a warm transfer
             out.notify([customer, target], "user_leave",
                        {"callId": call.id, "userID": agent, "reason": "transferred"})
             self._event(out, EventName.LEFT, call, agent, reason="transferred")
@@ -755,6 +760,7 @@ class Switchboard:
         hold = open_hold(call.holds)
         if hold is not None:
             hold.end = call.ended_at
+        end_monitors(call, call.ended_at, MonitorEnd.CALL_ENDED, out)
         talk = call.ended_at - call.answered_at if call.answered_at is not None else 0.0
         # A silence still going on when the call ends counts up to the end.
         silent = silent_seconds(call.silences, call.answered_at, call.ended_at)

@@ -1502,7 +1502,11 @@ class ContactCenter:
                        "state": self._call_state(c),
                        "joinedAt": c.joined_at, "answeredAt": c.answered_at,
                        "agent": c.talking or c.agent,
-                       "position": c.position if c.waiting else None}
+                       "position": c.position if c.waiting else None,
+                       # Who monitors it now (monitor.py): {userID, name, mode}.
+                       "monitoredBy": [{"userID": m.supervisor, "name": m.name,
+                                        "mode": str(m.mode)} for m in c.call.monitors
+                                       if m.end is None]}
                       for c in sorted(calls, key=lambda c: c.joined_at)],
         }
 

@@ -33,6 +33,10 @@ class EventName(StrEnum):
     CONSULT_STARTED = "call.consult_started"  # the agent rings a colleague, the customer held
     CONSULT_ENDED = "call.consult_ended"  # ... cancelled, completed (ATTENDEDTRANSFER), ...
     CONFERENCE = "call.conference"  # the consult became a three-way call with the customer
+    # Supervisor monitoring (after Asterisk's ChanSpy): listen, whisper or barge.
+    MONITOR_STARTED = "monitor.started"  # a supervisor began monitoring the call
+    MONITOR_CHANGED = "monitor.changed"  # ... switched between listen, whisper and barge
+    MONITOR_ENDED = "monitor.ended"      # ... stopped, or the call ended or was transferred
     KICKED_OUT = "user.kicked_out"  # the same user logged in elsewhere
     # The contact center, after Asterisk's queue_log:
     QUEUE_JOINED = "queue.joined"              # ENTERQUEUE

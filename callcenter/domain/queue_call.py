@@ -254,8 +254,9 @@ class QueuedCall:
         """The answered call's timeline, by start time: who talked with the customer
         (``talk``; two overlap in a conference), each hold (``hold``), each blind transfer from
         its request to its outcome (``transfer``: the customer waited, on hold, for its target)
-        and each consult (``consult``: the customer on hold while the agent talked with a
-        colleague; outcome completed, conference, cancelled, ...)."""
+        each consult (``consult``: the customer on hold while the agent talked with a
+        colleague; outcome completed, conference, cancelled, ...), and each supervisor's
+        monitoring (``monitor``: its first mode, then each change)."""
         out: list[dict[str, Any]] = [{"kind": "talk", **t} for t in self.talks]
         out += [h.as_dict() for h in self.call.holds if h.kind is HoldKind.HOLD]
         out += [{"kind": "transfer", "by": t["from"], "to": t["to"], "queue": t["queue"],
@@ -265,6 +266,7 @@ class QueuedCall:
         out += [{"kind": "consult", "by": c["from"], "to": c["to"], "note": c["note"],
                  "start": c["at"], "answeredAt": c["answeredAt"], "end": c["end"],
                  "outcome": c["outcome"]} for c in self.consults]
+        out += [m.as_segment() for m in self.call.monitors]
         return sorted(out, key=lambda s: s["start"])
 
     def tried(self) -> set[str]:

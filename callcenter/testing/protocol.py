@@ -21,6 +21,7 @@ from callcenter.server.socketio.wire import (
     JobUpdate,
     MediaFlow,
     MediaState,
+    Monitor,
     Rate,
     RecordSignal,
     Request,
@@ -46,6 +47,7 @@ REQUEST_MODELS: dict[str, tuple[type[Request], ...]] = {
     "transfer_targets": (Empty,), "consult": (Consult,), "consult_cancel": (CallRef,),
     "consult_complete": (CallRef,), "conference": (CallRef,),
     "callback": (Callback,),
+    "monitor": (Monitor,), "monitor_stop": (CallRef,),
 }
 
 

@@ -44,6 +44,8 @@ PAYLOADS = {
     "consult_cancel": {"callId": "no-such-call"},
     "consult_complete": {"callId": "no-such-call"},
     "conference": {"callId": "no-such-call"},
+    "monitor": {"callId": "no-such-call", "mode": "listen"},
+    "monitor_stop": {"callId": "no-such-call"},
     "logout": {},  # last: it closes the connection
 }
 

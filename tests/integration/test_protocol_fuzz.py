@@ -150,6 +150,8 @@ def requests_strategy(other_ids: list[str]) -> st.SearchStrategy[tuple[str, str,
         "conference": call,
         "callback": {**call, "contact": st.fixed_dictionaries(
             {"email": st.sampled_from(["a@b.example", "nope"])})},
+        "monitor": {**call, "mode": st.sampled_from(["listen", "whisper", "barge", "spy"])},
+        "monitor_stop": call,
     }
 
     def payload_for(name: str) -> st.SearchStrategy[Any]:

@@ -5,6 +5,7 @@ import CallClient from '../sdk/callcenter.js';
 import { SupervisorView } from './supervisor.js';
 import { AdminView } from './admin.js';
 import { CallTransfer } from './call-transfer.js';
+import { MonitorNotice } from './monitor-controls.js';
 import { RecordingCells } from './recording-cells.js';
 import { RingTone } from './ring-tone.js';
 import { addCell } from './table-cell.js';
@@ -116,6 +117,7 @@ const callTransfer = new CallTransfer({
   consult: $('transfer-consult'), bar: $('consult-bar'), barStatus: $('consult-status'),
   complete: $('consult-complete'), conference: $('conference'), back: $('consult-cancel'),
 }, { client: () => cc.client, callId: () => cc.callId, notice: (kind, text) => notice(kind, text), log: (n, d) => log(n, d) });
+const monitorNotice = new MonitorNotice($('call-monitor'), { callId: () => cc.callId });
 const callView = new CallView(
   { timer: el.callTimer, controls: el.callControls, remote: el.remoteView, audioOnly: el.audioOnly },
   { client: () => cc.client, onError: (err) => notice('error', `Camera: ${errorText(err)}`) },
@@ -389,6 +391,7 @@ function endCall({ callId, reason, local }) {
   el.callRecording.hidden = true;
   callView.ended();
   callTransfer.held(false);
+  monitorNotice.hide();
   const customer = cc.callCustomer;
   if (customer && customer.userID) cc.client.stopRemoteView({ userID: customer.userID });
   cc.callId = null;
@@ -542,6 +545,7 @@ function wire(c) {
     if (cc.offer && cc.offer.callId === callId) hideOffer();
   });
   c.on(EVENT.CALL_END, endCall);
+  monitorNotice.attach(c);
   c.on(EVENT.CALL_HELD, ({ callId }) => { if (callId === cc.callId) callTransfer.held(true); });
   c.on(EVENT.CALL_RESUMED, ({ callId }) => { if (callId === cc.callId) callTransfer.held(false); });
   c.on(EVENT.CONSULT_ENDED, ({ callId, outcome }) => {

@@ -5,6 +5,7 @@
 // (names, notes, dispositions) goes in through textContent, never innerHTML.
 import CallClient from '../sdk/callcenter.js';
 import { downloadThroughLink, playThroughLinks } from './links.js';
+import { MonitorButtons } from './monitor-controls.js';
 import { addCell } from './table-cell.js';
 import { eventLog } from '../ui/event-log.js';
 import { at } from '../ui/base.js';
@@ -219,6 +220,9 @@ export class SupervisorView {
       const tr = ev.target.closest('tr[data-call-id]');
       if (tr) this.openCall(tr.dataset.callId);
     });
+    this.monitor = new MonitorButtons(this.el.callsBody, {
+      client: this.client, error: this.el.error, log: (n, d) => this.log(n, d),
+    });
     this.renderLive(await this.client.supervisorWatch());
     this.timers.push(setInterval(() => this.tick(), TICK_MS));
     this.timers.push(setInterval(() => this.refreshHistory(), HISTORY_REFRESH_MS));
@@ -240,6 +244,8 @@ export class SupervisorView {
     clearTimeout(this.recordingTimer);
     clearTimeout(this.afterEndTimer);
     if (this.offClient) this.offClient();
+    if (this.monitor) this.monitor.stop();
+    this.monitor = null;
     for (const [target, type, fn] of this.listeners) target.removeEventListener(type, fn);
     this.listeners = [];
     for (const chart of Object.values(this.state.charts)) if (chart) chart.destroy();
@@ -325,6 +331,7 @@ export class SupervisorView {
       if (agent && agent.name && agent.name !== c.agent) agentCell.title = c.agent;
       addCell(tr, 'l-time', '');
       addCell(tr, 'l-position', typeof c.position === 'number' ? String(c.position) : '');
+      if (this.monitor) this.monitor.cell(tr, c);
       this.el.callsBody.append(tr);
     }
     this.el.callsEmpty.hidden = calls.length > 0;

@@ -97,7 +97,23 @@
  *   Supervisor: `supervisorWatch()` resolves with the live view {queues, agents, agentsByState,
  *   calls} and subscribes to its changes (renewed after a reconnection):
  *     SUPERVISOR_STATS {queues, agents, agentsByState, calls, at} at most once a second while
- *                      something changes
+ *                      something changes (each call has `monitoredBy: [{userID, name, mode}]`)
+ *   Monitoring (docs/protocol.md, "Supervisor monitoring"): a supervisor's `monitor({callId,
+ *   mode})` listens to an answered queue call ('listen': heard by nobody), whispers to its agent
+ *   ('whisper') or barges in ('barge': heard by both); called again with another mode it
+ *   switches, `stopMonitor()` ends it; `monitorState` tells it. The supervisor's page connects to
+ *   the agent's page only (monitor-link.js: one RTCPeerConnection; the customer's page never has
+ *   one with the supervisor). It asks for the microphone on the first whisper or barge; in listen
+ *   it sends no track at all. The agent's SDK does its part by itself: it sends its microphone
+ *   and the customer's voice, plays the supervisor in whisper and barge, and in barge sends the
+ *   customer a mix of its microphone and the supervisor. Both sides get:
+ *     MONITOR_STARTED / MONITOR_CHANGED {callId, supervisor: {userID, name}, agent, customer,
+ *               mode, shown, local}: `shown` false where the app hides monitoring from agents
+ *               (`monitoring_shown`): the console should not show it then
+ *     MONITOR_ENDED {callId, supervisor, agent, mode, shown, reason, local}: reason 'stopped',
+ *               'call_ended', 'transferred', 'agent_left' (a conference they left goes on) or
+ *               'supervisor_gone' (the supervisor's connection
+ *               dropped or logged out; the supervisor's own SDK ends it too)
  *
  * Recording (docs/protocol.md, "Recording"; docs/recording.md): when the server sends
  * `record_start` for the current call, the SDK opens a second, send-only RTCPeerConnection to the
@@ -131,6 +147,7 @@ import { LocalMedia } from './parts/local-media.js';
 import { byteCounters, voiceLevels } from './parts/media-stats.js';
 import { MediaReconnect } from './parts/media-reconnect.js';
 import { MediaWatch } from './parts/media-watch.js';
+import { AgentMonitorLink, SupervisorMonitorLink } from './parts/monitor-link.js';
 import { OnHold } from './parts/on-hold.js';
 import { PeerMesh } from './parts/peer-mesh.js';
 import { preCallCheck } from './parts/pre-call-check.js';
@@ -145,6 +162,7 @@ const WIRE_EVENTS = [
   'kicked_out', 'queue_update', 'queue_answered', 'offer', 'agent_update', 'queue_stats',
   'record_start', 'record_signal', 'supervisor_stats', 'reconnecting', 'reconnected',
   'media_flow', 'call_held', 'call_resumed', 'connect_to', 'consult_ended',
+  'monitor_started', 'monitor_changed', 'monitor_ended',
 ];
 const NEVER_HELD = new Set(['invited', 'kicked_out', 'offer', 'agent_update', 'queue_stats',
   'supervisor_stats']);
@@ -183,6 +201,10 @@ export class CallClient extends Emitter {
     this._incoming = null; // the `invited` payload this user is ringing for
     this._call = null; // {callId, type, group, role, state, entered:Set}
     this._recorder = null; // the RecorderLeg of a recorded call
+    // Monitoring (monitor-link.js): the agent's or the supervisor's side of the connection
+    // between them, with the session as the server told it ({callId, supervisor, agent, mode,
+    // shown}).
+    this._monitor = null;
     this._holding = 0; // >0 while invite/accept awaits its ack: call events are held
     this._held = [];
     this._media = new LocalMedia((code, message) => this._fail(code, message));
@@ -199,7 +221,10 @@ export class CallClient extends Emitter {
       tracks: (userID) => (this._onHold.mutes(userID) ? this._onHold.muted()
         : { audio: this._media.audio, video: this._media.video }),
       sendSignal: (userID, kind, payload) => this._sendSignal(userID, kind, payload),
-      onTrack: (userID, stream) => this._views.renderRemote(userID, stream),
+      onTrack: (userID, stream) => {
+        this._views.renderRemote(userID, stream);
+        this._followMonitor();
+      },
       onClose: (userID) => { this._views.dropRemote(userID); this._reconnect.forget(userID); },
       onIceState: (userID, state) => this._reconnect.iceState(userID, state),
     });
@@ -389,6 +414,8 @@ export class CallClient extends Emitter {
       }
       if (view.recording) this._on_record_start({ callId: call.callId, ...view.recording });
       if (view.hold) await this._startHold({ callId: call.callId, ...view.hold });
+      // A supervisor monitors the call: the new page offers them its media again.
+      if (view.monitor) this._on_monitor_started({ ...view.monitor, callId: call.callId }, { rejoin: true });
     })().finally(() => this._release());
   }
 
@@ -410,6 +437,7 @@ export class CallClient extends Emitter {
     }
     this._incoming = null;
     this._endCall('logout', true);
+    this._closeMonitor({ reason: 'supervisor_gone' }, true, SupervisorMonitorLink);
     this._stopLocalMedia();
     socket.disconnect();
     if (this._socket === socket) {
@@ -464,6 +492,8 @@ export class CallClient extends Emitter {
       this._emit(EVENT.RECONNECTING, { callId, userID: this._userID });
       return;
     }
+    // The server ends a supervisor's monitoring when their connection drops.
+    this._closeMonitor({ reason: 'supervisor_gone' }, true, SupervisorMonitorLink);
     // Without resume the server ends our calls (reason `disconnected` for the others).
     this._incoming = null;
     this._endCall('disconnected', true);
@@ -656,6 +686,7 @@ export class CallClient extends Emitter {
   }
 
   _on_signal({ callId, from, kind, payload, id }) {
+    if (this._monitorSignal({ callId, from, kind, payload })) return;
     const pending = this._incoming && this._incoming.callId === callId;
     if (!this._isCurrent(callId) && !pending) return;
     if (typeof id === 'string') {
@@ -705,6 +736,7 @@ export class CallClient extends Emitter {
   async _stopHold(userID, local) {
     const held = this._onHold.state;
     await this._onHold.stop();
+    this._followMonitor(); // a barge's mix goes back on the customer's sender
     if (held) this._emit(EVENT.CALL_RESUMED, { callId: held.callId, userID, local });
   }
 
@@ -802,6 +834,153 @@ export class CallClient extends Emitter {
   _requireCall() {
     if (!this._call) throw sdkError('NOT_IN_CALL', 'there is no call');
     return this._call;
+  }
+
+  // ---------------------------------------------------------------- monitoring
+
+  /** The monitoring this page takes part in (either side), or null. */
+  get monitorState() {
+    const m = this._monitor;
+    return m && m.session ? { ...m.session } : null;
+  }
+
+  /**
+   * Supervisor: monitors the answered queue call `callId` in `mode` ('listen', 'whisper',
+   * 'barge'), or switches the current monitoring to `mode`. Resolves with the session.
+   */
+  async monitor({ callId, mode = 'listen' } = {}) {
+    let link = this._monitor;
+    if (link && link.callId !== callId) {
+      throw sdkError('MONITOR_BUSY', `monitoring ${link.callId} already: stopMonitor() first`);
+    }
+    const fresh = !link;
+    if (fresh) {
+      // Made before the request: the agent's offer may come before the ack.
+      link = new SupervisorMonitorLink({
+        callId, agent: null, rtcConfig: this._rtc,
+        sendSignal: (to, kind, payload) => this._monitorSend(callId, to, kind, payload),
+      });
+      this._monitor = link;
+    }
+    let ack;
+    try {
+      ack = await this._request('monitor', { callId, mode });
+    } catch (err) {
+      if (fresh && this._monitor === link) { this._monitor = null; link.close(); }
+      throw err;
+    }
+    if (this._monitor !== link) return this._session(ack);
+    link.peer = link.peer || ack.agent;
+    const previous = link.session && link.session.mode;
+    link.session = this._session(ack);
+    await link.setMode(ack.mode);
+    if (previous !== ack.mode) {
+      this._emit(fresh ? EVENT.MONITOR_STARTED : EVENT.MONITOR_CHANGED, { ...link.session, local: true });
+    }
+    return { ...link.session };
+  }
+
+  /** Supervisor: ends the current monitoring. */
+  async stopMonitor() {
+    const link = this._monitor;
+    if (!(link instanceof SupervisorMonitorLink)) return;
+    try {
+      await this._request('monitor_stop', { callId: link.callId });
+    } finally {
+      this._closeMonitor({ reason: 'stopped' }, true);
+    }
+  }
+
+  _session({ callId, supervisor, agent, customer, mode, shown }) {
+    return { callId, supervisor: supervisor || null, agent, customer, mode, shown: shown !== false };
+  }
+
+  _monitorSend(callId, to, kind, payload) {
+    if (!to || !this._socket) return Promise.resolve();
+    return this._request('signal', { callId, to, kind, payload }).catch((err) => {
+      console.warn(`[callcenter] monitoring signal ${kind} to ${to} failed`, err);
+    });
+  }
+
+  /** A signal of the monitoring connection (not of the call's mesh): true if it was one. */
+  _monitorSignal({ callId, from, kind, payload }) {
+    const link = this._monitor;
+    if (!link || link.callId !== callId) return false;
+    if (link instanceof SupervisorMonitorLink) {
+      link.peer = link.peer || from;
+      // The agent's page reloaded: its new connection replaces the one its old page had.
+      if (kind === 'offer' && payload && payload.rejoin === true && link.answered) {
+        const fresh = new SupervisorMonitorLink({
+          callId, agent: link.peer, rtcConfig: this._rtc,
+          sendSignal: (to, k, p) => this._monitorSend(callId, to, k, p),
+        });
+        fresh.session = link.session;
+        fresh.mode = link.mode;
+        this._monitor = fresh;
+        link.close();
+        fresh.signal(kind, payload);
+        return true;
+      }
+    } else if (from !== link.peer) {
+      return false; // the customer's, for the mesh
+    }
+    if (from === link.peer) link.signal(kind, payload);
+    return true;
+  }
+
+  /** Agent: a supervisor monitors our call; our SDK offers them both sides. */
+  _on_monitor_started(data, { rejoin = false } = {}) {
+    if (!this._isCurrent(data.callId) || !data.supervisor) return;
+    this._closeMonitor(null, false);
+    // The customer's connection (in a conference the agent has one with a colleague too).
+    const customer = () => this._mesh.peers.get(data.customer)
+      || [...this._mesh.peers.values()].find((p) => p.userID !== data.supervisor.userID);
+    const link = new AgentMonitorLink({
+      callId: data.callId, supervisor: data.supervisor.userID, rtcConfig: this._rtc,
+      sendSignal: (to, kind, payload) => this._monitorSend(data.callId, to, kind, payload),
+      mic: () => this._media.audio,
+      customerTrack: () => { const p = customer(); return p ? p.remoteStream.getAudioTracks()[0] || null : null; },
+      customerSender: () => { const p = customer(); return p ? p.audioSender : null; },
+      plainTrack: () => (this._onHold.held ? this._onHold.muted().audio : this._media.audio),
+      held: () => this._onHold.held,
+    });
+    link.session = this._session(data);
+    this._monitor = link;
+    link.start(data.mode, { rejoin }).catch((err) => console.warn('[callcenter] monitoring did not start', err));
+    this._emit(EVENT.MONITOR_STARTED, { ...link.session, local: false });
+  }
+
+  _on_monitor_changed(data) {
+    const link = this._monitor;
+    if (!(link instanceof AgentMonitorLink) || link.callId !== data.callId) return;
+    link.session = this._session(data);
+    link.setMode(data.mode).catch((err) => console.warn('[callcenter] monitoring mode', err));
+    this._emit(EVENT.MONITOR_CHANGED, { ...link.session, local: false });
+  }
+
+  _on_monitor_ended(data) {
+    const link = this._monitor;
+    if (link && link.callId === data.callId) this._closeMonitor(data, false);
+  }
+
+  /**
+   * Closes the monitoring connection (only if it is a `side`, when given); with `ended`
+   * ({reason}) emits MONITOR_ENDED.
+   */
+  _closeMonitor(ended, local, side = null) {
+    const link = this._monitor;
+    if (!link || (side && !(link instanceof side))) return;
+    this._monitor = null;
+    link.close();
+    if (ended && link.session) {
+      this._emit(EVENT.MONITOR_ENDED, { ...link.session, reason: ended.reason, local: !!local });
+    }
+  }
+
+  /** The call's tracks changed: the agent's side of a monitoring follows them. */
+  _followMonitor() {
+    const link = this._monitor;
+    if (link instanceof AgentMonitorLink) link.follow().catch(() => {});
   }
 
   // ---------------------------------------------------------------- recording
@@ -1175,6 +1354,7 @@ export class CallClient extends Emitter {
     }
     this._call = null;
     this._onHold.stop();
+    this._closeMonitor({ reason: reason === 'transferred' ? 'transferred' : 'call_ended' }, true, AgentMonitorLink);
     this._reconnect.clear();
     this._stopVolume();
     this._closeRecorder('call_end');

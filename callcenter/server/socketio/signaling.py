@@ -34,6 +34,7 @@ from callcenter.domain.credentials import (
 )
 from callcenter.domain.errors import Refused
 from callcenter.domain.events import CallEvent, EventName
+from callcenter.domain.monitoring import Monitoring
 from callcenter.domain.store import Store, StoreUnavailable
 from callcenter.domain.timers import Timer, TimerKey, TimerKind, TimerQueue
 from callcenter.domain.usersig import looks_like_usersig, verify_usersig
@@ -104,6 +105,7 @@ class Signaling:
         self.store = store
         self.switchboard = switchboard
         self.center = center
+        self.monitoring = Monitoring(center)
         self.plugins = plugins
         self.clock = switchboard.clock
         # How events reach connections: this process's own, or (callcenter.server.cluster)
@@ -284,6 +286,8 @@ class Signaling:
         # Its disconnect, when it comes (here, or on the process that holds it), finds nothing
         # to do: the session is not bound to it any more.
         old = self.sessions.pop(old_sid, None) or Session(old_sid, identity)
+        if identity.role is Role.SUPERVISOR:  # the old page's monitoring media is gone with it
+            self.supervisor_gone(identity.app_id, identity.user_id)
         self.suspend(old)
         self.close_later(old_sid)
 
@@ -304,6 +308,8 @@ class Signaling:
         """The user logged in again: end the old connection's call, tell it, close it."""
         self.sessions.pop(old_sid, None)  # its requests are refused from now on
         self.relay.emit("kicked_out", {"reason": "login_elsewhere"}, to=old_sid)
+        if new.identity.role is Role.SUPERVISOR:  # what the old page monitored ends with it
+            self.supervisor_gone(new.app_id, new.user_id)
         call_id = self.store.line_of(new.app_id, new.user_id)
         self.deliver(new.app_id, self.center.session_ended(
             new.app_id, new.user_id, EndReason.KICKED_OUT, replaced=True))
@@ -337,7 +343,7 @@ class Signaling:
         try:
             with self.clock.step():
                 if session.identity.role is Role.SUPERVISOR:
-                    self.center.unwatch(session.app_id, session.user_id)
+                    self.supervisor_gone(session.app_id, session.user_id)
                 self.session_dropped(session)
         except StoreUnavailable:
             # Its session and call are in the store, which cannot be told now: it is told when
@@ -377,8 +383,14 @@ class Signaling:
                 return  # suspended already (the process saw it go before it stopped)
             if self.store.session_of(identity.app_id, identity.user_id) == sid:
                 if identity.role is Role.SUPERVISOR:
-                    self.center.unwatch(identity.app_id, identity.user_id)
+                    self.supervisor_gone(identity.app_id, identity.user_id)
                 self.session_dropped(Session(sid, identity))
+
+    def supervisor_gone(self, app_id: str, user_id: str) -> None:
+        """A supervisor's connection is gone: no more live view, and what they monitor ends
+        (their media went with the page; a resumed session starts monitoring again)."""
+        self.center.unwatch(app_id, user_id)
+        self.deliver(app_id, self.monitoring.supervisor_gone(app_id, user_id))
 
     def suspend(self, session: Session) -> bool:
         """The session's connection is gone: it waits for a resume, if resuming is on."""
@@ -521,6 +533,10 @@ class Signaling:
         if view is not None and job is not None and job.state in ("pending", "started") \
                 and session.user_id in job.legs:
             view["recording"] = {"jobId": job.id, "video": job.video}
+        monitor = None if view is None else \
+            self.monitoring.of_agent(session.app_id, view["callId"], session.user_id)
+        if monitor is not None:  # a supervisor monitors it: the new page offers them its media
+            view["monitor"] = monitor
         return view
 
     def on_invite(self, session: Session, payload: Any) -> dict[str, Any]:
@@ -548,7 +564,8 @@ class Signaling:
 
     def on_signal(self, session: Session, payload: Any) -> dict[str, Any]:
         req = wire.parse(wire.Signal, payload)
-        self.switchboard.check_relay(session.app_id, session.user_id, req.callId, req.to)
+        # Between the call's participants, or a monitoring supervisor and the agent (monitoring).
+        self.monitoring.check_relay(session.app_id, session.user_id, req.callId, req.to)
         relayed = {"callId": req.callId, "from": session.user_id, "kind": req.kind,
                    "payload": req.payload}
         if req.id is not None:
@@ -576,7 +593,8 @@ class Signaling:
     def on_logout(self, session: Session, payload: Any) -> dict[str, Any]:
         wire.parse(wire.Empty, payload)
         self.sessions.pop(session.sid, None)
-        self.center.unwatch(session.app_id, session.user_id)
+        if session.identity.role is Role.SUPERVISOR:
+            self.supervisor_gone(session.app_id, session.user_id)
         self.store.unbind_session(session.app_id, session.user_id, session.sid)
         self.resumption.close(session.app_id, session.user_id)
         self.deliver(session.app_id, self.center.session_ended(
@@ -655,6 +673,16 @@ class Signaling:
     def on_supervisor_watch(self, session: Session, payload: Any) -> dict[str, Any]:
         wire.parse(wire.Empty, payload)
         return self.center.watch(session.app_id, session.user_id)
+
+    def on_monitor(self, session: Session, payload: Any) -> dict[str, Any]:
+        req = wire.parse(wire.Monitor, payload)
+        return self.deliver(session.app_id, self.monitoring.monitor(
+            session.app_id, session.user_id, req.callId, req.mode))
+
+    def on_monitor_stop(self, session: Session, payload: Any) -> dict[str, Any]:
+        req = wire.parse(wire.CallRef, payload)
+        return self.deliver(session.app_id, self.monitoring.stop(
+            session.app_id, session.user_id, req.callId))
 
     # -- media workers and recording --------------------------------------------------------
 

@@ -168,6 +168,14 @@ class WrapUp(Request):
         _at_most("notes", self.notes, 2000)
 
 
+class Monitor(Request):
+    """A supervisor monitors a call: listen (heard by nobody), whisper (by the agent), barge
+    (by both); asked again with another mode, it switches."""
+
+    callId: StrictStr
+    mode: Literal["listen", "whisper", "barge"]
+
+
 class Transfer(Request):
     """A blind transfer: to one agent (``toAgent``) or to a queue (``toQueue``), with a note
     for whoever takes the call."""

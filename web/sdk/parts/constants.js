@@ -46,6 +46,9 @@ export const EVENT = Object.freeze({
   // Hold and transfer (docs/protocol.md, "Call control"): {callId, userID, music, transfer, local}
   // `userID` put the call on hold (`transfer`: or transferred it, naming the target), and back.
   CALL_HELD: 'CALL_HELD',
+  MONITOR_STARTED: 'MONITOR_STARTED',
+  MONITOR_CHANGED: 'MONITOR_CHANGED',
+  MONITOR_ENDED: 'MONITOR_ENDED',
   CALL_RESUMED: 'CALL_RESUMED',
   // A consult (warm transfer) is over: {callId, userID (the colleague), outcome}.
   CONSULT_ENDED: 'CONSULT_ENDED',
