@@ -36,6 +36,10 @@ const EVENT_WORDS = {
   'call.held': 'Put on hold', 'call.resumed': 'Taken off hold', 'call.transferred': 'Transferred',
   'call.transfer_failed': 'Transfer not taken', 'call.consult_started': 'Consult began',
   'call.consult_ended': 'Consult ended', 'call.conference': 'Conference',
+  'monitor.started': 'Supervisor began monitoring', 'monitor.changed': 'Monitoring mode changed',
+  'monitor.ended': 'Monitoring ended', 'callback.requested': 'Asked to be called back',
+  'callback.offered': 'Callback offered to an agent', 'callback.completed': 'Called back',
+  'callback.unreachable': 'Could not be called back',
 };
 // The record's segments (docs/protocol.md, "Call control"), said in words.
 const SEGMENT_WORDS = {
@@ -43,6 +47,7 @@ const SEGMENT_WORDS = {
   hold: (s, who) => `On hold (${who(s.by)})`,
   transfer: (s, who) => `Transfer by ${who(s.by)} to ${s.to ? who(s.to) : `queue ${s.queue}`}`,
   consult: (s, who) => `Consult: ${who(s.by)} with ${who(s.to)}`,
+  monitor: (s, who) => `${who(s.by)} monitored ${who(s.agent)} (${[s.mode, ...(s.changes || []).map((c) => c.mode)].join(' → ')})`,
 };
 const CHART_JS = './vendor/chart.js/chart.umd.min.js'; // beside this module: /console/vendor/
 const HISTORY_REFRESH_MS = 10000;
