@@ -1572,8 +1572,10 @@ class ContactCenter:
         """The calls not yet answered in a queue, in the order they will be served."""
         now = self.clock()
         settings = self._queue(app_id, queue)
+        # Most calls are answered: `waiting` rules them out first (a scan of every call per
+        # routing step, until an index of the waiting calls replaces it).
         calls = [c for (app, _), c in self.calls.items()
-                 if app == app_id and c.queue == queue and c.waiting]
+                 if c.waiting and app == app_id and c.call.queue == queue]
         # Calls already ringing an agent are served first: they are being served now.
         return sorted(calls, key=lambda c: (not c.ringing,
                                             self.policies.queue_key(settings, c, now)))

@@ -200,7 +200,8 @@ class QueuedCall:
     @property
     def waiting(self) -> bool:
         """Waiting for an agent: not yet answered, or transferred and not yet answered again."""
-        return self.ended_at is None and (self.answered_at is None or self.call.parked)
+        call = self.call  # read directly: every routing step asks this of every call
+        return call.ended_at is None and (call.answered_at is None or call.parked)
 
     def wait(self, now: float) -> float:
         return (self.answered_at or self.ended_at or now) - self.joined_at
