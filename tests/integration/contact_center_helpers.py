@@ -285,6 +285,35 @@ async def serve_call(desk: Desk, queue_name: str, agents: list[CallClient], *,
     return chosen
 
 
+async def answered(desk: Desk, queue_name: str, agent_id: str,
+                   agents: list[CallClient] | None = None) -> tuple[CallClient, CallClient, str]:
+    """A fresh customer's call to `queue_name`, answered by `agent_id` (one of `agents`, or
+    logged in here): (agent, customer, call id), the customer told who answered."""
+    agents = agents or [await desk.agent(agent_id)]
+    first = next(a for a in agents if a.user_id == agent_id)
+    await until_agent(first, state="waiting", status="available")
+    customer, call_id, _ = await enqueue(desk, queue_name)
+    await first_offer([first], callId=call_id)
+    await connect(first, customer, call_id)
+    await customer.next_event("queue_answered", callId=call_id)
+    return first, customer, call_id
+
+
+# TOML for the end of the base config, inside app "other" (its last [[apps]]): a queue and an
+# agent of its own, so that a request naming another app's people can be tried.
+OTHER_APP_PEOPLE = """
+[[apps.queues]]
+name = "oq"
+wrap_up = 0
+when_empty = "join"
+
+[[apps.agents]]
+id = "oa1"
+password_hash = "!"
+queues = ["oq"]
+"""
+
+
 def closed_record(server: Any, call_id: str, timeout: float = 5) -> dict[str, Any]:
     """The call's record through the REST API (as supervisor sup1), once it is closed: the
     history writes it in the background."""

@@ -15,12 +15,13 @@ from typing import Any
 import pytest
 import requests
 from contact_center_helpers import (
+    OTHER_APP_PEOPLE,
     Desk,
     _start_server,
     agent,
     agent_update_with,
+    answered,
     closed_record,
-    connect,
     demo_extra,
     enqueue,
     first_offer,
@@ -59,23 +60,13 @@ AGENTS = [
     agent("wc1", ["wc"]), agent("wc2", ["wc"]),
     agent("wf1", ["wf"]), agent("wf2", ["wf"]),
 ]
-# Inside app "other" (the last [[apps]] of the base config): its own queue and agent.
-OTHER_APP = """
-[[apps.queues]]
-name = "oq"
-
-[[apps.agents]]
-id = "oa1"
-password_hash = "!"
-queues = ["oq"]
-"""
 
 
 @pytest.fixture(scope="module")
 def srv(request, tmp_path_factory):
     start = _start_server(request.config)
     plugins = f'[plugins]\nenable = ["no_transfer_to_trainee"]\npaths = ["{SAMPLE_PLUGINS}"]'
-    server = start(tmp_path_factory.mktemp("call-control"), f"{OTHER_APP}\n{plugins}",
+    server = start(tmp_path_factory.mktemp("call-control"), f"{OTHER_APP_PEOPLE}\n{plugins}",
                    "200/second", True, demo_extra(QUEUES, AGENTS))
     try:
         yield server
@@ -107,17 +98,6 @@ async def code_of(attempt: Any) -> str | None:
         else None
 
 
-async def answered(desk: Desk, queue_name: str, agent_id: str, agents: list[Any] | None = None
-                   ) -> tuple[Any, Any, str]:
-    """A fresh customer's call to `queue_name`, answered by `agent_id`: (agent, customer, id)."""
-    agents = agents or [await desk.agent(agent_id)]
-    first = next(a for a in agents if a.user_id == agent_id)
-    await until_agent(first, state="waiting", status="available")
-    customer, call_id, _ = await enqueue(desk, queue_name)
-    await first_offer([first], callId=call_id)
-    await connect(first, customer, call_id)
-    await customer.next_event("queue_answered", callId=call_id)
-    return first, customer, call_id
 
 
 async def test_hold_plays_the_queues_music_to_the_customer_and_counts_in_the_record(srv, desk):

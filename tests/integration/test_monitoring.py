@@ -16,11 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import requests
 from contact_center_helpers import (
+    OTHER_APP_PEOPLE,
     Desk,
     _start_server,
     agent,
+    answered,
+    closed_record,
     connect,
     demo_extra,
     enqueue,
@@ -49,17 +51,6 @@ def supervisors_toml() -> str:
                        f'password_hash = "{password_hash()}"' for sid, name in SUPERVISORS)
 
 
-OTHER_APP = """
-[[apps.queues]]
-name = "oq"
-wrap_up = 0
-when_empty = "join"
-
-[[apps.agents]]
-id = "oa1"
-password_hash = "!"
-queues = ["oq"]
-"""
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +59,7 @@ def srv(request, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("monitoring")
     log = tmp / "events.jsonl"
     plugins = f'[plugins]\nenable = ["event-log"]\n\n[plugins.settings.event-log]\npath = "{log}"'
-    server = start(tmp, f"{OTHER_APP}\n{plugins}", "200/second", True,
+    server = start(tmp, f"{OTHER_APP_PEOPLE}\n{plugins}", "200/second", True,
                    demo_extra(QUEUES, AGENTS) + "\n\n" + supervisors_toml())
     server.events_path = log
     try:
@@ -91,14 +82,6 @@ async def supervisor(desk: Desk, user_id: str, app: str = "demo") -> CallClient:
     return client
 
 
-async def answered(desk: Desk, queue_name: str, agent_id: str) -> tuple[Any, Any, str]:
-    first = await desk.agent(agent_id)
-    await until_agent(first, state="waiting", status="available")
-    customer, call_id, _ = await enqueue(desk, queue_name)
-    await first_offer([first], callId=call_id)
-    await connect(first, customer, call_id)
-    await customer.next_event("queue_answered", callId=call_id)
-    return first, customer, call_id
 
 
 def monitor(client: CallClient, call_id: str, mode: str) -> Any:
@@ -109,17 +92,6 @@ def stop(client: CallClient, call_id: str) -> Any:
     return client.request("monitor_stop", {"callId": call_id})
 
 
-def record(server: Any, call_id: str, timeout: float = 5) -> dict[str, Any]:
-    """The call's closed record through the REST API."""
-    token = server.token("sue", role="supervisor")
-    deadline = time.monotonic() + timeout
-    while True:
-        response = requests.get(f"{server.url}/api/calls/{call_id}", timeout=5,
-                                headers={"Authorization": f"Bearer {token}"})
-        if response.status_code == 200 and response.json()["call"]["endedAt"] is not None:
-            return response.json()["call"]
-        assert time.monotonic() < deadline, response.text
-        time.sleep(0.05)
 
 
 def logged(server: Any, call_id: str, prefix: str = "monitor.") -> list[dict[str, Any]]:
@@ -170,7 +142,7 @@ async def test_a_supervisor_listens_whispers_barges_and_stops_and_the_agent_is_t
     assert [e.name for e in customer.pending() if e.name.startswith("monitor")] == []
     await asyncio.sleep(0.2)
     await customer.hangup(call_id)
-    call = record(srv, call_id)
+    call = closed_record(srv, call_id)
     monitors = [s for s in call["segments"] if s["kind"] == "monitor"]
     assert len(monitors) == 1, call["segments"]
     segment = monitors[0]
@@ -197,7 +169,7 @@ async def test_monitoring_ends_with_the_call_and_both_are_told(srv, desk):
     for client in (agent1, sam):
         ended = await client.next_event("monitor_ended", callId=call_id)
         assert ended["reason"] == "call_ended"
-    segment = next(s for s in record(srv, call_id)["segments"] if s["kind"] == "monitor")
+    segment = next(s for s in closed_record(srv, call_id)["segments"] if s["kind"] == "monitor")
     assert (segment["mode"], segment["reason"], segment["changes"]) == \
         ("whisper", "call_ended", [])
     # A call that ended is not found any more.
@@ -223,7 +195,7 @@ async def test_monitoring_ends_when_the_agent_transfers_the_call(srv, desk):
     started = await ta2.next_event("monitor_started", callId=call_id)
     assert started["agent"] == "ta2"
     await customer.hangup(call_id)
-    monitors = [s for s in record(srv, call_id)["segments"] if s["kind"] == "monitor"]
+    monitors = [s for s in closed_record(srv, call_id)["segments"] if s["kind"] == "monitor"]
     assert [(s["agent"], s["reason"]) for s in monitors] == [("ta1", "transferred"),
                                                             ("ta2", "call_ended")]
 
@@ -258,7 +230,7 @@ async def test_a_warm_transfer_ends_the_monitoring_of_the_agent_who_hands_the_ca
     assert (await monitor(sky, call_id, "listen"))["agent"] == "wa2"
     await wa2.next_event("monitor_started", callId=call_id)
     await customer.hangup(call_id)
-    monitors = [s for s in record(srv, call_id)["segments"] if s["kind"] == "monitor"]
+    monitors = [s for s in closed_record(srv, call_id)["segments"] if s["kind"] == "monitor"]
     assert [(s["agent"], s["reason"]) for s in monitors] == [("wa1", "transferred"),
                                                             ("wa2", "call_ended")]
 
@@ -368,9 +340,9 @@ async def test_bad_monitor_requests_are_refused_and_change_nothing(srv, desk):
     await customer.hangup(call_id)
     await waiting.hangup(waiting_id)
     await direct_caller.hangup(direct)
-    segments = [s for s in record(srv, call_id)["segments"] if s["kind"] == "monitor"]
+    segments = [s for s in closed_record(srv, call_id)["segments"] if s["kind"] == "monitor"]
     assert [(s["by"], s["mode"], s["changes"]) for s in segments] == [("sue", "listen", [])]
-    assert not [s for s in record(srv, waiting_id)["segments"] if s["kind"] == "monitor"]
+    assert not [s for s in closed_record(srv, waiting_id)["segments"] if s["kind"] == "monitor"]
 
 
 async def test_monitoring_shown_false_tells_the_agents_sdk_but_not_to_show_it(request, tmp_path):

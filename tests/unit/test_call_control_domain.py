@@ -66,3 +66,17 @@ def test_a_transferred_call_and_its_consult_survive_the_round_trip_through_plain
     assert [s["kind"] for s in again.segments()] == ["talk", "consult", "hold", "transfer"]
     # While the target rings, the customer waits as in a queue: not offered to anyone else.
     assert again.waiting and world.center.live(APP)["calls"][0]["state"] == "transferring"
+
+
+def test_a_consult_of_a_customer_already_on_hold_does_not_tell_them_again():
+    world = World({}, {"a1": {}, "a2": {}})
+    call_id, customer = answered(world)
+    world.run(world.center.hold(APP, "a1", call_id))
+    world.clock.now += 5
+    out = world.run(world.center.consult(APP, "a1", call_id, "a2", ""))
+    assert [n for n in out.notices if n.event == "call_held"] == []
+    qc = world.center.calls[(APP, call_id)]
+    # The plain hold ended where the consult's began: one stretch of hold, counted once.
+    assert [(h.kind.value, h.end is None) for h in qc.call.holds] == [("hold", False),
+                                                                     ("consult", True)]
+    assert qc.call.holds[0].end == qc.call.holds[1].start
