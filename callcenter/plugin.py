@@ -18,6 +18,7 @@ from callcenter.config import (
 )
 from callcenter.domain.agents import Agent, AgentState, AgentStatus
 from callcenter.domain.events import CallEvent, EventName
+from callcenter.domain.free_agents import BY_ID, LONGEST_IDLE, Candidates, Order
 from callcenter.domain.queue_call import QueuedCall, RingAttempt
 from callcenter.history.outbox import (
     Notification,
@@ -33,6 +34,8 @@ from callcenter.hooks.specs import QueueKey, Strategy, hookimpl
 __all__ = [
     # the marker of hook implementations, and what the routing hooks register
     "hookimpl", "Strategy", "QueueKey",
+    # what a strategy is given (the agents who can take the call) and the orders it reads
+    "Candidates", "Order", "LONGEST_IDLE", "BY_ID",
     # what hooks are passed: the configuration, a queue's settings, agents, queue calls, events
     "Config", "App", "QueueSettings", "Agent", "AgentState", "AgentStatus", "QueuedCall",
     "RingAttempt", "CallEvent", "EventName",

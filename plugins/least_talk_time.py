@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from callcenter.plugin import Agent, QueuedCall, QueueSettings, Strategy, hookimpl
+from callcenter.plugin import (
+    Agent,
+    Candidates,
+    Order,
+    QueuedCall,
+    QueueSettings,
+    Strategy,
+    hookimpl,
+)
 
 NAME = "least-talk-time"
 
@@ -14,5 +22,11 @@ def callcenter_strategies(register: Callable[[str, Strategy], None]) -> None:
     register(NAME, select)
 
 
-def select(queue: QueueSettings, call: QueuedCall, agents: list[Agent], now: float) -> list[Agent]:
-    return [min(agents, key=lambda a: (a.talk_time, a.idle_since, a.id))]
+# Kept sorted per queue as agents change: the choice is read, not searched for.
+LEAST_TALK_TIME = Order(NAME, lambda a: (a.talk_time, a.idle_since, a.id))
+
+
+def select(queue: QueueSettings, call: QueuedCall, agents: Candidates, now: float
+           ) -> list[Agent]:
+    chosen = agents.first(LEAST_TALK_TIME)
+    return [chosen] if chosen is not None else []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
-from callcenter.plugin import Agent, QueuedCall, QueueSettings, Strategy, hookimpl
+from callcenter.plugin import Agent, Candidates, QueuedCall, QueueSettings, Strategy, hookimpl
 
 NAME = "random"
 
@@ -15,5 +15,7 @@ def callcenter_strategies(register: Callable[[str, Strategy], None]) -> None:
     register(NAME, select)
 
 
-def select(queue: QueueSettings, call: QueuedCall, agents: list[Agent], now: float) -> list[Agent]:
-    return [random.choice(agents)]
+def select(queue: QueueSettings, call: QueuedCall, agents: Candidates, now: float
+           ) -> list[Agent]:
+    chosen = agents.choice(random)  # drawn from the queue's index, not from a list of all
+    return [chosen] if chosen is not None else []

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from callcenter.plugin import Agent, QueuedCall, QueueSettings, Strategy, hookimpl
+from callcenter.plugin import Agent, Candidates, QueuedCall, QueueSettings, Strategy, hookimpl
 
 NAME = "ring-all"
 
@@ -15,5 +15,6 @@ def callcenter_strategies(register: Callable[[str, Strategy], None]) -> None:
     register(NAME, select)
 
 
-def select(queue: QueueSettings, call: QueuedCall, agents: list[Agent], now: float) -> list[Agent]:
-    return list(agents)
+def select(queue: QueueSettings, call: QueuedCall, agents: Candidates, now: float
+           ) -> list[Agent]:
+    return list(agents)  # linear in the agents it rings, and only in them

@@ -5,7 +5,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from callcenter.plugin import Agent, QueuedCall, QueueSettings, Strategy, hookimpl
+from callcenter.plugin import (
+    BY_ID,
+    Agent,
+    Candidates,
+    QueuedCall,
+    QueueSettings,
+    Strategy,
+    hookimpl,
+)
 
 NAME = "round-robin"
 
@@ -18,12 +26,13 @@ class RoundRobin:
     def callcenter_strategies(self, register: Callable[[str, Strategy], None]) -> None:
         register(NAME, self.select)
 
-    def select(self, queue: QueueSettings, call: QueuedCall, agents: list[Agent],
+    def select(self, queue: QueueSettings, call: QueuedCall, agents: Candidates,
                now: float) -> list[Agent]:
-        key = f"{agents[0].app_id}/{queue.name}"
-        last = self._last.get(key, "")
-        ordered = sorted(agents, key=lambda a: a.id)
-        # The first agent after the last one in id order, wrapping around.
-        chosen = next((a for a in ordered if a.id > last), ordered[0])
+        key = f"{getattr(call, 'app_id', '')}/{queue.name}"
+        # The first agent after the last one in id order, wrapping around: read from the
+        # queue's index sorted by id.
+        chosen = agents.after(BY_ID, (self._last.get(key, ""),))
+        if chosen is None:
+            return []
         self._last[key] = chosen.id
         return [chosen]

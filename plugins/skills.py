@@ -18,7 +18,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from callcenter.plugin import Agent, QueuedCall, QueueSettings, Strategy, hookimpl
+from callcenter.plugin import (
+    LONGEST_IDLE,
+    Agent,
+    Candidates,
+    Order,
+    QueuedCall,
+    QueueSettings,
+    Strategy,
+    hookimpl,
+)
 
 NAME = "skills"
 
@@ -28,6 +37,9 @@ class SkillsRouting:
         self.attributes = ["language"]
         self.levels: list[tuple[float, int]] = [(0, 50), (20, 20), (40, 1)]
         self.any_after = 90.0
+        # One order per skill asked for: the most skilled first, then the longest idle; the
+        # queues' indexes keep each sorted as agents change.
+        self._orders: dict[str, Order] = {}
 
     @hookimpl
     def callcenter_startup(self, settings: dict[str, Any]) -> None:
@@ -47,16 +59,33 @@ class SkillsRouting:
                 level = step_level
         return level
 
-    def select(self, queue: QueueSettings, call: QueuedCall, agents: list[Agent],
+    def by_skill(self, skill: str) -> Order:
+        order = self._orders.get(skill)
+        if order is None:
+            order = self._orders[skill] = Order(
+                f"{NAME}:{skill}", lambda a: (-a.skills.get(skill, 0), a.idle_since, a.id))
+        return order
+
+    def select(self, queue: QueueSettings, call: QueuedCall, agents: Candidates,
                now: float) -> list[Agent]:
         waited = call.wait(now)
         wanted = [call.attributes[a] for a in self.attributes if call.attributes.get(a)]
         if not wanted or (self.any_after and waited >= self.any_after):
-            return [min(agents, key=lambda a: (a.idle_since, a.id))]
+            chosen = agents.first(LONGEST_IDLE)
+            return [chosen] if chosen is not None else []
         level = self.required_level(waited)
-        matching = [a for a in agents if all(a.skills.get(s, 0) >= level for s in wanted)]
-        if not matching:
-            return []  # wait: the requirement widens with time
-        return [min(matching, key=lambda a: (-sum(a.skills.get(s, 0) for s in wanted),
-                                             a.idle_since, a.id))]
+        # The agents skilled enough in the first skill, the most skilled first: with one skill
+        # asked for (the usual case) the first of them is the answer; with more, the best sum
+        # is sought among them only.
+        best, best_key = None, None
+        for agent in agents.ranked(self.by_skill(wanted[0])):
+            if agent.skills.get(wanted[0], 0) < level:
+                break  # the rest are less skilled still
+            if all(agent.skills.get(s, 0) >= level for s in wanted[1:]):
+                key = (-sum(agent.skills.get(s, 0) for s in wanted), agent.idle_since, agent.id)
+                if best_key is None or key < best_key:
+                    best, best_key = agent, key
+                if len(wanted) == 1:
+                    break
+        return [best] if best is not None else []  # none: wait, the requirement widens
 

@@ -30,6 +30,12 @@ class AgentState(StrEnum):
     WRAP_UP = "wrap_up"
 
 
+# Fields no routing reads (not who is free, nor any order's key): a change of one does not
+# re-rank the agent (free_agents.py), which saves two of the three re-rankings of every offer.
+_NOT_RANKED = frozenset({"since", "status_since", "reason", "call_id", "wrap_up_until",
+                         "connection_epoch"})
+
+
 @dataclass
 class Agent:
     app_id: str
@@ -102,10 +108,16 @@ class Agent:
     def __setattr__(self, name: str, value: Any) -> None:
         # Every change notes the agent in the set its contact center gave (``sink``), so that
         # processes sharing live state save only the agents a step changed.
+        # And every change reaches the indexes of free agents of its queues (``on_change``), so
+        # that routing reads them instead of scanning the agents (free_agents.py).
         object.__setattr__(self, name, value)
-        sink = self.__dict__.get("sink")
+        fields = self.__dict__
+        sink = fields.get("sink")
         if sink is not None:
             sink.add((self.app_id, self.id))
+        on_change = fields.get("on_change")
+        if on_change is not None and name not in _NOT_RANKED:
+            on_change(self)
 
     def take_state(self, state: dict[str, Any]) -> None:
         """Take the live state ``to_state`` wrote (by another process sharing ours)."""

@@ -33,6 +33,7 @@ from callcenter.domain.clock import step
 from callcenter.domain.credentials import Identity
 from callcenter.domain.errors import Refused
 from callcenter.domain.events import CallEvent, EventName
+from callcenter.domain.free_agents import Candidates, QueueAgents
 from callcenter.domain.hold import open_hold
 from callcenter.domain.queue_call import QueuedCall, RingAttempt
 from callcenter.domain.timers import Timer, TimerKind, timer_key
@@ -99,8 +100,10 @@ class ContactCenter:
         self.clock = switchboard.clock
         self.recorder = recorder
         self.agents: dict[tuple[str, str], Agent] = {}
-        # The agents of each queue, in config order: routing reads this on every step.
-        self._queue_agents: dict[tuple[str, str], list[Agent]] = {}
+        # The agents of each queue (config order) and the free ones among them, kept as agents
+        # change: routing reads these on every step, never scanning the agents.
+        self._queue_agents: dict[tuple[str, str], QueueAgents] = {}
+        self._queues: dict[tuple[str, str], QueueSettings] = {}  # of self.config, by name
         # Agents and queue calls changed since take_touched last asked (each notes itself:
         # Agent.__setattr__), for processes sharing live state.
         self._touched_agents: set[tuple[str, str]] = set()
@@ -122,22 +125,37 @@ class ContactCenter:
 
     def _set_agents(self, saved: dict[tuple[str, str], dict[str, Any]]) -> None:
         """The configured agents, each with its ``saved`` live state if there is one."""
-        self.agents, self._queue_agents = {}, {}
+        self.agents, self._queue_agents, self._queues = {}, {}, {}
         for app in self.config.apps:
+            for queue in app.queues:
+                self._queues[(app.id, queue.name)] = queue
+                self._queue_agents[(app.id, queue.name)] = QueueAgents(queue.name,
+                                                                       queue.required_skills)
             for settings in app.agents:
                 state = saved.get((app.id, settings.id))
                 agent = Agent.from_settings(app.id, settings) if state is None else \
                     Agent.from_state(app.id, settings, state)
                 self._track(agent, self._touched_agents, (app.id, settings.id))
+                object.__setattr__(agent, "on_change", self._reindex)
                 self.agents[(app.id, settings.id)] = agent
                 for queue in agent.queues:
-                    self._queue_agents.setdefault((app.id, queue), []).append(agent)
+                    index = self._queue_agents.get((app.id, queue))
+                    if index is None:  # a queue the agent names and the app does not have
+                        index = self._queue_agents[(app.id, queue)] = QueueAgents(queue, {})
+                    index.add(agent)
         self._foreign -= self.agents.keys()
         for key in list(self._foreign):
             if key in saved:
                 self._add_foreign(key, saved[key])
             else:
                 self._foreign.discard(key)
+
+    def _reindex(self, agent: Agent) -> None:
+        """An agent's field changed: its place among the free agents of its queues follows."""
+        for queue in agent.queues:
+            index = self._queue_agents.get((agent.app_id, queue))
+            if index is not None:
+                index.refresh(agent)
 
     def _add_foreign(self, key: tuple[str, str], state: dict[str, Any]) -> None:
         """An agent of another process's settings, with its live state: a step here may touch
@@ -331,9 +349,7 @@ class ContactCenter:
                 attributes: dict[str, str]) -> Outcome:
         app_id, customer = identity.app_id, identity.user_id
         queue = self._queue(app_id, queue_name)
-        staffed = [a for a in self._agents_of(app_id, queue_name)
-                   if a.connected and a.status is not AgentStatus.OFFLINE]
-        if not staffed and queue.when_empty == "refuse":
+        if not self._free(app_id, queue_name).signed_in and queue.when_empty == "refuse":
             raise Refused("NO_AGENTS", "no agent of this queue is logged in")
         if len(self._in_queue(app_id, queue_name)) >= queue.max_length:
             raise Refused("QUEUE_FULL", "the queue is full; try again later")
@@ -373,7 +389,7 @@ class ContactCenter:
         """Whether any offer was made."""
         queue = self._queue(app_id, queue_name)
         now = self.clock()
-        candidates: list[Agent] | None = None
+        index = self._free(app_id, queue_name)
         offered = False
         for qc in self._in_queue(app_id, queue_name):
             transfer = qc.transfer
@@ -381,20 +397,16 @@ class ContactCenter:
                 continue  # a transfer to an agent rings that agent only
             if qc.callback is not None and not qc.callback.may_offer(now):
                 continue  # its customer is being rung, or was tried a moment ago: keeps its place
-            # Offers only take agents away, so the agents still free are found among those who
-            # were free for the previous call.
-            candidates = [a for a in (self._agents_of(app_id, queue_name)
-                                      if candidates is None else candidates)
-                          if a.can_take(queue, now)]
+            # Read from the queue's index of free agents, which each offer updates.
+            candidates = Candidates(index, now)
             if not candidates:
                 return offered
             tried = qc.tried()
-            untried = [a for a in candidates if a.id not in tried]
+            untried = candidates.without(tried) if tried else candidates
             chosen = self.policies.select_agents(queue, qc, untried or candidates, now)
-            by_id = {a.id: a for a in candidates}
             for agent in chosen:
-                found = by_id.get(getattr(agent, "id", None))
-                if found is not None and (found is agent or found == agent):
+                found = candidates.member(agent)
+                if found is not None:
                     self._offer(qc, queue, found, out)
                     offered = True
         return offered
@@ -1346,9 +1358,7 @@ class ContactCenter:
         """The last agent of a `when_empty = "refuse"` queue left: its callers are told."""
         for name in agent.queues:
             queue = self._queue(agent.app_id, name)
-            staffed = [a for a in self._agents_of(agent.app_id, name)
-                       if a.connected and a.status is not AgentStatus.OFFLINE]
-            if staffed or queue.when_empty != "refuse":
+            if self._free(agent.app_id, name).signed_in or queue.when_empty != "refuse":
                 continue
             for qc in self._in_queue(agent.app_id, name):
                 if qc.callback is not None:
@@ -1391,14 +1401,11 @@ class ContactCenter:
 
     def _wait_model(self, app_id: str, queue: str) -> tuple[int, int, float]:
         """(free agents, staffing agents, average handle time) of a queue, for estimates."""
-        settings = self._queue(app_id, queue)
-        now = self.clock()
-        staffed = [a for a in self._agents_of(app_id, queue)
-                   if a.connected and a.status is AgentStatus.AVAILABLE]
-        free = sum(1 for a in staffed if a.can_take(settings, now))
+        self._queue(app_id, queue)  # an unknown queue is refused
+        index = self._free(app_id, queue)
         times = self.handle_times.get((app_id, queue))
         handle = sum(times) / len(times) if times else DEFAULT_HANDLE_TIME
-        return free, len(staffed), handle
+        return index.available(self.clock()), len(index.staffed), handle
 
     @staticmethod
     def _estimate(model: tuple[int, int, float], position: int,
@@ -1432,12 +1439,10 @@ class ContactCenter:
     def queue_stats(self, app_id: str, queue: str) -> dict[str, Any]:
         now = self.clock()
         waiting = self._in_queue(app_id, queue)
-        settings = self._queue(app_id, queue)
         return {
             "name": queue, "waiting": len(waiting),
             "longestWait": round(max((c.wait(now) for c in waiting), default=0)),
-            "agentsAvailable": sum(1 for a in self._agents_of(app_id, queue)
-                                   if a.can_take(settings, now)),
+            "agentsAvailable": self._free(app_id, queue).available(now),
         }
 
     # -- the supervisors' live view -------------------------------------------------------------
@@ -1559,14 +1564,20 @@ class ContactCenter:
         return agent
 
     def _queue(self, app_id: str, name: str) -> QueueSettings:
-        queue = self._app(app_id).queue(name)
+        queue = self._queues.get((app_id, name))
         if queue is None:
             raise Refused("UNKNOWN_QUEUE", "no such queue")
         return queue
 
     def _agents_of(self, app_id: str, queue: str) -> list[Agent]:
-        """The agents serving a queue (the index itself: do not change the list)."""
-        return self._queue_agents.get((app_id, queue), [])
+        """The agents serving a queue, in config order (the index itself: do not change it)."""
+        return self._free(app_id, queue).members
+
+    _NO_AGENTS = QueueAgents("", {})
+
+    def _free(self, app_id: str, queue: str) -> QueueAgents:
+        """The queue's index of agents: who signs in to it, staffs it, is free for it."""
+        return self._queue_agents.get((app_id, queue), self._NO_AGENTS)
 
     def _in_queue(self, app_id: str, queue: str) -> list[QueuedCall]:
         """The calls not yet answered in a queue, in the order they will be served."""
@@ -1576,6 +1587,8 @@ class ContactCenter:
         # routing step, until an index of the waiting calls replaces it).
         calls = [c for (app, _), c in self.calls.items()
                  if c.waiting and app == app_id and c.call.queue == queue]
+        if len(calls) < 2:
+            return calls  # nothing to order: the queueing plugin is not asked
         # Calls already ringing an agent are served first: they are being served now.
         return sorted(calls, key=lambda c: (not c.ringing,
                                             self.policies.queue_key(settings, c, now)))

@@ -31,6 +31,7 @@ import pluggy
 from callcenter.config import Config, ConfigError, QueueSettings
 from callcenter.domain.agents import Agent
 from callcenter.domain.events import CallEvent
+from callcenter.domain.free_agents import Candidates
 from callcenter.domain.queue_call import QueuedCall
 from callcenter.hooks import specs as hookspecs
 from callcenter.hooks.defaults.ice_servers import StaticIceServers
@@ -294,14 +295,17 @@ class PluginHost:
             self._failed(plugin, f"queueing {queue.queueing}", exc)
             return (call.joined_at,)
 
-    def select_agents(self, queue: QueueSettings, call: QueuedCall, agents: list[Agent],
-                      now: float) -> list[Agent]:
+    def select_agents(self, queue: QueueSettings, call: QueuedCall,
+                      agents: Candidates | list[Agent], now: float) -> list[Agent]:
         """The agents to offer ``call`` to, by its queue's strategy (longest-idle if that one
-        fails, so that a broken plugin never leaves calls unanswered)."""
+        fails, so that a broken plugin never leaves calls unanswered). ``agents`` is the
+        contact center's ``Candidates``; a plain list is made into one."""
+        if not isinstance(agents, Candidates):
+            agents = Candidates.of(agents, now)
         plugin, select = self.strategies[queue.strategy]
         started = time.perf_counter()
         try:
-            chosen = select(queue, call, list(agents), now)
+            chosen = select(queue, call, agents, now)
         except Exception as exc:
             self._failed(plugin, f"strategy {queue.strategy}", exc)
             chosen = longest_idle(queue, call, agents, now) if agents else []

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from callcenter.config import Config, QueueSettings
     from callcenter.domain.agents import Agent
     from callcenter.domain.events import CallEvent
+    from callcenter.domain.free_agents import Candidates
     from callcenter.domain.queue_call import QueuedCall
     from callcenter.hooks.services import Services
 
@@ -91,7 +92,7 @@ def callcenter_authenticate(app_id: str, user_id: str, password: str) -> bool | 
 
 
 # What a strategy and a queueing discipline are (registered by name, see the two hooks below).
-Strategy = Callable[["QueueSettings", "QueuedCall", "list[Agent]", float], "list[Agent]"]
+Strategy = Callable[["QueueSettings", "QueuedCall", "Candidates", float], "list[Agent]"]
 QueueKey = Callable[["QueueSettings", "QueuedCall", float], Any]
 
 
@@ -108,6 +109,13 @@ def callcenter_strategies(register: Callable[[str, Strategy], None]) -> None:
     returns the agents to offer the call to: one for most strategies, several to ring at once
     (ring-all), ``[]`` to leave the call waiting for now. Agents returned that were not in
     ``agents`` are ignored.
+
+    ``agents`` is a ``Candidates``: a sequence (iterating it, ``len`` or ``list`` read every
+    candidate, O(agents)) that also answers from the queue's sorted indexes without a scan:
+    ``agents.first(order)``, ``agents.ranked(order)`` (lazily), ``agents.after(order, key)``
+    and ``agents.choice(rng)``, where ``order`` is an ``Order(name, key)`` made once (the
+    index for it is built on first use and then kept as agents change). A strategy that reads
+    only those costs O(log agents) per call, whatever the size of the center.
 
     Called once, at start. A name that two plugins register, or that no plugin registers while
     a queue names it, is a config error. ``select`` is called often (whenever a call or an
