@@ -12,9 +12,14 @@ lint:
 	.venv/bin/lint-imports
 	web/node_modules/.bin/eslint --config web/eslint.config.js web
 
-# Contact-center benchmarks (docs/benchmarks.md): ours and the Node socket.io reference, a few
-# minutes. Installs the venv, the `bench` extra (matplotlib) and the reference's npm packages.
+# All the benchmarks (docs/benchmarks.md), 15-20 minutes: agent selection, call setup and idle
+# capacity beside the Node socket.io reference, the memory store beside Redis, recording; then
+# bench/report.py writes their figures into docs/benchmarks.md. Installs what it needs (the venv,
+# the `bench` extra, redis-server, the reference's npm packages).
 bench:
-	scripts/bootstrap.sh run
+	scripts/bootstrap.sh test
 	.venv/bin/python -m pip install -q -e ".[bench]"
 	.venv/bin/python bench/contact_center.py all
+	.venv/bin/python bench/contact_center.py stores --rates 50,100
+	.venv/bin/python bench/recording.py --out var/bench/recording.json
+	.venv/bin/python bench/report.py

@@ -318,19 +318,25 @@ class Switchboard:
             return call
 
     @step
-    def offer(self, app_id: str, call_id: str, agent: str, timeout: int,
-              payload: dict[str, Any]) -> Outcome | None:
-        """Ring ``agent`` for a waiting call; None if the agent's line is taken."""
+    def offer(self, app_id: str, call_id: str, agents: list[str], timeout: int,
+              payload: dict[str, Any]) -> tuple[Outcome, set[str]]:
+        """Ring ``agents`` (one, or all at once for ring-all) for a waiting call, in one step:
+        the outcome and those rung (not those whose line is taken)."""
+        out, rung = Outcome(), set()
         with self.store.transaction(f"{app_id}:{call_id}"):
             call = self._call_for(app_id, call_id)
-            if not self.store.claim_line(app_id, agent, call_id):
-                return None
-            call.legs[agent] = Leg.RINGING
-            out = Outcome()
-            out.notify(agent, "offer", payload)
-            out.timers.append(Timer(timeout, app_id, call_id, agent))
-            self._save(call)
-            return out
+            for agent in agents:
+                if not self.store.claim_line(app_id, agent, call_id):
+                    continue
+                call.legs[agent] = Leg.RINGING
+                # A copy each: notices sharing one payload object go out as one emit, and each
+                # agent's offer is numbered in its own stream (resume).
+                out.notify(agent, "offer", dict(payload))
+                out.timers.append(Timer(timeout, app_id, call_id, agent))
+                rung.add(agent)
+            if rung:
+                self._save(call)
+            return out, rung
 
     @step
     def withdraw(self, app_id: str, call_id: str, agent: str, reason: str) -> Outcome:

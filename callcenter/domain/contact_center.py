@@ -404,14 +404,17 @@ class ContactCenter:
             tried = qc.tried()
             untried = candidates.without(tried) if tried else candidates
             chosen = self.policies.select_agents(queue, qc, untried or candidates, now)
-            for agent in chosen:
-                found = candidates.member(agent)
-                if found is not None:
-                    self._offer(qc, queue, found, out)
-                    offered = True
+            found = [agent for agent in map(candidates.member, chosen) if agent is not None]
+            if found:
+                self._offer(qc, queue, found, out)
+                offered = True
         return offered
 
-    def _offer(self, qc: QueuedCall, queue: QueueSettings, agent: Agent, out: Outcome) -> None:
+    def _offer(self, qc: QueuedCall, queue: QueueSettings, agents: Agent | list[Agent],
+               out: Outcome) -> None:
+        """Ring the agent, or the agents (ring-all), for the call: one switchboard step, one
+        payload for them all."""
+        agents = [agents] if isinstance(agents, Agent) else agents
         now = self.clock()
         payload = {"callId": qc.call_id, "queue": qc.queue, "type": qc.type,
                    "customer": qc.customer_view(), "waited": round(qc.wait(now), 3),
@@ -430,23 +433,26 @@ class ContactCenter:
                 "note": transfer["note"], "returned": transfer["returned"]}
         if qc.callback is not None:  # the agent is to call the customer back: who, and how
             payload["callback"] = qc.callback.as_dict()
-        offered = self.switchboard.offer(qc.app_id, qc.call_id, agent.id, queue.ring_timeout,
-                                         payload)
-        if offered is None:
-            return  # the agent's line is busy with a call of their own
+        offered, rung = self.switchboard.offer(qc.app_id, qc.call_id, [a.id for a in agents],
+                                               queue.ring_timeout, payload)
+        if not rung:
+            return  # each agent's line is busy with a call of their own
         _merge(out, offered)
         qc.call = self.switchboard.store.get_call(qc.app_id, qc.call_id) or qc.call
-        qc.attempts.append(RingAttempt(agent.id, now))
         self._touched_calls.add((qc.app_id, qc.call_id))  # a list changed in place
-        if agent.state is AgentState.WRAP_UP:  # a transfer comes back to its agent
-            out.cancelled.append(timer_key(TimerKind.WRAP_UP, qc.app_id, agent.call_id,
-                                           agent.id))
-        self._set_state(agent, AgentState.RINGING, out, qc.call_id)
-        self._event(out, EventName.QUEUE_OFFERED, qc.app_id, qc.call_id, agent.id,
-                    queue=qc.queue, attempt=len(qc.attempts))
-        if qc.callback is not None:
-            self._event(out, EventName.CALLBACK_OFFERED, qc.app_id, qc.call_id, agent.id,
-                        queue=qc.queue, attempt=len(qc.callback.rings) + 1)
+        for agent in agents:
+            if agent.id not in rung:
+                continue
+            qc.attempts.append(RingAttempt(agent.id, now))
+            if agent.state is AgentState.WRAP_UP:  # a transfer comes back to its agent
+                out.cancelled.append(timer_key(TimerKind.WRAP_UP, qc.app_id, agent.call_id,
+                                               agent.id))
+            self._set_state(agent, AgentState.RINGING, out, qc.call_id)
+            self._event(out, EventName.QUEUE_OFFERED, qc.app_id, qc.call_id, agent.id,
+                        queue=qc.queue, attempt=len(qc.attempts))
+            if qc.callback is not None:
+                self._event(out, EventName.CALLBACK_OFFERED, qc.app_id, qc.call_id, agent.id,
+                            queue=qc.queue, attempt=len(qc.callback.rings) + 1)
 
     # -- 3: an agent answers, refuses or lets it ring; either side hangs up. Every step on the
     #   call runs in the switchboard, then the queue side and the agents are brought in line
