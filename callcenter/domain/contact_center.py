@@ -114,6 +114,10 @@ class ContactCenter:
         self._foreign: set[tuple[str, str]] = set()
         self._set_agents({})
         self.calls: dict[tuple[str, str], QueuedCall] = {}
+        # The calls that may be waiting in each queue: added when a call joins, is moved or is
+        # parked, dropped when read once they no longer wait there (so routing reads the
+        # queue's waiting calls, not every live call).
+        self._queued: dict[tuple[str, str], dict[str, QueuedCall]] = {}
         self.finished: OrderedDict[tuple[str, str], QueuedCall] = OrderedDict()
         self.handle_times: dict[tuple[str, str], deque[float]] = {}
         self._last_stats: dict[tuple[str, str], dict[str, Any]] = {}
@@ -224,7 +228,7 @@ class ContactCenter:
         self._set_agents({(a["app_id"], a["id"]): a for a in state.get("agents", [])})
         store = self.switchboard.store
         dropped = []
-        self.calls = {}
+        self.calls, self._queued = {}, {}
         for saved in state.get("calls", []):
             app_id, call_id = saved["call"]["app_id"], saved["call"]["id"]
             live = store.get_call(app_id, call_id)
@@ -238,8 +242,7 @@ class ContactCenter:
                 continue
             if live is None:
                 store.put_call(qc.call)
-            self.calls[(app_id, call_id)] = qc
-            self._track(qc, self._touched_calls, (app_id, call_id))
+            self._hold(qc)
         self.finished = OrderedDict()
         for saved in state.get("finished", []):
             qc = QueuedCall.from_state(saved)
@@ -257,6 +260,20 @@ class ContactCenter:
         """Give ``item`` the set it notes its changes in, and note it (it is new)."""
         object.__setattr__(item, "sink", sink)
         sink.add(key)
+
+    def _hold(self, qc: QueuedCall) -> None:
+        """A queue call joins the live ones (a new call, or one another process stepped)."""
+        key = (qc.app_id, qc.call_id)
+        self.calls[key] = qc
+        self._track(qc, self._touched_calls, key)
+        object.__setattr__(qc, "on_call", self._queue_up)
+        self._queue_up(qc)
+
+    def _queue_up(self, qc: QueuedCall) -> None:
+        """Put the call in its queue's index of waiting calls, if it waits; ``_in_queue``
+        drops the ones that no longer do as it reads them."""
+        if qc.waiting:
+            self._queued.setdefault((qc.app_id, qc.queue), {})[qc.call_id] = qc
 
     def take_touched(self) -> dict[str, dict[str, Any] | None]:
         """The agents and live queue calls changed since the last ask, one entry each
@@ -325,9 +342,7 @@ class ContactCenter:
             if state is None:
                 self.calls.pop((app_id, key), None)
             else:
-                qc = QueuedCall.from_state(state)
-                self._track(qc, self._touched_calls, (app_id, key))
-                self.calls[(app_id, key)] = qc
+                self._hold(QueuedCall.from_state(state))
         elif kind == "finished" and state is not None:
             self.finished.pop((app_id, key), None)
             self.finished[(app_id, key)] = QueuedCall.from_state(state)
@@ -358,8 +373,7 @@ class ContactCenter:
         qc = QueuedCall(call=call, attributes=attributes, verified=identity.claims,
                         priority=identity.priority, original_queue=queue_name)
         qc.recorded = self.recorder is not None and self.policies.should_record(app_id, queue, qc)
-        self.calls[(app_id, call.id)] = qc
-        self._track(qc, self._touched_calls, (app_id, call.id))
+        self._hold(qc)
         out = Outcome()
         order = self._in_queue(app_id, queue_name)
         qc.original_position = qc.position = order.index(qc) + 1
@@ -1589,10 +1603,15 @@ class ContactCenter:
         """The calls not yet answered in a queue, in the order they will be served."""
         now = self.clock()
         settings = self._queue(app_id, queue)
-        # Most calls are answered: `waiting` rules them out first (a scan of every call per
-        # routing step, until an index of the waiting calls replaces it).
-        calls = [c for (app, _), c in self.calls.items()
-                 if c.waiting and app == app_id and c.call.queue == queue]
+        bucket = self._queued.get((app_id, queue))
+        if not bucket:
+            return []
+        calls, live = [], self.calls
+        for call_id, c in list(bucket.items()):
+            if c.waiting and c.call.queue == queue and live.get((app_id, call_id)) is c:
+                calls.append(c)
+            else:  # answered, ended, moved to another queue or replaced: not waiting here
+                del bucket[call_id]
         if len(calls) < 2:
             return calls  # nothing to order: the queueing plugin is not asked
         # Calls already ringing an agent are served first: they are being served now.

@@ -87,11 +87,18 @@ class QueuedCall:
     callback: Callback | None = None
 
     def __setattr__(self, name: str, value: Any) -> None:
-        # As Agent's: a change notes the call in its contact center's set (``sink``).
+        # As Agent's: a change notes the call in its contact center's set (``sink``); and the
+        # call brought up to date after a step (``call``) is put back in its queue's index of
+        # waiting calls if it waits (``on_call``: a transfer parks it, an overflow moves it).
         object.__setattr__(self, name, value)
-        sink = self.__dict__.get("sink")
+        fields = self.__dict__
+        sink = fields.get("sink")
         if sink is not None:
             sink.add((self.call.app_id, self.call.id))
+            if name == "call":
+                on_call = fields.get("on_call")
+                if on_call is not None:
+                    on_call(self)
 
     # -- as plain data: what a shutdown snapshot keeps ---------------------------------------
 
