@@ -300,15 +300,23 @@ class ContactCenter:
         if not touched:
             return {}
         now = self.clock()
-        wrapping = {(a.app_id, a.call_id) for a in self.agents.values()
-                    if a.state is AgentState.WRAP_UP}
         changed: dict[str, dict[str, Any] | None] = {}
         for key in touched:
             qc = self.finished.get(key)
-            keep = qc is not None and (key in wrapping
-                                       or now - (qc.ended_at or now) <= RATING_WINDOW)
+            keep = qc is not None and (now - (qc.ended_at or now) <= RATING_WINDOW
+                                       or self._wrapping_up(qc))
             changed[f"finished:{key[0]}:{key[1]}"] = qc.to_state() if keep and qc else None
         return changed
+
+    def _wrapping_up(self, qc: QueuedCall) -> bool:
+        """Whether an agent still wraps the finished call up: one of those it was offered to
+        (every agent who talked in it was), not a scan of every agent."""
+        for agent_id in {attempt.agent for attempt in qc.attempts}:
+            agent = self.agents.get((qc.app_id, agent_id))
+            if agent is not None and agent.state is AgentState.WRAP_UP \
+                    and agent.call_id == qc.call_id:
+                return True
+        return False
 
     def shared_extras(self) -> dict[str, Any]:
         """The rest, as one entry: handle times, who watches the live view (a supervisor on one
