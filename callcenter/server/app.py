@@ -42,6 +42,7 @@ from callcenter.server.http.api import ApiError, add_api_routes, bearer_token, e
 from callcenter.server.http.metrics import Metrics
 from callcenter.server.live_settings import LiveSettings
 from callcenter.server.socketio import packet_guard
+from callcenter.server.socketio.serializer import JsonPacket
 from callcenter.server.socketio.signaling import Signaling, error
 from callcenter.store import open_shared_state, open_store
 
@@ -109,6 +110,14 @@ def create_app(config: Config, plugins: PluginHost | None = None,
         websocket_compression=False,
         ping_interval=config.signaling.ping_interval,
         ping_timeout=config.signaling.ping_timeout,
+        # Our handlers need neither Flask's session nor its request (signaling.py registers them
+        # with python-socketio itself); this keeps Flask-SocketIO from copying the session.
+        manage_session=False,
+        # Each event is handled in its connection's reader, in the order the client sent them,
+        # instead of in a new greenlet per event (a spawn and two switches each). A handler that
+        # waits (the store, a paced delivery) holds up only that client's next request.
+        async_handlers=False,
+        serializer=JsonPacket,
     )
     # Client frames are checked before python-socketio dispatches them: reserved event names
     # (connect, disconnect, *) never reach our handlers, and malformed packets are refused or

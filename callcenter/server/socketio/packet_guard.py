@@ -134,7 +134,11 @@ class PacketGuard:
 
     def __init__(self, server: socketio.Server, refuse: Refuse, *, max_attachments: int,
                  max_name_length: int, max_depth: int) -> None:
-        if server.packet_class is not sio.Packet:
+        # The default JSON serializer, or a subclass of it that encodes and decodes the same
+        # text (callcenter.server.socketio.serializer); msgpack and the like are not known here.
+        base = server.packet_class
+        if not issubclass(base, sio.Packet) or base.encode is not sio.Packet.encode \
+                or base.decode is not sio.Packet.decode:
             raise TypeError("packet_guard knows python-socketio's default JSON serializer only")
         if server.is_asyncio_based():
             raise TypeError("packet_guard guards the synchronous socketio.Server only")
