@@ -52,6 +52,9 @@ from callcenter.server.tls import TlsError, server_context  # noqa: E402
 from callcenter.store import redacted  # noqa: E402
 
 log = logging.getLogger("callcenter.server.serve")
+# Log records do not name their thread: no format of ours shows it, and under eventlet asking for
+# it (threading.current_thread) made and kept a thread object for every greenlet that logged.
+logging.logThreads = False
 
 # At most this long a graceful stop waits for the outcomes being delivered (their timers are set
 # last) before it takes the restart snapshot; requests are served meanwhile.
