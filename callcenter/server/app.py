@@ -115,10 +115,11 @@ def create_app(config: Config, plugins: PluginHost | None = None,
         # Our handlers need neither Flask's session nor its request (signaling.py registers them
         # with python-socketio itself); this keeps Flask-SocketIO from copying the session.
         manage_session=False,
-        # Each event is handled in its connection's reader, in the order the client sent them,
-        # instead of in a new greenlet per event (a spawn and two switches each). A handler that
-        # waits (the store, a paced delivery) holds up only that client's next request.
-        async_handlers=False,
+        # async_handlers stays True (a greenlet per event): handled in the connection's reader
+        # instead, a request waiting its turn for the step (clock.py) held up the PONGs read
+        # behind it, and past ping_timeout (5 s) an overloaded server cut its clients off
+        # (measured: at 1,000 agents on a contended core, NOT_CONNECTED errors and a collapse
+        # the per-event greenlet version rode out).
         serializer=JsonPacket,
     )
     # Client frames are checked before python-socketio dispatches them: reserved event names
