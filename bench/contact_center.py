@@ -346,8 +346,11 @@ async def call_setup(kind: str, *, agents: int, customers: int, rates: list[floa
 
 async def idle_capacity(kind: str, *, clients: int, workers: int, pin: bool, workdir: Path,
                         probe: int = 200, max_connections: int | None = None,
-                        settle: float = 1.0) -> dict[str, Any]:
-    kw = {"max_connections": max_connections} if max_connections and kind == "ours" else {}
+                        settle: float = 1.0, pythonpath: str | None = None) -> dict[str, Any]:
+    kw: dict[str, Any] = {"max_connections": max_connections} \
+        if max_connections and kind == "ours" else {}
+    if pythonpath and kind == "ours":
+        kw["pythonpath"] = pythonpath
     server = start_server(kind, workdir, 0, pin, **kw)
     gen = await Workers.start(workers, pin)
     users = [f"i{i:05d}" for i in range(clients)]
@@ -615,10 +618,12 @@ async def run_all(args: argparse.Namespace) -> dict[str, Any]:
         if args.command in ("all", "idle"):
             report["idle"] = {}
             for kind in kinds:
-                print(f"idle capacity: {kind}, {args.clients} clients", flush=True)
-                report["idle"][kind] = await idle_capacity(
+                label = args.ours_label if kind == "ours" else kind
+                print(f"idle capacity: {label}, {args.clients} clients", flush=True)
+                report["idle"][label] = await idle_capacity(
                     kind, clients=args.clients, workers=args.idle_workers, pin=pin,
-                    workdir=workdir / f"idle-{kind}", settle=args.settle)
+                    workdir=workdir / f"idle-{label}", settle=args.settle,
+                    pythonpath=args.ours_pythonpath)
         if args.command == "profile":
             report["callsetup"], report["profiles"] = await profile(args, pin, workdir)
         if args.command in PAIRED:

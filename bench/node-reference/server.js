@@ -121,8 +121,15 @@ const httpServer = http.createServer((req, res) => {
   res.writeHead(404);
   res.end();
 });
+// BENCH_PING_INTERVAL_MS / BENCH_PING_TIMEOUT_MS: the heartbeat of ours ([signaling]
+// ping_interval 5 s, ping_timeout 5 s) instead of socket.io's defaults (25 s, 20 s), to see
+// what the heartbeat alone costs each server. Unset: socket.io's defaults.
+const ping = {
+  ...(process.env.BENCH_PING_INTERVAL_MS && { pingInterval: +process.env.BENCH_PING_INTERVAL_MS }),
+  ...(process.env.BENCH_PING_TIMEOUT_MS && { pingTimeout: +process.env.BENCH_PING_TIMEOUT_MS }),
+};
 const io = new Server(httpServer, { transports: ["websocket"], perMessageDeflate: false,
-                                    cors: { origin: "*" } });
+                                    cors: { origin: "*" }, ...ping });
 
 io.use((socket, next) => {
   const auth = socket.handshake.auth || {};

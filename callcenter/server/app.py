@@ -20,6 +20,7 @@ from limits import parse as parse_rate
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 from prometheus_client import CONTENT_TYPE_LATEST
+from socketio import middleware as socketio_wsgi
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from callcenter.config import Config
@@ -42,6 +43,7 @@ from callcenter.server.http.api import ApiError, add_api_routes, bearer_token, e
 from callcenter.server.http.metrics import Metrics
 from callcenter.server.live_settings import LiveSettings
 from callcenter.server.socketio import packet_guard
+from callcenter.server.socketio.serializer import JsonPacket
 from callcenter.server.socketio.signaling import Signaling, error
 from callcenter.store import open_shared_state, open_store
 
@@ -100,6 +102,7 @@ def create_app(config: Config, plugins: PluginHost | None = None,
         plugins.load()
     app = Flask(__name__, static_folder=None)
     app.config["MAX_CONTENT_LENGTH"] = 64 * 1024
+    flask_wsgi = app.wsgi_app
     socketio = SocketIO(
         app, async_mode=async_mode, cors_allowed_origins="*", logger=False, engineio_logger=False,
         # Oversized frames are refused by Engine.IO itself (connection closed); below that our
@@ -109,11 +112,26 @@ def create_app(config: Config, plugins: PluginHost | None = None,
         websocket_compression=False,
         ping_interval=config.signaling.ping_interval,
         ping_timeout=config.signaling.ping_timeout,
+        # Our handlers need neither Flask's session nor its request (signaling.py registers them
+        # with python-socketio itself); this keeps Flask-SocketIO from copying the session.
+        manage_session=False,
+        # async_handlers stays True (a greenlet per event): handled in the connection's reader
+        # instead, a request waiting its turn for the step (clock.py) held up the PONGs read
+        # behind it, and past ping_timeout (5 s) an overloaded server cut its clients off
+        # (measured: at 1,000 agents on a contended core, NOT_CONNECTED errors and a collapse
+        # the per-event greenlet version rode out).
+        serializer=JsonPacket,
     )
     # Client frames are checked before python-socketio dispatches them: reserved event names
     # (connect, disconnect, *) never reach our handlers, and malformed packets are refused or
     # close the connection, with one warning (docs/protocol.md, "Bad input at the packet level").
     packet_guard.install(socketio.server, refuse=error)
+    # python-socketio's own middleware in front of Flask, in place of Flask-SocketIO's: that one
+    # copies every request's environ to add the Flask app to it (for the request context of
+    # handlers registered through Flask-SocketIO, which we do not use), and python-socketio
+    # keeps the environ of each connection for its lifetime: one copy fewer per connection.
+    app.wsgi_app = socketio_wsgi.WSGIApp(socketio.server, flask_wsgi,  # type: ignore[method-assign]
+                                         socketio_path="socket.io")
     store = open_store(config.store.url)
     limits = Limits(group_max=config.signaling.group_max,
                     default_timeout=config.signaling.default_timeout,
@@ -180,17 +198,6 @@ def _add_routes(app: Flask, config: Config, plugins: PluginHost, recorder: Recor
         response.headers["Access-Control-Allow-Origin"] = "*"
         response.headers["Cache-Control"] = "no-store"
         return response
-
-    # Flask-SocketIO pushes a Flask request context built from the connection's environ (path
-    # /socket.io/, a websocket upgrade or a polling request) for every Socket.IO event. Without
-    # rules for that path each event raised and caught werkzeug's NotFound: CPU, and a traceback
-    # cycle per event for the garbage collector. Engine.IO answers /socket.io/ before Flask, so
-    # these views are never called.
-    def socket_io_path() -> Any:
-        abort(404)
-
-    app.add_url_rule("/socket.io/", "socket_io", socket_io_path)
-    app.add_url_rule("/socket.io/", "socket_io_websocket", socket_io_path, websocket=True)
 
     # The OpenAPI document rendered by Swagger UI (from npm).
     _serve_folder(app, "/api/docs/vendor", WEB_ROOT / "node_modules" / "swagger-ui-dist")

@@ -134,7 +134,11 @@ class PacketGuard:
 
     def __init__(self, server: socketio.Server, refuse: Refuse, *, max_attachments: int,
                  max_name_length: int, max_depth: int) -> None:
-        if server.packet_class is not sio.Packet:
+        # The default JSON serializer, or a subclass of it that encodes and decodes the same
+        # text (callcenter.server.socketio.serializer); msgpack and the like are not known here.
+        base = server.packet_class
+        if not issubclass(base, sio.Packet) or base.encode is not sio.Packet.encode \
+                or base.decode is not sio.Packet.decode:
             raise TypeError("packet_guard knows python-socketio's default JSON serializer only")
         if server.is_asyncio_based():
             raise TypeError("packet_guard guards the synchronous socketio.Server only")
@@ -155,10 +159,30 @@ class PacketGuard:
         # table: it is shared by every server of that async mode) and of polling POST bodies.
         websocket = eio._async.get("websocket")
         if websocket is not None:
-            eio._async = {**eio._async,
-                          "websocket": functools.partial(_GuardedWebSocket, self, websocket)}
+            eio._async = {**eio._async, "websocket": self._websocket_app(websocket)}
         eio._get_socket = functools.partial(self._get_socket, eio._get_socket)
-        eio.handle_request = functools.partial(self._handle_request, eio.handle_request)
+        # A closure, not a functools.partial: the websocket's reader runs inside this call for
+        # the connection's whole life, and a Python function called from Python adds no C
+        # frame to the greenlet's stack, which is saved on the heap whenever it waits.
+        handle_request = eio.handle_request
+
+        def guarded_request(environ: dict, start_response: Callable[..., Any]) -> Any:
+            return self._handle_request(handle_request, environ, start_response)
+
+        eio.handle_request = guarded_request
+
+    def _websocket_app(self, wsgi_class: Any) -> Callable[..., Any]:
+        """Engine.IO's websocket WSGI app class, as called by Engine.IO (``(handler, server)``),
+        for connections whose frames pass the guard first."""
+
+        def make(handler: Callable[[Any], Any], server: Any, **kwargs: Any) -> Any:
+            # The handler is the Engine.IO socket's bound _websocket_handler: its sid names the
+            # connection in the warning. The app returned is the driver's own (no wrapper of
+            # ours around its __call__: one C frame fewer on every reader's stack).
+            eio_sid = getattr(getattr(handler, "__self__", None), "sid", None)
+            return wsgi_class(lambda ws: handler(_Frames(ws, self, eio_sid)), server, **kwargs)
+
+        return make
 
     # -- Socket.IO ---------------------------------------------------------------------------
 
@@ -392,23 +416,11 @@ def _guarded_packet_class(base: type[sio.Packet], max_attachments: int,
     return GuardedPacket
 
 
-class _GuardedWebSocket:
-    """Engine.IO's websocket WSGI app for one connection, whose frames pass the guard first."""
-
-    def __init__(self, guard: PacketGuard, wsgi_class: Any, handler: Callable[[Any], Any],
-                 server: Any, **kwargs: Any) -> None:
-        # The handler is the Engine.IO socket's bound _websocket_handler: its sid names the
-        # connection in the warning.
-        eio_sid = getattr(getattr(handler, "__self__", None), "sid", None)
-        self._app = wsgi_class(lambda ws: handler(_Frames(ws, guard, eio_sid)), server, **kwargs)
-
-    def __call__(self, environ: dict, start_response: Callable[..., Any]) -> Any:
-        return self._app(environ, start_response)
-
-
 class _Frames:
     """A websocket whose ``wait`` reports a bad frame as the end of the connection: Engine.IO's
     loop then stops reading and closes its side as if the client had left."""
+
+    __slots__ = ("_ws", "_guard", "_eio_sid")
 
     def __init__(self, ws: Any, guard: PacketGuard, eio_sid: str | None) -> None:
         self._ws = ws

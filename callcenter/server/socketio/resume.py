@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import secrets
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 # Events per session kept for a resume: a call's setup and a minute of queue updates fit many
@@ -38,8 +38,9 @@ class Stream:
 
     session_id: str
     seq: int = 0
-    sent: deque[tuple[int, str, dict[str, Any]]] = field(
-        default_factory=lambda: deque(maxlen=REPLAY_KEPT))
+    # The kept events, oldest first: no deque until the first one (a deque allocates its first
+    # block at once, ~0.75 KiB for every session, and an idle one may never get an event).
+    sent: deque[tuple[int, str, dict[str, Any]]] | tuple[()] = ()
     suspended_sid: str | None = None  # the connection that dropped
     epoch: int = 0  # bumped on every suspension, so that an old window's timer does nothing
     suspended_seq: int = 0  # the last event sent before the connection dropped
@@ -60,8 +61,15 @@ class Stream:
         stream = cls(state["session_id"], int(state["seq"]),
                      suspended_sid=state.get("suspended_sid"), epoch=int(state.get("epoch", 0)),
                      suspended_seq=int(state.get("suspended_seq", 0)))
-        stream.sent.extend((int(e["seq"]), e["event"], e["payload"]) for e in state["sent"])
+        for e in state["sent"]:
+            stream.keep((int(e["seq"]), e["event"], e["payload"]))
         return stream
+
+    def keep(self, event: tuple[int, str, dict[str, Any]]) -> None:
+        """Keep a numbered event for a replay (the last REPLAY_KEPT of them)."""
+        if not isinstance(self.sent, deque):
+            self.sent = deque(maxlen=REPLAY_KEPT)
+        self.sent.append(event)
 
 
 class Resumption:
@@ -112,7 +120,7 @@ class Resumption:
             return payload
         stream.seq += 1
         numbered = {**payload, "seq": stream.seq}
-        stream.sent.append((stream.seq, event, numbered))
+        stream.keep((stream.seq, event, numbered))
         self.touched.add((app_id, user_id))
         return numbered
 

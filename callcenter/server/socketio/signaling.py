@@ -15,8 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from flask import request
-from flask_socketio import ConnectionRefusedError, SocketIO
+from flask_socketio import SocketIO
+from socketio.exceptions import ConnectionRefusedError
 
 from callcenter.config import Config
 from callcenter.domain import access
@@ -142,9 +142,14 @@ class Signaling:
         # A Redis that restarted empty forgot who is connected where: this process's connections
         # are bound again, so that they can be reached without logging in again.
         store.when_back(lambda: socketio.start_background_task(self.restore_sessions))
-        socketio.on_event("connect", self.on_connect)
-        socketio.on_event("disconnect", self.on_disconnect)
-        socketio.on_event("*", self.on_request)
+        # Registered with python-socketio itself, not through Flask-SocketIO's on_event: its
+        # wrapper pushes a Flask request context built from the connection's environ (and
+        # copies the Flask session) for every event. These handlers need nothing of Flask's,
+        # only the connection's sid, which python-socketio passes them.
+        server = socketio.server
+        server.on("connect", self.on_connect)
+        server.on("disconnect", self.on_disconnect)
+        server.on("*", self.on_request)
 
     def start_clock(self) -> None:
         """Run the contact center's once-a-second tick (queue positions, statistics, offers
@@ -213,7 +218,7 @@ class Signaling:
             raise Refused("AUTH_MISMATCH", "a shared credential is for a media worker")
         return identity
 
-    def on_connect(self, auth: Any = None) -> None:
+    def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         try:
             if self.restarting:
                 raise Refused("RESTARTING", "the server is restarting; connect again shortly")
@@ -222,7 +227,6 @@ class Signaling:
             log.info("connection refused: %s", exc.code)
             raise ConnectionRefusedError(
                 exc.message, {"code": exc.code, "message": exc.message}) from None
-        sid = request.sid
         try:
             # Asked first, so that a store already gone refuses the login before it changed
             # anything (a session half made: in this process but not in the store).
@@ -324,8 +328,7 @@ class Signaling:
 
         self.socketio.start_background_task(close)
 
-    def on_disconnect(self, reason: Any = None) -> None:
-        sid = request.sid
+    def on_disconnect(self, sid: str, reason: Any = None) -> None:
         if self.frozen:  # the restart's snapshot holds the session as it was
             self.sessions.pop(sid, None)
             return
@@ -445,15 +448,16 @@ class Signaling:
     # Requests whose handling time is the server's share of call setup (a metric).
     SETUP_REQUESTS = frozenset({"invite", "enqueue", "accept"})
 
-    def on_request(self, event: str, *args: Any) -> dict[str, Any]:
-        """Every client event arrives here; the answer is the acknowledgement."""
+    def on_request(self, event: str, sid: str, *args: Any) -> dict[str, Any]:
+        """Every client event of connection ``sid`` arrives here (python-socketio's catch-all);
+        the answer is the acknowledgement."""
         try:
             if event in self.SETUP_REQUESTS:
                 started = time.perf_counter()
-                reply = {"ok": True, **self.handle(event, args)}
+                reply = {"ok": True, **self.handle(sid, event, args)}
                 self.metrics.setup.labels(event).observe(time.perf_counter() - started)
                 return reply
-            return {"ok": True, **self.handle(event, args)}
+            return {"ok": True, **self.handle(sid, event, args)}
         except Refused as exc:
             return {"ok": False, "error": exc.as_dict()}
         except StoreUnavailable as exc:
@@ -463,8 +467,7 @@ class Signaling:
             log.exception("request %r failed", event)
             return error("INTERNAL", "the server failed; the request was not carried out")
 
-    def handle(self, event: str, args: tuple[Any, ...]) -> dict[str, Any]:
-        sid = request.sid
+    def handle(self, sid: str, event: str, args: tuple[Any, ...]) -> dict[str, Any]:
         if self.frozen:
             raise Refused("RESTARTING", "the server is restarting: resume, then ask again")
         if not self.request_limiter.hit(sid):
