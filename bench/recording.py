@@ -1,10 +1,11 @@
 """How many concurrent recorded audio calls one media worker process sustains on one core.
 
-    .venv/bin/python bench/recording.py [--calls 25,50,100] [--talk 10] [--profile]
+    .venv/bin/python bench/recording.py [--calls 100,150,200] [--talk 10] [--profile]
 
-For each number of calls N, twice — first with a *reference* worker that only receives and
-decodes (aiortc's receive + Opus decode, frames dropped: the floor any aiortc recorder pays), then
-with the real worker (`callcenter.media`: decode, downmix, mix, write WAV):
+For each number of calls N, once per mode (`--modes`): a *reference* worker that only receives
+(aiortc's receive path, packets taken by `PacketTap` and dropped: the floor any aiortc recorder
+pays), then the real worker (`callcenter.media`: receive, place each packet in its 20 ms slot,
+write Ogg Opus pages); `drain` (aiortc as it comes, decoding every leg in a thread) is there too:
 
 1. a fresh `callcenter serve` (recording on for queue `q`, `[recording] workers = 0`) pinned to
    core 0, and one worker process pinned to core 1 (`taskset -c 1`);
@@ -14,10 +15,15 @@ with the real worker (`callcenter.media`: decode, downmix, mix, write WAV):
    for customers, 880 Hz for agents), so the generator pays for RTP and SRTP but not for encoding.
    The calls' own peer-to-peer media is left out: the worker never sees it;
 3. after a warm-up, the worker's CPU time (all its threads, /proc/PID/stat) is measured over
-   `--talk` seconds; then every customer hangs up;
-4. every recording is checked: its duration against the call (answer to hangup, within 2 %), and
-   each channel against its leg: seconds of sound versus the seconds the leg was connected (less
-   than 2 % missing), and no silent 20 ms block in the middle (lost or late audio).
+   `--talk` seconds; then every customer hangs up at once (a burst of N hangups, N record_stop
+   messages to the worker at the same moment);
+4. every recording is decoded (PyAV: FFmpeg's Ogg demuxer and libopus, not our code) and
+   checked: its duration against the call (answer to hangup as the server timed it, within 1 %),
+   and each channel against its leg: seconds of sound versus the seconds the leg was connected
+   (less than 2 % missing: the leg's first packets race its "connected"), and no silent 20 ms
+   block between its first and last sound (a lost or late packet is one);
+5. the files' size per minute is set against the WAV the worker used to write (48,000 samples a
+   second, 2 channels of 2 bytes: 11.52 MB a minute).
 
 With `--profile`, py-spy samples the worker during the window of the largest N (record mode) and
 the time is summed by function.
@@ -42,7 +48,6 @@ import sys
 import tempfile
 import time
 import uuid
-import wave
 from pathlib import Path
 from typing import Any
 
@@ -53,9 +58,16 @@ SECRET = "bench-secret-0123456789abcdef0123456789abcdef"
 SAMPLE_RATE = 48_000
 MODES = {
     "drain": "aiortc receive + decode (stock: decoder thread per leg), frames dropped",
-    "decode": "receive + decode in the event loop (InlineDecoder, Opus to mono), audio dropped",
-    "record": "the media worker: receive, decode, downmix, mix, write WAV",
+    "receive": "aiortc receive, packets taken undecoded (PacketTap) and dropped",
+    "record": "the media worker: receive, place packets in 20 ms slots, write Ogg Opus",
 }
+#: bytes a minute of the stereo 48 kHz 16-bit WAV the worker wrote before Ogg Opus
+WAV_BYTES_PER_MINUTE = 48_000 * 2 * 2 * 60
+#: a recording's duration may differ from the call's talk time (server's answer to hangup) by
+DURATION_TOLERANCE = 0.01
+#: a leg's sound may fall short of the time it was connected by (its first packets race the
+#: client's "connected"; a lost or late packet shows as a gap, which must not happen at all)
+MISSING_TOLERANCE = 0.02
 PTIME = 0.02
 CUSTOMER_TONE, AGENT_TONE = 440, 880
 
@@ -65,7 +77,7 @@ CUSTOMER_TONE, AGENT_TONE = 440, 880
 def run_bench_worker(argv: list[str]) -> None:
     import logging
 
-    from callcenter.media.opus import InlineDecoder
+    from callcenter.media.tap import PacketTap
     from callcenter.media.worker import MediaWorker, event_loop_factory
 
     parser = argparse.ArgumentParser()
@@ -86,16 +98,16 @@ def run_bench_worker(argv: list[str]) -> None:
         async def _flush_loop(self) -> None:
             await asyncio.Event().wait()
 
-    class DecodeWorker(DrainWorker):
-        """Receives and decodes in the event loop as the real worker does (InlineDecoder), and
-        throws the frames away."""
+    class ReceiveWorker(DrainWorker):
+        """Receives as the real worker does (PacketTap in place of aiortc's decoder queue) and
+        throws the packets away."""
 
         def _receive_audio(self, job: Any, leg: Any, pc: Any, track: Any) -> None:
             receiver = next(t.receiver for t in pc.getTransceivers()
                             if t.receiver.track is track)
-            assert InlineDecoder.install(receiver, None)
+            assert PacketTap.install(receiver, None, asyncio.get_running_loop().time)
 
-    cls = {"drain": DrainWorker, "decode": DecodeWorker, "record": MediaWorker}[args.mode]
+    cls = {"drain": DrainWorker, "receive": ReceiveWorker, "record": MediaWorker}[args.mode]
 
     async def main() -> None:
         worker = cls(args.server, "demo", args.token, args.capacity, f"bench-{args.mode}")
@@ -189,18 +201,22 @@ def core_busy() -> dict[str, tuple[int, int]]:
 
 
 def analyse(path: Path) -> dict[str, Any]:
-    """Duration, and per channel: seconds of sound, silent 20 ms blocks between the first and
-    the last sound (gaps)."""
+    """The file decoded by FFmpeg (PyAV): duration, and per channel: seconds of sound, silent
+    20 ms blocks between the first and the last sound (gaps)."""
+    import av
     import numpy as np
 
-    with wave.open(str(path)) as w:
-        rate = w.getframerate()
-        samples = np.frombuffer(w.readframes(w.getnframes()), dtype="<i2").reshape(-1, 2)
+    with av.open(str(path)) as container:
+        stream = container.streams.audio[0]
+        assert stream.channels == 2, f"{path}: {stream.channels} channels"
+        rate = stream.codec_context.sample_rate
+        samples = np.concatenate([frame.to_ndarray() for frame in container.decode(stream)],
+                                 axis=1)  # planar float (channels, frames)
     block = int(rate * PTIME)
-    result: dict[str, Any] = {"duration": len(samples) / rate}
+    result: dict[str, Any] = {"duration": samples.shape[1] / rate}
     for index, name in enumerate(("left", "right")):
-        channel = samples[:len(samples) // block * block, index].reshape(-1, block)
-        sounding = np.abs(channel).max(axis=1) > 100
+        channel = samples[index, :samples.shape[1] // block * block].reshape(-1, block)
+        sounding = np.abs(channel).max(axis=1) > 100 / 32768
         where = np.flatnonzero(sounding)
         gaps = int(where[-1] - where[0] + 1 - len(where)) if len(where) else 0
         result[name] = {"sound": float(len(where)) * PTIME, "gaps": gaps}
@@ -241,9 +257,9 @@ def _area(frames: list[str]) -> str:
     if "decoder_worker" in text:
         return "aiortc decoder threads (Opus decode + handing frames to the loop)"
     if "media/worker.py" in text and ("_flush_loop" in text or "_finish" in text):
-        return "ours: mixing and writing WAV (flush loop)"
-    if "media/worker.py" in text and "_receive_audio" in text:
-        return "ours: per-frame downmix and placement (_receive_audio)"
+        return "ours: taking slots and writing Ogg pages (flush loop)"
+    if "media/tap.py" in text or "media/slots.py" in text:
+        return "ours: per-packet placement in slots (PacketTap, LegPackets)"
     if "rtcrtpreceiver" in text:
         return "aiortc RTP receive (jitter buffer, depacketize, RTCP)"
     if "rtcdtlstransport" in text or "srtp" in text.lower():
@@ -446,8 +462,10 @@ async def run_round(calls: int, mode: str, talk: float, profile: bool, workdir: 
             result.update(_verdict(call_ids, records, directory / "recordings", talks,
                                    hung_up, connected))
             dropped = [line for line in worker_log_path.read_text().splitlines()
-                       if "late" in line]
-            result["late_audio_logs"] = len(dropped)
+                       if "came too late" in line or "left out" in line]
+            result["late_or_unfit_audio_logs"] = len(dropped)
+            if dropped:
+                result["ok"] = False
         if spy is not None and (directory / "profile.txt").exists():
             result["profile"] = profile_summary(directory / "profile.txt")
         return result
@@ -485,19 +503,25 @@ def _child_pid(pid: int) -> int:
 def _verdict(call_ids: list[str], records: dict[str, dict[str, Any]], root: Path,
              talks: dict[str, float], hung_up: dict[str, float],
              connected: dict[tuple[str, str], float]) -> dict[str, Any]:
-    """Is any audio lost? Per recording: duration against the call; per channel: sound against
-    the time its leg was connected, and gaps."""
+    """Is any audio lost? Per recording: duration against the call (all hung up at once); per
+    channel: sound against the time its leg was connected, and gaps; and the files' size."""
     worst_duration = 0.0
     worst_missing = 0.0
     offsets: list[float] = []
     gaps = 0
     bad: list[str] = []
+    size = seconds = 0.0
     for call_id in call_ids:
         record = records.get(call_id)
         if record is None:
             bad.append(f"{call_id}: no recording")
             continue
         info = analyse(root / record["file"])
+        size += (root / record["file"]).stat().st_size
+        seconds += info["duration"]
+        if abs(record["duration"] - info["duration"]) > 0.025:
+            bad.append(f"{call_id}: indexed as {record['duration']} s, decodes to "
+                       f"{info['duration']:.3f} s")
         talk = talks[call_id]
         offsets.append(info["duration"] - talk)
         off = abs(info["duration"] - talk) / talk
@@ -507,15 +531,19 @@ def _verdict(call_ids: list[str], records: dict[str, dict[str, Any]], root: Path
             missing = max(0.0, expected - info[channel]["sound"]) / expected
             worst_missing = max(worst_missing, missing)
             gaps += info[channel]["gaps"]
-        if off > 0.02 or record.get("partial"):
+        if off > DURATION_TOLERANCE or record.get("partial"):
             bad.append(f"{call_id}: duration {info['duration']:.2f} s for a {talk:.2f} s call")
-    return {"worst_duration_off_pct": round(100 * worst_duration, 2),
+    per_minute = 60 * size / seconds if seconds else 0.0
+    return {"hangups_at_once": len(call_ids),
+            "worst_duration_off_pct": round(100 * worst_duration, 2),
             "duration_minus_talk_s": [round(min(offsets, default=0), 3),
                                       round(sum(offsets) / max(len(offsets), 1), 3),
                                       round(max(offsets, default=0), 3)],
             "worst_leg_missing_pct": round(100 * worst_missing, 2),
             "silent_gaps_20ms": gaps,
-            "ok": not bad and worst_missing <= 0.02,
+            "bytes_per_minute": round(per_minute),
+            "wav_over_this": round(WAV_BYTES_PER_MINUTE / per_minute, 1) if per_minute else None,
+            "ok": not bad and worst_missing <= MISSING_TOLERANCE and gaps == 0,
             "problems": bad[:5]}
 
 
@@ -547,21 +575,29 @@ async def bench(args: argparse.Namespace) -> None:
     print()
     modes = args.modes.split(",")
     print("| calls | legs | " + " | ".join(f"{m}: % core" for m in modes) +
-          " | record: % core per call | generator % core | audio lost (record) | verdict |")
-    print("|---" * (len(modes) + 6) + "|")
+          " | record: % core per call | calls per core (record) | generator % core "
+          "| audio lost (record) | duration vs talk, all hung up at once | bytes a minute "
+          "| verdict |")
+    print("|---" * (len(modes) + 9) + "|")
     for calls in counts:
         row = {r["mode"]: r for r in results if r["calls"] == calls}
         rec = row.get("record")
         cells = [str(calls), str(2 * calls)] + [
             str(row[m].get("worker_cpu_pct", "failed: legs did not connect")) for m in modes]
         if rec is None or "failed" in rec:
-            cells += ["", str(row[modes[-1]].get("generator_cpu_pct", "")), "", "failed"]
+            cells += ["", "", str(row[modes[-1]].get("generator_cpu_pct", "")), "", "", "",
+                      "failed"]
         else:
-            cells += [str(rec["worker_cpu_pct_per_call"]), str(rec["generator_cpu_pct"]),
+            per_core = calls / (rec["worker_cpu_pct"] / 100) if rec["worker_cpu_pct"] else 0
+            low, mean, high = rec["duration_minus_talk_s"]
+            cells += [str(rec["worker_cpu_pct_per_call"]), f"{per_core:.0f}",
+                      str(rec["generator_cpu_pct"]),
                       f"worst leg {rec['worst_leg_missing_pct']} % missing, "
-                      f"{rec['silent_gaps_20ms']} gaps, duration off ≤ "
-                      f"{rec['worst_duration_off_pct']} %",
-                      "ok" if rec["ok"] else "LOST AUDIO"]
+                      f"{rec['silent_gaps_20ms']} gaps",
+                      f"{rec['hangups_at_once']} hangups: {low:+.3f} to {high:+.3f} s "
+                      f"(mean {mean:+.3f}), worst {rec['worst_duration_off_pct']} %",
+                      f"{rec['bytes_per_minute'] / 1e6:.2f} MB (WAV / {rec['wav_over_this']})",
+                      "ok" if rec["ok"] else "LOST AUDIO or off"]
         print("| " + " | ".join(cells) + " |")
 
 
@@ -570,11 +606,11 @@ def main() -> None:
         run_bench_worker(sys.argv[2:])
         return
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--calls", default="25,50,100",
+    parser.add_argument("--calls", default="100,150,200",
                         help="comma-separated numbers of concurrent calls (2 legs each)")
     parser.add_argument("--talk", type=float, default=10.0,
                         help="seconds of the measured window")
-    parser.add_argument("--modes", default="drain,decode,record",
+    parser.add_argument("--modes", default="receive,record",
                         help="workers to measure: " + "; ".join(f"{k}: {v}"
                                                                 for k, v in MODES.items()))
     parser.add_argument("--profile", action="store_true",

@@ -373,9 +373,71 @@ def test_a_packet_that_does_not_fit_slots_is_counted_and_left_out():
     assert leg.unfit == 2 and not slots.lanes["left"]
 
 
-def test_the_tap_takes_aiortcs_encoded_frames_undecoded():
-    """PacketTap in place of a real aiortc RTCRtpReceiver's decoder queue, fed as its
-    receive path feeds it: (codec parameters, JitterFrame)."""
+class NoTransport:
+    """The one thing an aiortc RTCRtpReceiver asks of its DTLS transport when made."""
+
+    state = "new"
+
+    def _register_rtp_receiver(self, *args, **kwargs):
+        pass
+
+
+OPUS_CODEC = dict(mimeType="audio/opus", clockRate=48000, channels=2, payloadType=111)
+
+
+def test_the_tap_takes_aiortcs_rtp_packets_undecoded_by_rtp_time():
+    """PacketTap in place of a real aiortc RTCRtpReceiver's per-packet handler, fed real
+    RtpPackets as aiortc's DTLS transport would: reordered, across a timestamp wrap, and one of
+    another codec; the receiver-report statistics still count every packet."""
+    import asyncio
+
+    from aiortc import RTCRtpReceiver
+    from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+    from aiortc.rtp import RtpPacket
+
+    from callcenter.media.tap import PacketTap
+
+    async def run() -> tuple[SlotPairs, FakeLegClock, RTCRtpReceiver, PacketTap]:
+        receiver = RTCRtpReceiver("audio", NoTransport())
+        receiver._RTCRtpReceiver__codecs[111] = RTCRtpCodecParameters(**OPUS_CODEC)
+        receiver._RTCRtpReceiver__codecs[0] = RTCRtpCodecParameters(
+            mimeType="audio/PCMU", clockRate=8000, payloadType=0)
+        slots = SlotPairs()
+        leg = FakeLegClock("left")
+        now = [0.0]
+        assert PacketTap.install(receiver, LegPackets(slots, leg, 0.0), lambda: now[0])
+        tap = receiver._handle_rtp_packet.__self__
+        assert isinstance(tap, PacketTap)
+        packets = opus_packets(LEFT_TONE, 0.3)
+        origin = 0xFFFFFFFF - 4 * 960  # wraps at the sixth packet
+        order = [0, 1, 2, 4, 3, 5, 6, 7, 9, 8]  # two pairs swapped on the way
+        for arrival, index in enumerate(order):
+            # those after the wrap held up 0.1 s on the way: their timestamps still place them
+            now[0] = 0.1 + 0.02 * arrival + (0.1 if arrival >= 5 else 0.0)
+            packet = RtpPacket(payload_type=111, sequence_number=index,
+                               timestamp=(origin + index * 960) & 0xFFFFFFFF, ssrc=1234)
+            packet.payload = packets[index]
+            await receiver._handle_rtp_packet(packet, arrival_time_ms=0)
+        pcmu = RtpPacket(payload_type=0, sequence_number=0, timestamp=0, ssrc=99)
+        pcmu.payload = b"\xff" * 160
+        await receiver._handle_rtp_packet(pcmu, arrival_time_ms=0)
+        queue = receiver._RTCRtpReceiver__decoder_queue
+        assert queue.get() is None  # aiortc's decoder thread is told there is no work
+        return slots, leg, receiver, tap
+
+    slots, leg, receiver, tap = asyncio.run(run())
+    # the first packet arrived 0.1 s in, at its end: slot 4; the others by their timestamps
+    assert sorted(slots.lanes["left"]) == list(range(4, 14))
+    packets = opus_packets(LEFT_TONE, 0.3)
+    assert [slots.lanes["left"][4 + i] for i in range(10)] == packets[:10]
+    assert leg.packets == 10 and leg.unfit == 0
+    assert tap.other_codec == 1  # PCMU: not recorded
+    assert receiver._RTCRtpReceiver__remote_streams[1234].packets_received == 10
+
+
+def test_the_tap_falls_back_to_aiortcs_decoder_queue():
+    """Should the per-packet handler not be reachable, the frames aiortc puts in its decoder
+    queue (after its jitter buffer) are taken instead."""
     import asyncio
 
     from aiortc import RTCRtpReceiver
@@ -384,30 +446,20 @@ def test_the_tap_takes_aiortcs_encoded_frames_undecoded():
 
     from callcenter.media.tap import PacketTap
 
-    class NoTransport:
-        state = "new"
-
-        def _register_rtp_receiver(self, *args, **kwargs):
-            pass
-
     async def run() -> tuple[SlotPairs, FakeLegClock]:
         receiver = RTCRtpReceiver("audio", NoTransport())
+        del receiver._RTCRtpReceiver__codecs  # not the aiortc we know
         slots = SlotPairs()
         leg = FakeLegClock("left")
         now = [0.1]
         assert PacketTap.install(receiver, LegPackets(slots, leg, 0.0), lambda: now[0])
+        assert "_handle_rtp_packet" not in vars(receiver)
         queue = receiver._RTCRtpReceiver__decoder_queue
-        opus = RTCRtpCodecParameters(mimeType="audio/opus", clockRate=48000, channels=2,
-                                     payloadType=111)
-        packets = opus_packets(LEFT_TONE, 0.2)
-        for index, data in enumerate(packets[:10]):
+        opus = RTCRtpCodecParameters(**OPUS_CODEC)
+        for index, data in enumerate(opus_packets(LEFT_TONE, 0.2)[:10]):
             now[0] = 0.1 + 0.02 * index
             queue.put((opus, JitterFrame(data=data, timestamp=index * 960)))
-        pcmu = RTCRtpCodecParameters(mimeType="audio/PCMU", clockRate=8000, payloadType=0)
-        queue.put((pcmu, JitterFrame(data=b"\xff" * 160, timestamp=0)))
         queue.put(None)
-        assert queue.get() is None  # aiortc's decoder thread is told there is no work
-        assert queue.other_codec == 1 and leg.unfit == 0  # PCMU: not recorded
         return slots, leg
 
     slots, leg = asyncio.run(run())
