@@ -77,7 +77,6 @@ CUSTOMER_TONE, AGENT_TONE = 440, 880
 def run_bench_worker(argv: list[str]) -> None:
     import logging
 
-    from callcenter.media.tap import PacketTap
     from callcenter.media.worker import MediaWorker, event_loop_factory
 
     parser = argparse.ArgumentParser()
@@ -103,6 +102,8 @@ def run_bench_worker(argv: list[str]) -> None:
         throws the packets away."""
 
         def _receive_audio(self, job: Any, leg: Any, pc: Any, track: Any) -> None:
+            from callcenter.media.tap import PacketTap
+
             receiver = next(t.receiver for t in pc.getTransceivers()
                             if t.receiver.track is track)
             assert PacketTap.install(receiver, None, asyncio.get_running_loop().time)
@@ -179,6 +180,79 @@ def encoded_tone_tracks(packets: list[bytes]):
     return lambda: [EncodedTone()]
 
 
+def idle_audio_tracks():
+    """A CallMedia track factory of audio tracks that never deliver a frame: the legs negotiate
+    and connect as usual, and `Pacer` sends their RTP."""
+    from aiortc.mediastreams import MediaStreamTrack
+
+    class Idle(MediaStreamTrack):
+        kind = "audio"
+
+        async def recv(self) -> Any:
+            await asyncio.get_running_loop().create_future()  # never: aiortc's sender waits
+
+    return lambda: [Idle()]
+
+
+class Pacer:
+    """Sends every connected recorder leg's RTP from one task, every 20 ms: the Opus packets
+    of its tone in a loop, with RTP timestamps that advance 960 a packet whatever the pacer's
+    own lateness (late ticks are sent at once, in order, as a real sender's would be
+    after a stall). A packet costs a header pack, SRTP protect and a datagram: about a third
+    of aiortc's own sender path (a track's recv, av.Packet, RtpPacket with its header
+    extensions, RTP history), so that one core can generate 200 calls' 400 legs for the
+    worker. What the worker receives is the same: SRTP over ICE, Opus payloads, one SSRC per
+    leg (the offer's), RTP timestamps at 48 kHz.
+    """
+
+    def __init__(self) -> None:
+        self.legs: list[tuple[Any, list[bytes]]] = []  # (CallMedia, packets)
+        self.state: dict[int, list[int]] = {}  # id(sender) -> [sent, sequence, origin, start]
+        self.sent = 0
+
+    def add(self, media: Any, packets: list[bytes]) -> None:
+        self.legs.append((media, packets))
+
+    async def run(self) -> None:
+        import random
+        import struct
+
+        loop = asyncio.get_running_loop()
+        header = struct.Struct("!BBHII")
+        tick = 0
+        started = loop.time()
+        while True:
+            tick += 1
+            await asyncio.sleep(max(0.0, started + tick * PTIME - loop.time()))
+            now = loop.time()
+            for media, packets in self.legs:
+                for recorder in list(media.recorders.values()):
+                    sender = next(iter(recorder.pc.getSenders()), None)
+                    transport = sender.transport if sender is not None else None
+                    if transport is None or transport.state != "connected":
+                        continue
+                    state = self.state.get(id(sender))
+                    if state is None:
+                        codecs = next(t for t in recorder.pc.getTransceivers()
+                                      if t.sender is sender)._codecs
+                        state = self.state[id(sender)] = [0, random.randrange(1 << 16),
+                                                          random.randrange(1 << 32), now,
+                                                          codecs[0].payloadType]
+                    sent, sequence, origin, start, payload_type = state
+                    due = int((now - start) / PTIME) + 1
+                    while sent < due:
+                        data = header.pack(0x80, payload_type, sequence & 0xFFFF,
+                                           (origin + sent * 960) & 0xFFFFFFFF, sender._ssrc)
+                        try:
+                            await transport._send_rtp(data + packets[sent % len(packets)])
+                        except ConnectionError:
+                            break
+                        sent += 1
+                        sequence += 1
+                        self.sent += 1
+                    state[0], state[1] = sent, sequence
+
+
 # -- measuring ------------------------------------------------------------------------------------
 
 
@@ -201,8 +275,9 @@ def core_busy() -> dict[str, tuple[int, int]]:
 
 
 def analyse(path: Path) -> dict[str, Any]:
-    """The file decoded by FFmpeg (PyAV): duration, and per channel: seconds of sound, silent
-    20 ms blocks between the first and the last sound (gaps)."""
+    """The file decoded by FFmpeg (PyAV; Ogg Opus, or the WAV an older worker wrote): duration,
+    and per channel: seconds of sound, silent 20 ms blocks between the first and the last sound
+    (gaps)."""
     import av
     import numpy as np
 
@@ -210,8 +285,15 @@ def analyse(path: Path) -> dict[str, Any]:
         stream = container.streams.audio[0]
         assert stream.channels == 2, f"{path}: {stream.channels} channels"
         rate = stream.codec_context.sample_rate
-        samples = np.concatenate([frame.to_ndarray() for frame in container.decode(stream)],
-                                 axis=1)  # planar float (channels, frames)
+        chunks = []
+        for frame in container.decode(stream):
+            chunk = frame.to_ndarray()
+            if not frame.format.is_planar:  # interleaved (the WAV of the worker before)
+                chunk = chunk.reshape(-1, stream.channels).T
+            if chunk.dtype.kind == "i":
+                chunk = chunk / 32768.0
+            chunks.append(chunk)
+        samples = np.concatenate(chunks, axis=1)  # (channels, frames), floats in [-1, 1]
     block = int(rate * PTIME)
     result: dict[str, Any] = {"duration": samples.shape[1] / rate}
     for index, name in enumerate(("left", "right")):
@@ -330,7 +412,8 @@ def wait_for(predicate, what: str, timeout: float = 30) -> None:
 
 
 async def run_round(calls: int, mode: str, talk: float, profile: bool, workdir: Path,  # noqa: C901
-                    customer_packets: list[bytes], agent_packets: list[bytes]) -> dict[str, Any]:
+                    customer_packets: list[bytes], agent_packets: list[bytes],
+                    aiortc_sender: bool = False) -> dict[str, Any]:
     # noqa above: one measured round, read in the order it runs (server, worker, calls, talk,
     # hang-up, records); split, its timings would be spread over helpers.
     import requests
@@ -350,6 +433,7 @@ async def run_round(calls: int, mode: str, talk: float, profile: bool, workdir: 
     worker_log_path = directory / "worker.log"
     worker = None
     made: list[tuple[CallClient, CallMedia]] = []
+    pacing: asyncio.Future[None] | None = None
     try:
         wait_for(lambda: _healthy(url), "server up")
         token = mint("demo", SECRET, "media-bench", "service", 3600)
@@ -359,12 +443,20 @@ async def run_round(calls: int, mode: str, talk: float, profile: bool, workdir: 
             stdout=open(worker_log_path, "wb"), stderr=subprocess.STDOUT)  # noqa: SIM115
         wait_for(lambda: " ready: capacity" in worker_log_path.read_text(), "worker ready")
 
+        pacer = Pacer()
+
         async def login(user: str, role: str, packets: list[bytes]) -> tuple[CallClient, Any]:
             client = CallClient(url, "demo")
             await client.login(user, mint("demo", SECRET, user, role, 3600))
-            media = CallMedia(client, tracks=encoded_tone_tracks(packets), ice_servers=[])
+            if aiortc_sender:
+                media = CallMedia(client, tracks=encoded_tone_tracks(packets), ice_servers=[])
+            else:
+                media = CallMedia(client, tracks=idle_audio_tracks(), ice_servers=[])
+                pacer.add(media, packets)
             made.append((client, media))
             return client, media
+
+        pacing = asyncio.ensure_future(pacer.run())
 
         agents = await asyncio.gather(*(login(f"ag{i}", "agent", agent_packets)
                                         for i in range(calls)))
@@ -451,6 +543,7 @@ async def run_round(calls: int, mode: str, talk: float, profile: bool, workdir: 
             "worker_cpu_pct": round(100 * (w1 - w0) / window, 1),
             "worker_cpu_pct_per_call": round(100 * (w1 - w0) / window / calls, 3),
             "generator_cpu_pct": round(100 * (g1 - g0) / window, 1),
+            "generator": "aiortc sender" if aiortc_sender else "Pacer",
             "server_cpu_pct": round(100 * (s1 - s0) / window, 1),
             # whole-machine load per core: more than ours means something else ran there
             "core_busy_pct": {name: round(100 * (c1[name][0] - c0[name][0])
@@ -470,6 +563,8 @@ async def run_round(calls: int, mode: str, talk: float, profile: bool, workdir: 
             result["profile"] = profile_summary(directory / "profile.txt")
         return result
     finally:
+        if pacing is not None:
+            pacing.cancel()
         for client, media in made:
             await media.close()
             await client.close()
@@ -563,7 +658,7 @@ async def bench(args: argparse.Namespace) -> None:
             profile = args.profile and mode == "record" and calls == max(counts)
             try:
                 result = await run_round(calls, mode, args.talk, profile, workdir,
-                                         customer_packets, agent_packets)
+                                         customer_packets, agent_packets, args.aiortc_sender)
             except (TimeoutError, AssertionError, RuntimeError) as exc:
                 # e.g. the recorder legs could not even connect: the worker is past saturation
                 result = {"mode": mode, "calls": calls, "failed": str(exc)[:200]}
@@ -613,6 +708,9 @@ def main() -> None:
     parser.add_argument("--modes", default="receive,record",
                         help="workers to measure: " + "; ".join(f"{k}: {v}"
                                                                 for k, v in MODES.items()))
+    parser.add_argument("--aiortc-sender", action="store_true",
+                        help="send the legs' RTP with aiortc's own sender (a track per leg) "
+                             "instead of the bench's Pacer: about 3 times the generator's CPU")
     parser.add_argument("--profile", action="store_true",
                         help="py-spy the worker at the largest number of calls")
     from callcenter.media.worker import event_loop_factory

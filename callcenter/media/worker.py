@@ -105,9 +105,11 @@ class Job:
     slots: SlotPairs = field(default_factory=SlotPairs)
     closing: bool = False
 
-    def slot(self, now: float) -> int:
-        """The 20 ms slots of the clock that have begun and ended by loop time `now`."""
-        return max(0, int((now - self.started_at) * SAMPLE_RATE) // SLOT_SAMPLES)
+    def slot(self, now: float, nearest: bool = False) -> int:
+        """The 20 ms slots of the clock that have ended by loop time `now` (with `nearest`, the
+        slot boundary nearest to it: where a recording ends, within 10 ms of its `at`)."""
+        samples = int((now - self.started_at) * SAMPLE_RATE)
+        return max(0, (samples + (SLOT_SAMPLES // 2 if nearest else 0)) // SLOT_SAMPLES)
 
 
 class JobError(Exception):
@@ -462,7 +464,7 @@ class MediaWorker:
             return
         job.closing = True
         loop = asyncio.get_running_loop()
-        end = job.slot(loop.time() - age)
+        end = job.slot(loop.time() - age, nearest=True)
         await asyncio.gather(*(self._close_leg(leg) for leg in job.legs.values()),
                              return_exceptions=True)
         payload: dict[str, Any]
@@ -470,6 +472,9 @@ class MediaWorker:
             if end >= job.slots.position:
                 job.writer.write(job.slots.take(end))
             else:  # handled late: the flush loop already wrote past the call's end
+                log.info("media worker: job %s: stopped %.2f s after its end; file cut back "
+                         "from %.2f s to %.2f s", job.job_id, age, job.writer.duration,
+                         end * SLOT_SAMPLES / SAMPLE_RATE)
                 job.writer.cut(end * SLOT_SAMPLES)
             # fsync and hashing block: in a thread, so other jobs' record_stop are not delayed
             digest = await asyncio.to_thread(_close_and_hash, job.writer)

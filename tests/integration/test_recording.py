@@ -437,3 +437,35 @@ async def test_sigterm_closes_open_recordings(server_factory, tmp_path, desk, wo
 
     await call.customer_media.hangup(call.call_id)
     await call.agent.next_event("call_end", callId=call.call_id)
+
+
+async def test_a_stop_the_worker_handles_late_still_ends_the_file_at_the_hangup(
+        server_factory, tmp_path, desk, worker_procs):
+    """The worker is frozen (SIGSTOP) across the hangup and thawed a second and a half later:
+    by then its flush has written past the call's end, and the record_stop's `at` cuts the file
+    back to it (as under a burst of hangups on a busy worker; bench/recording.py measures that)."""
+    server = start(server_factory, tmp_path, workers=0)
+    worker = worker_procs(server, "w1")
+    call = await recorded_call(desk, server)
+    await asyncio.sleep(3)
+    worker.process.send_signal(signal.SIGSTOP)
+    try:
+        await asyncio.sleep(0.3)
+        await call.customer_media.hangup(call.call_id)
+        await call.agent.next_event("call_end", callId=call.call_id)
+        await asyncio.sleep(1.5)
+    finally:
+        worker.process.send_signal(signal.SIGCONT)
+
+    record = await fetch_record(server, call.call_id)
+    samples, rate = read_recording(await fetch_audio(server, call.call_id))
+    state = await call.agent.agent_state()
+    talk = next(c for c in state["callsToday"] if c["callId"] == call.call_id)
+    talked = talk["endedAt"] - talk["answeredAt"]
+    duration = len(samples) / rate
+    assert abs(duration - talked) <= 0.03, (duration, talked)  # not 1.5 s longer
+    assert record["duration"] == pytest.approx(duration, abs=0.001)
+    assert record["partial"] is False
+    assert "file cut back" in worker.log(), worker.log()[-2000:]
+    assert abs(peak_frequency(samples[:, 0], rate) - CUSTOMER_TONE) <= 5
+    assert abs(peak_frequency(samples[:, 1], rate) - AGENT_TONE) <= 5
