@@ -30,8 +30,10 @@ from callcenter.media.opus import (
 
 __all__ = ["SlotPairs", "LegPackets", "LegClock", "RESYNC"]
 
-#: a leg whose RTP clock drifts this far (seconds) from the arrival clock is re-anchored
-RESYNC = 0.5
+#: a leg whose RTP clock drifts this far (seconds) from the arrival clock is re-anchored (a
+#: sender that restarted its clock); well beyond the worker's LATENCY, so that packets that come
+#: late in a burst are placed by their timestamps, not re-anchored where they arrived
+RESYNC = 3.0
 
 
 class SlotPairs:

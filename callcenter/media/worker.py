@@ -65,8 +65,10 @@ log = logging.getLogger("callcenter.media")
 
 #: seconds between two flushes of every job's packets to its file
 FLUSH_INTERVAL = 0.1
-#: how late (seconds) a leg's audio may arrive and still be placed; later audio is dropped
-LATENCY = 0.3
+#: how late (seconds) a leg's packet may arrive and still be placed; later ones are dropped. A
+#: second: it costs only memory (a second of packets a leg) and what a killed worker loses, and
+#: it absorbs the stalls of a busy worker or sender (bench/recording.py), not just network jitter
+LATENCY = 1.0
 #: seconds to wait for the core's ack of a request
 ACK_TIMEOUT = 5.0
 
