@@ -69,8 +69,8 @@ DURATION_TOLERANCE = 0.01
 #: client's "connected"; a lost or late packet shows as a gap, which must not happen at all)
 MISSING_TOLERANCE = 0.02
 PTIME = 0.02
-#: calls set up at a time (bench's setup, not measured)
-SETUP_BATCH = 25
+#: calls set up at a time, and seconds between two batches (the bench's setup, not measured)
+SETUP_BATCH, SETUP_PAUSE = 20, 1.0
 CUSTOMER_TONE, AGENT_TONE = 440, 880
 
 # -- the worker process ---------------------------------------------------------------------------
@@ -378,6 +378,13 @@ port = {port}
 rate_limit = "1000/second"
 log_level = "warning"
 
+# The setup of hundreds of recorder legs at once (DTLS handshakes on both shared cores) can stall
+# a process for seconds; the default heartbeat (5 + 5 s) would then drop the worker's or the
+# generator's connection before the measured talk even begins.
+[signaling]
+ping_interval = 20
+ping_timeout = 20
+
 [[apps]]
 id = "demo"
 secret = "{SECRET}"
@@ -488,9 +495,9 @@ async def run_round(calls: int, mode: str, talk: float, profile: bool, workdir: 
             call_ids += ids
             await asyncio.gather(*(leg_up(m, cid, "left") for (_, m), cid
                                    in zip(batch, ids, strict=True)))
+            await asyncio.sleep(SETUP_PAUSE)  # the agents' legs come up meanwhile
         agent_of = {await task: agent for task, agent in answers}
-        await asyncio.gather(*(leg_up(agent_of[cid][1], cid, "right") for cid in call_ids
-                               if (cid, "right") not in connected))
+        await asyncio.gather(*(leg_up(agent_of[cid][1], cid, "right") for cid in call_ids))
         setup = time.monotonic() - setup_started
 
         await asyncio.sleep(2)  # warm-up
@@ -656,6 +663,8 @@ def _verdict(call_ids: list[str], records: dict[str, dict[str, Any]], root: Path
 
 
 async def bench(args: argparse.Namespace) -> None:
+    from callcenter.client.call_client import CallClientError
+
     os.sched_setaffinity(0, {0})
     customer_packets, agent_packets = opus_tone(CUSTOMER_TONE), opus_tone(AGENT_TONE)
     workdir = Path(tempfile.mkdtemp(prefix="bench-recording-"))
@@ -669,7 +678,7 @@ async def bench(args: argparse.Namespace) -> None:
             try:
                 result = await run_round(calls, mode, args.talk, profile, workdir,
                                          customer_packets, agent_packets, args.aiortc_sender)
-            except (TimeoutError, AssertionError, RuntimeError) as exc:
+            except (TimeoutError, AssertionError, RuntimeError, CallClientError) as exc:
                 # e.g. the recorder legs could not even connect: the worker is past saturation
                 result = {"mode": mode, "calls": calls, "failed": str(exc)[:200]}
             results.append(result)
