@@ -259,12 +259,29 @@ def repair(path: Path) -> None:
             f.write(page)
 
 
+def _page_at(data: bytes, at: int) -> PageInfo | None:
+    """The whole page with a good CRC that starts at `at`, if there is one."""
+    found = pages(data[at:at + MAX_PAGE])
+    return found[0]._replace(offset=at) if found else None
+
+
+#: the longest an Ogg page can be: header, 255 lacing values of 255
+MAX_PAGE = HEADER_BYTES + MAX_SEGMENTS + MAX_SEGMENTS * 255
+
+
 def duration_of(path: Path) -> float:
-    """Seconds of audio of a file of whole pages: its last page's granule position."""
-    data = path.read_bytes()
-    found = pages(data)
-    if len(found) <= 2:
-        return 0.0
-    head = data[found[0].offset + HEADER_BYTES + 1:]
-    pre_skip = struct.unpack_from("<H", head, 10)[0] if head[:8] == b"OpusHead" else 0
-    return max(0, found[-1].granule - pre_skip) / SAMPLE_RATE
+    """Seconds of audio: the granule position of the file's last whole page, found from its end
+    (a page is at most 64 KiB: no need to read a long recording whole), less the pre-skip."""
+    size = path.stat().st_size
+    with path.open("rb") as f:
+        head = f.read(HEADER_BYTES + 1 + 19)
+        f.seek(max(0, size - 2 * MAX_PAGE))
+        tail = f.read()
+    packet = head[HEADER_BYTES + 1:]
+    pre_skip = struct.unpack_from("<H", packet, 10)[0] if packet[:8] == b"OpusHead" else 0
+    at = len(tail)
+    while (at := tail.rfind(b"OggS", 0, at)) >= 0:
+        page = _page_at(tail, at)
+        if page is not None:  # the headers' pages say 0: no audio after them
+            return max(0, page.granule - pre_skip) / SAMPLE_RATE
+    return 0.0

@@ -201,6 +201,25 @@ def test_missing_packets_are_silence_and_the_two_legs_stay_aligned(tmp_path):
     assert abs(peak(samples[1, 61 * 960:]) - RIGHT_TONE) <= 2
 
 
+def test_the_duration_of_a_long_recording_is_read_from_its_end(tmp_path):
+    packets = opus_packets(LEFT_TONE, 1)
+    slots = SlotPairs()
+    path = tmp_path / "long.ogg"
+    writer = OggOpusWriter(path)
+    for second in range(60):  # a minute: several times the tail duration_of reads
+        for index in range(50):
+            slots.put("left", second * 50 + index, packets[index])
+            slots.put("right", second * 50 + index, packets[index])
+        writer.write(slots.take((second + 1) * 50))
+    writer.close()
+    assert path.stat().st_size > 4 * ogg.MAX_PAGE
+    assert duration_of(path) == 60.0
+    with path.open("r+b") as f:  # torn: the last page's CRC no longer matches
+        f.seek(-10, 2)
+        f.write(b"\x00" * 10)
+    assert duration_of(path) == pytest.approx(59.0)
+
+
 def test_the_silence_packet_decodes_to_silence():
     decoder = av.CodecContext.create("libopus", "r")
     frames = decoder.decode(av.Packet(SILENCE))
@@ -240,6 +259,7 @@ def test_a_file_torn_mid_page_is_cut_to_its_last_whole_page_and_plays(tmp_path):
     whole = path.read_bytes()
     path.write_bytes(whole[:-100])  # and its last page torn
     assert len(pages(path.read_bytes())) == 2 + 19
+    assert duration_of(path) == pytest.approx(1.9), "from the last whole page"
     repair(path)
     found = raw_pages(path.read_bytes())
     assert len(found) == 21 and found[-1]["flags"] == ogg.EOS
