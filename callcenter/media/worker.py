@@ -596,7 +596,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--server", required=True)
     parser.add_argument("--app", required=True)
     parser.add_argument("--token", required=True)
-    parser.add_argument("--capacity", type=int, default=100)
+    parser.add_argument("--capacity", type=int, default=150)
     parser.add_argument("--name", default=None)
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)
