@@ -211,6 +211,7 @@ class Pacer:
         self.legs: list[tuple[Any, list[bytes]]] = []  # (CallMedia, packets)
         self.state: dict[int, list[int]] = {}  # id(sender) -> [sent, sequence, origin, start]
         self.sent = 0
+        self.late: list[float] = []  # per tick: how late the pacer woke (seconds)
 
     def add(self, media: Any, packets: list[bytes]) -> None:
         self.legs.append((media, packets))
@@ -224,9 +225,11 @@ class Pacer:
         tick = 0
         started = loop.time()
         while True:
-            tick += 1
+            # the next tick; after a stall, the current one (the legs' due packets go at once)
+            tick = max(tick + 1, int((loop.time() - started) / PTIME))
             await asyncio.sleep(max(0.0, started + tick * PTIME - loop.time()))
             now = loop.time()
+            self.late.append(now - (started + tick * PTIME))
             for media, packets in self.legs:
                 for recorder in list(media.recorders.values()):
                     sender = next(iter(recorder.pc.getSenders()), None)
@@ -512,6 +515,7 @@ async def run_round(calls: int, mode: str, talk: float, profile: bool, workdir: 
                                    stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
         w0, s0, g0, t0 = (cpu_seconds(worker_pid), cpu_seconds(server.pid),
                           time.process_time(), time.monotonic())
+        ticks = len(pacer.late)
         c0 = core_busy()
         await asyncio.sleep(talk)
         w1, s1, g1, t1 = (cpu_seconds(worker_pid), cpu_seconds(server.pid),
@@ -561,6 +565,9 @@ async def run_round(calls: int, mode: str, talk: float, profile: bool, workdir: 
             "worker_cpu_pct_per_call": round(100 * (w1 - w0) / window / calls, 3),
             "generator_cpu_pct": round(100 * (g1 - g0) / window, 1),
             "generator": "aiortc sender" if aiortc_sender else "Pacer",
+            # the generator's own stalls in the window: packets sent that late reach the worker
+            # that late (more than the worker's 1 s of latency: lost by the generator)
+            "generator_late_s": _lateness(pacer.late[ticks:ticks + int(window / PTIME)]),
             "server_cpu_pct": round(100 * (s1 - s0) / window, 1),
             # whole-machine load per core: more than ours means something else ran there
             "core_busy_pct": {name: round(100 * (c1[name][0] - c0[name][0])
@@ -596,6 +603,15 @@ async def run_round(calls: int, mode: str, talk: float, profile: bool, workdir: 
         server_log.close()
         if os.environ.get("BENCH_KEEP") is None:
             shutil.rmtree(directory / "recordings", ignore_errors=True)
+
+
+def _lateness(late: list[float]) -> dict[str, float] | None:
+    """The pacer's lateness over the measured window: its 99th percentile and maximum."""
+    if not late:
+        return None
+    ordered = sorted(late)
+    return {"p99": round(ordered[int(0.99 * (len(ordered) - 1))], 3),
+            "max": round(ordered[-1], 3)}
 
 
 def _healthy(url: str) -> bool:
