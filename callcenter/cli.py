@@ -173,7 +173,7 @@ def agents_add(config_path: str, app_id: str, agent_id: str, name: str, queues: 
                    "--config).")
 @click.option("--config", "config_path", default=None, type=click.Path(dir_okay=False),
               help="Mint the service credential from this config's app secret.")
-@click.option("--capacity", default=100, type=click.IntRange(1, 10000),
+@click.option("--capacity", default=150, type=click.IntRange(1, 10000),
               help="Recordings this worker takes at once.")
 @click.option("--name", default=None, help="A name for logs (default: the credential's user).")
 @click.option("--log-format", type=click.Choice(["text", "json"]), default="text",

@@ -338,7 +338,8 @@ class RecordingSettings(_Strict):
     dir: str = "recordings"
     # Workers `callcenter serve` starts as child processes (0: they run on their own).
     workers: Annotated[int, Field(ge=0, le=64)] = 1
-    worker_capacity: Annotated[int, Field(ge=1, le=10000)] = 100
+    # 150 calls take about 55 % of a worker's core (docs/benchmarks.md, "Recording")
+    worker_capacity: Annotated[int, Field(ge=1, le=10000)] = 150
     # Recordings older than this many days are deleted (0: kept forever).
     retention_days: Annotated[int, Field(ge=0)] = 90
     # Signs the credentials of media workers shared by every app (app id "*"). A worker with an

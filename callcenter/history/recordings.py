@@ -2,10 +2,11 @@
 
 Workers are processes of their own (``callcenter media``) that announce a capacity; a recorded
 call's job goes to the least-loaded one when the call is answered and is stopped when it ends.
-A worker that disappears mid-call leaves its file partial: the core repairs the WAV header of what
-was written and indexes it as partial, and the call itself goes on. Plain Python apart from the
-JSON Lines index (the WAV format, its repair and hashing are ``callcenter.media.wav``'s, shared
-with the worker); the adapter delivers ``Outcome.to_workers`` messages.
+A worker that disappears mid-call leaves its file partial: the core cuts it after its last whole
+Ogg page and indexes it as partial, and the call itself goes on. Plain Python apart from the
+JSON Lines index (the file's repair, duration and hashing are
+``callcenter.media.recording_file``'s, beside the format the worker writes); the adapter delivers
+``Outcome.to_workers`` messages.
 """
 
 from __future__ import annotations
@@ -20,14 +21,14 @@ from typing import Any
 
 from callcenter.domain.calls import Outcome
 
-# The recording format, shared with the worker that writes it: the only module of the media
-# package the core imports (standard library only; the server process must not load aiortc).
-from callcenter.media.wav import (
+# The recording file, beside the format the worker writes: the only module of the media package
+# the core imports (standard library only; the server process must not load aiortc).
+from callcenter.media.recording_file import (
     CHANNELS,
-    HEADER_BYTES,
-    SAMPLE_RATE,
-    SAMPLE_WIDTH,
-    repair_wav_header,
+    SUFFIX,
+    duration_of,
+    media_type,
+    repair,
     sha256_of,
 )
 
@@ -135,6 +136,11 @@ class Recorder:
     def path_of(self, record: dict[str, Any]) -> Path:
         return self.directory / record["file"]
 
+    @staticmethod
+    def media_type(path: Path) -> str:
+        """The Content-Type of a recording's file (Ogg Opus; WAV for files recorded before)."""
+        return media_type(path)
+
     def expire(self, retention_days: int, now: float | None = None) -> int:
         """Delete recordings older than the retention period; return how many."""
         if retention_days <= 0:
@@ -184,7 +190,7 @@ class Recorder:
         worker = min(free, key=lambda w: (w.load, w.id))
         day = time.strftime("%Y/%m/%d")
         job = Job(secrets.token_hex(8), app_id, call_id, worker.id, dict(legs),
-                  f"{app_id}/{day}/{call_id}.wav", video)
+                  f"{app_id}/{day}/{call_id}{SUFFIX}", video)
         self.jobs[job.id] = job
         self.by_call[(app_id, call_id)] = job.id
         worker.jobs.add(job.id)
@@ -250,17 +256,16 @@ class Recorder:
         path = self.directory / job.file
         if not path.exists():
             return None
-        repair_wav_header(path)
+        repair(path)
         return self._make_record(job, path, partial=True, note=why)
 
     def _make_record(self, job: Job, path: Path, partial: bool,
                      note: str | None = None) -> dict[str, Any]:
         size = path.stat().st_size
-        data = max(0, size - HEADER_BYTES)
         self._fresh_index()
         record = {
             "callId": job.call_id, "app": job.app_id, "file": job.file,
-            "duration": round(data / (SAMPLE_RATE * CHANNELS * SAMPLE_WIDTH), 3),
+            "duration": round(duration_of(path), 3),
             "size": size, "channels": CHANNELS, "sha256": sha256_of(path),
             "partial": partial, "createdAt": job.created_at, "legs": job.legs,
             **({"note": note} if note else {}),

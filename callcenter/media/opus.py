@@ -1,196 +1,170 @@
-"""Decoding a leg's audio: libopus through ctypes (`OpusToMono`), and `InlineDecoder`, which takes
-the place of aiortc's per-receiver decoder thread and decodes in the event loop. Kept apart from
-the mixer because it is the part tied to native code and to aiortc's internals (a private
-attribute of aiortc 1.16's RTCRtpReceiver): what to revisit when aiortc or libopus change.
+"""The Opus packet format (RFC 6716 §3 and Appendix B), as much of it as a recorder that stores
+packets without decoding them needs: how long a packet lasts, its 20 ms frames as packets of
+their own, the self-delimited framing a multistream packet wants for every stream but the last,
+and a packet of silence. Pure computation on bytes, standard library only (the core imports the
+container module beside it, and both are tested without aiortc).
 
-Cost (bench/recording.py, docs/benchmarks.md). Each leg's Opus is decoded once, straight to mono;
-aiortc's decoder thread per receiver, whose handoffs to the loop cost more than the decoding, is
-not used. aiortc and PyAV are imported lazily, when the first frame is decoded.
+Why 20 ms. A recording is an Ogg Opus multistream file (`ogg`), one stream per leg; every Ogg
+packet holds one packet of each stream and all of them must last the same time, so the worker
+puts each leg's audio into 20 ms slots: what browsers send (WebRTC's default ptime). A packet of
+several 20 ms frames is split into one packet per frame, which is lossless (the frames are
+independent in the packet format, and each leg's decoder sees the same frames in the same
+order). Other frame sizes (2.5, 5, 10, 40 and 60 ms frames) cannot be cut to 20 ms slots without
+decoding: `slot_packets` refuses them and the worker records silence for them (and logs it).
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
-import os
-from typing import Any
+__all__ = ["SAMPLE_RATE", "SLOT_SAMPLES", "SILENCE", "SILENCE_DELIMITED", "PacketError",
+           "frame_samples", "parse", "slot_packets", "self_delimited", "encode_length"]
 
-from callcenter.media.mixer import LegAudio
-from callcenter.media.wav import SAMPLE_RATE, SAMPLE_WIDTH
+SAMPLE_RATE = 48_000  # Opus's own rate: RTP timestamps and Ogg granule positions count it
+SLOT_SAMPLES = 960  # 20 ms
+#: a 20 ms packet that decodes to silence: CELT-only fullband 20 ms (config 31), mono, one
+#: frame whose range-coded first symbol is the silence flag. The packet Janus and Discord's
+#: clients send for "nothing" (our tests decode it to zeros with libopus).
+SILENCE = b"\xf8\xff\xfe"
+MAX_FRAME = 1275  # bytes (RFC 6716 §3.2.1)
 
-__all__ = ["OpusToMono", "InlineDecoder"]
-
-log = logging.getLogger("callcenter.media")
-
-
-class _Libopus:
-    """libopus through ctypes: the system's `libopus.so.0`, else the copy PyAV's wheel bundles.
-    None of it is required: without it Opus is decoded with PyAV."""
-
-    _lib: Any = None
-    _tried = False
-
-    @classmethod
-    def get(cls) -> Any:
-        if not cls._tried:
-            cls._tried = True
-            try:
-                cls._lib = cls._load()
-            except (OSError, AttributeError) as exc:
-                log.info("media worker: libopus not usable through ctypes (%s); decoding Opus "
-                         "with PyAV", exc)
-        return cls._lib
-
-    @staticmethod
-    def _load() -> Any:
-        import ctypes
-        import ctypes.util
-        import glob
-
-        candidates = [ctypes.util.find_library("opus")]
-        try:
-            import av
-
-            candidates += sorted(glob.glob(os.path.join(os.path.dirname(av.__file__) + ".libs",
-                                                        "libopus*.so*")))
-        except ImportError:  # pragma: no cover - av comes with aiortc
-            pass
-        error: Exception = OSError("no libopus found")
-        for name in candidates:
-            if not name:
-                continue
-            try:
-                lib = ctypes.CDLL(name)
-            except OSError as exc:
-                error = exc
-                continue
-            lib.opus_decoder_create.restype = ctypes.c_void_p
-            lib.opus_decoder_create.argtypes = [ctypes.c_int32, ctypes.c_int,
-                                                ctypes.POINTER(ctypes.c_int)]
-            lib.opus_decode.restype = ctypes.c_int
-            lib.opus_decode.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int32,
-                                        ctypes.c_void_p, ctypes.c_int, ctypes.c_int]
-            lib.opus_decoder_destroy.restype = None
-            lib.opus_decoder_destroy.argtypes = [ctypes.c_void_p]
-            return lib
-        raise error
+# samples (48 kHz) of one frame, by the TOC's configuration number (RFC 6716 §3.1, Table 2)
+_SILK = (480, 960, 1920, 2880)
+_HYBRID = (480, 960)
+_CELT = (120, 240, 480, 960)
 
 
-class OpusToMono:
-    """Decodes one leg's Opus packets straight to mono s16 at 48 kHz.
-
-    libopus downmixes while decoding, which is cheaper than aiortc's stereo decode followed by a
-    downmix; called through ctypes (no av.Packet, no av.AudioFrame per packet) it costs about
-    22 µs per 20 ms packet on this machine, against ~36 µs through PyAV and ~50 + 16 µs for
-    aiortc's decoder plus av.AudioResampler. PyAV is the fallback when libopus cannot be loaded.
-    """
-
-    MAX_SAMPLES = 5760  # 120 ms at 48 kHz: the longest Opus packet
-
-    def __init__(self) -> None:
-        import ctypes
-
-        self.lib = _Libopus.get()
-        self.handle: Any = None
-        self.codec: Any = None
-        if self.lib is not None:
-            error = ctypes.c_int()
-            self.handle = self.lib.opus_decoder_create(SAMPLE_RATE, 1, ctypes.byref(error))
-            if not self.handle or error.value != 0:
-                self.handle = None
-            self.buffer = ctypes.create_string_buffer(self.MAX_SAMPLES * SAMPLE_WIDTH)
-        if self.handle is None:
-            import av
-
-            self.codec = av.CodecContext.create("libopus", "r")
-            self.codec.format = "s16"
-            self.codec.layout = "mono"
-            self.codec.sample_rate = SAMPLE_RATE
-
-    def decode(self, data: bytes) -> bytes:
-        """One RTP payload → its samples (b"" if it does not decode)."""
-        if self.handle is not None:
-            count = self.lib.opus_decode(self.handle, data, len(data), self.buffer,
-                                         self.MAX_SAMPLES, 0)
-            if count < 0:
-                raise ValueError(f"opus_decode error {count}")
-            return self.buffer.raw[:count * SAMPLE_WIDTH]
-        import av
-
-        return b"".join(bytes(memoryview(f.planes[0])[:f.samples * SAMPLE_WIDTH])
-                        for f in self.codec.decode(av.Packet(data)))
-
-    def __del__(self) -> None:
-        if self.handle is not None and self.lib is not None:
-            self.lib.opus_decoder_destroy(self.handle)
-            self.handle = None
+class PacketError(ValueError):
+    """Not a well-formed Opus packet, or not one that fits 20 ms slots."""
 
 
-class InlineDecoder:
-    """Takes the place of an aiortc RTCRtpReceiver's decoder queue and decodes each encoded frame
-    at once, in the event loop, handing the audio to a `LegAudio`.
+def frame_samples(toc: int) -> int:
+    """Samples (at 48 kHz) of each frame of a packet whose first byte is `toc`."""
+    config = toc >> 3
+    if config < 12:
+        return _SILK[config % 4]
+    if config < 16:
+        return _HYBRID[config % 2]
+    return _CELT[config % 4]
 
-    aiortc runs one decoder thread per receiver and hands every decoded frame back to the loop
-    with `run_coroutine_threadsafe` (a future, a task and a self-pipe write per 20 ms frame), and
-    the GIL then bounces between the loop and every decoder thread: measured here, that costs more
-    than the decoding itself (bench/recording.py). Decoding in the loop is the same work without
-    the handoffs. The receiver's own thread is still started by aiortc; its first `get()` is
-    answered with None, so it ends its (unused) track and exits at once.
 
-    Opus (what browsers send) goes straight to mono through `OpusToMono`; any other codec through
-    aiortc's decoder and av.AudioResampler.
+def _read_length(packet: bytes, at: int) -> tuple[int, int]:
+    """A frame length (RFC 6716 §3.2.1) at `at`: (length, bytes it took)."""
+    if at >= len(packet):
+        raise PacketError("truncated frame length")
+    first = packet[at]
+    if first < 252:
+        return first, 1
+    if at + 1 >= len(packet):
+        raise PacketError("truncated frame length")
+    return first + 4 * packet[at + 1], 2
 
-    Relies on aiortc 1.16's private `_RTCRtpReceiver__decoder_queue`; `install` returns False
-    when that is not there, and the worker then reads the track as usual.
-    """
 
-    def __init__(self, sink: LegAudio | None) -> None:
-        self.sink = sink  # None: decode and drop (bench/recording.py's reference)
-        self.loop = asyncio.get_running_loop()
-        self.codec_name: str | None = None
-        self.opus: OpusToMono | None = None
-        self.decoder: Any = None
-        self.errors = 0
+def encode_length(length: int) -> bytes:
+    """A frame length in Opus's one- or two-byte form."""
+    if not 0 <= length <= MAX_FRAME:
+        raise PacketError(f"frame length {length} out of range")
+    if length < 252:
+        return bytes((length,))
+    first = 252 + (length & 3)
+    return bytes((first, (length - first) >> 2))
 
-    @classmethod
-    def install(cls, receiver: Any, sink: LegAudio | None) -> bool:
-        attribute = "_RTCRtpReceiver__decoder_queue"
-        if receiver is None or not hasattr(receiver, attribute) or \
-                getattr(receiver, "_RTCRtpReceiver__decoder_thread", 1) is not None:
-            return False  # unknown aiortc internals, or its decoder thread already runs
-        setattr(receiver, attribute, cls(sink))
-        return True
 
-    def get(self, *args: Any, **kwargs: Any) -> None:
-        """aiortc's decoder thread asking for work: none, ever (it exits)."""
-        return None
+def parse(packet: bytes) -> tuple[int, list[tuple[int, int]]]:
+    """A packet in the ordinary (not self-delimited) framing → (offset where its frame data
+    starts, [(offset, size)] of each frame). Raises PacketError when malformed."""
+    if not packet:
+        raise PacketError("empty packet")
+    code = packet[0] & 3
+    size = len(packet)
+    if code == 0:
+        frames = [(1, size - 1)]
+        start = 1
+    elif code == 1:
+        if (size - 1) % 2:
+            raise PacketError("code 1 packet of odd length")
+        half = (size - 1) // 2
+        frames = [(1, half), (1 + half, half)]
+        start = 1
+    elif code == 2:
+        first, used = _read_length(packet, 1)
+        start = 1 + used
+        if start + first > size:
+            raise PacketError("code 2 frame beyond the packet")
+        frames = [(start, first), (start + first, size - start - first)]
+    else:
+        start, frames = _parse_code_3(packet)
+    if any(length > MAX_FRAME for _, length in frames):
+        raise PacketError("frame longer than 1275 bytes")
+    return start, frames
 
-    def put(self, item: Any) -> None:
-        if item is None:  # aiortc stopping the receiver
-            return
-        codec, encoded_frame = item
-        try:
-            if codec.name != self.codec_name:
-                self.codec_name = codec.name
-                self.opus = self.decoder = None
-                if codec.mimeType.lower() == "audio/opus":
-                    self.opus = OpusToMono()
-                else:
-                    from aiortc.codecs import get_decoder
 
-                    self.decoder = get_decoder(codec)
-            if self.opus is not None:
-                pcm = self.opus.decode(encoded_frame.data)
-                if self.sink is not None and pcm:
-                    self.sink.pcm(pcm, encoded_frame.timestamp, self.loop.time())
-                return
-            frames = self.decoder.decode(encoded_frame)
-            if self.sink is not None:
-                now = self.loop.time()
-                for frame in frames:
-                    self.sink(frame, now)
-        except Exception as exc:  # never into aiortc's receive path
-            self.errors += 1
-            if self.errors in (1, 100, 10000):
-                log.warning("media worker: decoding a %s frame failed (%d so far): %r",
-                            codec.name, self.errors, exc)
+def _parse_code_3(packet: bytes) -> tuple[int, list[tuple[int, int]]]:
+    """`parse` of a code 3 packet: a frame count byte, padding, CBR or VBR frames (§3.2.5)."""
+    size = len(packet)
+    if size < 2:
+        raise PacketError("code 3 packet without a frame count")
+    count_byte = packet[1]
+    vbr, padded, count = count_byte & 0x80, count_byte & 0x40, count_byte & 0x3F
+    if count == 0:
+        raise PacketError("code 3 packet of no frames")
+    at = 2
+    padding = 0
+    while padded:
+        if at >= size:
+            raise PacketError("truncated padding length")
+        value = packet[at]
+        at += 1
+        padding += 254 if value == 255 else value
+        padded = value == 255
+    sizes: list[int] = []
+    if vbr:
+        for _ in range(count - 1):
+            length, used = _read_length(packet, at)
+            at += used
+            sizes.append(length)
+        last = size - at - padding - sum(sizes)
+        if last < 0:
+            raise PacketError("code 3 frames beyond the packet")
+        sizes.append(last)
+    else:
+        data = size - at - padding
+        if data < 0 or data % count:
+            raise PacketError("code 3 CBR frames do not divide the packet")
+        sizes = [data // count] * count
+    start = at
+    frames = []
+    for length in sizes:
+        frames.append((at, length))
+        at += length
+    return start, frames
+
+
+def slot_packets(packet: bytes) -> list[bytes]:
+    """One RTP payload → the packets of its consecutive 20 ms slots: itself when it lasts 20 ms,
+    one code-0 packet per frame when it holds several 20 ms frames. PacketError for anything
+    else (a malformed packet, or frames that are not 20 ms long)."""
+    if packet and not packet[0] & 3 and len(packet) <= MAX_FRAME + 1 and \
+            frame_samples(packet[0]) == SLOT_SAMPLES:
+        return [packet]  # the usual case (one 20 ms frame), without parsing
+    start, frames = parse(packet)
+    toc = packet[0]
+    samples = frame_samples(toc)
+    if samples * len(frames) == SLOT_SAMPLES:
+        return [packet]
+    if samples != SLOT_SAMPLES:
+        raise PacketError(f"{len(frames)} frame(s) of {samples} samples do not fill 20 ms slots")
+    single = bytes((toc & 0xFC,))  # the same configuration, code 0: one frame
+    return [single + packet[at:at + length] for at, length in frames]
+
+
+def self_delimited(packet: bytes) -> bytes:
+    """The same packet in self-delimited framing (RFC 6716 Appendix B): the size of its last
+    frame (of every frame, for a CBR packet) inserted before the frame data, so that a
+    multistream packet can hold another stream's packet after it."""
+    if packet and not packet[0] & 3:  # the usual case: one frame, the rest of the packet
+        return packet[:1] + encode_length(len(packet) - 1) + packet[1:]
+    start, frames = parse(packet)
+    return packet[:start] + encode_length(frames[-1][1]) + packet[start:]
+
+
+#: SILENCE in self-delimited framing: the customer's stream when the customer has no packet
+SILENCE_DELIMITED = self_delimited(SILENCE)

@@ -1,27 +1,29 @@
 """The media worker (`callcenter media`, or `python -m callcenter.media.worker`): the Socket.IO
 client that takes recording jobs from the core, the aiortc connections of their legs, and the
-flush loop that writes each job's mix to its file. The one module of the package that talks to
-the core and holds connections; where samples go is `mixer`'s, decoding `opus`'s, the file
-`wav`'s (docs/protocol.md, "Recording").
+flush loop that writes each job's packets to its file. The one module of the package that talks
+to the core and holds connections; taking packets out of aiortc is `tap`'s, where they go
+`slots`'s, the packet format `opus`'s, the file `ogg`'s (docs/protocol.md, "Recording").
 
 A plain asyncio process with aiortc; no eventlet and no Flask (platform notes: aiortc does not mix
 with the eventlet server). It connects to the core as a Socket.IO client with a `service`
 credential, says `worker_hello`, and then serves jobs:
 
-- `record_start {jobId, callId, legs, file, ...}`: open `<recordingsDir>/<file>` as a 48 kHz,
-  16-bit stereo WAV and report `job_update started`;
+- `record_start {jobId, callId, legs, file, ...}`: open `<recordingsDir>/<file>` as an Ogg Opus
+  file of two mono streams (customer left, agent right) and report `job_update started`;
 - `record_signal {jobId, from, kind, payload}`: each leg (participant) sends a send-only offer; the
-  worker answers with full SDP (aiortc gathers before answering) and receives the leg's audio;
+  worker answers with full SDP (aiortc gathers before answering; Opus is the only audio codec it
+  accepts) and receives the leg's audio;
 - `record_leg {jobId, userID, channel}`: one more leg may record on `channel` (a transfer's target
   takes the agent's channel, whose earlier leg has closed);
-- `record_stop {jobId}`: close the leg connections and the file, report `job_update done` with
-  duration, size and sha256.
+- `record_stop {jobId, at}`: close the leg connections and the file, which ends at `at` (the
+  call's end as the core timed it, however late the worker reads the message), report
+  `job_update done` with duration, size and sha256.
 
-Flushing. Each job's legs are placed on its sample clock by a `StereoMixer` (mixer.py). Every
-`FLUSH_INTERVAL` one task writes, for every job, whatever lies more than `LATENCY` in the past:
-audio that has not arrived by then is silence. The file is thus written progressively and its
-header is brought up to date every second, so a worker killed mid-call leaves a playable file
-(the core also repairs the header from the file's size).
+Flushing. Each leg's Opus packets are placed, undecoded, in the job's 20 ms slots by RTP time
+(`SlotPairs`, slots.py). Every `FLUSH_INTERVAL` one task writes, for every job, the slots that
+lie more than `LATENCY` in the past, as whole Ogg pages: a slot a leg has no packet for by then
+holds silence. The file is thus written progressively, a page at a time, so a worker killed
+mid-call leaves a playable file (the core cuts a torn last page off).
 
 Lifecycle. `record_stop` and SIGTERM/SIGINT close files properly (SIGTERM reports them
 `partial`). When the connection to the core is lost, the core counts the worker's jobs as ended
@@ -30,7 +32,7 @@ and indexes their files as they are: the worker stops writing them at once, and 
 
 aiortc is imported when the first offer arrives, not at import. uvloop is used when installed
 (`event_loop_factory`). Video (`video: true`) is not recorded: video tracks are drained and
-dropped.
+dropped (audio only, as before).
 """
 
 from __future__ import annotations
@@ -51,26 +53,31 @@ import socketio.exceptions
 
 from callcenter import logs
 from callcenter.media.ice import ice_candidate, ice_servers
-from callcenter.media.mixer import LegAudio, StereoMixer
-from callcenter.media.opus import InlineDecoder
-from callcenter.media.wav import CHANNELS, SAMPLE_RATE, WavWriter, sha256_of
+from callcenter.media.ogg import CHANNELS, OggOpusWriter
+from callcenter.media.opus import SAMPLE_RATE, SLOT_SAMPLES
+from callcenter.media.recording_file import sha256_of
+from callcenter.media.slots import LegPackets, SlotPairs
+from callcenter.media.tap import PacketTap
 
 __all__ = ["MediaWorker", "run_worker", "event_loop_factory", "main"]
 
 log = logging.getLogger("callcenter.media")
 
-#: seconds between two flushes of every job's mixed audio to its file
+#: seconds between two flushes of every job's packets to its file
 FLUSH_INTERVAL = 0.1
-#: how late (seconds) a leg's audio may arrive and still be placed; later audio is dropped
-LATENCY = 0.3
+#: how late (seconds) a leg's packet may arrive and still be placed; later ones are dropped. A
+#: second: it costs only memory (a second of packets a leg) and what a killed worker loses, and
+#: it absorbs the stalls of a busy worker or sender (bench/recording.py), not just network jitter
+LATENCY = 1.0
 #: seconds to wait for the core's ack of a request
 ACK_TIMEOUT = 5.0
 
 
 @dataclass
 class Leg:
-    """One participant's send-only connection to the recorder; its `anchor` and `samples` are
-    `LegAudio`'s (mixer.LegClock), reset here when a new offer replaces the connection."""
+    """One participant's send-only connection to the recorder; its `anchor` and counts are
+    `LegPackets`' (slots.LegClock), the anchor reset here when a new offer replaces the
+    connection."""
 
     user_id: str
     channel: str
@@ -80,12 +87,13 @@ class Leg:
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     offers: int = 0  # offers received: one that is not the latest is for a leg already gone
     anchor: int | None = None  # clock position minus RTP position (samples)
-    samples: int = 0  # samples received
+    packets: int = 0  # 20 ms packets received
+    unfit: int = 0  # packets left out: malformed, or frames that are not 20 ms
 
 
 @dataclass
 class Job:
-    """One recording: its legs, its file and the mixer between them, on one sample clock."""
+    """One recording: its legs, its file and the slots between them, on one clock."""
 
     job_id: str
     call_id: str
@@ -94,14 +102,16 @@ class Job:
     path: Path
     video: bool
     legs: dict[str, Leg]
-    writer: WavWriter
+    writer: OggOpusWriter
     started_at: float  # loop time of record_start: sample 0 of the clock
-    mixer: StereoMixer = field(default_factory=StereoMixer)
+    slots: SlotPairs = field(default_factory=SlotPairs)
     closing: bool = False
 
-    def clock(self, now: float) -> int:
-        """The clock position (samples) at loop time `now`."""
-        return int((now - self.started_at) * SAMPLE_RATE)
+    def slot(self, now: float, nearest: bool = False) -> int:
+        """The 20 ms slots of the clock that have ended by loop time `now` (with `nearest`, the
+        slot boundary nearest to it: where a recording ends, within 10 ms of its `at`)."""
+        samples = int((now - self.started_at) * SAMPLE_RATE)
+        return max(0, (samples + (SLOT_SAMPLES // 2 if nearest else 0)) // SLOT_SAMPLES)
 
 
 class JobError(Exception):
@@ -314,7 +324,7 @@ class MediaWorker:
         loop = asyncio.get_running_loop()
         job = Job(job_id=job_id, call_id=str(data.get("callId")), app_id=str(data.get("appId")),
                   file=str(data["file"]), path=path, video=bool(data.get("video")), legs=legs,
-                  writer=WavWriter(path), started_at=loop.time() - _age(data.get("at")))
+                  writer=OggOpusWriter(path), started_at=loop.time() - _age(data.get("at")))
         self.jobs[job_id] = job
         return job
 
@@ -381,6 +391,7 @@ class MediaWorker:
         pc = RTCPeerConnection(RTCConfiguration(iceServers=ice_servers(self.ice_servers)))
         leg.pc = pc
         leg.anchor = None
+        _accept_only_opus(pc)
 
         @pc.on("track")
         def on_track(track: Any) -> None:
@@ -408,27 +419,18 @@ class MediaWorker:
             await leg.pc.addIceCandidate(ice_candidate(payload))
 
     def _receive_audio(self, job: Job, leg: Leg, pc: Any, track: Any) -> None:
-        """Feed the leg's audio to the job's mixer: decoded in the event loop by an
-        `InlineDecoder` in place of aiortc's decoder thread, or, should aiortc's internals not
-        allow that, read from the track."""
-        sink = LegAudio(job.mixer, leg, job.started_at)
+        """Feed the leg's Opus packets, undecoded, to the job's slots: a `PacketTap` in place of
+        aiortc's decoder queue. Should aiortc's internals not allow that, the leg is not
+        recorded (its channel is silence) and that is logged: the track only gives decoded
+        audio, which this file format does not take."""
+        sink = LegPackets(job.slots, leg, job.started_at)
         receiver = next((t.receiver for t in pc.getTransceivers()
                          if t.receiver is not None and t.receiver.track is track), None)
-        if InlineDecoder.install(receiver, sink):
+        if PacketTap.install(receiver, sink, asyncio.get_running_loop().time):
             return
-        leg.tasks.append(asyncio.ensure_future(self._read_track(job, leg, track, sink)))
-
-    @staticmethod
-    async def _read_track(job: Job, leg: Leg, track: Any, sink: LegAudio) -> None:
-        from aiortc.mediastreams import MediaStreamError
-
-        loop = asyncio.get_running_loop()
-        try:
-            while True:
-                frame = await track.recv()
-                sink(frame, loop.time())
-        except (MediaStreamError, asyncio.CancelledError):
-            pass
+        log.error("media worker: job %s leg %s: cannot take Opus packets from this aiortc "
+                  "version; the leg is not recorded", job.job_id, leg.user_id)
+        leg.tasks.append(asyncio.ensure_future(self._drain(track)))
 
     @staticmethod
     async def _drain(track: Any) -> None:
@@ -447,7 +449,7 @@ class MediaWorker:
 
     async def _close_leg(self, leg: Leg, *, wait: bool = True) -> None:
         """Close the leg's connection; with `wait=False` in the background (its receivers stop
-        at the first step, so no more of its audio reaches the mixer)."""
+        at the first step, so no more of its packets reach the slots)."""
         pc, leg.pc = leg.pc, None
         for task in leg.tasks:
             task.cancel()
@@ -464,21 +466,29 @@ class MediaWorker:
             return
         job.closing = True
         loop = asyncio.get_running_loop()
-        end = max(job.mixer.position, job.clock(loop.time() - age))
+        end = job.slot(loop.time() - age, nearest=True)
         await asyncio.gather(*(self._close_leg(leg) for leg in job.legs.values()),
                              return_exceptions=True)
         payload: dict[str, Any]
         try:
-            job.writer.write(job.mixer.take(end))
+            if end >= job.slots.position:
+                job.writer.write(job.slots.take(end))
+            else:  # handled late: the flush loop already wrote past the call's end
+                log.info("media worker: job %s: stopped %.2f s after its end; file cut back "
+                         "from %.2f s to %.2f s", job.job_id, age, job.writer.duration,
+                         end * SLOT_SAMPLES / SAMPLE_RATE)
+                job.writer.cut(end * SLOT_SAMPLES)
             # fsync and hashing block: in a thread, so other jobs' record_stop are not delayed
             digest = await asyncio.to_thread(_close_and_hash, job.writer)
             payload = {"jobId": job.job_id, "state": "done", "file": job.file,
                        "duration": round(job.writer.duration, 3), "size": job.writer.size,
                        "channels": CHANNELS, "sha256": digest, "partial": partial}
-            late = job.mixer.dropped / SAMPLE_RATE
-            log.info("media worker: job %s done: %.2f s, %d bytes%s%s", job.job_id,
+            late = job.slots.dropped * SLOT_SAMPLES / SAMPLE_RATE
+            unfit = sum(leg.unfit for leg in job.legs.values())
+            log.info("media worker: job %s done: %.2f s, %d bytes%s%s%s", job.job_id,
                      job.writer.duration, job.writer.size, " (partial)" if partial else "",
-                     f"; {late:.2f} s of audio came too late and was dropped" if late else "")
+                     f"; {late:.2f} s of audio came too late and was dropped" if late else "",
+                     f"; {unfit} packet(s) not of 20 ms frames left out" if unfit else "")
         except OSError as exc:
             log.error("media worker: job %s: closing %s failed: %s", job.job_id, job.path, exc)
             payload = {"jobId": job.job_id, "state": "failed", "error": str(exc)[:500]}
@@ -490,19 +500,18 @@ class MediaWorker:
     # -- the clock ------------------------------------------------------------------------------
 
     async def _flush_loop(self) -> None:
-        """Every FLUSH_INTERVAL, write every job's audio older than LATENCY to its file."""
+        """Every FLUSH_INTERVAL, write every job's slots older than LATENCY to its file."""
         loop = asyncio.get_running_loop()
-        latency = int(LATENCY * SAMPLE_RATE)
         while True:
             await asyncio.sleep(FLUSH_INTERVAL)
             now = loop.time()
             for job in list(self.jobs.values()):
                 if job.closing:
                     continue
-                upto = job.clock(now) - latency
-                if upto > job.mixer.position:
+                upto = job.slot(now - LATENCY)
+                if upto > job.slots.position:
                     try:
-                        job.writer.write(job.mixer.take(upto))
+                        job.writer.write(job.slots.take(upto))
                     except OSError as exc:
                         log.error("media worker: job %s: writing failed: %s", job.job_id, exc)
                         self._spawn(self._fail(job, str(exc)))
@@ -536,7 +545,18 @@ async def _close_quietly(pc: Any) -> None:
         await pc.close()
 
 
-def _close_and_hash(writer: WavWriter) -> str:
+def _accept_only_opus(pc: Any) -> None:
+    """Make the connection's audio transceiver accept Opus only, before the offer is applied
+    (aiortc takes the offer's first m=audio for a transceiver that has no mid yet): the file
+    stores packets as they come, and it is an Opus file. Browsers always offer Opus."""
+    from aiortc import RTCRtpReceiver
+
+    opus = [codec for codec in RTCRtpReceiver.getCapabilities("audio").codecs
+            if codec.mimeType.lower() == "audio/opus"]
+    pc.addTransceiver("audio", direction="recvonly").setCodecPreferences(opus)
+
+
+def _close_and_hash(writer: OggOpusWriter) -> str:
     writer.close()
     return sha256_of(writer.path)
 
@@ -576,7 +596,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--server", required=True)
     parser.add_argument("--app", required=True)
     parser.add_argument("--token", required=True)
-    parser.add_argument("--capacity", type=int, default=100)
+    parser.add_argument("--capacity", type=int, default=150)
     parser.add_argument("--name", default=None)
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)

@@ -375,5 +375,5 @@ def _add_recording_routes(app: Flask, config: Config, recorder: Recorder,
         if not path.is_file():
             raise ApiError(404, "NOT_FOUND", "the recording's file is gone")
         # conditional=True answers Range requests with 206 Partial Content.
-        return send_file(path, mimetype="audio/wav", conditional=True,
-                         download_name=f"{call_id}.wav")
+        return send_file(path, mimetype=recorder.media_type(path), conditional=True,
+                         download_name=f"{call_id}{path.suffix}")

@@ -21,7 +21,7 @@ from test_recording_browser import (
     PASSWORD,
     RATE,
     peak_frequency,
-    read_wav,
+    read_recording,
     recorder_up,
     tone_wav,
 )
@@ -198,7 +198,7 @@ def test_hold_plays_music_and_a_transfer_brings_the_customer_to_the_agent_named(
     assert set(record["legs"]) == {call["customerId"], "agent1", "agent2"}, record
     audio = requests.get(f"{server.url}/api/recordings/{call_id}/audio", timeout=10,
                          headers={"Authorization": f"Bearer {token}"}).content
-    samples, rate = read_wav(audio)
+    samples, rate = read_recording(audio)
     assert rate == RATE
     right = samples[:, 1]
     half = len(right) // 2

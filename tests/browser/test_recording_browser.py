@@ -1,6 +1,7 @@
 """Recording with real browsers: the widget's customer and the console's agent each open a
-send-only leg to the media worker (docs/protocol.md, "Recording"), and the stereo WAV it writes
-holds each one's microphone on its own channel.
+send-only leg to the media worker (docs/protocol.md, "Recording"), and the Ogg Opus file it
+writes holds each one's microphone on its own channel, as Chromium itself decodes it (its
+<audio> plays it; Web Audio's decodeAudioData gives two channels, customer left, agent right).
 
 The agent's Chromium plays an 880 Hz tone as its microphone, the customer's a 440 Hz one
 (`--use-file-for-fake-audio-capture`), so the file shows whose audio went where: the customer on
@@ -56,13 +57,57 @@ def demo_config(origin: str) -> str:
         f'password_hash = "{generate_password_hash(PASSWORD)}"', 'queues = ["q"]', ""])
 
 
-def read_wav(data: bytes) -> tuple[object, int]:
-    """(int16 samples shaped (frames, channels), rate); the header's sizes match the data."""
-    with wave.open(io.BytesIO(data)) as w:
-        assert w.getsampwidth() == 2
-        raw = w.readframes(w.getnframes())
-        assert len(data) == 44 + len(raw) == 44 + w.getnframes() * w.getnchannels() * 2
-        return np.frombuffer(raw, dtype="<i2").reshape(-1, w.getnchannels()), w.getframerate()
+def read_recording(data: bytes) -> tuple[object, int]:
+    """A recording (Ogg Opus) decoded by FFmpeg through PyAV: (int16 samples shaped (frames, 2),
+    rate); the decoded length is what the last page's granule position says."""
+    import av
+
+    with av.open(io.BytesIO(data)) as container:
+        stream = container.streams.audio[0]
+        assert container.format.name == "ogg" and stream.codec_context.name == "opus"
+        assert stream.channels == 2
+        frames = [frame.to_ndarray() for frame in container.decode(stream)]
+        rate, declared = stream.codec_context.sample_rate, stream.duration
+    samples = np.concatenate(frames, axis=1)  # planar float: (channels, frames)
+    assert samples.shape == (2, declared)
+    return np.clip(samples.T * 32767, -32768, 32767).astype(np.int16), rate
+
+
+#: decodes the file at `src` in the page with Web Audio, as Chromium decodes it for <audio>:
+#: channel count, duration, rate, and per channel the power of each of `freqs` (Goertzel)
+DECODE_IN_PAGE = """async ({src, freqs}) => {
+  const data = await (await fetch(src)).arrayBuffer();
+  const ctx = new OfflineAudioContext(2, 48000, 48000);
+  const buffer = await ctx.decodeAudioData(data);
+  const power = (x, f) => {
+    const w = 2 * Math.cos(2 * Math.PI * f / buffer.sampleRate);
+    let s1 = 0, s2 = 0;
+    for (let i = 0; i < x.length; i += 1) { const s0 = x[i] + w * s1 - s2; s2 = s1; s1 = s0; }
+    return (s1 * s1 + s2 * s2 - w * s1 * s2) / x.length;
+  };
+  const channels = [];
+  for (let c = 0; c < buffer.numberOfChannels; c += 1) {
+    const x = buffer.getChannelData(c);
+    channels.push(Object.fromEntries(freqs.map((f) => [String(f), power(x, f)])));
+  }
+  return {channels, count: buffer.numberOfChannels, duration: buffer.duration,
+          rate: buffer.sampleRate};
+}"""
+
+
+#: plays the <audio> (muted: no user gesture needed) until its time has moved on `seconds`
+PLAY_IN_PAGE = """async ({selector, seconds}) => {
+  const a = document.querySelector(selector);
+  a.muted = true;
+  await a.play();
+  const until = performance.now() + 10000;
+  while (a.currentTime < seconds && !a.error && performance.now() < until) {
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const played = a.currentTime;
+  a.pause();
+  return {played, error: a.error && a.error.message};
+}"""
 
 
 def peak_frequency(channel, rate: int) -> float:
@@ -194,10 +239,14 @@ def test_widget_call_is_recorded_with_the_agents_tone_on_the_right_channel(
     record = requests.get(f"{server.url}/api/recordings/{call_id}", timeout=10, headers={
         "Authorization": f"Bearer {server.token(AGENT, role='agent')}"}).json()
     ranged = requests.get(server.url + src, headers={"Range": "bytes=0-43"}, timeout=10)
-    assert ranged.status_code == 206 and ranged.content[:4] == b"RIFF"
-    data = requests.get(server.url + src, timeout=10).content
+    assert ranged.status_code == 206 and ranged.content[:4] == b"OggS"
+    assert ranged.headers["Content-Type"] == "audio/ogg"
+    assert record["file"].endswith(f"{call_id}.ogg")
+    whole = requests.get(server.url + src, timeout=10)
+    data = whole.content
     assert len(data) == record["size"]
-    samples, rate = read_wav(data)
+    assert whole.headers["Content-Disposition"].endswith(f"filename={call_id}.ogg")
+    samples, rate = read_recording(data)
     assert rate == RATE and samples.shape[1] == 2 and record["channels"] == 2
     assert record["partial"] is False
     seconds = len(samples) / rate
@@ -211,6 +260,18 @@ def test_widget_call_is_recorded_with_the_agents_tone_on_the_right_channel(
     sounding = {"left (customer)": sounding_seconds(left, rate),
                 "right (agent)": sounding_seconds(right, rate)}
     assert min(sounding.values()) >= talked - 1.0, (sounding, talked)
+
+    # Chromium itself: its <audio> plays the file, and Web Audio decodes it to two channels of
+    # the file's duration, the customer's tone on the left and the agent's on the right.
+    played = agent.evaluate(PLAY_IN_PAGE, {"selector": f"{cell} audio", "seconds": 1.0})
+    assert played["error"] is None and played["played"] >= 1.0, played
+    decoded = agent.evaluate(DECODE_IN_PAGE, {"src": src, "freqs": [CUSTOMER_TONE, AGENT_TONE]})
+    assert decoded["count"] == 2 and decoded["rate"] == RATE, decoded
+    assert abs(decoded["duration"] - seconds) < 0.03, (decoded["duration"], seconds)
+    left_levels, right_levels = decoded["channels"]
+    c, a = str(CUSTOMER_TONE), str(AGENT_TONE)
+    assert left_levels[c] > 100 * left_levels[a], decoded  # 20 dB and more
+    assert right_levels[a] > 100 * right_levels[c], decoded
 
 
 def test_an_agent_who_reloads_mid_call_is_recorded_again_from_the_new_page(
@@ -248,7 +309,7 @@ def test_an_agent_who_reloads_mid_call_is_recorded_again_from_the_new_page(
     assert record is not None, "the recording was never indexed"
     assert record["partial"] is False
     path = rec_dir / record["file"]
-    samples, rate = read_wav(path.read_bytes())
+    samples, rate = read_recording(path.read_bytes())
     left, right = samples[:, 0], samples[:, 1]
     # The agent's tone is on the right channel after the reload: the last seconds sound.
     tail = right[-int((since_reload - 0.5) * rate):]

@@ -19,7 +19,7 @@ from test_recording_browser import (
     CUSTOMER_TONE,
     demo_config,
     peak_frequency,
-    read_wav,
+    read_recording,
     recorder_up,
     recording_config,
     sounding_seconds,
@@ -98,7 +98,7 @@ def test_a_relay_only_call_and_its_recording_leg_flow_through_turn(
         record = answer.json() if answer.status_code == 200 else None
         time.sleep(0.3)
     assert record is not None and record["partial"] is False
-    samples, rate = read_wav((rec_dir / record["file"]).read_bytes())
+    samples, rate = read_recording((rec_dir / record["file"]).read_bytes())
     left, right = samples[:, 0], samples[:, 1]
     assert abs(peak_frequency(right, rate) - AGENT_TONE) <= 10
     assert abs(peak_frequency(left, rate) - CUSTOMER_TONE) <= 10
@@ -194,7 +194,7 @@ def test_a_recording_leg_broken_by_a_relay_restart_is_opened_again_and_records_o
         stored = answer.json()["call"] if answer.status_code == 200 else None
     assert stored is not None and stored["recorded"] is True, stored
     assert stored["recording"]["partial"] is False, stored
-    samples, rate = read_wav((rec_dir / stored["recording"]["file"]).read_bytes())
+    samples, rate = read_recording((rec_dir / stored["recording"]["file"]).read_bytes())
     for name, channel, tone in (("left (customer)", samples[:, 0], CUSTOMER_TONE),
                                 ("right (agent)", samples[:, 1], AGENT_TONE)):
         # The tone, then the seconds without a leg as silence, then the tone to the end.

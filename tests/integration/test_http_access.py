@@ -4,7 +4,8 @@ caller's own app and for another app's ids (the socket half is test_access.py).
 
 The server records queue `rq` of both apps. The media worker is played by this test over the
 worker protocol (worker_hello, record_start, record_stop, job_update): it writes a short silent
-WAV where the core says and reports it done, so real index records exist without real media.
+recording (Ogg Opus, with the worker's own writer) where the core says and reports it done, so
+real index records exist without real media.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-import wave
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,8 @@ from callcenter.client.call_client import AUDIO_CALL, CallClient
 from callcenter.domain import access
 from callcenter.domain.access import Scope
 from callcenter.domain.credentials import Role
+from callcenter.media.ogg import OggOpusWriter
+from callcenter.media.opus import SILENCE, SILENCE_DELIMITED
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -99,12 +101,9 @@ class FakeWorker:
         await self.client.request("job_update", {"jobId": start["jobId"], "state": "started"})
         await self.client.next_event("record_stop", timeout=10, jobId=start["jobId"])
         path = self.folder / start["file"]
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with wave.open(str(path), "wb") as w:
-            w.setnchannels(2)
-            w.setsampwidth(2)
-            w.setframerate(48000)
-            w.writeframes(bytes(48000 * 4 // 10))  # 0.1 s of silence
+        writer = OggOpusWriter(path)  # the recording format, 0.1 s of silence
+        writer.write([SILENCE_DELIMITED + SILENCE] * 5)
+        writer.close()
         ack = await self.client.request("job_update", {"jobId": start["jobId"], "state": "done"})
         assert ack["ok"], ack
 
@@ -301,4 +300,4 @@ def test_service_credentials_hear_the_apps_recordings_and_agents_only_their_own(
                                 timeout=10)
         assert response.status_code == status, (role, user, response.text)
         if status == 200:
-            assert response.content[:4] == b"RIFF"
+            assert response.content[:4] == b"OggS"

@@ -16,10 +16,10 @@ import signal
 import subprocess
 import sys
 import time
-import wave
 from pathlib import Path
 from typing import Any
 
+import av
 import numpy as np
 import pytest
 import requests
@@ -206,21 +206,26 @@ async def fetch_audio(server, call_id: str) -> bytes:
     response = await asyncio.to_thread(http_get, server, f"/api/recordings/{call_id}/audio",
                                        token)
     assert response.status_code == 200, response.text
-    assert response.headers["Content-Type"].startswith("audio/")
+    assert response.headers["Content-Type"] == "audio/ogg"
+    assert response.headers["Content-Disposition"].endswith(f"filename={call_id}.ogg")
     return response.content
 
 
-def read_wav(data: bytes) -> tuple[Any, int]:
-    """(samples as an int16 array of shape (frames, channels), sample rate); checks that the
-    header's frame count matches the data."""
-    with wave.open(io.BytesIO(data)) as w:
-        assert w.getsampwidth() == 2
-        frames = w.getnframes()
-        raw = w.readframes(frames)
-        assert len(raw) == frames * w.getnchannels() * 2
-        assert len(data) == 44 + len(raw), "the header's sizes match the file"
-        samples = np.frombuffer(raw, dtype="<i2").reshape(-1, w.getnchannels())
-        return samples, w.getframerate()
+def read_recording(data: bytes) -> tuple[Any, int]:
+    """A recording (Ogg Opus) decoded by FFmpeg through PyAV, an independent decoder: (samples
+    as an int16 array of shape (frames, 2), sample rate); checks that it is two channels and that
+    the decoded length is what its last page's granule position says."""
+    with av.open(io.BytesIO(data)) as container:
+        stream = container.streams.audio[0]
+        assert container.format.name == "ogg" and stream.codec_context.name == "opus"
+        assert stream.channels == 2
+        frames = [frame.to_ndarray() for frame in container.decode(stream)]
+        rate = stream.codec_context.sample_rate
+        declared = stream.duration
+    samples = np.concatenate(frames, axis=1)  # planar float: (channels, frames)
+    assert samples.shape[0] == 2
+    assert samples.shape[1] == declared, "the granule position matches the audio"
+    return (np.clip(samples.T * 32767, -32768, 32767).astype(np.int16), rate)
 
 
 def peak_frequency(channel: Any, rate: int) -> float:
@@ -238,8 +243,8 @@ def sounding_seconds(channel: Any, rate: int, block: float = 0.02) -> float:
     return float(np.count_nonzero(np.abs(blocks).max(axis=1) > 100)) * block
 
 
-def wav_of_file(path: Path) -> tuple[Any, int]:
-    return read_wav(path.read_bytes())
+def recording_of_file(path: Path) -> tuple[Any, int]:
+    return read_recording(path.read_bytes())
 
 
 # -- tests ----------------------------------------------------------------------------------------
@@ -258,7 +263,7 @@ async def test_recording_has_customer_tone_left_and_agent_tone_right(server_fact
     # The child worker writes to the server's log, without the ICE library's per-candidate lines.
     assert "callcenter.media" in server.log() and "aioice" not in server.log()
     data = await fetch_audio(server, call.call_id)
-    samples, rate = read_wav(data)
+    samples, rate = read_recording(data)
     assert rate == 48000 and samples.shape[1] == 2
     assert record["channels"] == 2 and record["partial"] is False
     assert record["sha256"] == hashlib.sha256(data).hexdigest()
@@ -317,7 +322,7 @@ async def test_a_leg_dropped_mid_call_still_leaves_a_closed_playable_recording(
     # the core notices the dead connection, ends the call for the agent and stops the recording
     await agent_client.next_event("call_end", timeout=60, callId=call_id)
     record = await fetch_record(server, call_id)
-    samples, rate = read_wav(await fetch_audio(server, call_id))  # closed: header matches
+    samples, rate = read_recording(await fetch_audio(server, call_id))  # closed: header matches
     assert record["duration"] == pytest.approx(len(samples) / rate, abs=0.01)
     assert record["partial"] is False
     left, right = samples[:, 0], samples[:, 1]
@@ -345,11 +350,11 @@ async def test_worker_killed_mid_call_leaves_a_partial_playable_file_and_the_cal
 
     record = await fetch_record(server, call.call_id)
     assert record["partial"] is True
-    samples, rate = read_wav(await fetch_audio(server, call.call_id))
+    samples, rate = read_recording(await fetch_audio(server, call.call_id))
     # everything up to the last flush before the kill is there (the worker writes what is
-    # 0.3 s old every 0.1 s)
+    # 1 s old every 0.1 s: worker.LATENCY)
     duration = len(samples) / rate
-    assert recorded - 0.6 <= duration <= recorded, (duration, recorded)
+    assert recorded - 1.4 <= duration <= recorded - 0.8, (duration, recorded)
     assert abs(peak_frequency(samples[:, 1], rate) - AGENT_TONE) <= 5
 
     await call.agent_media.hangup(call.call_id)
@@ -371,7 +376,7 @@ async def test_a_second_worker_takes_new_jobs(server_factory, tmp_path, desk, wo
     await call.customer.next_event("call_end", callId=call.call_id)
     record = await fetch_record(server, call.call_id)
     assert record["partial"] is False
-    samples, rate = read_wav(await fetch_audio(server, call.call_id))
+    samples, rate = read_recording(await fetch_audio(server, call.call_id))
     assert abs(peak_frequency(samples[:, 0], rate) - CUSTOMER_TONE) <= 5
     assert call.call_id in second.log()
 
@@ -406,7 +411,7 @@ async def test_recording_access_is_for_the_calls_agent_and_the_apps_supervisors(
     ranged = http_get(server, audio, server.token("ag1", role="agent"),
                       headers={"Range": "bytes=0-99"})
     assert ranged.status_code == 206
-    assert len(ranged.content) == 100 and ranged.content[:4] == b"RIFF"
+    assert len(ranged.content) == 100 and ranged.content[:4] == b"OggS"
     assert ranged.headers["Content-Range"] == f"bytes 0-99/{record['size']}"
 
 
@@ -423,7 +428,7 @@ async def test_sigterm_closes_open_recordings(server_factory, tmp_path, desk, wo
     assert record["partial"] is True
     data = await fetch_audio(server, call.call_id)
     assert record["sha256"] == hashlib.sha256(data).hexdigest()
-    samples, rate = read_wav(data)
+    samples, rate = read_recording(data)
     # closed properly: everything up to SIGTERM, nothing cut
     assert stopped - 0.1 <= len(samples) / rate <= stopped + 0.5, (len(samples) / rate, stopped)
     assert abs(peak_frequency(samples[:, 0], rate) - CUSTOMER_TONE) <= 5
@@ -432,3 +437,35 @@ async def test_sigterm_closes_open_recordings(server_factory, tmp_path, desk, wo
 
     await call.customer_media.hangup(call.call_id)
     await call.agent.next_event("call_end", callId=call.call_id)
+
+
+async def test_a_stop_the_worker_handles_late_still_ends_the_file_at_the_hangup(
+        server_factory, tmp_path, desk, worker_procs):
+    """The worker is frozen (SIGSTOP) across the hangup and thawed a second and a half later:
+    by then its flush has written past the call's end, and the record_stop's `at` cuts the file
+    back to it (as under a burst of hangups on a busy worker; bench/recording.py measures that)."""
+    server = start(server_factory, tmp_path, workers=0)
+    worker = worker_procs(server, "w1")
+    call = await recorded_call(desk, server)
+    await asyncio.sleep(3)
+    worker.process.send_signal(signal.SIGSTOP)
+    try:
+        await asyncio.sleep(0.3)
+        await call.customer_media.hangup(call.call_id)
+        await call.agent.next_event("call_end", callId=call.call_id)
+        await asyncio.sleep(1.5)
+    finally:
+        worker.process.send_signal(signal.SIGCONT)
+
+    record = await fetch_record(server, call.call_id)
+    samples, rate = read_recording(await fetch_audio(server, call.call_id))
+    state = await call.agent.agent_state()
+    talk = next(c for c in state["callsToday"] if c["callId"] == call.call_id)
+    talked = talk["endedAt"] - talk["answeredAt"]
+    duration = len(samples) / rate
+    assert abs(duration - talked) <= 0.03, (duration, talked)  # not 1.5 s longer
+    assert record["duration"] == pytest.approx(duration, abs=0.001)
+    assert record["partial"] is False
+    assert "file cut back" in worker.log(), worker.log()[-2000:]
+    assert abs(peak_frequency(samples[:, 0], rate) - CUSTOMER_TONE) <= 5
+    assert abs(peak_frequency(samples[:, 1], rate) - AGENT_TONE) <= 5

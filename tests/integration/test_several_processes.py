@@ -14,7 +14,7 @@ from typing import Any
 import psycopg2
 import requests
 from contact_center_helpers import Desk, agent, demo_extra, first_offer, queue, until_agent
-from test_recording import AGENT_TONE, CUSTOMER_TONE, WorkerProcess, peak_frequency, read_wav
+from test_recording import AGENT_TONE, CUSTOMER_TONE, WorkerProcess, peak_frequency, read_recording
 from werkzeug.security import generate_password_hash
 
 from callcenter.client.call_client import AUDIO_CALL, CallClient
@@ -310,7 +310,7 @@ async def test_a_call_recorded_by_the_other_processs_worker_is_closed_and_indexe
                         break
                     await asyncio.sleep(0.2)
                 assert got.status_code == 200, got.text
-                samples, rate = read_wav(got.content)
+                samples, rate = read_recording(got.content)
                 assert abs(peak_frequency(samples[:, 0], rate) - CUSTOMER_TONE) <= 5
                 assert abs(peak_frequency(samples[:, 1], rate) - AGENT_TONE) <= 5
     finally:
