@@ -3,8 +3,8 @@
 Settings (``[plugins.settings.recording]``):
     queues -- names of the queues whose calls are recorded, e.g. ``["sales"]``; ``["*"]`` for all.
 
-Each recorded call leaves one stereo WAV (customer left, agent right) written by a media worker;
-see docs/recording.md. Other plugins can decide per call with ``callcenter_should_record``.
+Each recorded call leaves one stereo Ogg Opus file (customer left, agent right) written by a media
+worker; see docs/recording.md. Other plugins can decide per call with ``callcenter_should_record``.
 """
 
 from __future__ import annotations
