@@ -66,6 +66,9 @@ def section(results: Path) -> str:
                      f"{machine.get('cores', '?')} cores of {machine.get('cpu') or 'a CPU'}, "
                      f"{machine.get('memory_mib', '?')} MiB; Python {machine.get('python')}, "
                      f"Node {machine.get('node')}; {pinned}.")
+        if everything.get("callsetup_rerun"):  # a call-setup run merged in after a change
+            lines[-1] += (f" The call-setup rows of ours and Node are from a run of their own at "
+                          f"{everything['callsetup_rerun']}; the Redis rows from the first.")
         lines.append("")
     lines += ["| figure | target | ours | reference (Node, same run) | ratio | met? |",
               "|---|---|---|---|---|---|"]
