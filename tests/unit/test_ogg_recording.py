@@ -227,15 +227,23 @@ def test_the_silence_packet_decodes_to_silence():
     assert len(samples) == 960 * frames[0].layout.nb_channels and not samples.any()
 
 
-def test_a_stop_handled_late_cuts_the_file_back_to_the_calls_end(tmp_path):
-    packets = opus_packets(LEFT_TONE, 3)
+def one_leg_written(path, leg: str, tone: float, seconds: int) -> OggOpusWriter:
+    """A writer (left open) that has written ``seconds`` of one leg's tone, 5 slots at a time,
+    the other leg silent."""
+    packets = opus_packets(tone, seconds)
     slots = SlotPairs()
-    for index in range(150):
-        slots.put("left", index, packets[index])
-    path = tmp_path / "call.ogg"
+    count = 50 * seconds
+    for index in range(count):
+        slots.put(leg, index, packets[index])
     writer = OggOpusWriter(path)
-    for upto in range(5, 151, 5):
+    for upto in range(5, count + 1, 5):
         writer.write(slots.take(upto))
+    return writer
+
+
+def test_a_stop_handled_late_cuts_the_file_back_to_the_calls_end(tmp_path):
+    path = tmp_path / "call.ogg"
+    writer = one_leg_written(path, "left", LEFT_TONE, 3)
     writer.cut(2 * 48000 + 7 * 960 + 100)  # 2.14 s and a bit: whole packets only
     writer.close()
     assert writer.duration == pytest.approx(2.14)
@@ -247,14 +255,8 @@ def test_a_stop_handled_late_cuts_the_file_back_to_the_calls_end(tmp_path):
 
 
 def test_a_file_torn_mid_page_is_cut_to_its_last_whole_page_and_plays(tmp_path):
-    packets = opus_packets(RIGHT_TONE, 2)
-    slots = SlotPairs()
-    for index in range(100):
-        slots.put("right", index, packets[index])
     path = tmp_path / "call.ogg"
-    writer = OggOpusWriter(path)
-    for upto in range(5, 101, 5):
-        writer.write(slots.take(upto))
+    writer = one_leg_written(path, "right", RIGHT_TONE, 2)
     writer.abandon()  # a worker killed: no EOS
     whole = path.read_bytes()
     path.write_bytes(whole[:-100])  # and its last page torn
