@@ -50,7 +50,10 @@ QUEUES = [
     queue("cred"),
     queue("qs"),
     queue("ab"),
+    queue("fan"),
 ]
+# More agents than one slice of a fan-out (signaling.EMIT_SLICE, 50): the rest go out paced.
+FAN = [f"fan{i:02d}" for i in range(55)]
 AGENTS = [
     agent("b1", ["basic"], name="Bea"),
     agent("sn1", ["snap", "side"], name="Sam", skills={"en": 80, "de": 30}),
@@ -64,6 +67,7 @@ AGENTS = [
     agent("cr1", ["cred"], name="Cris"),
     agent("qs1", ["qs"]),
     agent("ab1", ["ab"]),
+    *(agent(agent_id, ["fan"]) for agent_id in FAN),
 ]
 
 
@@ -303,6 +307,20 @@ async def test_agents_are_sent_queue_stats_while_the_queue_changes(desk):
     times = [e.at for e in qs1.events if e.name == "queue_stats"]
     gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
     assert all(gap >= 0.9 for gap in gaps), gaps
+
+
+async def test_queue_stats_reach_every_agent_of_a_fan_out_larger_than_one_slice(desk):
+    agents = await asyncio.gather(*(desk.agent(agent_id, "break") for agent_id in FAN))
+    await enqueue(desk, "fan")
+
+    async def told_of_the_waiting_call(client: CallClient) -> None:
+        while True:
+            stats = await client.next_event("queue_stats", timeout=4)
+            if any(q["name"] == "fan" and q["waiting"] == 1 for q in stats["queues"]):
+                return
+
+    # The slices after the first go out from a task of their own, after the step: all arrive.
+    await asyncio.gather(*(told_of_the_waiting_call(client) for client in agents))
 
 
 async def test_customer_rating_is_stored_with_the_agents_call(desk):
