@@ -46,7 +46,7 @@ from callcenter.domain.credentials import SHARED, Role, mint  # noqa: E402
 from callcenter.domain.store import Store, StoreUnavailable  # noqa: E402
 from callcenter.history.recordings import Recorder  # noqa: E402
 from callcenter.hooks.host import PluginHost  # noqa: E402
-from callcenter.server import heartbeat, snapshot  # noqa: E402
+from callcenter.server import heartbeat, snapshot, websocket_writer  # noqa: E402
 from callcenter.server.app import WEB_ROOT, Runtime, create_app  # noqa: E402
 from callcenter.server.tls import TlsError, server_context  # noqa: E402
 from callcenter.store import redacted  # noqa: E402
@@ -67,6 +67,8 @@ def run(config: Config, plugins: PluginHost, host: str, port: int) -> None:
     runtime = create_app(config, plugins, async_mode="eventlet", offload=eventlet.tpool.execute)
     # Pings from hub timers, not a sleeping greenlet per connection (memory and CPU per client).
     heartbeat.install(runtime.socketio.server.eio)
+    # Packets written by the greenlet that sends them; a writer greenlet only while some wait.
+    websocket_writer.install(runtime.socketio.server.eio)
     # Media workers are started only where something may be recorded: a plugin answers
     # callcenter_should_record (the stock `recording` plugin, or one of the operator's own).
     records = bool(plugins.pm.hook.callcenter_should_record.get_hookimpls())
