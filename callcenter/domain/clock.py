@@ -49,6 +49,10 @@ class StepClock:
         frozen = self._frozen.get()
         return self._read() if frozen is None else frozen
 
+    def in_step(self) -> bool:
+        """Whether a step is running here (in this greenlet) now."""
+        return self._frozen.get() is not None
+
     @contextmanager
     def step(self) -> Iterator[float]:
         """Read the clock once for everything inside; a step inside a step shares the outer
@@ -75,7 +79,10 @@ def step(method: F) -> F:
 
     @functools.wraps(method)
     def run(self: Any, *args: Any, **kwargs: Any) -> Any:
-        with self.clock.step():
+        clock = self.clock
+        if clock.in_step():  # a step inside a step runs in the outer one: no context to enter
+            return method(self, *args, **kwargs)
+        with clock.step():
             return method(self, *args, **kwargs)
 
     return run  # type: ignore[return-value]

@@ -389,8 +389,7 @@ class ContactCenter:
                     position=qc.position, priority=qc.priority)
         out.records.append(qc.record(self.clock()))
         self._set_max_wait(qc, queue, out)
-        self.dispatch(app_id, queue_name, out)
-        self._refresh(app_id, queue_name, out, force={call.id})
+        self._route(app_id, queue_name, out, force={call.id})
         # The ack tells the position; the first queue_update repeats it (harmless, and it keeps
         # "every change is an event" true for a widget that only listens).
         out.reply = {"callId": call.id, "queue": queue_name, "position": qc.position,
@@ -406,6 +405,13 @@ class ContactCenter:
         customers whose call now rings are told at once."""
         if self._offer_waiting(app_id, queue_name, out):
             self._refresh(app_id, queue_name, out)
+
+    def _route(self, app_id: str, queue_name: str, out: Outcome,
+               force: set[str] = frozenset()) -> None:
+        """``dispatch``, then tell the queue's customers where they stand, once (``force``: even
+        those whose place did not change)."""
+        self._offer_waiting(app_id, queue_name, out)
+        self._refresh(app_id, queue_name, out, force)
 
     def _offer_waiting(self, app_id: str, queue_name: str, out: Outcome) -> bool:
         """Whether any offer was made."""
@@ -569,7 +575,7 @@ class ContactCenter:
         elif transfer is not None and transfer["to"] and not qc.ringing:
             self._transfer_failed(qc, queue, out)
         elif qc.waiting and not qc.ringing:
-            self.dispatch(app_id, qc.queue, out)
+            self._offer_waiting(app_id, qc.queue, out)
         self._refresh(app_id, qc.queue, out)
 
     def _not_answered(self, qc: QueuedCall, attempt: RingAttempt, agent: Agent, leg: Leg | None,
@@ -673,8 +679,7 @@ class ContactCenter:
         out.timers.append(Timer(target.max_wait, qc.app_id, qc.call_id, None, TimerKind.MAX_WAIT,
                                 qc.max_wait_token))
         self._refresh(qc.app_id, old, out)
-        self.dispatch(qc.app_id, target.name, out)
-        self._refresh(qc.app_id, target.name, out, force={qc.call_id})
+        self._route(qc.app_id, target.name, out, force={qc.call_id})
 
     # -- 5: the call ends; the agent wraps up; the customer rates it ----------------------------
 
@@ -868,7 +873,7 @@ class ContactCenter:
             if not qc.ringing:  # their line was taken a moment ago
                 self._transfer_failed(qc, queue, out)
         else:
-            self.dispatch(app_id, queue_name, out)
+            self._offer_waiting(app_id, queue_name, out)
         self._refresh(app_id, queue_name, out, force={call_id})
         out.records.append(qc.record(now))
         out.reply = {"callId": call_id, "to": to_agent, "queue": queue_name}
@@ -1401,8 +1406,7 @@ class ContactCenter:
         out = Outcome()
         app = self._app(app_id)
         for queue in app.queues:
-            self.dispatch(app.id, queue.name, out)
-            self._refresh(app.id, queue.name, out)
+            self._route(app.id, queue.name, out)
             if queue.wait_alert is not None:
                 self._wait_alerts(app.id, queue, out)
         self._push_stats(app, out)
