@@ -26,8 +26,8 @@ non-blocking OS socket) and ``websocket_closed``.
 
 from __future__ import annotations
 
-import functools
 import logging
+import types
 from collections.abc import Callable
 from typing import Any
 
@@ -49,7 +49,8 @@ def install(eio: Any) -> None:
         socket = eio.sockets.get(eio_sid)
         if socket is not None:
             socket.queue = WriterQueue.taking_over(socket.queue)
-            socket._websocket_handler = functools.partial(_websocket_handler, socket)
+            # Bound to the socket, as Engine.IO's own is (the packet guard reads __self__.sid).
+            socket._websocket_handler = types.MethodType(_websocket_handler, socket)
         return handle_connect(eio_sid, environ)
 
     eio.on("connect", connect)
