@@ -9,4 +9,12 @@ scripts/bootstrap.sh test
 # server, stock plugins only the public plugin API.
 .venv/bin/lint-imports
 web/node_modules/.bin/eslint --config web/eslint.config.js web
-exec .venv/bin/python -m pytest -q "$@"
+# Two workers: the browser tests one after another on one, the other files beside them
+# (tests/conftest.py schedules them). The API fuzz (schemathesis) sends no request under
+# pytest-xdist: with no arguments it runs last, in a pass of its own without workers.
+fuzz=tests/integration/test_api_fuzz.py
+if [ "$#" -eq 0 ]; then
+  .venv/bin/python -m pytest -q -n 2 --ignore="$fuzz"
+  exec .venv/bin/python -m pytest -q "$fuzz"
+fi
+exec .venv/bin/python -m pytest -q -n 2 "$@"

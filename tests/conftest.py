@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 import requests
@@ -55,6 +56,20 @@ secret = {{ env = "CC_TEST_OTHER_SECRET" }}
 
 {extra}
 """
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """With two workers (scripts/test.sh runs ``-n 2``): every browser test in one unit of work,
+    run one after another, so that no two Chromiums with fake media share the two cores; every
+    other test file a unit of its own, so its module-scoped servers start once."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class BrowserTestsTogether(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return "tests/browser" if path.startswith("tests/browser/") else path
+
+    return BrowserTestsTogether(config, log)
 
 
 def free_port() -> int:

@@ -179,6 +179,9 @@ def test_a_recording_leg_broken_by_a_relay_restart_is_opened_again_and_records_o
     # The SDK never gave up on the recording.
     for page, events in ((agent, "window.agentConsole.events"),
                          (customer, "window.callcenterWidget.events")):
+        # The stop may come a moment after the page shows the call ended (a loaded machine).
+        page.wait_for_function(f"() => {events}.some(e => e.name === 'RECORDING'"
+                               " && e.data.state === 'stopped')", timeout=10_000)
         states = page.evaluate(f"() => {events}.filter(e => e.name === 'RECORDING')"
                                ".map(e => [e.data.state, e.data.reason || null])")
         assert states == [["started", None], ["stopped", "call_end"]], states

@@ -1,113 +1,27 @@
 """The websocket queue that writes itself (callcenter.server.websocket_writer), over a real TCP
 connection on eventlet: a sender never waits for a slow client, nothing is lost or reordered,
-and a writer greenlet lives only while packets wait."""
+and a writer greenlet lives only while packets wait. Each scenario runs in a process of its own
+(websocket_writer_scenarios.py): eventlet's hub is kept out of pytest's processes."""
 
 from __future__ import annotations
 
-import struct
-import warnings
+import subprocess
+import sys
+from pathlib import Path
 
-from engineio import packet
+import pytest
 
-with warnings.catch_warnings():  # eventlet says on import that it is in bugfix mode; we know
-    warnings.simplefilter("ignore")
-    import eventlet
-    from eventlet.green import socket as green_socket
-    from eventlet.websocket import RFC6455WebSocket
-
-    from callcenter.server.websocket_writer import WriterQueue
+SCENARIOS = Path(__file__).with_name("websocket_writer_scenarios.py")
+ROOT = Path(__file__).resolve().parents[2]
 
 
-def _connected_pair() -> tuple[RFC6455WebSocket, green_socket.socket]:
-    listener = eventlet.listen(("127.0.0.1", 0))
-    client = green_socket.socket()
-    client.connect(listener.getsockname())
-    server_side, _ = listener.accept()
-    listener.close()
-    # A small send buffer, so that a few hundred KiB fill it and the writer must take over.
-    server_side.setsockopt(green_socket.SOL_SOCKET, green_socket.SO_SNDBUF, 16384)
-    client.setsockopt(green_socket.SOL_SOCKET, green_socket.SO_RCVBUF, 16384)
-    return RFC6455WebSocket(server_side, {}), client
-
-
-def _read_frames(client: green_socket.socket) -> tuple[list[str], bool]:
-    """Every text frame the server sent until it closed, and whether a close frame came."""
-    data = b""
-    while chunk := client.recv(65536):
-        data += chunk
-    return _parse(data)
-
-
-def _parse(data: bytes) -> tuple[list[str], bool]:
-    texts, closed, i = [], False, 0
-    while i < len(data):
-        opcode, length = data[i] & 0x0F, data[i + 1] & 0x7F
-        i += 2
-        if length == 126:
-            length, i = struct.unpack("!H", data[i:i + 2])[0], i + 2
-        elif length == 127:
-            length, i = struct.unpack("!Q", data[i:i + 8])[0], i + 8
-        if opcode == 1:
-            texts.append(data[i:i + length].decode())
-        elif opcode == 8:
-            closed = True
-        i += length
-    return texts, closed
-
-
-def _message(n: int) -> packet.Packet:
-    return packet.Packet(packet.MESSAGE, data=f"{n:06d}:" + "x" * 4000)
-
-
-def test_a_sender_never_waits_for_a_client_that_does_not_read_and_it_gets_everything_in_order():
-    ws, client = _connected_pair()
-    queue = WriterQueue()
-    queue.attach(ws)
-    with eventlet.Timeout(5, AssertionError("put() waited for the client")):
-        for n in range(500):  # ~2 MB: far more than the socket buffers hold
-            queue.put(_message(n))
-    assert queue.qsize() > 0, "the client read nothing, yet nothing waits for the writer"
-    queue.put(None)
-    texts, closed = _read_frames(client)
-    queue.join()
-    assert [int(t[1:7]) for t in texts] == list(range(500))
-    assert all(t.startswith("4") and len(t) == 4008 for t in texts)
-    assert closed
-
-
-def test_packets_put_while_nothing_waits_are_written_at_once_without_a_writer(monkeypatch):
-    ws, client = _connected_pair()
-    queue = WriterQueue()
-    queue.attach(ws)
-    writers = []
-    monkeypatch.setattr(eventlet, "spawn_n", lambda *a: writers.append(a))
-    for n in range(3):
-        queue.put(_message(n))
-    assert writers == [] and queue.qsize() == 0
-    client.settimeout(2)
-    received = b""
-    while len(received) < 3 * 4012:  # three frames: 4 bytes of header, 4,008 of text each
-        received += client.recv(65536)
-    texts, _ = _parse(received)
-    assert [int(t[1:7]) for t in texts] == [0, 1, 2]
-
-
-def test_after_the_writer_closed_the_websocket_puts_are_dropped_and_join_returns():
-    ws, client = _connected_pair()
-    queue = WriterQueue()
-    queue.attach(ws)
-    queue.put(_message(0))
-    queue.put(None)
-    texts, closed = _read_frames(client)
-    assert len(texts) == 1 and closed
-    queue.put(_message(1))  # nobody will write it: it must not be kept for join() to wait on
-    with eventlet.Timeout(2, AssertionError("join() waits for a packet nobody writes")):
-        queue.join()
-
-
-def test_before_the_websocket_is_attached_it_is_the_queue_long_polling_waits_on():
-    queue = WriterQueue()
-    got = eventlet.spawn(queue.get, timeout=2)
-    eventlet.sleep(0)
-    queue.put(_message(7))
-    assert got.wait().data.startswith("000007:")
+@pytest.mark.parametrize("scenario", [
+    "a_sender_never_waits_for_a_client_that_does_not_read_and_it_gets_everything_in_order",
+    "packets_put_while_nothing_waits_are_written_at_once_without_a_writer",
+    "after_the_writer_closed_the_websocket_puts_are_dropped_and_join_returns",
+    "before_the_websocket_is_attached_it_is_the_queue_long_polling_waits_on",
+])
+def test_websocket_writer(scenario: str) -> None:
+    done = subprocess.run([sys.executable, str(SCENARIOS), scenario], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
