@@ -84,7 +84,9 @@ class WriterQueue(queue.Queue):
             new.put(item)
 
     def attach(self, ws: Any) -> None:
-        """The websocket is up: from now on this queue writes to it."""
+        """The websocket is up: from now on this queue writes to it. A wrapper that checks what
+        is read (the packet guard's) is looked through: writing needs the websocket itself."""
+        ws = getattr(ws, "websocket", ws)
         self._ws = ws
         self._fast = type(ws) is RFC6455WebSocket and type(ws.socket) is GreenSocket
         if self.qsize():

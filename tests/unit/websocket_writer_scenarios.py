@@ -18,6 +18,7 @@ with warnings.catch_warnings():  # eventlet says on import that it is in bugfix 
     from eventlet.green import socket as green_socket
     from eventlet.websocket import RFC6455WebSocket
 
+    from callcenter.server.socketio.packet_guard import _Frames
     from callcenter.server.websocket_writer import WriterQueue
 
 
@@ -79,9 +80,18 @@ def a_sender_never_waits_for_a_client_that_does_not_read_and_it_gets_everything_
 
 
 def packets_put_while_nothing_waits_are_written_at_once_without_a_writer():
+    _written_at_once(lambda ws: ws)
+
+
+def a_websocket_behind_the_packet_guard_is_written_at_once_too():
+    # The server's websockets reach the handler wrapped by the packet guard's frame check.
+    _written_at_once(lambda ws: _Frames(ws, None, "sid"))
+
+
+def _written_at_once(wrap) -> None:
     ws, client = _connected_pair()
     queue = WriterQueue()
-    queue.attach(ws)
+    queue.attach(wrap(ws))
     writers = []
     eventlet.spawn_n = lambda *a: writers.append(a)  # this process only
     for n in range(3):

@@ -427,6 +427,11 @@ class _Frames:
         self._guard = guard
         self._eio_sid = eio_sid
 
+    @property
+    def websocket(self) -> Any:
+        """The websocket itself, for what only writes to it (callcenter.server.websocket_writer)."""
+        return self._ws
+
     def wait(self) -> Any:
         frame = self._ws.wait()
         return None if self._guard.frame_problem(self._eio_sid, frame) else frame
