@@ -10,8 +10,9 @@ clients and a 5 s interval, 600 spawns a second).
 ``install(eio)`` gives each socket of that Engine.IO server, as it connects, a ``schedule_ping``
 that sets a timer on eventlet's hub; the timer queues the PING as ``_send_ping`` does after its
 sleep. The timer runs in the hub's own greenlet, where nothing may block: it only sets
-``last_ping`` and puts the packet on the socket's (unbounded) queue, which wakes the socket's
-writer. Timeouts are still found by Engine.IO (its service task and ``check_ping_timeout``).
+``last_ping`` and puts the packet on the socket's (unbounded) queue, which writes it at once with
+a non-blocking send or leaves it to a writer greenlet (callcenter.server.websocket_writer).
+Timeouts are still found by Engine.IO (its service task and ``check_ping_timeout``).
 
 Only the sockets of the server it is installed on change (``serve`` installs it; servers made by
 ``create_app`` alone, in other async modes, keep Engine.IO's own heartbeat).

@@ -20,8 +20,8 @@ websocket is attached, the queue is the ordinary eventlet queue the polling requ
 Reaches into internals; on upgrading, check: python-engineio's ``Socket._websocket_handler`` (the
 upgrade handshake and the read loop below follow it), ``Socket.queue`` being used only through
 ``put``/``get``/``task_done``/``join``/``qsize`` and ``None`` meaning "close"; eventlet's
-``RFC6455WebSocket._pack_message``, ``_sendlock``, ``socket`` (a ``GreenSocket`` whose ``fd`` is the
-non-blocking OS socket) and ``websocket_closed``.
+``RFC6455WebSocket._pack_message``, ``_send``, ``_sendlock``, ``socket`` (a ``GreenSocket``
+whose ``fd`` is the non-blocking OS socket) and ``websocket_closed``.
 """
 
 from __future__ import annotations
@@ -112,10 +112,8 @@ class WriterQueue(queue.Queue):
         if not ws.websocket_closed and not ws._sendlock.locked():
             try:
                 sent = ws.socket.fd.send(frame)
-            except BlockingIOError:
-                sent = 0
-            except OSError:  # the writer's sendall meets the error again, and closes
-                sent = 0
+            except OSError:  # a full buffer (BlockingIOError) or a dead peer, which the
+                sent = 0     # writer's sendall meets again, and closes
         if sent < len(frame):
             super().put(_Frame(frame[sent:]))
             self._start_writer()
@@ -138,11 +136,7 @@ class WriterQueue(queue.Queue):
                     self._close(ws)
                     return
                 if isinstance(item, _Frame):
-                    ws._sendlock.acquire()
-                    try:
-                        ws.socket.sendall(item)
-                    finally:
-                        ws._sendlock.release()
+                    ws._send(item)  # eventlet's own: sendall under the websocket's send lock
                 else:
                     ws.send(item.encode())
         except Exception:  # a dead peer: Engine.IO's writer, too, closes and ends here

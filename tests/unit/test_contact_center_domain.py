@@ -346,6 +346,16 @@ def test_positions_and_estimated_wait_follow_the_queue():
     assert updates == [1, 2]
 
 
+def test_a_joining_customer_is_told_their_place_once_whether_or_not_an_agent_rings():
+    w = World({}, {"a1": {}})
+    first, second = w.enqueue(), w.enqueue()  # the first rings a1, the second waits
+    for call_id, out in ((first, w.outs[-2]), (second, w.outs[-1])):
+        updates = [n.payload for n in out.notices
+                   if n.event == "queue_update" and n.payload["callId"] == call_id]
+        assert len(updates) == 1, updates
+    assert w.offered_to(first) == ["a1"] and w.offered_to(second) == []
+
+
 def test_estimated_wait_uses_recent_handle_times_over_staffed_agents():
     w = World({"wrap_up": 0}, {"a1": {}, "a2": {}})
     for agent in ("a1", "a2"):
