@@ -500,11 +500,13 @@ def audio_rises(a, a_peer: str, b, b_peer: str) -> None:
 
 
 def wait_for_audio(side, peer: str, timeout: float = 10) -> None:
-    """Until audio from `peer` arrives on a connection that has just been made."""
+    """Until audio from `peer` arrives on a connection that has just been made, and the
+    connection's own sent audio shows in its statistics (they lag what is sent: a first sample
+    taken at once can still say 0 bytes sent while the peer already hears it)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         stats = side.stats().get(peer) or {}
-        if stats.get("audioBytesReceived", 0) > 0:
+        if stats.get("audioBytesReceived", 0) > 0 and stats.get("audioBytesSent", 0) > 0:
             return
         time.sleep(0.2)
     raise AssertionError(f"no audio from {peer} within {timeout} s: {side.stats()}")
