@@ -46,7 +46,12 @@ from callcenter.domain.credentials import SHARED, Role, mint  # noqa: E402
 from callcenter.domain.store import Store, StoreUnavailable  # noqa: E402
 from callcenter.history.recordings import Recorder  # noqa: E402
 from callcenter.hooks.host import PluginHost  # noqa: E402
-from callcenter.server import heartbeat, snapshot, websocket_writer  # noqa: E402
+from callcenter.server import (  # noqa: E402
+    heartbeat,
+    snapshot,
+    websocket_reader,
+    websocket_writer,
+)
 from callcenter.server.app import WEB_ROOT, Runtime, create_app  # noqa: E402
 from callcenter.server.tls import TlsError, server_context  # noqa: E402
 from callcenter.store import redacted  # noqa: E402
@@ -68,7 +73,10 @@ def run(config: Config, plugins: PluginHost, host: str, port: int) -> None:
     # Pings from hub timers, not a sleeping greenlet per connection (memory and CPU per client).
     heartbeat.install(runtime.socketio.server.eio)
     # Packets written by the greenlet that sends them; a writer greenlet only while some wait.
-    websocket_writer.install(runtime.socketio.server.eio)
+    # Websockets read from the hub: their connection's greenlet ends once they are up, its place
+    # in the count of connections kept.
+    connections = websocket_reader.ConnectionPool(config.server.max_connections)
+    websocket_writer.install(runtime.socketio.server.eio, connections)
     # Media workers are started only where something may be recorded: a plugin answers
     # callcenter_should_record (the stock `recording` plugin, or one of the operator's own).
     records = bool(plugins.pm.hook.callcenter_should_record.get_hookimpls())
@@ -146,7 +154,7 @@ def run(config: Config, plugins: PluginHost, host: str, port: int) -> None:
     tune_gc()
     # debug=False: eventlet's default sends a failing request's traceback to the client.
     eventlet.wsgi.server(listener, runtime.app, log_output=False, debug=False,
-                         max_size=config.server.max_connections,
+                         custom_pool=connections,
                          protocol=_TlsProtocol if scheme == "https" else _HttpProtocol)
 
 

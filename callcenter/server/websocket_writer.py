@@ -26,6 +26,7 @@ whose ``fd`` is the non-blocking OS socket) and ``websocket_closed``.
 
 from __future__ import annotations
 
+import functools
 import logging
 import types
 from collections.abc import Callable
@@ -37,20 +38,26 @@ from eventlet import queue
 from eventlet.greenio import GreenSocket
 from eventlet.websocket import RFC6455WebSocket
 
+from callcenter.server import websocket_reader
+from callcenter.server.websocket_reader import ConnectionPool
+
 log = logging.getLogger(__name__)
 
 
-def install(eio: Any) -> None:
+def install(eio: Any, connections: ConnectionPool | None = None) -> None:
     """Give every socket ``eio`` (an ``engineio.Server`` in eventlet mode) accepts from now on a
-    self-writing queue and the websocket handler that uses it. Call it once, at start."""
+    self-writing queue and the websocket handler that uses it. Call it once, at start. With
+    `connections` (the pool eventlet's WSGI server runs connections in), websockets are read
+    from the hub once they are up (callcenter.server.websocket_reader) and their greenlet ends."""
     handle_connect = eio.handlers["connect"]
+    handler = functools.partial(_websocket_handler, connections=connections)
 
     def connect(eio_sid: str, environ: dict[str, Any]) -> Any:
         socket = eio.sockets.get(eio_sid)
         if socket is not None:
             socket.queue = WriterQueue.taking_over(socket.queue)
             # Bound to the socket, as Engine.IO's own is (the packet guard reads __self__.sid).
-            socket._websocket_handler = types.MethodType(_websocket_handler, socket)
+            socket._websocket_handler = types.MethodType(handler, socket)
         return handle_connect(eio_sid, environ)
 
     eio.on("connect", connect)
@@ -70,6 +77,7 @@ class WriterQueue(queue.Queue):
         self._fast = False  # plain TCP RFC 6455 websocket: the write-at-once path applies
         self._writing = False  # a writer greenlet is on its way or running
         self._closed = False
+        self._on_close: Callable[[], None] | None = None
 
     @classmethod
     def taking_over(cls, old: queue.Queue) -> WriterQueue:
@@ -83,11 +91,13 @@ class WriterQueue(queue.Queue):
             old.task_done()
             new.put(item)
 
-    def attach(self, ws: Any) -> None:
-        """The websocket is up: from now on this queue writes to it. A wrapper that checks what
-        is read (the packet guard's) is looked through: writing needs the websocket itself."""
+    def attach(self, ws: Any, on_close: Callable[[], None] | None = None) -> None:
+        """The websocket is up: from now on this queue writes to it, and calls `on_close` before
+        it closes it. A wrapper that checks what is read (the packet guard's) is looked through:
+        writing needs the websocket itself."""
         ws = getattr(ws, "websocket", ws)
         self._ws = ws
+        self._on_close = on_close
         self._fast = type(ws) is RFC6455WebSocket and type(ws.socket) is GreenSocket
         if self.qsize():
             self._start_writer()
@@ -152,16 +162,39 @@ class WriterQueue(queue.Queue):
             except queue.Empty:
                 break
             self.task_done()
+        if self._on_close is not None:
+            self._on_close()
         try:
             ws.close()
         except Exception:
             log.debug("closing a websocket failed", exc_info=True)
 
 
-def _websocket_handler(socket: Any, ws: Any) -> list:
+def _websocket_handler(socket: Any, ws: Any, connections: ConnectionPool | None = None) -> list:
     """Engine.IO's websocket handler (``Socket._websocket_handler``), the writer greenlet left
-    out: the upgrade handshake, then read packets until the client goes."""
+    out: the upgrade handshake, then read packets until the client goes (from the hub, and
+    returning at once, when `connections` is given and the websocket allows it)."""
     server = socket.server
+    for attr in ("_sock", "socket"):  # a socket timeout matching the heartbeat
+        if hasattr(ws, attr) and hasattr(getattr(ws, attr), "settimeout"):
+            getattr(ws, attr).settimeout(server.ping_interval + server.ping_timeout)
+    if socket.connected:  # the socket was polling: this is an upgrade
+        if not _upgrade(socket, ws, _waiter(server, ws)):
+            return []
+    else:
+        socket.connected = True
+        socket.upgraded = True
+    if connections is not None and websocket_reader.can_take(ws):
+        _read_from_hub(socket, ws, connections)
+        return []
+    socket.queue.attach(ws)
+    _read(socket, _waiter(server, ws))
+    _finish(socket)
+    return []
+
+
+def _waiter(server: Any, ws: Any) -> Callable[[], Any]:
+    """The next message of `ws` (``None``: closed by the client), no larger than Engine.IO takes."""
 
     def websocket_wait() -> Any:
         data = ws.wait()
@@ -169,21 +202,28 @@ def _websocket_handler(socket: Any, ws: Any) -> list:
             raise ValueError("packet is too large")
         return data
 
-    for attr in ("_sock", "socket"):  # a socket timeout matching the heartbeat
-        if hasattr(ws, attr) and hasattr(getattr(ws, attr), "settimeout"):
-            getattr(ws, attr).settimeout(server.ping_interval + server.ping_timeout)
-    if socket.connected:  # the socket was polling: this is an upgrade
-        if not _upgrade(socket, ws, websocket_wait):
-            return []
-    else:
-        socket.connected = True
-        socket.upgraded = True
-    socket.queue.attach(ws)
-    _read(socket, websocket_wait)
+    return websocket_wait
+
+
+def _read_from_hub(socket: Any, ws: Any, connections: ConnectionPool) -> None:
+    """Hand the connection to a reader on the hub; the calling greenlet may then end."""
+    detached = websocket_reader.detach(getattr(ws, "websocket", ws))
+    around = getattr(ws, "around", None)  # the packet guard's check, around the new websocket
+    frames = around(detached) if around is not None else detached
+    reader = websocket_reader.HubReader(
+        detached, _waiter(socket.server, frames),
+        receive=functools.partial(_receive, socket),
+        finish=functools.partial(_finish, socket),
+        release=connections.keep_current())
+    socket.queue.attach(detached, on_close=reader.stop)
+    reader.start()
+
+
+def _finish(socket: Any) -> None:
+    """The client has gone, or reading failed: close the websocket, then the Engine.IO socket."""
     socket.queue.put(None)  # the writer closes the websocket
     socket.queue.join()
-    socket.close(wait=False, abort=True, reason=server.reason.TRANSPORT_CLOSE)
-    return []
+    socket.close(wait=False, abort=True, reason=socket.server.reason.TRANSPORT_CLOSE)
 
 
 def _upgrade(socket: Any, ws: Any, websocket_wait: Callable[[], Any]) -> bool:
@@ -210,24 +250,29 @@ def _upgrade(socket: Any, ws: Any, websocket_wait: Callable[[], Any]) -> bool:
 
 def _read(socket: Any, websocket_wait: Callable[[], Any]) -> None:
     """Receive packets until the client closes or the connection fails."""
-    server = socket.server
     while True:
         try:
             data = websocket_wait()
         except Exception as e:
             if not socket.closed:
-                server.logger.info('%s: Unexpected error "%s", closing connection',
-                                   socket.sid, e)
+                socket.server.logger.info('%s: Unexpected error "%s", closing connection',
+                                          socket.sid, e)
             return
-        if data is None:  # closed by the client
+        if data is None or not _receive(socket, data):  # None: closed by the client
             return
-        try:
-            socket.receive(packet.Packet(encoded_packet=data))
-        except exceptions.UnknownPacketError:
-            pass
-        except exceptions.SocketIsClosedError:
-            server.logger.info("Receive error -- socket is closed")
-            return
-        except Exception:
-            server.logger.exception("Unknown receive error")
-            return
+
+
+def _receive(socket: Any, data: Any) -> bool:
+    """Hand one message to Engine.IO; whether to go on reading."""
+    server = socket.server
+    try:
+        socket.receive(packet.Packet(encoded_packet=data))
+    except exceptions.UnknownPacketError:
+        pass
+    except exceptions.SocketIsClosedError:
+        server.logger.info("Receive error -- socket is closed")
+        return False
+    except Exception:
+        server.logger.exception("Unknown receive error")
+        return False
+    return True

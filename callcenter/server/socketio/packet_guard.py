@@ -432,6 +432,10 @@ class _Frames:
         """The websocket itself, for what only writes to it (callcenter.server.websocket_writer)."""
         return self._ws
 
+    def around(self, ws: Any) -> _Frames:
+        """The same check around another websocket of the same connection."""
+        return _Frames(ws, self._guard, self._eio_sid)
+
     def wait(self) -> Any:
         frame = self._ws.wait()
         return None if self._guard.frame_problem(self._eio_sid, frame) else frame
