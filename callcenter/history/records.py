@@ -220,14 +220,14 @@ class History:
                           e["data"]) for e in closed]
 
 
-def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
-    """Event data as JSON can store it (tuples become lists, unknown objects their str)."""
-    def convert(value: Any) -> Any:
-        if isinstance(value, dict):
-            return {str(k): convert(v) for k, v in value.items()}
-        if isinstance(value, (list, tuple)):
-            return [convert(v) for v in value]
-        if value is None or isinstance(value, (str, int, float, bool)):
-            return value
-        return str(value)
-    return convert(data)
+def _jsonable(value: Any) -> Any:
+    """Event data as JSON can store it (tuples become lists, unknown objects their str). A
+    module function, not a recursive closure: that is a reference cycle per event, left to the
+    garbage collector, whose passes are the server's pauses."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
