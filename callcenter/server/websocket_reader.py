@@ -91,20 +91,84 @@ def can_take(ws: Any) -> bool:
     the hub: a plain-TCP RFC 6455 websocket, still open."""
     ws = getattr(ws, "websocket", ws)
     return (type(ws) is RFC6455WebSocket and type(ws.socket) is GreenSocket
-            and not ws.websocket_closed)
+            and not ws.websocket_closed)  # eventlet's own class: Websocket knows its reads
 
 
-def detach(ws: RFC6455WebSocket) -> RFC6455WebSocket:
+_READ_SIZE = 16384
+
+
+def unmask(data: bytes, mask: bytes, length: int | None = None, offset: int = 0) -> bytes:
+    """The first `length` bytes of `data` XORed with the 4-byte `mask`, from its byte
+    `offset` % 4 on (RFC 6455, 5.3): eventlet's ``_apply_mask``, in C."""
+    if length is None:
+        length = len(data)
+    if length <= 0:
+        return b""
+    start = offset % 4
+    mask = bytes(mask)  # eventlet unpacks it into a tuple of ints
+    key = (mask[start:] + mask[:start]) * (length // 4 + 1)
+    return (int.from_bytes(data[:length], "little")
+            ^ int.from_bytes(key[:length], "little")).to_bytes(length, "little")
+
+
+class BufferedSocket(GreenSocket):
+    """eventlet's green socket, whose reads take what has arrived (up to 16 KiB) and keep what
+    was not asked for: eventlet's websocket reads the header, the mask and the payload of every
+    frame in a ``recv`` each. `buffered`: bytes are waiting here, which the hub cannot see."""
+
+    _rest = b""
+
+    @property
+    def buffered(self) -> bool:
+        return bool(self._rest)
+
+    def recv(self, bufsize: int, flags: int = 0) -> bytes:
+        data = self._rest
+        if not data:
+            data = super().recv(max(bufsize, _READ_SIZE), flags)
+            if len(data) <= bufsize:
+                return data
+        self._rest = data[bufsize:]
+        return data[:bufsize]
+
+
+class Websocket(RFC6455WebSocket):
+    """eventlet's RFC 6455 websocket as the hub reads it: on a `BufferedSocket`, a client's frames
+    unmasked by one integer XOR (eventlet's makes a bytes object per byte)."""
+
+    socket: BufferedSocket
+    _apply_mask = staticmethod(unmask)
+
+    @property
+    def buffered(self) -> bool:
+        """Messages may be waiting in the socket's buffer."""
+        return self.socket.buffered
+
+    def wait(self) -> Any:
+        """The next message (None: closed), as eventlet's ``wait``, from a frame loop made for
+        it and closed after it: eventlet keeps one loop for the connection's life, and with it
+        the last message's objects (its decoders) until the next message, seconds later; at
+        thousands of clients those were most of what each garbage collection pass went
+        through."""
+        frames = self._iter_frames()
+        try:
+            return next(frames, None)
+        finally:
+            frames.close()
+
+
+def detach(ws: RFC6455WebSocket) -> Websocket:
     """A websocket on `ws`'s connection that eventlet's server no longer holds: the OS socket is
     taken from eventlet's socket object, and `ws` is left closed (eventlet sends no closing frame
     for it when the handler returns). Call it between messages (`can_take` first)."""
     old = ws.socket
     sock = os_socket.socket(fileno=old.fd.detach())  # eventlet's object now wraps nothing
-    green = GreenSocket(sock)
+    green = BufferedSocket(sock)
     green.settimeout(old.gettimeout())
     new = copy.copy(ws)  # the same deflate state, send lock, extensions
+    new.__class__ = Websocket
     new.socket = green
-    new.iterator = new._iter_frames()  # reads through the new socket (between messages: fresh)
+    new.iterator = None  # its wait() makes a frame loop per message
     new.environ = _forget_connection(ws.environ)
     ws.websocket_closed = True
     ws.iterator = iter(())
@@ -132,9 +196,9 @@ class HubReader:
     once, whoever ends it: the client, a failed read or write, or the server closing it."""
 
     __slots__ = ("_ws", "_wait", "_receive", "_finish", "_release", "_fileno", "_listener",
-                 "_done")
+                 "_done", "_in_hub", "_listen_after", "_callbacks")
 
-    def __init__(self, ws: RFC6455WebSocket, wait: Callable[[], Any],
+    def __init__(self, ws: Websocket, wait: Callable[[], Any],
                  receive: Callable[[Any], bool], finish: Callable[[], None],
                  release: Callable[[], None]) -> None:
         self._ws = ws
@@ -145,6 +209,10 @@ class HubReader:
         self._fileno = ws.socket.fileno()
         self._listener: Any = None
         self._done = False
+        self._in_hub = False  # a reading greenlet runs, switched to by the hub's callback
+        self._listen_after = False  # it has read all there was: listen once it has ended
+        # Bound once: a listener per message is enough new objects for the collector.
+        self._callbacks = (self._readable, self._obsoleted)
 
     def start(self) -> None:
         self._listen()
@@ -161,7 +229,7 @@ class HubReader:
             self._end()
             return
         hub = eventlet.hubs.get_hub()
-        self._listener = hub.add(hub.READ, self._fileno, self._readable, self._obsoleted, None)
+        self._listener = hub.add(hub.READ, self._fileno, *self._callbacks, None)
 
     def _unlisten(self) -> None:
         listener, self._listener = self._listener, None
@@ -178,7 +246,16 @@ class HubReader:
         hub = eventlet.hubs.get_hub()
         self._unlisten()
         # Switched to now, like a greenlet whose recv waited; back here when it waits or ends.
-        greenlet.greenlet(self._read_one, hub.greenlet).switch()
+        self._in_hub = True
+        try:
+            greenlet.greenlet(self._read_one, hub.greenlet).switch()
+        finally:
+            self._in_hub = False
+        if self._listen_after:
+            # Listening again from the hub's greenlet, which the listener keeps a reference
+            # to: from the reading one, each idle connection would keep that greenlet too.
+            self._listen_after = False
+            self._listen()
 
     def _obsoleted(self, *_: Any) -> None:
         """In the hub: the descriptor was reused by another connection, so this one is gone."""
@@ -186,17 +263,25 @@ class HubReader:
         eventlet.spawn_n(self._end)
 
     def _read_one(self) -> None:
-        try:
-            data = self._wait()
-        except Exception as e:
-            log.info("reading a websocket failed, closing it: %s", e)
-            data = None
-        try:
-            if data is not None and self._receive(data):
-                self._listen()
+        """What has arrived: a message, and those read with it."""
+        while True:
+            try:
+                data = self._wait()
+            except Exception as e:
+                log.info("reading a websocket failed, closing it: %s", e)
+                data = None
+            try:
+                if data is None or not self._receive(data):
+                    break
+            except Exception:  # the reader must end the connection whatever happened
+                log.exception("receiving a websocket packet failed")
+                break
+            if not self._ws.buffered:
+                if self._in_hub:  # it never waited: the hub's callback is still under way
+                    self._listen_after = True
+                else:
+                    self._listen()
                 return
-        except Exception:  # the reader must end the connection whatever happened
-            log.exception("receiving a websocket packet failed")
         self._end()
 
     def _end(self) -> None:
@@ -204,6 +289,7 @@ class HubReader:
             return
         self._done = True
         self._unlisten()
+        self._callbacks = ()  # they refer to this reader: no cycle left for the collector
         try:
             self._finish()
         except Exception:  # in the hub's greenlet, or a greenlet of its own: nobody else to tell

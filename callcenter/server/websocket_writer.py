@@ -98,7 +98,8 @@ class WriterQueue(queue.Queue):
         ws = getattr(ws, "websocket", ws)
         self._ws = ws
         self._on_close = on_close
-        self._fast = type(ws) is RFC6455WebSocket and type(ws.socket) is GreenSocket
+        self._fast = (type(ws) in (RFC6455WebSocket, websocket_reader.Websocket)
+                      and type(ws.socket) in (GreenSocket, websocket_reader.BufferedSocket))
         if self.qsize():
             self._start_writer()
 

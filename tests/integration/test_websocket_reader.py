@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import time
 
+import websocket
 from signaling_helpers import in_call, unique
+from test_raw_packets import login
 
 from callcenter.client.call_client import CallClient
 
@@ -88,3 +91,20 @@ async def test_a_connection_idle_for_many_heartbeats_still_carries_requests_both
     call_id = await in_call(alice, bob)
     await bob.hangup(call_id)
     await alice.next_event("call_end", callId=call_id)
+
+
+def test_requests_arriving_in_one_write_are_all_answered_and_one_in_pieces_too(shared_server):
+    conn, _ = login(shared_server, "together")
+    try:
+        frames = [websocket.ABNF.create_frame(f"42{n}" + '["hello",{}]', websocket.ABNF.OPCODE_TEXT)
+                  .format() for n in range(1, 4)]
+        conn.ws.sock.sendall(b"".join(frames))  # one TCP write, three messages
+        # Answered at once, not when something else arrives (the next PONG, 5 s on).
+        assert [conn.ack(n, timeout=2)["ok"] for n in range(1, 4)] == [True, True, True]
+        piece = websocket.ABNF.create_frame('424["hello",{}]', websocket.ABNF.OPCODE_TEXT).format()
+        for part in (piece[:1], piece[1:6], piece[6:]):
+            conn.ws.sock.sendall(part)
+            time.sleep(0.1)
+        assert conn.ack(4, timeout=2)["ok"] is True
+    finally:
+        conn.close()

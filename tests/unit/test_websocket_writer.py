@@ -23,6 +23,11 @@ ROOT = Path(__file__).resolve().parents[2]
     "before_the_websocket_is_attached_it_is_the_queue_long_polling_waits_on",
 ])
 def test_websocket_writer(scenario: str) -> None:
+    run_scenario(scenario)
+
+
+def run_scenario(scenario: str) -> None:
+    """Run one of websocket_writer_scenarios.py in a process of its own; it must hold."""
     done = subprocess.run([sys.executable, str(SCENARIOS), scenario], cwd=ROOT,
                           capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr

@@ -1,11 +1,14 @@
-"""Scenarios of tests/unit/test_websocket_writer.py, each run in a process of its own: eventlet's
-hub must not live in a pytest process, whose other tests drive Playwright's greenlets.
+"""Scenarios of tests/unit/test_websocket_writer.py and test_websocket_frames.py, each run in a
+process of its own: eventlet's hub must not live in a pytest process, whose other tests drive
+Playwright's greenlets.
 
     python tests/unit/websocket_writer_scenarios.py NAME   # exit status 0: it held
 """
 
 from __future__ import annotations
 
+import os
+import random
 import struct
 import sys
 import warnings
@@ -16,9 +19,11 @@ with warnings.catch_warnings():  # eventlet says on import that it is in bugfix 
     warnings.simplefilter("ignore")
     import eventlet
     from eventlet.green import socket as green_socket
+    from eventlet.greenio import shutdown_safe
     from eventlet.websocket import RFC6455WebSocket
 
     from callcenter.server.socketio.packet_guard import _Frames
+    from callcenter.server.websocket_reader import Websocket, detach, unmask
     from callcenter.server.websocket_writer import WriterQueue
 
 
@@ -124,6 +129,60 @@ def before_the_websocket_is_attached_it_is_the_queue_long_polling_waits_on():
     eventlet.sleep(0)
     queue.put(_message(7))
     assert got.wait().data.startswith("000007:")
+
+
+def unmasking_gives_what_eventlets_own_gives():
+    rnd = random.Random(16)
+    for _ in range(3000):
+        size = rnd.randrange(0, 300)
+        data, mask = os.urandom(size + rnd.randrange(0, 5)), os.urandom(4)
+        length, offset = rnd.choice([None, size]), rnd.randrange(0, 9)
+        expected = RFC6455WebSocket._apply_mask(data, mask, length, offset)
+        assert unmask(data, mask, length, offset) == expected, (data, mask)
+        assert unmask(data, tuple(mask), length, offset) == expected  # as eventlet passes it
+
+
+def _client_frame(text: str, mask: bytes = b"\x01\x02\x03\x04") -> bytes:
+    payload = text.encode()
+    assert len(payload) < 126
+    masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+    return bytes([0x81, 0x80 | len(payload)]) + mask + masked
+
+
+def _reading_pair() -> tuple[Websocket, green_socket.socket]:
+    """A websocket taken from eventlet's socket object as the hub reader takes it, and its
+    client; eventlet's object closed, as its server closes it when the handler returns."""
+    ws, client = _connected_pair()
+    taken = detach(ws)
+    shutdown_safe(ws.socket)  # what eventlet's server does as the handler returns
+    ws.socket.close()
+    return taken, client
+
+
+def messages_sent_in_one_write_are_read_in_order_from_one_receive():
+    ws, client = _reading_pair()
+    client.sendall(b"".join(_client_frame(f"message {n}") for n in range(3)))
+    assert ws.wait() == "message 0"
+    assert ws.buffered  # the other two came with it: the hub will not say so
+    assert [ws.wait(), ws.wait()] == ["message 1", "message 2"]
+    assert not ws.buffered
+
+
+def a_message_arriving_in_pieces_is_waited_for():
+    ws, client = _reading_pair()
+    frame = _client_frame("in three pieces")
+
+    def send_slowly():
+        for piece in (frame[:1], frame[1:7], frame[7:]):
+            client.sendall(piece)
+            eventlet.sleep(0.05)
+
+    eventlet.spawn(send_slowly)
+    with eventlet.Timeout(5):
+        assert ws.wait() == "in three pieces"
+    client.close()
+    with eventlet.Timeout(5):
+        assert ws.wait() is None  # closed by the client
 
 
 if __name__ == "__main__":
