@@ -243,12 +243,17 @@ def install_node_reference() -> bool:
     return True
 
 
-def start_node(workdir: Path, pin: bool) -> ServerProcess:
+def start_node(workdir: Path, pin: bool, heartbeat_ms: int | None = None) -> ServerProcess:
+    """The Node reference; `heartbeat_ms`: its ping interval and timeout (socket.io's defaults,
+    25 s and 20 s, unless given)."""
     port = free_port()
     workdir.mkdir(parents=True, exist_ok=True)
     log_path = workdir / f"server-node-{port}.log"
     log = open(log_path, "wb")  # noqa: SIM115
     env = dict(os.environ, BENCH_SECRET=SECRET, BENCH_APP=APP, PORT=str(port))
+    if heartbeat_ms:
+        env.update(BENCH_PING_INTERVAL_MS=str(heartbeat_ms),
+                   BENCH_PING_TIMEOUT_MS=str(heartbeat_ms))
     process = subprocess.Popen(pinned(["node", str(NODE_REF / "server.js")], SERVER_CORE, pin),
                                stdout=log, stderr=subprocess.STDOUT, cwd=NODE_REF, env=env)
     url = f"http://127.0.0.1:{port}"
@@ -260,7 +265,7 @@ def start_server(kind: str, workdir: Path, agents: int, pin: bool, **kw: Any) ->
     if kind == "ours":
         return start_ours(workdir, agents, pin, **kw)
     if kind == "node":
-        return start_node(workdir, pin)
+        return start_node(workdir, pin, kw.get("heartbeat_ms"))
     raise ValueError(kind)
 
 

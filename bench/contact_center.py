@@ -63,6 +63,8 @@ from common import (  # noqa: E402
 )
 
 RESULTS = ROOT / "var" / "bench"
+# The Node reference's call setup with our heartbeat (make bench; report.py reads this key).
+NODE_OUR_HEARTBEAT = "node-5s"
 PLOT = ROOT / "docs" / "benchmarks-call-setup.png"
 
 
@@ -267,17 +269,21 @@ async def call_setup(kind: str, *, agents: int, customers: int, rates: list[floa
                      profiler: Any = None, pythonpath: str | None = None,
                      settle: float = 1.0, label: str | None = None,
                      store_url: str | None = None,
-                     helper_cpu: Any = None, processes: int = 1) -> dict[str, Any]:
+                     helper_cpu: Any = None, processes: int = 1,
+                     heartbeat_ms: int | None = None) -> dict[str, Any]:
     """Scenario (a) against one server; one step per offered load, in increasing order, on the
     same logged-in clients. Stops after a step whose setup p99 exceeds `stop_p99_ms` (the
     server is saturated; the next steps would only measure a growing queue). `profiler(pid,
     seconds, rate)` starts a sampling profiler on the server for each step's window;
     `helper_cpu()` reads the CPU seconds of a process the server leans on (redis-server), counted
     per call beside the server's own. `processes` > 1 starts that many of ours on `store_url`
-    (Redis), in one folder (one SQLite history), the clients spread over them."""
+    (Redis), in one folder (one SQLite history), the clients spread over them. `heartbeat_ms`:
+    the Node reference's ping interval and timeout (ours has its config's)."""
     options: dict[str, Any] = {"pythonpath": pythonpath} if pythonpath else {}
     if store_url:
         options["store_url"] = store_url
+    if heartbeat_ms:
+        options["heartbeat_ms"] = heartbeat_ms
     server: Any = start_server(kind, workdir, agents, pin, **options) if processes == 1 else \
         ServerGroup([start_server(kind, workdir, agents, pin, **options)
                      for _ in range(processes)])
@@ -589,6 +595,34 @@ async def processes(args: argparse.Namespace, pin: bool, workdir: Path) -> dict[
 PAIRED = {"stores": stores, "processes": processes}
 
 
+async def call_setups(args: argparse.Namespace, kinds: list[str], pin: bool, workdir: Path
+                      ) -> dict[str, Any]:
+    """Scenario (a) for each server of the run, by label."""
+    results: dict[str, Any] = {}
+    for kind in kinds:
+        label = args.ours_label if kind == "ours" else kind
+        print(f"call setup: {label}, {args.agents} agents, {args.customers} customers, "
+              f"talk {args.talk:g} s", flush=True)
+        results[label] = await call_setup(
+            kind, agents=args.agents, customers=args.customers, rates=floats(args.rates),
+            step_seconds=args.step, warmup=args.warmup, talk=args.talk,
+            workers=args.workers, pin=pin, workdir=workdir / f"callsetup-{label}",
+            pythonpath=args.ours_pythonpath if kind == "ours" else None,
+            settle=args.settle, label=label,
+            store_url=args.store_url if kind == "ours" else None)
+    if args.command == "all" and "node" in kinds:
+        # The same workload to the heartbeat: socket.io's defaults ping every 25 s, ours
+        # every 5 s ([signaling]), five times the PINGs and PONGs per call.
+        print("call setup: node with our heartbeat (5 s), 50 calls/s", flush=True)
+        results[NODE_OUR_HEARTBEAT] = await call_setup(
+            "node", agents=args.agents, customers=args.customers,
+            rates=[r for r in floats(args.rates) if r <= 50] or floats(args.rates)[:1],
+            step_seconds=args.step, warmup=args.warmup, talk=args.talk,
+            workers=args.workers, pin=pin, workdir=workdir / "callsetup-node-5s",
+            settle=args.settle, label=NODE_OUR_HEARTBEAT, heartbeat_ms=5000)
+    return results
+
+
 async def run_all(args: argparse.Namespace) -> dict[str, Any]:
     pin = can_pin() and not args.no_pin
     pin_self(LOADGEN_CORE, pin)
@@ -603,18 +637,7 @@ async def run_all(args: argparse.Namespace) -> dict[str, Any]:
             print("agent selection (in-process)", flush=True)
             report["select"] = select_agents.run(ints(args.sizes), args.select_seconds)
         if args.command in ("all", "callsetup"):
-            report["callsetup"] = {}
-            for kind in kinds:
-                label = args.ours_label if kind == "ours" else kind
-                print(f"call setup: {label}, {args.agents} agents, {args.customers} customers, "
-                      f"talk {args.talk:g} s", flush=True)
-                report["callsetup"][label] = await call_setup(
-                    kind, agents=args.agents, customers=args.customers, rates=floats(args.rates),
-                    step_seconds=args.step, warmup=args.warmup, talk=args.talk,
-                    workers=args.workers, pin=pin, workdir=workdir / f"callsetup-{label}",
-                    pythonpath=args.ours_pythonpath if kind == "ours" else None,
-                    settle=args.settle, label=label,
-                    store_url=args.store_url if kind == "ours" else None)
+            report["callsetup"] = await call_setups(args, kinds, pin, workdir)
         if args.command in ("all", "idle"):
             report["idle"] = {}
             for kind in kinds:

@@ -35,7 +35,11 @@ def test_bench_harness_runs_at_tiny_scale(tmp_path: Path) -> None:
         assert row["plugin_us"] > 0 and row["host_us"] > 0 and row["dispatch_us"] > 0, row
 
     kinds = ["ours", "node"] if node else ["ours"]
-    assert sorted(report["callsetup"]) == sorted(kinds)
+    # And Node again with our heartbeat, for the CPU per call on the same workload.
+    assert sorted(report["callsetup"]) == sorted(kinds + (["node-5s"] if node else []))
+    if node:
+        step = report["callsetup"]["node-5s"]["steps"][0]
+        assert step["failed"] == 0 and step["server_cpu_ms_per_call"] > 0, step
     for kind in kinds:
         run = report["callsetup"][kind]
         assert run["login"]["failures"] == {}, run["login"]
