@@ -179,8 +179,15 @@ def test_supervisor_watches_a_call_live_then_reviews_it_in_charts_timeline_and_r
     # Audio flows both ways: every byte counter keeps rising.
     customer_id = agent.evaluate("() => window.agentConsole.events.filter(e => e.name === "
                                  "'OFFER').map(e => e.data.customer.userID).pop()")
-    before = (audio_bytes(agent, "window.agentConsole.client", customer_id)
-              + audio_bytes(customer, "window.callcenterWidget.client", AGENT))
+    # "connected" is the call's state, not the media's: first until audio has started both
+    # ways (under the full suite's load that can take a moment), then rising.
+    deadline = time.monotonic() + 10
+    while True:
+        before = (audio_bytes(agent, "window.agentConsole.client", customer_id)
+                  + audio_bytes(customer, "window.callcenterWidget.client", AGENT))
+        if all(before) or time.monotonic() > deadline:
+            break
+        agent.wait_for_timeout(200)
     agent.wait_for_timeout(1500)
     after = (audio_bytes(agent, "window.agentConsole.client", customer_id)
              + audio_bytes(customer, "window.callcenterWidget.client", AGENT))
