@@ -58,11 +58,6 @@ class ConnectionPool(eventlet.GreenPool):
         super().__init__(size)
         self._kept: set[Any] = set()
 
-    @property
-    def open(self) -> int:
-        """Connections open: greenlets running and websockets kept."""
-        return self.size - self.sem.balance
-
     def keep_current(self) -> Callable[[], None]:
         """The calling pool greenlet is about to end, its connection not: the connection keeps
         the greenlet's slot until the function returned is called (once; later calls do
