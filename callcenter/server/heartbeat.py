@@ -10,10 +10,10 @@ clients and a 5 s interval, 600 spawns a second).
 ``install(eio)`` gives each socket of that Engine.IO server, as it connects, a ``schedule_ping``
 that puts it on the server's ``PingWheel``, turned by a timer on eventlet's hub; when the socket's
 time comes the wheel queues the PING as ``_send_ping`` does after its sleep. That runs in the
-hub's own greenlet, where nothing may block: it only sets
-``last_ping`` and puts the packet on the socket's (unbounded) queue, which writes it at once with
-a non-blocking send or leaves it to a writer greenlet (callcenter.server.websocket_writer).
-Timeouts are still found by Engine.IO (its service task and ``check_ping_timeout``).
+hub's own greenlet, where nothing may block: it only sets ``last_ping`` and puts the packet on
+the socket's (unbounded) queue, which writes it at once with a non-blocking send or leaves it to
+a writer greenlet (callcenter.server.websocket_writer). Timeouts are still found by Engine.IO
+(its service task and ``check_ping_timeout``).
 
 Only the sockets of the server it is installed on change (``serve`` installs it; servers made by
 ``create_app`` alone, in other async modes, keep Engine.IO's own heartbeat).

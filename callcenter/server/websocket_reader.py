@@ -86,7 +86,7 @@ def can_take(ws: Any) -> bool:
     the hub: a plain-TCP RFC 6455 websocket, still open."""
     ws = getattr(ws, "websocket", ws)
     return (type(ws) is RFC6455WebSocket and type(ws.socket) is GreenSocket
-            and not ws.websocket_closed)  # eventlet's own class: Websocket knows its reads
+            and not ws.websocket_closed)  # exactly eventlet's classes, whose reads detach knows
 
 
 _READ_SIZE = 16384
