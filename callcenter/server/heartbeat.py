@@ -37,6 +37,9 @@ from engineio import packet
 
 log = logging.getLogger(__name__)
 
+# One PING for every socket: encoded, and framed (websocket_writer.framed), once.
+_PING = packet.Packet(packet.PING)
+
 
 def install(eio: Any) -> None:
     """Give every socket ``eio`` (an ``engineio.Server`` in eventlet mode) accepts from now on
@@ -105,7 +108,7 @@ def _ping(socket: Any) -> None:
     try:
         if not socket.closing and not socket.closed:
             socket.last_ping = time.time()
-            socket.queue.put(packet.Packet(packet.PING))
+            socket.queue.put(_PING)
     except Exception:  # the hub would print a traceback of its own, and go on
         log.exception("sending the heartbeat of engine.io connection %s failed",
                       getattr(socket, "sid", "?"))

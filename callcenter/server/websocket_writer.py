@@ -43,6 +43,8 @@ from callcenter.server.websocket_reader import ConnectionPool
 
 log = logging.getLogger(__name__)
 
+_PONG = str(packet.PONG)  # a PONG without data, as clients answer a PING
+
 
 def install(eio: Any, connections: ConnectionPool | None = None) -> None:
     """Give every socket ``eio`` (an ``engineio.Server`` in eventlet mode) accepts from now on a
@@ -118,7 +120,7 @@ class WriterQueue(queue.Queue):
 
     def _write_now(self, ws: Any, pkt: Any) -> None:
         """Frame `pkt` and write what the OS takes now; queue the rest for a writer."""
-        frame = ws._pack_message(pkt.encode())
+        frame = framed(ws, pkt)
         sent = 0
         if not ws.websocket_closed and not ws._sendlock.locked():
             try:
@@ -148,6 +150,8 @@ class WriterQueue(queue.Queue):
                     return
                 if isinstance(item, _Frame):
                     ws._send(item)  # eventlet's own: sendall under the websocket's send lock
+                elif self._fast:
+                    ws._send(framed(ws, item))
                 else:
                     ws.send(item.encode())
         except Exception:  # a dead peer: Engine.IO's writer, too, closes and ends here
@@ -169,6 +173,18 @@ class WriterQueue(queue.Queue):
             ws.close()
         except Exception:
             log.debug("closing a websocket failed", exc_info=True)
+
+
+def framed(ws: Any, pkt: Any) -> bytes:
+    """`pkt` as a websocket frame of `ws`. Without compression a frame depends on the packet
+    alone, so it is made once and kept on the packet: python-socketio sends one packet object
+    to every recipient of an emit (queue_stats to 1,000 agents), the heartbeat one PING to all."""
+    if ws.extensions.get("permessage-deflate") is not None:
+        return ws._pack_message(pkt.encode())  # the connection's compressor has state
+    frame = pkt.__dict__.get("websocket_frame")
+    if frame is None:
+        frame = pkt.websocket_frame = ws._pack_message(pkt.encode())
+    return frame
 
 
 def _websocket_handler(socket: Any, ws: Any, connections: ConnectionPool | None = None) -> list:
@@ -266,6 +282,11 @@ def _read(socket: Any, websocket_wait: Callable[[], Any]) -> None:
 def _receive(socket: Any, data: Any) -> bool:
     """Hand one message to Engine.IO; whether to go on reading."""
     server = socket.server
+    if data == _PONG:
+        # What Engine.IO's receive does with a PONG, without the packet object and its log
+        # call: every client sends one per heartbeat (600 a second at 3,000 clients).
+        socket.schedule_ping()
+        return True
     try:
         socket.receive(packet.Packet(encoded_packet=data))
     except exceptions.UnknownPacketError:

@@ -19,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
     "a_sender_never_waits_for_a_client_that_does_not_read_and_it_gets_everything_in_order",
     "packets_put_while_nothing_waits_are_written_at_once_without_a_writer",
     "a_websocket_behind_the_packet_guard_is_written_at_once_too",
+    "one_packet_sent_to_a_compressing_and_a_plain_websocket_reaches_each_in_its_own_frames",
     "after_the_writer_closed_the_websocket_puts_are_dropped_and_join_returns",
     "before_the_websocket_is_attached_it_is_the_queue_long_polling_waits_on",
 ])

@@ -12,18 +12,20 @@ import random
 import struct
 import sys
 import warnings
+import zlib
 
 from engineio import packet
 
 with warnings.catch_warnings():  # eventlet says on import that it is in bugfix mode; we know
     warnings.simplefilter("ignore")
     import eventlet
+    import eventlet.event
     from eventlet.green import socket as green_socket
     from eventlet.greenio import shutdown_safe
     from eventlet.websocket import RFC6455WebSocket
 
     from callcenter.server.socketio.packet_guard import _Frames
-    from callcenter.server.websocket_reader import Websocket, detach, unmask
+    from callcenter.server.websocket_reader import HubReader, Websocket, detach, unmask
     from callcenter.server.websocket_writer import WriterQueue
 
 
@@ -110,6 +112,40 @@ def _written_at_once(wrap) -> None:
     assert [int(t[1:7]) for t in texts] == [0, 1, 2]
 
 
+def one_packet_sent_to_a_compressing_and_a_plain_websocket_reaches_each_in_its_own_frames():
+    # An emit to many and the heartbeat send one packet object to every socket; its frame is
+    # made once for the plain ones, and never kept from a compressing one.
+    plain, plain_client = _connected_pair()
+    deflating, deflating_client = _connected_pair()
+    deflating = RFC6455WebSocket(deflating.socket, {}, extensions={"permessage-deflate": {}})
+    queues = [WriterQueue(), WriterQueue()]
+    queues[0].attach(deflating)
+    queues[1].attach(plain)
+    shared = [packet.Packet(packet.MESSAGE, data=f"shared {n} " + "y" * 300) for n in range(3)]
+    for pkt in shared:
+        for queue in queues:
+            queue.put(pkt)
+    for queue in queues:
+        queue.put(None)
+    texts, _ = _read_frames(plain_client)
+    assert texts == [pkt.encode() for pkt in shared]
+    raw = b""
+    while chunk := deflating_client.recv(65536):
+        raw += chunk
+    inflate = zlib.decompressobj(-zlib.MAX_WBITS)
+    inflated, i = [], 0
+    while i < len(raw):
+        first, length = raw[i], raw[i + 1] & 0x7F
+        i += 2
+        if length == 126:
+            length, i = struct.unpack("!H", raw[i:i + 2])[0], i + 2
+        if first & 0x0F == 1:
+            assert first & 0x40, "a frame to the compressing websocket was not compressed"
+            inflated.append(inflate.decompress(raw[i:i + length] + b"\x00\x00\xff\xff").decode())
+        i += length
+    assert inflated == texts
+
+
 def after_the_writer_closed_the_websocket_puts_are_dropped_and_join_returns():
     ws, client = _connected_pair()
     queue = WriterQueue()
@@ -183,6 +219,42 @@ def a_message_arriving_in_pieces_is_waited_for():
     client.close()
     with eventlet.Timeout(5):
         assert ws.wait() is None  # closed by the client
+
+
+def messages_arriving_while_a_handler_waits_are_read_after_it_in_order():
+    ws, client = _reading_pair()
+    received, finished = [], eventlet.event.Event()
+    turns = {"readable": 0}
+
+    def receive(data):
+        if data == "first":
+            eventlet.sleep(0.3)  # a handler that waits (the step, the store)
+        received.append(data)  # as handled: the next message only after this one
+        return True
+
+    reader = HubReader(ws, ws.wait, receive, finish=lambda: finished.send(),
+                       release=lambda: None)
+    counted = reader._readable
+
+    def readable(fileno):
+        turns["readable"] += 1
+        counted(fileno)
+
+    reader._callbacks = (readable, reader._callbacks[1])
+    reader.start()
+    client.sendall(_client_frame("first"))
+    eventlet.sleep(0.05)
+    client.sendall(_client_frame("second") + _client_frame("third"))
+    eventlet.sleep(0.5)
+    assert received == ["first", "second", "third"]
+    # While the handler waited the hub did not call back at every turn for the unread socket.
+    assert turns["readable"] <= 3, turns
+    client.sendall(_client_frame("later"))  # listening again once it was done
+    eventlet.sleep(0.1)
+    assert received[-1] == "later"
+    client.close()
+    with eventlet.Timeout(5):
+        finished.wait()
 
 
 if __name__ == "__main__":
