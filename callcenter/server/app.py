@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, abort, jsonify, redirect, request, send_file, send_from_directory
-from flask_socketio import SocketIO
 from limits import parse as parse_rate
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
@@ -43,6 +42,7 @@ from callcenter.server.http.api import ApiError, add_api_routes, bearer_token, e
 from callcenter.server.http.metrics import Metrics
 from callcenter.server.live_settings import LiveSettings
 from callcenter.server.socketio import packet_guard
+from callcenter.server.socketio.emitter import SocketIO
 from callcenter.server.socketio.serializer import JsonPacket
 from callcenter.server.socketio.signaling import Signaling, error
 from callcenter.store import open_shared_state, open_store
