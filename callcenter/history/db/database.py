@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import json
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -16,8 +17,20 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config as AlembicConfig
-from sqlalchemy import and_, bindparam, create_engine, event, func, insert, or_, select, update
+from sqlalchemy import (
+    JSON,
+    and_,
+    bindparam,
+    create_engine,
+    event,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.engine import Connection, Engine, make_url
+from sqlalchemy.sql import Executable
 
 from callcenter.domain.call_record import api_names
 from callcenter.history.db.schema import agents, call_events, calls, outbox, recordings
@@ -128,7 +141,7 @@ class Database:
                 raise ValueError(f"unknown history change {kind!r}")
         with self.engine.begin() as conn:
             if events:
-                conn.execute(insert(call_events), events)
+                _execute_many(conn, insert(call_events), events)
             self._upsert(conn, calls, list(merged["call"].values()))
             self._upsert(conn, recordings, list(merged["recording"].values()))
             for kind, row in outbox_changes:
@@ -165,12 +178,12 @@ class Database:
                     {"key_app": row["app_id"], "key_call": row["call_id"],
                      **{k: row[k] for k in changed}})
         if inserts:
-            conn.execute(insert(table), inserts)
+            _execute_many(conn, insert(table), inserts)
         for changed, params in updates.items():
             statement = update(table).where(
                 table.c.app_id == bindparam("key_app"), table.c.call_id == bindparam("key_call")
             ).values({k: bindparam(k) for k in changed})
-            conn.execute(statement, params)
+            _execute_many(conn, statement, params)
 
     def close_interrupted(self, node: str, now: float,
                           keep: frozenset[tuple[str, str]] = frozenset()
@@ -367,6 +380,28 @@ class Database:
                                      ).order_by(outbox.c.id)
         with self.engine.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(query)]
+
+
+def _execute_many(conn: Connection, statement: Executable, rows: list[dict[str, Any]]) -> None:
+    """`statement` for every row (each naming the same keys: its bind parameters), as one
+    DBAPI ``executemany`` of the statement compiled once. ``conn.execute(statement, rows)``
+    gives the same rows, but runs SQLAlchemy's parameter processing for every value of every
+    row: most of the history writer's CPU at 50 calls/s (its thread shares the server's core).
+    The only processing these tables need is JSON's, done here as the JSON type does it
+    (``json.dumps``; None stored as JSON null)."""
+    compiled = statement.compile(dialect=conn.dialect, column_keys=list(rows[0]))
+    table = statement.table  # type: ignore[attr-defined]
+    json_keys = {c.name for c in table.columns if isinstance(c.type, JSON)}
+
+    def value(row: dict[str, Any], key: str) -> Any:
+        return json.dumps(row[key]) if key in json_keys else row[key]
+
+    if compiled.positional:
+        order = compiled.positiontup or []
+        params: list[Any] = [tuple(value(row, key) for key in order) for row in rows]
+    else:
+        params = [{key: value(row, key) for key in row} for row in rows]
+    conn.exec_driver_sql(str(compiled), params)
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
