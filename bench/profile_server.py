@@ -9,6 +9,7 @@ self time by function and by package, and inclusive time of our own functions.
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -66,7 +67,7 @@ def profiler(outdir: Path) -> Any:
         out = outdir / f"profile-{rate:g}.txt"
         return subprocess.Popen(
             [exe, "record", "--pid", str(pid), "--duration", str(max(1, int(seconds))),
-             "--rate", "100", "--format", "raw", "--nonblocking", "-o", str(out)],
+             "--rate", os.environ.get("BENCH_SPY_RATE", "100"), "--format", "raw", "--nonblocking", "-o", str(out)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     return start
