@@ -67,7 +67,8 @@ def profiler(outdir: Path) -> Any:
         out = outdir / f"profile-{rate:g}.txt"
         return subprocess.Popen(
             [exe, "record", "--pid", str(pid), "--duration", str(max(1, int(seconds))),
-             "--rate", os.environ.get("BENCH_SPY_RATE", "100"), "--format", "raw", "--nonblocking", "-o", str(out)],
+             "--rate", os.environ.get("BENCH_SPY_RATE", "100"), "--format", "raw",
+             "--nonblocking", "-o", str(out)],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
     return start
