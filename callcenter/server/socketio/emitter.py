@@ -43,9 +43,14 @@ class SocketIO(flask_socketio.SocketIO):
         sids = [to] if isinstance(to, str) else to
         eio_sid_of = server.manager.eio_sid_from_sid
         eio_sids = [eio_sid_of(sid, "/") for sid in sids]
-        if None in eio_sids and any(_is_room(server, sid) for sid in sids):
-            super().emit(event, *args, **kwargs)  # a room of several: python-socketio's path
-            return
+        if None in eio_sids:
+            # Not a connection of this process's: gone, or a room (none of ours, a plugin's
+            # may be), which python-socketio's path sends to.
+            rooms = server.manager.rooms.get("/", {})
+            if any(eio_sid is None and sid in rooms
+                   for sid, eio_sid in zip(sids, eio_sids, strict=True)):
+                super().emit(event, *args, **kwargs)
+                return
         # One packet for every recipient, as python-socketio's manager makes it.
         pkt = eio_packet.Packet(eio_packet.MESSAGE,
                                 "2" + json.dumps([event, args[0]], separators=_SEPARATORS))
@@ -55,9 +60,3 @@ class SocketIO(flask_socketio.SocketIO):
             if socket is not None and not socket.closed:
                 socket.send(pkt)
 
-
-def _is_room(server: Any, name: str) -> bool:
-    """A room of the default namespace other than a connection's own: none of ours is, but a
-    plugin's could be."""
-    rooms = server.manager.rooms.get("/", {})
-    return name in rooms and server.manager.eio_sid_from_sid(name, "/") is None
